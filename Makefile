@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# leakwatch: out-of-tree build in build/; `make V=1` prints commands.
+
+OUTPUT ?= build
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+VERSION := 0.1.0
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := x86
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -DLW_VERSION='"$(VERSION)"' \
+	  -Iinclude -Isrc -I$(OUTPUT) -MMD -MP
+LDLIBS += -lbpf -ldw -lelf -lz
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude -MMD -MP
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+
+# Code that talks to the kernel; everything else is pure and unit-tested.
+KERNEL_SRCS := $(wildcard src/load_*.c) src/session.c src/main.c src/cmd_run.c src/cmd_attach.c
+SRCS := $(wildcard src/*.c)
+PURE_SRCS := $(filter-out $(KERNEL_SRCS),$(SRCS))
+OBJS := $(patsubst src/%.c,$(OUTPUT)/src/%.o,$(SRCS))
+PURE_OBJS := $(patsubst src/%.c,$(OUTPUT)/src/%.o,$(PURE_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%.o,$(UNIT_SRCS))
+FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
+FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
+
+.DELETE_ON_ERROR:
+# keep BPF objects: skeletons embed them, tests and bpftool inspect them
+.SECONDARY:
+.PHONY: all clean check unit e2e bench install vmlinux format demo fixtures
+
+all: $(OUTPUT)/leakwatch $(FIXTURES)
+
+$(OUTPUT) $(OUTPUT)/src $(OUTPUT)/tests/unit $(OUTPUT)/fixtures:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -c $< -o $(@:.o=.tmp.o)
+	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o)
+	$(Q)rm -f $(@:.o=.tmp.o)
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name lw_$* > $@
+
+KERNEL_OBJS := $(patsubst src/%.c,$(OUTPUT)/src/%.o,$(KERNEL_SRCS))
+# Kernel-facing objects include skeletons; generate those first.
+$(KERNEL_OBJS): $(SKELS)
+
+$(OUTPUT)/src/%.o: src/%.c | $(OUTPUT)/src
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/leakwatch: $(OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Fixtures keep frame pointers and debug info: tests assert function names.
+$(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $< -o $@
+
+$(OUTPUT)/tests/unit/%.o: tests/unit/%.c | $(OUTPUT)/tests/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/unit-tests: $(UNIT_OBJS) $(PURE_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -ldw -lelf -lz -o $@
+
+$(OUTPUT)/bench/%: bench/%.c
+	$(call msg,BENCH,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror $< -o $@
+
+unit: $(OUTPUT)/unit-tests $(FIXTURES)
+	$(Q)$(OUTPUT)/unit-tests
+
+e2e: $(OUTPUT)/leakwatch $(FIXTURES)
+	$(Q)LEAKWATCH=$(OUTPUT)/leakwatch FIXTURES=$(OUTPUT)/fixtures bash tests/e2e/run.sh
+
+# Unit tests, then the real-BPF end-to-end tests (root).
+check: all $(OUTPUT)/unit-tests
+	$(Q)bash tests/check.sh $(OUTPUT)
+
+bench: all $(OUTPUT)/bench/fd_openclose
+	$(Q)bash bench/run.sh $(OUTPUT)
+
+demo: all
+	$(Q)$(OUTPUT)/leakwatch run -- $(OUTPUT)/fixtures/demo_leaky_server
+
+install: $(OUTPUT)/leakwatch
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(OUTPUT)/leakwatch $(DESTDIR)$(BINDIR)/leakwatch
+
+# The only way vmlinux/ is regenerated.
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+format:
+	clang-format -i $(SRCS) src/*.h include/leakwatch/*.h $(BPF_SRCS) $(UNIT_SRCS) $(FIXTURE_SRCS)
+
+clean:
+	rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/src/*.d $(OUTPUT)/tests/unit/*.d)

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Maps every leakwatch BPF object shares (the loader reuses the first
+ * object's fds for the others) and the target filter.
+ */
+#ifndef LW_COMMON_BPF_H
+#define LW_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <leakwatch/events.h>
+
+#define LW_MAX_TARGETS 8192
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by the loader */
+} events SEC(".maps");
+
+/* tgids under observation */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LW_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct lw_target);
+} targets SEC(".maps");
+
+struct lw_stats lw_stats = {};
+
+static __always_inline struct lw_target *lw_target_of(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&targets, &tgid);
+}
+
+static __always_inline bool lw_is_target(__u32 tgid)
+{
+	return lw_target_of(tgid) != NULL;
+}
+
+static __always_inline void lw_hdr_init(struct lw_ev_hdr *h, __u16 type, __u16 size)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	h->type = type;
+	h->size = size;
+	h->tgid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->flags = 0;
+	h->ts_ns = bpf_ktime_get_ns();
+}
+
+static __always_inline void lw_count_event(void)
+{
+	__sync_fetch_and_add(&lw_stats.events, 1);
+}
+
+static __always_inline void lw_count_drop(void)
+{
+	__sync_fetch_and_add(&lw_stats.dropped, 1);
+}
+
+#endif

@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* fd lifecycle: every syscall that makes or drops a descriptor, seen at
+ * raw sys_enter/sys_exit (raw tracepoints need no tracefs). Arguments are
+ * stashed at entry; only successful creations, closes, and failed closes are
+ * streamed, each creation with its unwound user stack.
+ */
+#include "common.bpf.h"
+#include "unwind.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl) */
+#define NR_open		     2
+#define NR_close	     3
+#define NR_pipe		     22
+#define NR_dup		     32
+#define NR_dup2		     33
+#define NR_socket	     41
+#define NR_accept	     43
+#define NR_recvmsg	     47
+#define NR_socketpair	     53
+#define NR_fcntl	     72
+#define NR_creat	     85
+#define NR_epoll_create	     213
+#define NR_inotify_init	     253
+#define NR_openat	     257
+#define NR_signalfd	     282
+#define NR_timerfd_create    283
+#define NR_eventfd	     284
+#define NR_accept4	     288
+#define NR_signalfd4	     289
+#define NR_eventfd2	     290
+#define NR_epoll_create1     291
+#define NR_dup3		     292
+#define NR_pipe2	     293
+#define NR_inotify_init1     294
+#define NR_perf_event_open   298
+#define NR_recvmmsg	     299
+#define NR_fanotify_init     300
+#define NR_open_by_handle_at 304
+#define NR_memfd_create	     319
+#define NR_userfaultfd	     323
+#define NR_io_uring_setup    425
+#define NR_open_tree	     428
+#define NR_fsopen	     430
+#define NR_fsmount	     432
+#define NR_fspick	     433
+#define NR_pidfd_open	     434
+#define NR_close_range	     436
+#define NR_openat2	     437
+#define NR_pidfd_getfd	     438
+#define NR_memfd_secret	     447
+
+#define O_CLOEXEC_	      02000000
+#define F_DUPFD_	      0
+#define F_SETFD_	      2
+#define F_DUPFD_CLOEXEC_      1030
+#define FD_CLOEXEC_	      1
+#define MSG_CMSG_CLOEXEC_     0x40000000
+#define SOL_SOCKET_	      1
+#define SCM_RIGHTS_	      1
+#define PERF_FLAG_FD_CLOEXEC_ 8
+#define EBADF_		      9
+
+#define S_IFMT_	  00170000
+#define S_IFSOCK_ 0140000
+#define S_IFIFO_  0010000
+
+#define LW_RIGHTS_MSGS	4 /* recvmmsg messages scanned */
+#define LW_RIGHTS_CMSGS 4 /* control messages scanned per message */
+#define LW_RIGHTS_FDS	8 /* fds taken per SCM_RIGHTS message */
+
+struct lw_sys_args {
+	__u64 nr;
+	__u64 a[6];
+};
+
+/* LRU: a thread killed inside a blocking accept never reaches sys_exit */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct lw_sys_args);
+} sys_stash SEC(".maps");
+
+#define LW_SCRATCH_SIZE (sizeof(struct lw_ev_fd_open) + LW_SLICE_MAX)
+
+struct lw_scratch {
+	__u8 buf[LW_SCRATCH_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lw_scratch);
+} scratch SEC(".maps");
+
+static __always_inline bool fd_tracked(__u64 nr)
+{
+	switch (nr) {
+	case NR_open:
+	case NR_close:
+	case NR_pipe:
+	case NR_dup:
+	case NR_dup2:
+	case NR_socket:
+	case NR_accept:
+	case NR_recvmsg:
+	case NR_socketpair:
+	case NR_fcntl:
+	case NR_creat:
+	case NR_epoll_create:
+	case NR_inotify_init:
+	case NR_openat:
+	case NR_signalfd:
+	case NR_timerfd_create:
+	case NR_eventfd:
+	case NR_accept4:
+	case NR_signalfd4:
+	case NR_eventfd2:
+	case NR_epoll_create1:
+	case NR_dup3:
+	case NR_pipe2:
+	case NR_inotify_init1:
+	case NR_perf_event_open:
+	case NR_recvmmsg:
+	case NR_fanotify_init:
+	case NR_open_by_handle_at:
+	case NR_memfd_create:
+	case NR_userfaultfd:
+	case NR_io_uring_setup:
+	case NR_open_tree:
+	case NR_fsopen:
+	case NR_fsmount:
+	case NR_fspick:
+	case NR_pidfd_open:
+	case NR_close_range:
+	case NR_openat2:
+	case NR_pidfd_getfd:
+	case NR_memfd_secret:
+		return true;
+	}
+	return false;
+}
+
+SEC("raw_tracepoint/sys_enter")
+int fd_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct lw_sys_args sa;
+
+	if (!lw_is_target(pid_tgid >> 32))
+		return 0;
+	sa.nr = ctx->args[1];
+	if (!fd_tracked(sa.nr))
+		return 0;
+	sa.a[0] = BPF_CORE_READ(regs, di);
+	sa.a[1] = BPF_CORE_READ(regs, si);
+	sa.a[2] = BPF_CORE_READ(regs, dx);
+	sa.a[3] = BPF_CORE_READ(regs, r10);
+	sa.a[4] = BPF_CORE_READ(regs, r8);
+	sa.a[5] = BPF_CORE_READ(regs, r9);
+	if (bpf_map_update_elem(&sys_stash, &tid, &sa, BPF_ANY))
+		__sync_fetch_and_add(&lw_stats.stash_full, 1);
+	return 0;
+}
+
+static __always_inline struct file *fd_file(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **arr;
+	struct file *f = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	arr = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	return f;
+}
+
+static __always_inline void fill_resource(struct lw_ev_fd_open *ev, int fd, const char *upath)
+{
+	struct file *f = fd_file(fd);
+	struct inode *inode;
+	__u32 mode;
+
+	ev->res_kind = LW_RES_UNKNOWN;
+	ev->sock_family = ev->sock_type = 0;
+	ev->ino = 0;
+	ev->dev = 0;
+	ev->name[0] = 0;
+	if (!f)
+		return;
+	inode = BPF_CORE_READ(f, f_inode);
+	ev->ino = BPF_CORE_READ(inode, i_ino);
+	ev->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	mode = BPF_CORE_READ(inode, i_mode) & S_IFMT_;
+	if (mode == S_IFSOCK_) {
+		struct socket *sock = BPF_CORE_READ(f, private_data);
+
+		ev->res_kind = LW_RES_SOCKET;
+		ev->sock_family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+		ev->sock_type = BPF_CORE_READ(sock, type);
+		return;
+	}
+	if (mode == S_IFIFO_) {
+		ev->res_kind = LW_RES_PIPE;
+		return;
+	}
+	if (upath) {
+		ev->res_kind = LW_RES_FILE;
+		bpf_probe_read_user_str(ev->name, sizeof(ev->name), upath);
+		return;
+	}
+	/* Anonymous inodes and everything else: the dentry name says what it is
+	 * ("[eventfd]", "memfd:name", or a file's base name for dups).
+	 */
+	ev->res_kind = BPF_CORE_READ(inode, i_sb, s_magic) == 0x09041934 /* ANON_INODE_FS_MAGIC */
+			   ? LW_RES_ANON
+			   : LW_RES_FILE;
+	bpf_probe_read_kernel_str(ev->name, sizeof(ev->name),
+				  BPF_CORE_READ(f, f_path.dentry, d_name.name));
+}
+
+static __always_inline struct lw_scratch *scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+/* Unwind into st (the last member of the record at buf) and stream the record,
+ * followed by a stack slice when BPF could not finish the unwind.
+ */
+static __always_inline void output_with_stack(struct lw_scratch *s, struct lw_ev_hdr *hdr,
+					      __u32 base, struct lw_stack *st, struct pt_regs *regs)
+{
+	__u32 size = base;
+
+	if (lw_unwind(st, hdr->tgid, (__u64)regs)) {
+		__u32 len = lw_copy_slice(s->buf + sizeof(struct lw_ev_fd_open), st->sp);
+
+		if (len > LW_SLICE_MAX)
+			len = LW_SLICE_MAX;
+		/* the slice always starts where the largest record ends */
+		st->slice_len = len;
+		hdr->flags |= LW_F_STACK_PARTIAL;
+		size = sizeof(struct lw_ev_fd_open) + len;
+	}
+	hdr->size = size;
+	if (size > LW_SCRATCH_SIZE)
+		return;
+	if (bpf_ringbuf_output(&events, s->buf, size, 0))
+		lw_count_drop();
+	else
+		lw_count_event();
+}
+
+/* BPF calls take five arguments: nr and fd_flags travel packed. */
+#define OP(nr, fd_flags) ((__u64)(nr) | ((__u64)(fd_flags) << 32))
+
+__noinline int emit_open(__u64 regs_addr, int fd, int src_fd, __u64 op, __u64 upath_addr)
+{
+	struct pt_regs *regs = (struct pt_regs *)regs_addr;
+	const char *upath = (const char *)upath_addr;
+	__u32 nr = (__u32)op, fd_flags = op >> 32;
+	struct lw_scratch *s = scratch_get();
+	struct lw_ev_fd_open *ev;
+
+	if (!s)
+		return 0;
+	ev = (struct lw_ev_fd_open *)s->buf;
+	lw_hdr_init(&ev->hdr, LW_EV_FD_OPEN, sizeof(*ev));
+	ev->fd = fd;
+	ev->src_fd = src_fd;
+	ev->syscall_nr = nr;
+	ev->fd_flags = fd_flags;
+	ev->__pad0 = 0;
+	ev->__pad1 = 0;
+	fill_resource(ev, fd, upath);
+	output_with_stack(s, &ev->hdr, sizeof(*ev), &ev->stack, regs);
+	return 0;
+}
+
+__noinline int emit_close(__u64 regs_addr, int fd, int ret)
+{
+	struct pt_regs *regs = (struct pt_regs *)regs_addr;
+	struct lw_scratch *s = scratch_get();
+	struct lw_ev_fd_close *ev;
+
+	if (!s)
+		return 0;
+	ev = (struct lw_ev_fd_close *)s->buf;
+	lw_hdr_init(&ev->hdr, LW_EV_FD_CLOSE, sizeof(*ev));
+	ev->fd = fd;
+	ev->ret = ret;
+	if (ret == 0) {
+		/* successful closes are hot and need no evidence */
+		ev->stack.nr = 0;
+		ev->stack.flags = 0;
+		ev->stack.slice_len = 0;
+		if (bpf_ringbuf_output(&events, ev, sizeof(*ev), 0))
+			lw_count_drop();
+		else
+			lw_count_event();
+		return 0;
+	}
+	output_with_stack(s, &ev->hdr, sizeof(*ev), &ev->stack, regs);
+	return 0;
+}
+
+static __always_inline void emit_close_range(__u32 first, __u32 last, __u32 flags)
+{
+	struct lw_ev_fd_close_range *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+
+	if (!ev) {
+		lw_count_drop();
+		return;
+	}
+	lw_hdr_init(&ev->hdr, LW_EV_FD_CLOSE_RANGE, sizeof(*ev));
+	ev->first = first;
+	ev->last = last;
+	ev->flags = flags;
+	ev->__pad = 0;
+	lw_count_event();
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline void emit_cloexec(int fd, __u32 on)
+{
+	struct lw_ev_fd_cloexec *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+
+	if (!ev) {
+		lw_count_drop();
+		return;
+	}
+	lw_hdr_init(&ev->hdr, LW_EV_FD_CLOEXEC, sizeof(*ev));
+	ev->fd = fd;
+	ev->cloexec = on;
+	lw_count_event();
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* Two fds written by the kernel to a user int[2] (pipe, socketpair). */
+static __always_inline void emit_pair(__u64 regs, __u32 nr, __u64 uptr, __u32 fd_flags)
+{
+	int fds[2] = {};
+
+	if (bpf_probe_read_user(fds, sizeof(fds), (void *)uptr))
+		return;
+	emit_open(regs, fds[0], -1, OP(nr, fd_flags), 0);
+	emit_open(regs, fds[1], -1, OP(nr, fd_flags), 0);
+}
+
+struct lw_user_msghdr {
+	__u64 name;
+	__s32 namelen;
+	__s32 __pad;
+	__u64 iov;
+	__u64 iovlen;
+	__u64 control;
+	__u64 controllen;
+	__u32 flags;
+};
+
+/* fds received with SCM_RIGHTS in one msghdr (controllen is what the kernel
+ * wrote back on return).
+ */
+__noinline int scan_rights(__u64 regs, __u64 umsg, __u32 nr, __u32 fd_flags)
+{
+	struct lw_user_msghdr m;
+	__u64 off = 0;
+
+	if (bpf_probe_read_user(&m, sizeof(m), (void *)umsg) || !m.control)
+		return 0;
+	for (int c = 0; c < LW_RIGHTS_CMSGS; c++) {
+		struct {
+			__u64 len;
+			__s32 level;
+			__s32 type;
+		} h;
+		int fds[LW_RIGHTS_FDS];
+		__u64 n;
+
+		if (off + sizeof(h) > m.controllen ||
+		    bpf_probe_read_user(&h, sizeof(h), (void *)(m.control + off)))
+			break;
+		if (h.len < sizeof(h) || off + h.len > m.controllen)
+			break;
+		if (h.level == SOL_SOCKET_ && h.type == SCM_RIGHTS_) {
+			n = (h.len - sizeof(h)) / sizeof(int);
+			if (n > LW_RIGHTS_FDS)
+				n = LW_RIGHTS_FDS;
+			if (bpf_probe_read_user(fds, sizeof(fds),
+						(void *)(m.control + off + sizeof(h))))
+				n = 0; /* short buffer: retry smaller is not worth it */
+			for (int i = 0; i < LW_RIGHTS_FDS; i++) {
+				if (i >= n)
+					break;
+				emit_open(regs, fds[i], -1, OP(nr, fd_flags | LW_FD_RECEIVED), 0);
+			}
+		}
+		off += (h.len + 7) & ~7ULL;
+	}
+	return 0;
+}
+
+SEC("raw_tracepoint/sys_exit")
+int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 regs = ctx->args[0]; /* struct pt_regs * */
+	long ret = ctx->args[1];
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct lw_sys_args *p, sa;
+	__u32 nr, cloexec = 0;
+
+	p = bpf_map_lookup_elem(&sys_stash, &tid);
+	if (!p)
+		return 0;
+	sa = *p;
+	bpf_map_delete_elem(&sys_stash, &tid);
+	nr = sa.nr;
+
+	if (nr == NR_close) {
+		if (ret == 0 || ret == -EBADF_)
+			emit_close(regs, (int)sa.a[0], (int)ret);
+		return 0;
+	}
+	if (ret < 0)
+		return 0; /* failed syscalls create nothing */
+
+	switch (nr) {
+	case NR_open:
+		cloexec = sa.a[1] & O_CLOEXEC_;
+		emit_open(regs, ret, -1, OP(nr, cloexec ? LW_FD_CLOEXEC : 0), sa.a[0]);
+		return 0;
+	case NR_creat:
+		emit_open(regs, ret, -1, OP(nr, 0), sa.a[0]);
+		return 0;
+	case NR_openat:
+		cloexec = sa.a[2] & O_CLOEXEC_;
+		emit_open(regs, ret, -1, OP(nr, cloexec ? LW_FD_CLOEXEC : 0), sa.a[1]);
+		return 0;
+	case NR_openat2: {
+		__u64 how_flags = 0;
+
+		bpf_probe_read_user(&how_flags, sizeof(how_flags), (void *)sa.a[2]);
+		emit_open(regs, ret, -1, OP(nr, (how_flags & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0),
+			  sa.a[1]);
+		return 0;
+	}
+	case NR_open_by_handle_at:
+		cloexec = sa.a[2] & O_CLOEXEC_;
+		break;
+	case NR_dup:
+		emit_open(regs, ret, sa.a[0], OP(nr, LW_FD_DUP), 0);
+		return 0;
+	case NR_dup2:
+		if ((int)sa.a[0] != (int)sa.a[1])
+			emit_open(regs, ret, sa.a[0], OP(nr, LW_FD_DUP), 0);
+		return 0;
+	case NR_dup3:
+		emit_open(regs, ret, sa.a[0],
+			  OP(nr, LW_FD_DUP | ((sa.a[2] & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0)), 0);
+		return 0;
+	case NR_fcntl:
+		if (sa.a[1] == F_DUPFD_ || sa.a[1] == F_DUPFD_CLOEXEC_)
+			emit_open(
+			    regs, ret, sa.a[0],
+			    OP(nr, LW_FD_DUP | (sa.a[1] == F_DUPFD_CLOEXEC_ ? LW_FD_CLOEXEC : 0)),
+			    0);
+		else if (sa.a[1] == F_SETFD_)
+			emit_cloexec(sa.a[0], sa.a[2] & FD_CLOEXEC_);
+		return 0;
+	case NR_close_range:
+		emit_close_range(sa.a[0], sa.a[1], sa.a[2]);
+		return 0;
+	case NR_pipe:
+		emit_pair(regs, nr, sa.a[0], 0);
+		return 0;
+	case NR_pipe2:
+		emit_pair(regs, nr, sa.a[0], (sa.a[1] & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
+		return 0;
+	case NR_socketpair:
+		emit_pair(regs, nr, sa.a[3], (sa.a[1] & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
+		return 0;
+	case NR_recvmsg:
+		scan_rights(regs, sa.a[1], nr, (sa.a[2] & MSG_CMSG_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
+		return 0;
+	case NR_recvmmsg:
+		for (int i = 0; i < LW_RIGHTS_MSGS; i++) {
+			if (i >= ret)
+				break;
+			/* struct mmsghdr: a 56-byte msghdr and msg_len, padded to 64 */
+			scan_rights(regs, sa.a[1] + i * 64, nr,
+				    (sa.a[3] & MSG_CMSG_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
+		}
+		return 0;
+	case NR_signalfd:
+	case NR_signalfd4:
+		if ((int)sa.a[0] != -1)
+			return 0; /* updates an existing signalfd */
+		cloexec = nr == NR_signalfd4 && (sa.a[3] & O_CLOEXEC_);
+		break;
+	case NR_socket:
+	case NR_eventfd2:
+	case NR_timerfd_create:
+	case NR_inotify_init1:
+	case NR_userfaultfd:
+		/* the CLOEXEC flags of these all equal O_CLOEXEC */
+		cloexec = sa.a[nr == NR_socket || nr == NR_timerfd_create ? 1 : 0] & O_CLOEXEC_;
+		break;
+	case NR_epoll_create1:
+		cloexec = sa.a[0] & O_CLOEXEC_;
+		break;
+	case NR_accept4:
+		cloexec = sa.a[3] & O_CLOEXEC_;
+		break;
+	case NR_memfd_create:
+	case NR_fsopen:
+	case NR_fspick:
+		cloexec = sa.a[nr == NR_fspick ? 2 : 1] & 1; /* MFD/FSOPEN/FSPICK_CLOEXEC */
+		break;
+	case NR_fsmount:
+		cloexec = sa.a[1] & 1; /* FSMOUNT_CLOEXEC */
+		break;
+	case NR_open_tree:
+		cloexec = sa.a[2] & O_CLOEXEC_;
+		break;
+	case NR_fanotify_init:
+		cloexec = sa.a[0] & 1; /* FAN_CLOEXEC */
+		break;
+	case NR_perf_event_open:
+		cloexec = sa.a[4] & PERF_FLAG_FD_CLOEXEC_;
+		break;
+	case NR_pidfd_open:
+	case NR_pidfd_getfd:
+	case NR_io_uring_setup:
+		cloexec = 1; /* always O_CLOEXEC */
+		break;
+	case NR_memfd_secret:
+		cloexec = sa.a[0] & O_CLOEXEC_;
+		break;
+	default: /* accept, eventfd, epoll_create, inotify_init */
+		break;
+	}
+	emit_open(regs, ret, -1, OP(nr, cloexec ? LW_FD_CLOEXEC : 0), 0);
+	return 0;
+}

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Process tracking: follows fork/exec/exit of targets, keeps the tgid map. */
+#include "common.bpf.h"
+
+const volatile bool follow_children = true;
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* sched_process_fork(struct task_struct *parent, struct task_struct *child) */
+SEC("raw_tracepoint/sched_process_fork")
+int proc_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *parent = (struct task_struct *)ctx->args[0];
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	struct lw_target t = {.parent_tgid = ptgid};
+	struct lw_ev_proc_fork *ev;
+
+	if (ptgid == ctgid || !follow_children || !lw_is_target(ptgid))
+		return 0; /* a thread, or not ours */
+	if (bpf_map_update_elem(&targets, &ctgid, &t, BPF_ANY)) {
+		__sync_fetch_and_add(&lw_stats.target_full, 1);
+		return 0;
+	}
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		lw_count_drop();
+		return 0;
+	}
+	lw_hdr_init(&ev->hdr, LW_EV_PROC_FORK, sizeof(*ev));
+	ev->hdr.tgid = ptgid;
+	ev->child_tgid = ctgid;
+	ev->fork_flags =
+	    BPF_CORE_READ(parent, files) == BPF_CORE_READ(child, files) ? LW_FORK_SHARED_FILES : 0;
+	BPF_CORE_READ_STR_INTO(&ev->comm, child, comm);
+	lw_count_event();
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+/* sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
+SEC("raw_tracepoint/sched_process_exec")
+int proc_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct lw_target *t = lw_target_of(tgid);
+	struct lw_ev_proc_exec *ev;
+
+	if (!t)
+		return 0;
+	t->exec_gen++; /* rules of the old image must stop matching */
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		lw_count_drop();
+		return 0;
+	}
+	lw_hdr_init(&ev->hdr, LW_EV_PROC_EXEC, sizeof(*ev));
+	BPF_CORE_READ_STR_INTO(&ev->comm, task, comm);
+	bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename),
+				  BPF_CORE_READ(bprm, filename));
+	lw_count_event();
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+/* sched_process_exit(struct task_struct *p): runs before exit_files(), so the
+ * fd table is still intact; only the last thread of a group reports.
+ */
+SEC("raw_tracepoint/sched_process_exit")
+int proc_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct lw_ev_proc_exit *ev;
+
+	if (!lw_is_target(tgid) || BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (ev) {
+		lw_hdr_init(&ev->hdr, LW_EV_PROC_EXIT, sizeof(*ev));
+		ev->exit_code = BPF_CORE_READ(task, exit_code);
+		ev->__pad = 0;
+		BPF_CORE_READ_STR_INTO(&ev->comm, task, comm);
+		lw_count_event();
+		bpf_ringbuf_submit(ev, 0);
+	} else {
+		lw_count_drop();
+	}
+	bpf_map_delete_elem(&targets, &tgid);
+	return 0;
+}

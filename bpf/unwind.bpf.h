@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* User-stack unwinding from CFI rules that user space computes from each
+ * module's .eh_frame. Debian's glibc has no frame pointers and uses rbp as a
+ * general register, so frame-pointer walks from a syscall lose the caller;
+ * the rules say where each frame's return address really is.
+ *
+ * A pc without a rule yet is requested once (LW_EV_CFI_MISS, carrying the
+ * module it lies in); until user space answers, stacks through that pc are
+ * handed over PARTIAL with a copy of the stack so user space can finish them.
+ */
+#ifndef LW_UNWIND_BPF_H
+#define LW_UNWIND_BPF_H
+
+#include "common.bpf.h"
+
+#define LW_CFI_RULES_MAX 65536
+#define LW_MOUNT_WALK_MAX 24
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LW_CFI_RULES_MAX);
+	__type(key, struct lw_cfi_key);
+	__type(value, struct lw_cfi_rule);
+} cfi_rules SEC(".maps");
+
+struct lw_vma_info {
+	__u64 start, end, pgoff;
+	__u64 file; /* struct file *, as a scalar for the later CO-RE reads */
+};
+
+static long lw_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct lw_vma_info *vi = data;
+
+	vi->start = BPF_CORE_READ(vma, vm_start);
+	vi->end = BPF_CORE_READ(vma, vm_end);
+	vi->pgoff = BPF_CORE_READ(vma, vm_pgoff);
+	vi->file = (__u64)BPF_CORE_READ(vma, vm_file);
+	return 0;
+}
+
+/* File name first, then each parent, crossing mount points upward. */
+static __always_inline void lw_fill_path(struct lw_ev_cfi_miss *ev, struct file *file)
+{
+	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
+	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
+	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+	__u32 n = 0;
+
+	for (int i = 0; i < LW_MOUNT_WALK_MAX && n < LW_PATH_DEPTH; i++) {
+		struct dentry *parent;
+
+		if (d == BPF_CORE_READ(mnt, mnt.mnt_root)) {
+			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+			if (up == mnt)
+				break; /* the namespace root */
+			d = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = up;
+			continue;
+		}
+		parent = BPF_CORE_READ(d, d_parent);
+		if (parent == d)
+			break;
+		bpf_probe_read_kernel_str(ev->comps[n & (LW_PATH_DEPTH - 1)], LW_COMP_LEN,
+					  BPF_CORE_READ(d, d_name.name));
+		n++;
+		d = parent;
+	}
+	ev->nr_comps = n;
+}
+
+/* Global (not static) subprograms are verified once, on their own, instead
+ * of once per call site per loop iteration.
+ */
+__noinline int lw_emit_cfi_miss(__u32 exec_gen, __u64 pc)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct lw_vma_info vi = {};
+	struct lw_ev_cfi_miss *ev;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		lw_count_drop();
+		return 0;
+	}
+	lw_hdr_init(&ev->hdr, LW_EV_CFI_MISS, sizeof(*ev));
+	ev->pc = pc;
+	ev->found = 0;
+	ev->nr_comps = 0;
+	ev->vm_start = ev->vm_end = ev->vm_pgoff = ev->ino = 0;
+	ev->dev = 0;
+	ev->exec_gen = exec_gen;
+	if (bpf_find_vma(task, pc, lw_vma_cb, &vi, 0) == 0 && vi.file) {
+		struct file *file = (struct file *)vi.file;
+
+		ev->found = 1;
+		ev->vm_start = vi.start;
+		ev->vm_end = vi.end;
+		ev->vm_pgoff = vi.pgoff;
+		ev->ino = BPF_CORE_READ(file, f_inode, i_ino);
+		ev->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+		lw_fill_path(ev, file);
+	}
+	lw_count_event();
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+/* Unwind the current task's user stack from its syscall-entry registers
+ * (regs_addr: struct pt_regs *) into st. Returns 1 when st is PARTIAL (the
+ * caller then appends a slice).
+ */
+__noinline int lw_unwind(struct lw_stack *st, __u32 tgid, __u64 regs_addr)
+{
+	struct pt_regs *regs = (struct pt_regs *)regs_addr;
+	__u64 pc, sp, bp;
+	struct lw_cfi_key key = { .tgid = tgid };
+	struct lw_target *t = lw_target_of(tgid);
+	struct lw_cfi_rule *rule;
+	__u32 i;
+
+	if (!st)
+		return 0;
+	pc = BPF_CORE_READ(regs, ip);
+	sp = BPF_CORE_READ(regs, sp);
+	bp = BPF_CORE_READ(regs, bp);
+	if (t)
+		key.exec_gen = t->exec_gen;
+
+	st->nr = 0;
+	st->flags = 0;
+	st->slice_len = 0;
+	for (i = 0; i < LW_STACK_MAX; i++) {
+		__u64 cfa, ra = 0;
+
+		st->ips[i] = pc;
+		st->nr = i + 1;
+		key.pc = pc;
+		rule = bpf_map_lookup_elem(&cfi_rules, &key);
+		if (!rule) {
+			struct lw_cfi_rule pending = { .kind = LW_CFI_PENDING };
+			long err = bpf_map_update_elem(&cfi_rules, &key, &pending, BPF_NOEXIST);
+
+			if (!err)
+				lw_emit_cfi_miss(key.exec_gen, pc);
+			else if (err != -17 /* EEXIST: another CPU asked */)
+				__sync_fetch_and_add(&lw_stats.cfi_full, 1);
+			goto partial;
+		}
+		if (rule->kind == LW_CFI_PENDING)
+			goto partial;
+		if (rule->kind == LW_CFI_END)
+			return 0;
+		cfa = (rule->kind == LW_CFI_SP ? sp : bp) + (__s64)rule->cfa_off;
+		if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8))) {
+			st->flags |= LW_STK_BAD_READ;
+			return 0;
+		}
+		if (rule->bp_saved &&
+		    bpf_probe_read_user(&bp, sizeof(bp), (void *)(cfa + (__s64)rule->bp_off))) {
+			st->flags |= LW_STK_BAD_READ;
+			return 0;
+		}
+		if (!ra || cfa <= sp)
+			return 0;
+		sp = cfa;
+		pc = ra;
+	}
+	st->flags |= LW_STK_TRUNCATED;
+	return 0;
+partial:
+	st->flags |= LW_STK_PARTIAL;
+	st->sp = sp;
+	st->bp = bp;
+	__sync_fetch_and_add(&lw_stats.stack_partial, 1);
+	return 1;
+}
+
+/* Copy up to LW_SLICE_MAX bytes of user stack from sp to dst; chunks stop at
+ * the first fault so a stack shorter than the maximum still yields a prefix.
+ */
+static __always_inline __u32 lw_copy_slice(__u8 *dst, __u64 sp)
+{
+	__u32 len = 0;
+
+	for (int i = 0; i < LW_SLICE_MAX / LW_SLICE_CHUNK; i++) {
+		if (bpf_probe_read_user(dst + i * LW_SLICE_CHUNK, LW_SLICE_CHUNK,
+					(void *)(sp + i * LW_SLICE_CHUNK)))
+			break;
+		len += LW_SLICE_CHUNK;
+	}
+	return len;
+}
+
+#endif

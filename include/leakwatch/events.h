@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Records shared by the BPF programs and user space. Fixed-width types and
+ * explicit padding only, so clang -target bpf and gcc agree on every layout.
+ */
+#ifndef LEAKWATCH_EVENTS_H
+#define LEAKWATCH_EVENTS_H
+
+#ifdef __BPF__
+/* vmlinux.h already provides __u8.. __u64 */
+#else
+#include <linux/types.h>
+#endif
+
+#define LW_STACK_MAX   32   /* frames kept per stack */
+#define LW_SLICE_MAX   4096 /* bytes of user stack copied when BPF cannot finish the unwind */
+#define LW_SLICE_CHUNK 512  /* copied in chunks so a short stack still yields a prefix */
+#define LW_NAME_MAX    128  /* path argument / anon inode name */
+#define LW_PATH_DEPTH  16   /* path components kept in a CFI miss */
+#define LW_COMP_LEN    64   /* bytes per component */
+#define LW_COMM_LEN    16
+
+enum lw_ev_type {
+	LW_EV_FD_OPEN = 1,    /* a new fd exists (open, socket, dup, accept, ...) */
+	LW_EV_FD_CLOSE,	      /* close(): ret 0 closed it, -EBADF says it was not open */
+	LW_EV_FD_CLOSE_RANGE, /* close_range(): closes or marks CLOEXEC a range */
+	LW_EV_FD_CLOEXEC,     /* fcntl(F_SETFD) changed close-on-exec */
+	LW_EV_PROC_FORK,      /* a traced process made a new process */
+	LW_EV_PROC_EXEC,      /* execve succeeded: CLOEXEC fds are gone */
+	LW_EV_PROC_EXIT,      /* the last thread of a process exited */
+	LW_EV_CFI_MISS,	      /* BPF has no unwind rule for a pc yet */
+	LW_EV__MAX,
+};
+
+/* lw_ev_hdr.flags */
+#define LW_F_STACK_PARTIAL (1u << 0) /* lw_stack stopped early; a slice follows */
+
+struct lw_ev_hdr {
+	__u16 type;
+	__u16 size; /* whole record including trailing slice */
+	__u32 tgid;
+	__u32 tid;
+	__u32 flags;
+	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+};
+_Static_assert(sizeof(struct lw_ev_hdr) == 24, "lw_ev_hdr layout");
+
+/* lw_stack.flags */
+#define LW_STK_TRUNCATED (1u << 0) /* hit LW_STACK_MAX */
+#define LW_STK_PARTIAL	 (1u << 1) /* unwind stopped at a pc without rule; see sp/bp + slice */
+#define LW_STK_BAD_READ	 (1u << 2) /* a stack read faulted */
+
+/* A user stack as BPF unwound it. ips[0] is the exact pc of the innermost
+ * frame; ips[i > 0] are return addresses. When LW_STK_PARTIAL is set, ips[nr-1]
+ * is the frame BPF could not unwind, sp/bp are that frame's registers, and
+ * slice_len bytes of user memory starting at sp follow the record.
+ */
+struct lw_stack {
+	__u16 nr;
+	__u16 flags;
+	__u32 slice_len;
+	__u64 sp;
+	__u64 bp;
+	__u64 ips[LW_STACK_MAX];
+};
+_Static_assert(sizeof(struct lw_stack) == 24 + 8 * LW_STACK_MAX, "lw_stack layout");
+
+/* What kind of object an fd refers to (lw_ev_fd_open.res_kind). */
+enum lw_res_kind {
+	LW_RES_UNKNOWN = 0,
+	LW_RES_FILE,   /* regular file, directory, device: name is the path argument */
+	LW_RES_SOCKET, /* name empty; family/type/ino identify it */
+	LW_RES_PIPE,
+	LW_RES_ANON, /* anon inode: name is its type, e.g. "[eventfd]" */
+};
+
+/* lw_ev_fd_open.fd_flags */
+#define LW_FD_CLOEXEC  (1u << 0)
+#define LW_FD_DUP      (1u << 1) /* made by dup/dup2/dup3/F_DUPFD: src_fd is set */
+#define LW_FD_RECEIVED (1u << 2) /* arrived with SCM_RIGHTS */
+
+struct lw_ev_fd_open {
+	struct lw_ev_hdr hdr;
+	__s32 fd;
+	__s32 src_fd; /* dup source, else -1 */
+	__u32 syscall_nr;
+	__u32 fd_flags;
+	__u64 ino;
+	__u32 dev;
+	__u16 res_kind;
+	__u16 sock_family;
+	__u16 sock_type;
+	__u16 __pad0;
+	__u32 __pad1;
+	char name[LW_NAME_MAX];
+	struct lw_stack stack;
+	/* __u8 slice[stack.slice_len] when hdr.flags & LW_F_STACK_PARTIAL */
+};
+_Static_assert(sizeof(struct lw_ev_fd_open) == 24 + 40 + LW_NAME_MAX + sizeof(struct lw_stack),
+	       "lw_ev_fd_open layout");
+
+struct lw_ev_fd_close {
+	struct lw_ev_hdr hdr;
+	__s32 fd;
+	__s32 ret; /* 0, or -errno (-EBADF: was not open) */
+	struct lw_stack stack;
+};
+_Static_assert(sizeof(struct lw_ev_fd_close) == 32 + sizeof(struct lw_stack), "lw_ev_fd_close");
+
+#define LW_CLOSE_RANGE_UNSHARE (1u << 1) /* linux/close_range.h values */
+#define LW_CLOSE_RANGE_CLOEXEC (1u << 2)
+
+struct lw_ev_fd_close_range {
+	struct lw_ev_hdr hdr;
+	__u32 first;
+	__u32 last;
+	__u32 flags;
+	__u32 __pad;
+};
+_Static_assert(sizeof(struct lw_ev_fd_close_range) == 40, "lw_ev_fd_close_range");
+
+struct lw_ev_fd_cloexec {
+	struct lw_ev_hdr hdr;
+	__s32 fd;
+	__u32 cloexec; /* 1 set, 0 cleared */
+};
+_Static_assert(sizeof(struct lw_ev_fd_cloexec) == 32, "lw_ev_fd_cloexec");
+
+#define LW_FORK_SHARED_FILES (1u << 0) /* CLONE_FILES: child shares the fd table */
+
+struct lw_ev_proc_fork {
+	struct lw_ev_hdr hdr; /* tgid = parent */
+	__u32 child_tgid;
+	__u32 fork_flags;
+	char comm[LW_COMM_LEN];
+};
+_Static_assert(sizeof(struct lw_ev_proc_fork) == 48, "lw_ev_proc_fork");
+
+struct lw_ev_proc_exec {
+	struct lw_ev_hdr hdr;
+	char comm[LW_COMM_LEN];
+	char filename[LW_NAME_MAX];
+};
+_Static_assert(sizeof(struct lw_ev_proc_exec) == 24 + LW_COMM_LEN + LW_NAME_MAX, "lw_ev_proc_exec");
+
+struct lw_ev_proc_exit {
+	struct lw_ev_hdr hdr;
+	__s32 exit_code; /* raw wait status: (code << 8) | signal */
+	__u32 __pad;
+	char comm[LW_COMM_LEN];
+};
+_Static_assert(sizeof(struct lw_ev_proc_exit) == 48, "lw_ev_proc_exit");
+
+/* The module mapping that contains a pc, so user space can compute the unwind
+ * rule and symbolize without racing the process to /proc/PID/maps.
+ */
+struct lw_ev_cfi_miss {
+	struct lw_ev_hdr hdr;
+	__u64 pc;
+	__u64 vm_start;
+	__u64 vm_end;
+	__u64 vm_pgoff; /* in pages */
+	__u64 ino;
+	__u32 dev;
+	__u32 found;	/* 0: pc is in no file-backed mapping */
+	__u32 nr_comps; /* path components, innermost (file name) first */
+	__u32 exec_gen; /* lw_target.exec_gen when asked: part of the rule key */
+	/* Walked from the mapped file's dentry up through its mounts: BPF cannot
+	 * call d_path() from raw tracepoints. User space joins them in reverse.
+	 */
+	char comps[LW_PATH_DEPTH][LW_COMP_LEN];
+};
+_Static_assert(sizeof(struct lw_ev_cfi_miss) == 24 + 56 + LW_PATH_DEPTH * LW_COMP_LEN,
+	       "lw_ev_cfi_miss");
+
+/* Unwind rule for one pc of one process, written by user space.
+ * x86-64: the return address is always at CFA - 8 and the caller's sp is CFA.
+ */
+enum lw_cfi_kind {
+	LW_CFI_PENDING = 0, /* requested, user space has not answered yet */
+	LW_CFI_SP,	    /* CFA = sp + cfa_off */
+	LW_CFI_BP,	    /* CFA = bp + cfa_off */
+	LW_CFI_END,	    /* outermost frame, or a pc outside any module */
+};
+
+/* exec_gen: a process that execs keeps its tgid but not its address space,
+ * so rules learnt before the exec must not match after it.
+ */
+struct lw_cfi_key {
+	__u32 tgid;
+	__u32 exec_gen;
+	__u64 pc;
+};
+
+struct lw_cfi_rule {
+	__u8 kind;
+	__u8 bp_saved; /* caller's bp is at CFA + bp_off; else bp is unchanged */
+	__s16 bp_off;
+	__s32 cfa_off;
+};
+_Static_assert(sizeof(struct lw_cfi_rule) == 8, "lw_cfi_rule");
+
+/* tgid map value: why a process is traced */
+#define LW_TGT_ROOT (1u << 0) /* the command or attached pid itself */
+
+struct lw_target {
+	__u32 flags;
+	__u32 parent_tgid;
+	__u32 exec_gen; /* bumped by BPF at every exec */
+	__u32 __pad;
+};
+
+/* Counters in .bss, read at report time. */
+struct lw_stats {
+	__u64 events;
+	__u64 dropped;	     /* ringbuf reserve/output failed */
+	__u64 stash_full;    /* syscall-args stash map full */
+	__u64 target_full;   /* tgid map full: a child went untraced */
+	__u64 cfi_full;	     /* unwind rule map full */
+	__u64 stack_partial; /* stacks that needed the user-space slice unwinder */
+};
+
+#endif /* LEAKWATCH_EVENTS_H */

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Findings: what correlators produce and reporters print. */
+#ifndef LW_FINDING_H
+#define LW_FINDING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <leakwatch/events.h>
+
+#define LW_FINDING_FDS_MAX 16
+#define LW_RESOURCE_MAX	   192
+
+/* One symbolized frame. Strings are owned by the finding (freed by
+ * lw_findings__free); module/symbol/file may be NULL when unknown.
+ */
+struct lw_sym_frame {
+	uint64_t addr;
+	char *module;
+	char *symbol;
+	uint64_t offset; /* from symbol start */
+	char *file;
+	int line; /* 0 when unknown */
+};
+
+struct lw_ips {
+	uint32_t nr;
+	uint32_t flags; /* LW_STK_* */
+	uint64_t ips[LW_STACK_MAX];
+};
+
+struct lw_finding {
+	const char *kind; /* public contract: "fd-leak", ... (static string) */
+	uint32_t pid;
+	uint32_t tid; /* creating thread */
+	char comm[LW_COMM_LEN];
+	int fd; /* first fd of the group, -1 if none */
+	char resource[LW_RESOURCE_MAX];
+	uint64_t count;	 /* fds (or blocks) in the group */
+	uint64_t age_ms; /* oldest member */
+	uint64_t bytes;	 /* memory findings */
+	unsigned nr_fds;
+	int fds[LW_FINDING_FDS_MAX];
+	bool growing; /* --interval: live count kept rising */
+	bool suppressed;
+	struct lw_ips stack; /* creation stack, raw */
+	unsigned nr_frames;
+	struct lw_sym_frame *frames; /* filled by the symbolizer */
+};
+
+struct lw_findings {
+	struct lw_finding *v;
+	size_t n, cap;
+};
+
+/* Append a zeroed finding; NULL on ENOMEM. */
+struct lw_finding *lw_findings__add(struct lw_findings *fs);
+void lw_findings__free(struct lw_findings *fs);
+/* Stable order for reports: kind, pid, first fd. */
+void lw_findings__sort(struct lw_findings *fs);
+
+#endif

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Opens, sizes, loads and attaches the BPF objects a session needs. */
+#ifndef LW_LOAD_BPF_H
+#define LW_LOAD_BPF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <leakwatch/events.h>
+
+struct lw_loader;
+
+struct lw_load_opts {
+	bool follow_children;
+	bool verbose; /* libbpf's own messages */
+	size_t ringbuf_bytes;
+};
+
+/* Environment checks before anything is loaded: root/CAP_BPF, BTF, tracefs
+ * where needed. 0 or -errno with a one-line reason in err.
+ */
+int lw_preflight(char *err, size_t errlen);
+
+int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, char *err,
+		    size_t errlen);
+int lw_loader__attach(struct lw_loader *l, char *err, size_t errlen);
+/* Detach every program (the target is left exactly as it was). */
+void lw_loader__detach(struct lw_loader *l);
+void lw_loader__free(struct lw_loader *l);
+
+int lw_loader__add_target(struct lw_loader *l, uint32_t tgid, uint32_t flags);
+int lw_loader__ringbuf_fd(struct lw_loader *l);
+int lw_loader__set_rule(struct lw_loader *l, const struct lw_cfi_key *key,
+			const struct lw_cfi_rule *rule);
+int lw_loader__del_rule(struct lw_loader *l, const struct lw_cfi_key *key);
+/* Sum of every object's counters. */
+void lw_loader__stats(struct lw_loader *l, struct lw_stats *out);
+
+#endif

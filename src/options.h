@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef LW_OPTIONS_H
+#define LW_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Exit codes (documented in --help and README). */
+#define LW_EXIT_OK	 0
+#define LW_EXIT_USAGE	 2
+#define LW_EXIT_ENV	 3 /* not root, no BTF, BPF load/attach failed */
+#define LW_EXIT_TARGET	 4 /* PID not found, exited during attach, command not runnable */
+#define LW_EXIT_INTERNAL 5
+#define LW_EXIT_FINDINGS 23 /* default --error-exitcode, as LeakSanitizer */
+
+enum lw_mode { LW_MODE_RUN, LW_MODE_ATTACH };
+
+struct lw_opts {
+	enum lw_mode mode;
+	pid_t pid;
+	char **argv; /* run: the command */
+	double duration_s;
+	double interval_s;
+	uint64_t min_age_ns;
+	const char *format;
+	const char *output;
+	const char *suppressions;
+	int error_exitcode;
+	bool no_follow;
+	bool verbose;
+	bool quiet; /* no live status line */
+};
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* What /proc says about a live process: its fds and its descendants. */
+#ifndef LW_PROCFS_H
+#define LW_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct lw_proc_fd {
+	int fd;
+	bool cloexec;
+	char target[192]; /* readlink of /proc/PID/fd/N, e.g. "socket:[123]" */
+};
+
+/* List open fds of pid (sorted). *out is malloc'ed. Returns count or -errno. */
+int procfs__fds(pid_t pid, struct lw_proc_fd **out);
+/* All descendants of pid (children, grandchildren, ...), from /proc/PID/task/
+ * TID/children when present, else by scanning /proc/<n>/stat. Returns count
+ * or -errno; *out malloc'ed.
+ */
+int procfs__descendants(pid_t pid, pid_t **out);
+/* comm of pid into buf (empty on failure). */
+void procfs__comm(pid_t pid, char *buf, size_t len);
+/* Parent pid, or -errno. */
+int procfs__ppid(pid_t pid);
+
+#endif

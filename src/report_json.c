@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* One JSON document per run (schema: docs/json-schema.md). Strings come from
+ * traced programs, so every byte string is escaped into valid UTF-8 JSON.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <string.h>
+#include "report.h"
+
+/* Findings written so far: the comma before each one depends on it. */
+static size_t nr_written;
+
+static int status(FILE *out)
+{
+	return ferror(out) ? -EIO : 0;
+}
+
+/* Length of the valid UTF-8 sequence at p (n bytes available), 0 if invalid.
+ * Rejects overlongs, surrogates and code points above U+10FFFF (RFC 3629), so
+ * strict decoders accept the result.
+ */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* Write at most max bytes of s (stopping at NUL) as a JSON string, or null.
+ * Bytes that are not valid UTF-8 become \u00XX (their Latin-1 reading): lossy,
+ * but the document always parses.
+ */
+static void json_str_n(FILE *out, const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n, i = 0;
+
+	if (!s) {
+		fputs("null", out);
+		return;
+	}
+	n = strnlen(s, max);
+	fputc('"', out);
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t len;
+
+		switch (c) {
+		case '"':
+			fputs("\\\"", out);
+			i++;
+			continue;
+		case '\\':
+			fputs("\\\\", out);
+			i++;
+			continue;
+		case '\n':
+			fputs("\\n", out);
+			i++;
+			continue;
+		case '\r':
+			fputs("\\r", out);
+			i++;
+			continue;
+		case '\t':
+			fputs("\\t", out);
+			i++;
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			fprintf(out, "\\u%04x", c);
+			i++;
+			continue;
+		}
+		len = utf8_seq(p + i, n - i);
+		if (!len) {
+			fprintf(out, "\\u%04x", c);
+			i++;
+			continue;
+		}
+		fwrite(p + i, 1, len, out);
+		i += len;
+	}
+	fputc('"', out);
+}
+
+static void json_str(FILE *out, const char *s)
+{
+	json_str_n(out, s, SIZE_MAX);
+}
+
+static const char *jbool(bool b)
+{
+	return b ? "true" : "false";
+}
+
+static void write_procs(FILE *out, const struct lw_report_meta *m)
+{
+	size_t n = m->procs ? m->nr_procs : 0;
+
+	fputs("  \"processes\": [", out);
+	for (size_t i = 0; i < n; i++) {
+		const struct lw_proc_info *p = &m->procs[i];
+
+		fprintf(out,
+			"%s\n    {\n      \"pid\": %" PRIu32 ",\n      \"ppid\": %" PRIu32
+			",\n      \"comm\": ",
+			i ? "," : "", p->pid, p->ppid);
+		json_str_n(out, p->comm, sizeof(p->comm));
+		fprintf(out, ",\n      \"exited\": %s,\n      \"exit_code\": ", jbool(p->exited));
+		if (p->exited)
+			fprintf(out, "%d", p->exit_code);
+		else
+			fputs("null", out);
+		fputs("\n    }", out);
+	}
+	fputs(n ? "\n  ],\n" : "],\n", out);
+}
+
+static int json_begin(FILE *out, const struct lw_report_meta *m)
+{
+	const struct lw_stats *s = &m->stats;
+	bool complete = !m->incomplete_reason && !s->dropped && !s->stash_full && !s->target_full &&
+			!s->cfi_full;
+
+	nr_written = 0;
+	fprintf(out, "{\n  \"version\": %d,\n  \"tool\": \"leakwatch\",\n  \"tool_version\": ",
+		LW_JSON_SCHEMA_VERSION);
+	json_str(out, m->tool_version);
+	fputs(",\n  \"mode\": ", out);
+	json_str(out, m->mode);
+	fputs(",\n  \"command\": ", out);
+	json_str(out, m->command);
+	fprintf(out,
+		",\n  \"pid\": %" PRIu32 ",\n  \"duration_ms\": %" PRIu64
+		",\n  \"complete\": %s,\n  \"incomplete_reason\": ",
+		m->pid, m->duration_ms, jbool(complete));
+	json_str(out, m->incomplete_reason);
+	fputs(",\n", out);
+	write_procs(out, m);
+	fputs("  \"findings\": [", out);
+	return status(out);
+}
+
+static void write_frame(FILE *out, bool first, uint64_t addr, const struct lw_sym_frame *fr)
+{
+	static const struct lw_sym_frame none;
+
+	if (!fr)
+		fr = &none;
+	fprintf(out,
+		"%s\n        {\n          \"addr\": \"0x%" PRIx64 "\",\n          \"module\": ",
+		first ? "" : ",", addr);
+	json_str(out, fr->module);
+	fputs(",\n          \"symbol\": ", out);
+	json_str(out, fr->symbol);
+	/* Without a symbol the offset is module-relative, and only when the
+	 * symbolizer supplied one (it leaves 0 when it does not know).
+	 */
+	if (fr->symbol || (fr->module && fr->offset))
+		fprintf(out, ",\n          \"offset\": %" PRIu64, fr->offset);
+	else
+		fputs(",\n          \"offset\": null", out);
+	fputs(",\n          \"file\": ", out);
+	json_str(out, fr->file);
+	if (fr->line > 0)
+		fprintf(out, ",\n          \"line\": %d\n        }", fr->line);
+	else
+		fputs(",\n          \"line\": null\n        }", out);
+}
+
+static void write_stack(FILE *out, const struct lw_finding *f)
+{
+	unsigned n = 0;
+
+	fputs("      \"stack\": [", out);
+	if (f->nr_frames && f->frames) {
+		n = f->nr_frames;
+		for (unsigned i = 0; i < n; i++)
+			write_frame(out, !i, f->frames[i].addr, &f->frames[i]);
+	} else {
+		/* Not symbolized: still give the raw pcs. */
+		n = f->stack.nr < LW_STACK_MAX ? f->stack.nr : LW_STACK_MAX;
+		for (unsigned i = 0; i < n; i++)
+			write_frame(out, !i, f->stack.ips[i], NULL);
+	}
+	fputs(n ? "\n      ]\n    }" : "]\n    }", out);
+}
+
+static int json_finding(FILE *out, const struct lw_finding *f)
+{
+	unsigned nfds = f->nr_fds < LW_FINDING_FDS_MAX ? f->nr_fds : LW_FINDING_FDS_MAX;
+
+	fprintf(out, "%s\n    {\n      \"kind\": ", nr_written++ ? "," : "");
+	json_str(out, f->kind);
+	fprintf(out,
+		",\n      \"pid\": %" PRIu32 ",\n      \"tid\": %" PRIu32 ",\n      \"comm\": ",
+		f->pid, f->tid);
+	json_str_n(out, f->comm, sizeof(f->comm));
+	if (f->fd >= 0)
+		fprintf(out, ",\n      \"fd\": %d", f->fd);
+	else
+		fputs(",\n      \"fd\": null", out);
+	fputs(",\n      \"fds\": [", out);
+	for (unsigned i = 0; i < nfds; i++)
+		fprintf(out, "%s%d", i ? ", " : "", f->fds[i]);
+	fputs("],\n      \"resource\": ", out);
+	/* Empty resource means unknown, e.g. a socket without a path. */
+	json_str_n(out, f->resource[0] ? f->resource : NULL, sizeof(f->resource));
+	fprintf(out,
+		",\n      \"count\": %" PRIu64 ",\n      \"bytes\": %" PRIu64
+		",\n      \"age_ms\": %" PRIu64 ",\n      \"growing\": %s,\n",
+		f->count, f->bytes, f->age_ms, jbool(f->growing));
+	write_stack(out, f);
+	return status(out);
+}
+
+static int json_end(FILE *out, const struct lw_report_meta *m, size_t nr_findings)
+{
+	const struct lw_stats *s = &m->stats;
+
+	(void)nr_findings; /* the array already holds them */
+	fputs(nr_written ? "\n  ],\n" : "],\n", out);
+	fprintf(out,
+		"  \"stats\": {\n    \"events\": %" PRIu64 ",\n    \"dropped\": %" PRIu64
+		",\n    \"stash_full\": %" PRIu64 ",\n    \"target_full\": %" PRIu64
+		",\n    \"cfi_full\": %" PRIu64 ",\n    \"stack_partial\": %" PRIu64
+		",\n    \"reconciled\": %" PRIu64 ",\n    \"suppressed\": %zu\n  }\n}\n",
+		(uint64_t)s->events, (uint64_t)s->dropped, (uint64_t)s->stash_full,
+		(uint64_t)s->target_full, (uint64_t)s->cfi_full, (uint64_t)s->stack_partial,
+		m->reconciled, m->nr_suppressed);
+	return status(out);
+}
+
+const struct reporter_ops lw_report_json = {
+    .name = "json",
+    .begin = json_begin,
+    .finding = json_finding,
+    .end = json_end,
+};

@@ -1,0 +1,668 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <bpf/libbpf.h>
+#include "cfi.h"
+#include "corr_fd.h"
+#include "growth.h"
+#include "load_bpf.h"
+#include "procfs.h"
+#include "session.h"
+#include "suppress.h"
+#include "symbolize.h"
+
+#define LW_RINGBUF_BYTES (64u << 20)
+#define LW_SITES_MAX	 512
+
+struct rule_key_vec {
+	struct lw_cfi_key *v;
+	size_t n, cap;
+};
+
+struct lw_session {
+	const struct lw_opts *opts;
+	struct lw_loader *ld;
+	struct ring_buffer *rb;
+	struct corr_fd *corr;
+	struct symbolizer *sym;
+	struct cfi_cache *cfi;
+	struct suppressions *supp;
+	struct growth *growth;
+	struct lw_proc_info *procs;
+	size_t nr_procs, cap_procs;
+	struct rule_key_vec rules; /* to delete a process's rules when it goes */
+	pid_t root;
+	uint64_t start_ns;
+	uint64_t reconciled;
+	uint64_t user_errors; /* events user space could not process */
+	int child_status;
+	char *command;
+	char errmsg[512];
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int set_error(struct lw_session *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s->errmsg[0]) {
+		va_start(ap, fmt);
+		vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
+
+const char *session__error(const struct lw_session *s)
+{
+	return s->errmsg[0] ? s->errmsg : "unknown error";
+}
+
+int session__child_status(const struct lw_session *s)
+{
+	return s->child_status;
+}
+
+void session__set_command(struct lw_session *s, const char *cmdline)
+{
+	free(s->command);
+	s->command = strdup(cmdline);
+}
+
+static struct lw_proc_info *proc_get(struct lw_session *s, uint32_t pid)
+{
+	for (size_t i = 0; i < s->nr_procs; i++)
+		if (s->procs[i].pid == pid && !s->procs[i].exited)
+			return &s->procs[i];
+	if (s->nr_procs == s->cap_procs) {
+		size_t cap = s->cap_procs ? s->cap_procs * 2 : 16;
+		struct lw_proc_info *v = realloc(s->procs, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		s->procs = v;
+		s->cap_procs = cap;
+	}
+	memset(&s->procs[s->nr_procs], 0, sizeof(s->procs[0]));
+	s->procs[s->nr_procs].pid = pid;
+	return &s->procs[s->nr_procs++];
+}
+
+/* ---- event handling ---- */
+
+static void rule_remember(struct lw_session *s, const struct lw_cfi_key *k)
+{
+	if (s->rules.n == s->rules.cap) {
+		size_t cap = s->rules.cap ? s->rules.cap * 2 : 256;
+		struct lw_cfi_key *v = realloc(s->rules.v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		s->rules.v = v;
+		s->rules.cap = cap;
+	}
+	s->rules.v[s->rules.n++] = *k;
+}
+
+static void rules_forget(struct lw_session *s, uint32_t tgid)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < s->rules.n; i++) {
+		if (s->rules.v[i].tgid == tgid)
+			lw_loader__del_rule(s->ld, &s->rules.v[i]);
+		else
+			s->rules.v[j++] = s->rules.v[i];
+	}
+	s->rules.n = j;
+}
+
+static void handle_cfi_miss(struct lw_session *s, const struct lw_ev_cfi_miss *ev)
+{
+	struct lw_cfi_key key = {.tgid = ev->hdr.tgid, .exec_gen = ev->exec_gen, .pc = ev->pc};
+	struct lw_cfi_rule rule = {.kind = LW_CFI_END};
+
+	if (ev->found && ev->nr_comps) {
+		char path[LW_PATH_DEPTH * LW_COMP_LEN + LW_PATH_DEPTH + 1];
+		size_t off = 0;
+
+		path[0] = 0;
+		for (int i = (int)ev->nr_comps - 1; i >= 0 && i < LW_PATH_DEPTH; i--)
+			off += snprintf(path + off, sizeof(path) - off, "/%.*s", LW_COMP_LEN,
+					ev->comps[i]);
+		symbolizer__add_mapping(s->sym, ev->hdr.tgid, ev->vm_start, ev->vm_end,
+					ev->vm_pgoff * 4096, path);
+		if (cfi_rule_for_pc(s->cfi, s->sym, ev->hdr.tgid, ev->pc, &rule))
+			rule = (struct lw_cfi_rule){
+			    .kind = LW_CFI_BP, .cfa_off = 16, .bp_saved = 1, .bp_off = -16};
+	}
+	if (lw_loader__set_rule(s->ld, &key, &rule) == 0)
+		rule_remember(s, &key);
+}
+
+/* Finish a stack BPF left partial, on a private copy of the record. */
+static const struct lw_ev_hdr *complete_stack(struct lw_session *s, const void *data, size_t size,
+					      struct lw_ev_fd_open *copy)
+{
+	const struct lw_ev_hdr *h = data;
+	size_t base =
+	    h->type == LW_EV_FD_OPEN ? sizeof(struct lw_ev_fd_open) : sizeof(struct lw_ev_fd_close);
+	struct lw_stack *st;
+	struct lw_ips ips = {};
+	const uint8_t *slice = (const uint8_t *)data + sizeof(struct lw_ev_fd_open);
+	uint32_t slice_len;
+
+	memcpy(copy, data, base);
+	st = h->type == LW_EV_FD_OPEN ? &copy->stack : &((struct lw_ev_fd_close *)copy)->stack;
+	slice_len = st->slice_len;
+	if (size < sizeof(struct lw_ev_fd_open) + slice_len)
+		slice_len =
+		    size > sizeof(struct lw_ev_fd_open) ? size - sizeof(struct lw_ev_fd_open) : 0;
+	if (unwind__complete(s->cfi, s->sym, h->tgid, st, slice, slice_len, &ips) == 0) {
+		st->nr = ips.nr;
+		st->flags = ips.flags & ~LW_STK_PARTIAL;
+		memcpy(st->ips, ips.ips, sizeof(st->ips));
+	}
+	copy->hdr.flags &= ~LW_F_STACK_PARTIAL;
+	return &copy->hdr;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct lw_session *s = ctx;
+	const struct lw_ev_hdr *h = data;
+	struct lw_ev_fd_open copy;
+	struct lw_proc_info *pi;
+	int err;
+
+	if (size < sizeof(*h) || h->type == 0 || h->type >= LW_EV__MAX) {
+		s->user_errors++;
+		return 0;
+	}
+	switch (h->type) {
+	case LW_EV_CFI_MISS:
+		if (size >= sizeof(struct lw_ev_cfi_miss))
+			handle_cfi_miss(s, data);
+		return 0;
+	case LW_EV_FD_OPEN:
+	case LW_EV_FD_CLOSE:
+		if ((h->flags & LW_F_STACK_PARTIAL) && size >= sizeof(struct lw_ev_fd_open))
+			h = complete_stack(s, data, size, &copy);
+		break;
+	case LW_EV_PROC_FORK: {
+		const struct lw_ev_proc_fork *ev = data;
+
+		symbolizer__fork(s->sym, ev->hdr.tgid, ev->child_tgid);
+		pi = proc_get(s, ev->child_tgid);
+		if (pi) {
+			pi->ppid = ev->hdr.tgid;
+			memcpy(pi->comm, ev->comm, sizeof(pi->comm));
+		}
+		break;
+	}
+	case LW_EV_PROC_EXEC: {
+		const struct lw_ev_proc_exec *ev = data;
+
+		symbolizer__exec(s->sym, ev->hdr.tgid);
+		symbolizer__snapshot_maps(s->sym, ev->hdr.tgid);
+		pi = proc_get(s, ev->hdr.tgid);
+		if (pi)
+			memcpy(pi->comm, ev->comm, sizeof(pi->comm));
+		break;
+	}
+	case LW_EV_PROC_EXIT: {
+		const struct lw_ev_proc_exit *ev = data;
+
+		pi = proc_get(s, ev->hdr.tgid);
+		if (pi) {
+			pi->exited = 1;
+			pi->exit_code = ev->exit_code;
+			memcpy(pi->comm, ev->comm, sizeof(pi->comm));
+		}
+		rules_forget(s, ev->hdr.tgid);
+		break;
+	}
+	default:
+		break;
+	}
+	err = corr_fd__feed(s->corr, h);
+	if (err)
+		s->user_errors++;
+	return 0;
+}
+
+/* ---- set-up ---- */
+
+int session__new(struct lw_session **out, const struct lw_opts *opts)
+{
+	struct lw_load_opts lo = {
+	    .follow_children = !opts->no_follow,
+	    .verbose = opts->verbose,
+	    .ringbuf_bytes = LW_RINGBUF_BYTES,
+	};
+	struct corr_fd_opts co = {
+	    .attach_mode = opts->mode == LW_MODE_ATTACH,
+	    .min_age_ns = opts->min_age_ns,
+	};
+	struct lw_session *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	*out = s;
+	s->opts = opts;
+	s->child_status = -1;
+	s->start_ns = mono_ns();
+	if (opts->suppressions) {
+		s->supp = suppress__load(opts->suppressions, s->errmsg, sizeof(s->errmsg));
+		if (!s->supp)
+			return -EINVAL;
+	}
+	err = lw_preflight(s->errmsg, sizeof(s->errmsg));
+	if (err)
+		return err;
+	s->corr = corr_fd__new(&co);
+	s->sym = symbolizer__new();
+	s->cfi = cfi_cache__new();
+	s->growth = growth__new();
+	if (!s->corr || !s->sym || !s->cfi || !s->growth)
+		return set_error(s, -ENOMEM, "out of memory");
+	err = lw_loader__open(&s->ld, &lo, s->errmsg, sizeof(s->errmsg));
+	if (err)
+		return err;
+	s->rb = ring_buffer__new(lw_loader__ringbuf_fd(s->ld), on_event, s, NULL);
+	if (!s->rb)
+		return set_error(s, -errno, "cannot open the BPF ring buffer: %s", strerror(errno));
+	return 0;
+}
+
+void session__free(struct lw_session *s)
+{
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	lw_loader__detach(s->ld);
+	lw_loader__free(s->ld);
+	corr_fd__free(s->corr);
+	symbolizer__free(s->sym);
+	cfi_cache__free(s->cfi);
+	suppress__free(s->supp);
+	growth__free(s->growth);
+	free(s->procs);
+	free(s->rules.v);
+	free(s->command);
+	free(s);
+}
+
+int session__add_target(struct lw_session *s, pid_t pid, bool root)
+{
+	struct lw_proc_info *pi;
+	int err = lw_loader__add_target(s->ld, pid, root ? LW_TGT_ROOT : 0);
+
+	if (err)
+		return set_error(s, err, "cannot add pid %d to the target map: %s", pid,
+				 strerror(-err));
+	if (root)
+		s->root = pid;
+	pi = proc_get(s, pid);
+	if (pi) {
+		int ppid = procfs__ppid(pid);
+
+		pi->ppid = ppid > 0 ? ppid : 0;
+		procfs__comm(pid, pi->comm, sizeof(pi->comm));
+	}
+	return 0;
+}
+
+int session__attach(struct lw_session *s)
+{
+	return lw_loader__attach(s->ld, s->errmsg, sizeof(s->errmsg));
+}
+
+int session__seed_fds(struct lw_session *s, pid_t pid)
+{
+	struct lw_proc_fd *fds;
+	int n = procfs__fds(pid, &fds);
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		corr_fd__seed(s->corr, pid, fds[i].fd, fds[i].target, fds[i].cloexec);
+	free(fds);
+	return 0;
+}
+
+void session__snapshot_maps(struct lw_session *s, pid_t pid)
+{
+	symbolizer__snapshot_maps(s->sym, pid);
+}
+
+/* ---- the loop ---- */
+
+static int timer_fd(double seconds, bool periodic)
+{
+	struct itimerspec its = {};
+	int fd;
+
+	if (seconds <= 0)
+		return -1;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	its.it_value.tv_sec = (time_t)seconds;
+	its.it_value.tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9);
+	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value.tv_nsec = 1;
+	if (periodic)
+		its.it_interval = its.it_value;
+	timerfd_settime(fd, 0, &its, NULL);
+	return fd;
+}
+
+static void print_site_line(struct lw_session *s, const struct corr_fd_site *site, int64_t delta)
+{
+	const char *where = "??";
+	struct lw_sym_frame fr = {};
+	char buf[256];
+
+	/* first frame outside libc says more than open64 */
+	for (uint32_t i = 0; i < site->stack.nr; i++) {
+		memset(&fr, 0, sizeof(fr));
+		if (symbolizer__resolve(s->sym, site->pid, site->stack.ips[i], i > 0, &fr))
+			continue;
+		if (fr.symbol && (!fr.module || !strstr(fr.module, "/libc.so"))) {
+			snprintf(buf, sizeof(buf), "%s+0x%llx", fr.symbol,
+				 (unsigned long long)fr.offset);
+			where = buf;
+			free(fr.module);
+			free(fr.symbol);
+			free(fr.file);
+			break;
+		}
+		free(fr.module);
+		free(fr.symbol);
+		free(fr.file);
+	}
+	fprintf(stderr, "  pid %u: %llu live fds (%+lld) from %s%s  %s\n", site->pid,
+		(unsigned long long)site->live, (long long)delta, where,
+		growth__is_growing(s->growth, site->key) ? "  GROWING" : "", site->resource);
+}
+
+static void interval_tick(struct lw_session *s)
+{
+	struct corr_fd_site *sites = calloc(LW_SITES_MAX, sizeof(*sites));
+	double t = (double)(mono_ns() - s->start_ns) / 1e9;
+	int n;
+
+	if (!sites)
+		return;
+	ring_buffer__consume(s->rb);
+	n = corr_fd__sites(s->corr, sites, LW_SITES_MAX);
+	fprintf(stderr, "leakwatch: +%.1fs: %d fd creation site(s) with live fds\n", t,
+		n > 0 ? n : 0);
+	for (int i = 0; i < n; i++) {
+		int64_t d = growth__sample(s->growth, sites[i].key, sites[i].live);
+
+		print_site_line(s, &sites[i], d);
+	}
+	growth__end_round(s->growth);
+	free(sites);
+}
+
+static void status_line(struct lw_session *s)
+{
+	struct lw_stats st;
+
+	lw_loader__stats(s->ld, &st);
+	fprintf(stderr, "\rleakwatch: pid %d: %llu events, %llu dropped, %.0fs   ", s->root,
+		(unsigned long long)st.events, (unsigned long long)st.dropped,
+		(double)(mono_ns() - s->start_ns) / 1e9);
+}
+
+enum { SRC_RB = 1, SRC_SIG, SRC_PIDFD, SRC_DURATION, SRC_INTERVAL, SRC_STATUS };
+
+static int epoll_add(int ep, int fd, int tag)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
+
+	if (fd < 0)
+		return 0;
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
+{
+	bool interactive = !s->opts->quiet && s->opts->mode == LW_MODE_ATTACH && isatty(2) &&
+			   s->opts->interval_s <= 0;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	int dur = timer_fd(s->opts->duration_s, false);
+	int itv = timer_fd(s->opts->interval_s, true);
+	int stat = interactive ? timer_fd(1, true) : -1;
+	int sfd, err = 0, interrupts = 0;
+	sigset_t mask;
+	bool done = false;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (ep < 0 || sfd < 0)
+		return set_error(s, -errno, "cannot set up the event loop: %s", strerror(errno));
+	if ((err = epoll_add(ep, ring_buffer__epoll_fd(s->rb), SRC_RB)) ||
+	    (err = epoll_add(ep, sfd, SRC_SIG)) || (err = epoll_add(ep, root_pidfd, SRC_PIDFD)) ||
+	    (err = epoll_add(ep, dur, SRC_DURATION)) || (err = epoll_add(ep, itv, SRC_INTERVAL)) ||
+	    (err = epoll_add(ep, stat, SRC_STATUS)))
+		goto out;
+
+	while (!done) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(ep, evs, 8, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = set_error(s, -errno, "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t ticks;
+
+			switch (evs[i].data.u32) {
+			case SRC_RB:
+				ring_buffer__consume(s->rb);
+				break;
+			case SRC_SIG: {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					break;
+				/* run: the command decides when it is done; a second
+				 * signal, or none to forward, ends observation now.
+				 */
+				if (run_child > 0 && interrupts++ == 0) {
+					if (si.ssi_signo == SIGTERM || si.ssi_code == SI_USER)
+						kill(run_child, si.ssi_signo);
+				} else {
+					done = true;
+				}
+				break;
+			}
+			case SRC_PIDFD:
+				done = true;
+				break;
+			case SRC_DURATION:
+				if (run_child > 0)
+					kill(run_child, SIGTERM);
+				else
+					done = true;
+				break;
+			case SRC_INTERVAL:
+				if (read(itv, &ticks, sizeof(ticks)) > 0)
+					interval_tick(s);
+				break;
+			case SRC_STATUS:
+				if (read(stat, &ticks, sizeof(ticks)) > 0)
+					status_line(s);
+				break;
+			}
+		}
+	}
+	if (interactive)
+		fputc('\n', stderr);
+	if (run_child > 0) {
+		int status;
+
+		if (waitpid(run_child, &status, WNOHANG) == run_child)
+			s->child_status = status;
+	}
+out:
+	close(ep);
+	close(sfd);
+	if (dur >= 0)
+		close(dur);
+	if (itv >= 0)
+		close(itv);
+	if (stat >= 0)
+		close(stat);
+	return err;
+}
+
+/* ---- the report ---- */
+
+/* attach: what /proc says wins over what we believe; count the corrections. */
+static void reconcile(struct lw_session *s)
+{
+	for (size_t i = 0; i < s->nr_procs; i++) {
+		struct lw_proc_fd *real;
+		int believed[4096], nb, nr;
+
+		if (s->procs[i].exited)
+			continue;
+		nr = procfs__fds(s->procs[i].pid, &real);
+		if (nr < 0)
+			continue;
+		nb = corr_fd__open_fds(s->corr, s->procs[i].pid, believed, 4096);
+		for (int b = 0; b < nb; b++) {
+			bool open = false;
+
+			for (int r = 0; r < nr && !open; r++)
+				open = real[r].fd == believed[b];
+			if (!open) {
+				corr_fd__forget(s->corr, s->procs[i].pid, believed[b]);
+				s->reconciled++;
+			}
+		}
+		free(real);
+	}
+}
+
+static const char *incomplete_reason(const struct lw_stats *st, uint64_t user_errors, char *buf,
+				     size_t len)
+{
+	size_t off = 0;
+
+	if (st->dropped)
+		off += snprintf(buf + off, len - off, "%llu events dropped (ring buffer full); ",
+				(unsigned long long)st->dropped);
+	if (st->stash_full)
+		off += snprintf(buf + off, len - off, "%llu syscalls missed (stash map full); ",
+				(unsigned long long)st->stash_full);
+	if (st->target_full && off < len)
+		off += snprintf(buf + off, len - off, "%llu processes untraced (target map full); ",
+				(unsigned long long)st->target_full);
+	if (st->cfi_full && off < len)
+		off += snprintf(buf + off, len - off, "%llu stacks cut short (unwind map full); ",
+				(unsigned long long)st->cfi_full);
+	if (user_errors && off < len)
+		off += snprintf(buf + off, len - off, "%llu events not processed; ",
+				(unsigned long long)user_errors);
+	if (!off)
+		return NULL;
+	if (off >= 2 && off < len)
+		buf[off - 2] = 0;
+	return buf;
+}
+
+int session__report(struct lw_session *s)
+{
+	const struct reporter_ops *ops = reporter__find(s->opts->format);
+	struct lw_findings fs = {};
+	struct lw_report_meta m = {};
+	char reason[512];
+	FILE *out = stdout;
+	size_t shown = 0;
+	int err;
+
+	/* everything the kernel produced before we stopped */
+	while (ring_buffer__consume(s->rb) > 0)
+		;
+	lw_loader__detach(s->ld);
+	while (ring_buffer__consume(s->rb) > 0)
+		;
+	if (s->opts->mode == LW_MODE_ATTACH)
+		reconcile(s);
+	err = corr_fd__finish(s->corr, mono_ns(), &fs);
+	if (err)
+		return set_error(s, err, "cannot correlate events: %s", strerror(-err));
+	for (size_t i = 0; i < fs.n; i++) {
+		struct lw_finding *f = &fs.v[i];
+
+		symbolizer__finding(s->sym, f);
+		f->growing = growth__is_growing(s->growth, corr_fd__site_key(f->pid, &f->stack));
+		if (s->supp && suppress__match(s->supp, f)) {
+			f->suppressed = true;
+			m.nr_suppressed++;
+		} else {
+			shown++;
+		}
+	}
+	lw_findings__sort(&fs);
+
+	m.tool_version = LW_VERSION;
+	m.mode = s->opts->mode == LW_MODE_RUN ? "run" : "attach";
+	m.command = s->command;
+	m.pid = s->root;
+	m.duration_ms = (mono_ns() - s->start_ns) / 1000000;
+	m.procs = s->procs;
+	m.nr_procs = s->nr_procs;
+	lw_loader__stats(s->ld, &m.stats);
+	m.reconciled = s->reconciled;
+	m.incomplete_reason = incomplete_reason(&m.stats, s->user_errors, reason, sizeof(reason));
+
+	if (s->opts->output) {
+		out = fopen(s->opts->output, "we");
+		if (!out) {
+			err = set_error(s, -errno, "cannot write report to %s: %s", s->opts->output,
+					strerror(errno));
+			goto done;
+		}
+	}
+	err = report__write(ops, out, &m, &fs);
+	if (out != stdout && fclose(out) && !err)
+		err = -errno;
+	else if (out == stdout)
+		fflush(stdout);
+	if (err)
+		set_error(s, err, "cannot write the report: %s", strerror(-err));
+done:
+	lw_findings__free(&fs);
+	return err ? err : (int)shown;
+}

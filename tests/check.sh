@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make check: unit tests, then end-to-end tests with real BPF. Prints one
+# closing "N passed, N failed" line over both.
+set -u
+OUT=${1:-build}
+unit_out=$("$OUT/unit-tests" 2>&1)
+unit_rc=$?
+echo "$unit_out"
+e2e_out=$(LEAKWATCH=$OUT/leakwatch FIXTURES=$OUT/fixtures bash tests/e2e/run.sh 2>&1)
+e2e_rc=$?
+echo "$e2e_out"
+count() { echo "$1" | sed -n "s/^[a-z0-9]*: \([0-9]*\) passed, \([0-9]*\) failed$/\\$2/p" | tail -1; }
+up=$(count "$unit_out" 1); uf=$(count "$unit_out" 2)
+ep=$(count "$e2e_out" 1); ef=$(count "$e2e_out" 2)
+p=$(( ${up:-0} + ${ep:-0} ))
+f=$(( ${uf:-0} + ${ef:-0} ))
+# a runner that died before its summary line counts as a failure
+[ -z "$up" ] && f=$((f + 1))
+[ -z "$ep" ] && f=$((f + 1))
+echo "$p passed, $f failed"
+[ $unit_rc = 0 ] && [ $e2e_rc = 0 ] && [ $f = 0 ]

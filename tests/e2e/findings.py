@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Summarise a leakwatch JSON report for the end-to-end tests.
+
+findings.py REPORT MODULE_SUBSTR
+  one line per finding, sorted:
+  KIND count=N fds=A,B func=F resource=R
+  where F is the first frame whose module contains MODULE_SUBSTR (the fixture),
+  "none" when no such frame exists.
+findings.py REPORT --stat NAME      print stats[NAME]
+findings.py REPORT --field NAME     print top-level NAME
+"""
+import json
+import re
+import sys
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        doc = json.load(f)
+    if sys.argv[2] == "--stat":
+        print(doc["stats"][sys.argv[3]])
+        return
+    if sys.argv[2] == "--field":
+        print(json.dumps(doc[sys.argv[3]]))
+        return
+    mod = sys.argv[2]
+    lines = []
+    for fd in doc["findings"]:
+        func = "none"
+        for fr in fd["stack"] or []:
+            if fr["module"] and mod in fr["module"] and fr["symbol"]:
+                func = fr["symbol"]
+                break
+        res = fd["resource"] or ""
+        res = re.sub(r"\[\d+\]", "[N]", res)
+        fds = ",".join(str(x) for x in fd["fds"])
+        lines.append(f'{fd["kind"]} count={fd["count"]} fds={fds} func={func} resource={res}')
+    for line in sorted(lines):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

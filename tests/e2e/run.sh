@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# End-to-end tests: the real leakwatch binary loads and attaches real BPF
+# programs to the fixtures under tests/fixtures. Needs root. A test that
+# cannot run fails; nothing is skipped.
+set -u
+
+LW=${LEAKWATCH:-build/leakwatch}
+FX=${FIXTURES:-build/fixtures}
+HERE=$(cd "$(dirname "$0")" && pwd)
+Q="python3 $HERE/findings.py"
+TMP=$(mktemp -d /tmp/lw-e2e.XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$TMP"' EXIT
+passed=0
+failed=0
+current=""
+
+fail() {
+	echo "  FAIL: $current: $*"
+	failed=$((failed + 1))
+	current=""
+}
+
+ok() {
+	[ -n "$current" ] && { echo "ok   $current"; passed=$((passed + 1)); }
+	current=""
+}
+
+start() { current=$1; }
+
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() {
+	if [ "$1" != "$2" ]; then
+		fail "$3: got [$1], want [$2]"
+		return 1
+	fi
+}
+
+# wait_for FILE PATTERN COUNT: poll (bounded) until FILE has COUNT lines matching
+wait_for() {
+	local i
+	for i in $(seq 1 200); do
+		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# fixtures assert exact fd numbers: drop whatever the caller's shell passed in
+for fd in $(ls /proc/$$/fd); do
+	[ "$fd" -gt 2 ] && [ "$fd" != 255 ] && eval "exec $fd>&-" 2>/dev/null
+done
+
+if [ "$(id -u)" != 0 ]; then
+	echo "e2e: must run as root (BPF); refusing to skip"
+	echo "e2e: 0 passed, 1 failed"
+	exit 1
+fi
+
+# --- run mode ---------------------------------------------------------------
+
+start run_fd_leak_exact
+$LW run -q -f json -o "$TMP/leak.json" -- "$FX/fd_leak" >/dev/null 2>"$TMP/leak.err"
+rc=$?
+got=$($Q "$TMP/leak.json" fd_leak)
+want="fd-leak count=1 fds=3 func=leak_file resource=/dev/null
+fd-leak count=1 fds=4 func=leak_socket resource=socket:[N] (AF_INET, SOCK_DGRAM)
+fd-leak count=1 fds=7 func=leak_eventfd resource=anon_inode:[eventfd]
+fd-leak count=1 fds=8 func=leak_dup resource=/dev/null
+fd-leak count=2 fds=5,6 func=leak_pipe resource=pipe:[N]
+fd-leak count=3 fds=9,10,11 func=leak_in_loop resource=/dev/zero"
+# fd 8 is a dup of the command's stdout, which is /dev/null here
+expect_eq "$rc" 23 "exit code" && expect_eq "$got" "$want" "findings" && ok
+
+start run_fd_leak_fixed_is_clean
+$LW run -q -f json -o "$TMP/fixed.json" -- "$FX/fd_leak" --fixed >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/fixed.json" fd_leak)" "" "findings" && ok
+
+start run_every_path_is_clean
+$LW run -q -f json -o "$TMP/paths.json" -- "$FX/fd_paths" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/paths.json" fd_paths)" "" "findings" &&
+	expect_eq "$($Q "$TMP/paths.json" --stat dropped)" 0 "dropped" && ok
+
+start run_fork_child_blamed_for_its_own_only
+$LW run -q -f json -o "$TMP/fork.json" -- "$FX/fd_fork_leak" >/dev/null 2>&1
+rc=$?
+got=$($Q "$TMP/fork.json" fd_fork_leak)
+want="fd-leak count=1 fds=3 func=parent_leak resource=/dev/null
+fd-leak count=1 fds=4 func=child_leak resource=/dev/zero"
+expect_eq "$rc" 23 "exit code" && expect_eq "$got" "$want" "findings" && ok
+
+start run_crashing_target_still_reports
+$LW run -q -f json -o "$TMP/crash.json" -- "$FX/fd_leak" --crash >/dev/null 2>&1
+rc=$?
+n=$($Q "$TMP/crash.json" fd_leak | wc -l)
+expect_eq "$rc" 23 "exit code" && expect_eq "$n" 6 "finding groups" && ok
+
+start run_exit_status_passes_through
+$LW run -q -- sh -c 'exit 7' >"$TMP/sh.txt" 2>&1
+rc=$?
+if expect_eq "$rc" 7 "exit code"; then
+	grep -q "no leaks found" "$TMP/sh.txt" && ok || fail "no clean summary: $(cat "$TMP/sh.txt")"
+fi
+
+start run_text_report_names_functions
+$LW run -q -- "$FX/fd_leak" >"$TMP/leak.txt" 2>/dev/null
+if grep -q "in leak_socket+0x" "$TMP/leak.txt" && grep -q "SUMMARY: leakwatch: 6 findings" "$TMP/leak.txt" &&
+	grep -q "fd_leak.c:" "$TMP/leak.txt"; then
+	ok
+else
+	fail "text report: $(tail -5 "$TMP/leak.txt")"
+fi
+
+start run_suppressions_apply
+printf '# the loop is a known leak\nleak:leak_in_loop\nfd:*eventfd*\n' >"$TMP/supp.txt"
+$LW run -q -f json -o "$TMP/supp.json" -s "$TMP/supp.txt" -- "$FX/fd_leak" >/dev/null 2>&1
+rc=$?
+n=$($Q "$TMP/supp.json" fd_leak | wc -l)
+expect_eq "$rc" 23 "exit code" && expect_eq "$n" 4 "findings left" &&
+	expect_eq "$($Q "$TMP/supp.json" --stat suppressed)" 2 "suppressed" && ok
+
+start run_real_programs_are_clean
+$LW run -q -f json -o "$TMP/ls.json" -- sh -c 'ls / | wc -l; cat /etc/hostname' >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/ls.json" sh)" "" "findings" && ok
+
+# --- attach mode ------------------------------------------------------------
+
+attach_server() { # $1: extra fixture args; writes $TMP/attach.json
+	local ready="$TMP/ready.$$" srv lw
+	rm -f "$ready" "$TMP/attach.err"
+	"$FX/fd_server" --ready-file "$ready" $1 &
+	srv=$!
+	wait_for "$ready" ready 1 || { fail "server not ready"; return 1; }
+	$LW attach -p $srv --min-age 0 -f json -o "$TMP/attach.json" 2>"$TMP/attach.err" &
+	lw=$!
+	wait_for "$TMP/attach.err" "attached to pid" 1 || { fail "not attached: $(cat "$TMP/attach.err")"; return 1; }
+	for i in 1 2 3; do
+		kill -USR1 $srv
+		wait_for "$ready" request $i || { fail "request $i not handled"; return 1; }
+	done
+	kill -INT $lw
+	wait $lw
+	attach_rc=$?
+	kill -TERM $srv
+	wait $srv
+	return 0
+}
+
+start attach_finds_request_leak
+if attach_server ""; then
+	got=$($Q "$TMP/attach.json" fd_server)
+	expect_eq "$attach_rc" 23 "exit code" &&
+		expect_eq "$got" "fd-leak count=3 fds=7,8,9 func=handle_request resource=socket:[N] (AF_INET, SOCK_STREAM)" "findings" &&
+		expect_eq "$($Q "$TMP/attach.json" --stat reconciled)" 0 "reconciled" && ok
+fi
+
+start attach_fixed_server_is_clean
+if attach_server "--fixed"; then
+	expect_eq "$attach_rc" 0 "exit code" && expect_eq "$($Q "$TMP/attach.json" fd_server)" "" "findings" && ok
+fi
+
+start attach_report_when_target_exits
+rm -f "$TMP/ready2"
+"$FX/fd_server" --ready-file "$TMP/ready2" &
+srv=$!
+wait_for "$TMP/ready2" ready 1
+$LW attach -p $srv --min-age 0 -f json -o "$TMP/exit.json" 2>"$TMP/exit.err" &
+lw=$!
+wait_for "$TMP/exit.err" "attached to pid" 1
+kill -USR1 $srv
+wait_for "$TMP/ready2" request 1
+kill -TERM $srv
+wait $lw
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/exit.json" fd_server)" "fd-leak count=1 fds=7 func=handle_request resource=socket:[N] (AF_INET, SOCK_STREAM)" "findings" && ok
+
+# --- bad input: one line, distinct exit code ----------------------------------
+
+start attach_missing_pid
+out=$($LW attach -p 999999 2>&1)
+rc=$?
+expect_eq "$rc" 4 "exit code" && expect_eq "$out" "leakwatch: error: no such process: 999999" "message" && ok
+
+start run_missing_command
+out=$($LW run -- /nonexistent/cmd 2>&1)
+rc=$?
+expect_eq "$rc" 4 "exit code" &&
+	expect_eq "$out" "leakwatch: error: cannot run /nonexistent/cmd: No such file or directory" "message" && ok
+
+start bad_suppression_file
+printf 'leak:ok\nbogus:thing\n' >"$TMP/bad.supp"
+out=$($LW run -s "$TMP/bad.supp" -- true 2>&1)
+rc=$?
+expect_eq "$rc" 2 "exit code" && case "$out" in
+	"leakwatch: error: $TMP/bad.supp:2:1: "*) ok ;;
+	*) fail "message: $out" ;;
+	esac
+
+start missing_suppression_file
+out=$($LW run -s "$TMP/nope.supp" -- true 2>&1)
+rc=$?
+expect_eq "$rc" 2 "exit code" &&
+	expect_eq "$out" "leakwatch: error: $TMP/nope.supp: No such file or directory" "message" && ok
+
+start not_root
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all $(readlink -f $LW) run -- true 2>&1)
+rc=$?
+expect_eq "$rc" 3 "exit code" && case "$out" in
+	"leakwatch: error: need root, or CAP_BPF and CAP_PERFMON"*) ok ;;
+	*) fail "message: $out" ;;
+	esac
+
+start usage_errors
+out=$($LW attach 2>&1)
+rc=$?
+expect_eq "$rc" 2 "exit code" &&
+	expect_eq "$out" "leakwatch: error: attach: missing -p PID (see leakwatch --help)" "message" && ok
+
+start no_probes_left_behind
+# the kernel frees detached raw tracepoint programs after an RCU grace period
+for i in $(seq 1 100); do
+	left=$(bpftool prog show 2>/dev/null | grep -c "fd_sys_\|proc_fork\|proc_exec\|proc_exit")
+	[ "$left" = 0 ] && break
+	sleep 0.05
+done
+expect_eq "$left" 0 "leakwatch programs still loaded after the tests" && ok
+
+echo "e2e: $passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -8,8 +8,10 @@ N=${LW_BENCH_N:-200000}
 [ "$(id -u)" = 0 ] || { echo "bench: needs root"; exit 1; }
 
 base=$($B $N)
-traced=$($LW run -q -o /dev/null -- $B $N)
-stats=$($LW run -q -f json -o /dev/stdout -- $B $N | python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]; print(s["events"], s["dropped"], s["stack_partial"])')
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+traced=$($LW run -q -f json -o "$TMP/r.json" -- $B $N)
+stats=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["stats"]; print(s["events"], s["dropped"], s["stack_partial"])' "$TMP/r.json")
 python3 - "$base" "$traced" "$stats" <<'PY'
 import sys
 base, traced = float(sys.argv[1]), float(sys.argv[2])

@@ -50,6 +50,18 @@ static __always_inline void lw_hdr_init(struct lw_ev_hdr *h, __u16 type, __u16 s
 	h->ts_ns = bpf_ktime_get_ns();
 }
 
+/* Waking the consumer for every record costs the traced thread an irq_work
+ * per syscall. High-rate records wake it only once the ring holds a batch;
+ * the session also polls on a short timeout, so nothing waits long.
+ */
+#define LW_WAKEUP_BYTES (256 << 10)
+
+static __always_inline __u64 lw_rb_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= LW_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
+									     : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void lw_count_event(void)
 {
 	__sync_fetch_and_add(&lw_stats.events, 1);

@@ -254,7 +254,7 @@ static __always_inline void output_with_stack(struct lw_scratch *s, struct lw_ev
 	hdr->size = size;
 	if (size > LW_SCRATCH_SIZE)
 		return;
-	if (bpf_ringbuf_output(&events, s->buf, size, 0))
+	if (bpf_ringbuf_output(&events, s->buf, size, lw_rb_flags()))
 		lw_count_drop();
 	else
 		lw_count_event();
@@ -300,10 +300,8 @@ __noinline int emit_close(__u64 regs_addr, int fd, int ret)
 	ev->ret = ret;
 	if (ret == 0) {
 		/* successful closes are hot and need no evidence */
-		ev->stack.nr = 0;
-		ev->stack.flags = 0;
-		ev->stack.slice_len = 0;
-		if (bpf_ringbuf_output(&events, ev, sizeof(*ev), 0))
+		ev->hdr.size = LW_CLOSE_SHORT;
+		if (bpf_ringbuf_output(&events, ev, LW_CLOSE_SHORT, lw_rb_flags()))
 			lw_count_drop();
 		else
 			lw_count_event();
@@ -327,7 +325,7 @@ static __always_inline void emit_close_range(__u32 first, __u32 last, __u32 flag
 	ev->flags = flags;
 	ev->__pad = 0;
 	lw_count_event();
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, lw_rb_flags());
 }
 
 static __always_inline void emit_cloexec(int fd, __u32 on)
@@ -342,7 +340,7 @@ static __always_inline void emit_cloexec(int fd, __u32 on)
 	ev->fd = fd;
 	ev->cloexec = on;
 	lw_count_event();
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, lw_rb_flags());
 }
 
 /* Two fds written by the kernel to a user int[2] (pipe, socketpair). */

@@ -35,7 +35,7 @@ int proc_fork(struct bpf_raw_tracepoint_args *ctx)
 	    BPF_CORE_READ(parent, files) == BPF_CORE_READ(child, files) ? LW_FORK_SHARED_FILES : 0;
 	BPF_CORE_READ_STR_INTO(&ev->comm, child, comm);
 	lw_count_event();
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP); /* rare, and ends waits */
 	return 0;
 }
 
@@ -62,7 +62,7 @@ int proc_exec(struct bpf_raw_tracepoint_args *ctx)
 	bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename),
 				  BPF_CORE_READ(bprm, filename));
 	lw_count_event();
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP); /* rare, and ends waits */
 	return 0;
 }
 
@@ -85,7 +85,7 @@ int proc_exit(struct bpf_raw_tracepoint_args *ctx)
 		ev->__pad = 0;
 		BPF_CORE_READ_STR_INTO(&ev->comm, task, comm);
 		lw_count_event();
-		bpf_ringbuf_submit(ev, 0);
+		bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP); /* rare, and ends waits */
 	} else {
 		lw_count_drop();
 	}

@@ -103,7 +103,8 @@ __noinline int lw_emit_cfi_miss(__u32 exec_gen, __u64 pc)
 		lw_fill_path(ev, file);
 	}
 	lw_count_event();
-	bpf_ringbuf_submit(ev, 0);
+	/* the traced thread's next stacks wait on this answer: wake now */
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 
 #define LW_RINGBUF_BYTES (64u << 20)
 #define LW_SITES_MAX	 512
+#define LW_POLL_MS	 20 /* BPF wakes us per batch; poll for the rest */
 
 struct rule_key_vec {
 	struct lw_cfi_key *v;
@@ -201,8 +202,17 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (size >= sizeof(struct lw_ev_cfi_miss))
 			handle_cfi_miss(s, data);
 		return 0;
-	case LW_EV_FD_OPEN:
 	case LW_EV_FD_CLOSE:
+		if (size < sizeof(struct lw_ev_fd_close)) {
+			/* a successful close streams only its head (LW_CLOSE_SHORT) */
+			memset(&copy, 0, sizeof(struct lw_ev_fd_close));
+			memcpy(&copy, data, size < LW_CLOSE_SHORT ? size : LW_CLOSE_SHORT);
+			copy.hdr.size = sizeof(struct lw_ev_fd_close);
+			h = &copy.hdr;
+			break;
+		}
+		/* fall through */
+	case LW_EV_FD_OPEN:
 		if ((h->flags & LW_F_STACK_PARTIAL) && size >= sizeof(struct lw_ev_fd_open))
 			h = complete_stack(s, data, size, &copy);
 		break;
@@ -474,7 +484,8 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 
 	while (!done) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(ep, evs, 8, -1);
+		/* BPF wakes us only per batch: poll for the rest */
+		int n = epoll_wait(ep, evs, 8, LW_POLL_MS);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -482,6 +493,8 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 			err = set_error(s, -errno, "epoll_wait: %s", strerror(errno));
 			break;
 		}
+		if (n == 0)
+			ring_buffer__consume(s->rb);
 		for (int i = 0; i < n; i++) {
 			uint64_t ticks;
 

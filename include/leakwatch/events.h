@@ -105,6 +105,10 @@ struct lw_ev_fd_close {
 	struct lw_stack stack;
 };
 _Static_assert(sizeof(struct lw_ev_fd_close) == 32 + sizeof(struct lw_stack), "lw_ev_fd_close");
+/* A successful close carries no stack: only the first LW_CLOSE_SHORT bytes
+ * are streamed (hdr.size says so); readers treat the stack as empty.
+ */
+#define LW_CLOSE_SHORT 32
 
 #define LW_CLOSE_RANGE_UNSHARE (1u << 1) /* linux/close_range.h values */
 #define LW_CLOSE_RANGE_CLOEXEC (1u << 2)

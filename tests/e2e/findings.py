@@ -6,6 +6,8 @@ findings.py REPORT MODULE_SUBSTR
   KIND count=N fds=A,B func=F resource=R
   where F is the first frame whose module contains MODULE_SUBSTR (the fixture),
   "none" when no such frame exists.
+findings.py REPORT --funcs MODULE_SUBSTR
+  "FUNC COUNT" per finding, sorted (FUNC as above)
 findings.py REPORT --stat NAME      print stats[NAME]
 findings.py REPORT --field NAME     print top-level NAME
 """
@@ -23,7 +25,8 @@ def main():
     if sys.argv[2] == "--field":
         print(json.dumps(doc[sys.argv[3]]))
         return
-    mod = sys.argv[2]
+    funcs_only = sys.argv[2] == "--funcs"
+    mod = sys.argv[3] if funcs_only else sys.argv[2]
     lines = []
     for fd in doc["findings"]:
         func = "none"
@@ -34,6 +37,9 @@ def main():
         res = fd["resource"] or ""
         res = re.sub(r"\[\d+\]", "[N]", res)
         fds = ",".join(str(x) for x in fd["fds"])
+        if funcs_only:
+            lines.append(f"{func} {fd['count']}")
+            continue
         lines.append(f'{fd["kind"]} count={fd["count"]} fds={fds} func={func} resource={res}')
     for line in sorted(lines):
         print(line)

@@ -37,9 +37,10 @@ expect_eq() {
 
 # wait_for FILE PATTERN COUNT: poll (bounded) until FILE has COUNT lines matching
 wait_for() {
-	local i
+	local i n
 	for i in $(seq 1 200); do
-		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+		n=$(grep -c -- "$2" "$1" 2>/dev/null)
+		[ "${n:-0}" -ge "$3" ] && return 0
 		sleep 0.05
 	done
 	return 1
@@ -125,6 +126,46 @@ $LW run -q -f json -o "$TMP/ls.json" -- sh -c 'ls / | wc -l; cat /etc/hostname' 
 rc=$?
 expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/ls.json" sh)" "" "findings" && ok
 
+start every_creation_path_named_exactly
+$LW run -q -f json -o "$TMP/every.json" -- "$FX/fd_every_path" --leak >"$TMP/every.out" 2>"$TMP/every.err"
+rc=$?
+want=$(awk '$1 == "made" {print $2, $3}' "$TMP/every.out" | sort)
+got=$($Q "$TMP/every.json" --funcs fd_every_path)
+made=$(echo "$want" | grep -c .)
+# 26 creators are core; the optional rest depend on kernel settings
+if [ "$rc" != 23 ] || [ "$made" -lt 26 ]; then
+	fail "rc=$rc, $made creators ran: $(cat "$TMP/every.err")"
+else
+	expect_eq "$got" "$want" "one finding per creator" && ok
+fi
+
+start every_creation_path_closed_is_clean
+$LW run -q -f json -o "$TMP/every2.json" -- "$FX/fd_every_path" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/every2.json" fd_every_path)" "" "findings" && ok
+
+start run_sigterm_forwarded_and_reported
+rm -f "$TMP/ready3"
+$LW run -q -f json -o "$TMP/term.json" -- "$FX/fd_server" --ready-file "$TMP/ready3" >/dev/null 2>&1 &
+lw=$!
+if wait_for "$TMP/ready3" ready 1; then
+	srv=$(awk '/^ready/ {print $2}' "$TMP/ready3")
+	kill -USR1 "$srv"
+	wait_for "$TMP/ready3" request 1
+	kill -TERM $lw
+	wait $lw
+	rc=$?
+	# under run, what the server never closes before exiting is leaked too
+	want="fd-leak count=1 fds=3 func=main resource=/dev/null
+fd-leak count=1 fds=4 func=main resource=/dev/null
+fd-leak count=1 fds=5 func=main resource=/dev/null
+fd-leak count=1 fds=6 func=main resource=anon_inode:[signalfd]
+fd-leak count=1 fds=7 func=handle_request resource=socket:[N] (AF_INET, SOCK_STREAM)"
+	expect_eq "$rc" 23 "exit code" && expect_eq "$($Q "$TMP/term.json" fd_server)" "$want" "findings" && ok
+else
+	fail "server under run did not start"
+fi
+
 # --- attach mode ------------------------------------------------------------
 
 attach_server() { # $1: extra fixture args; writes $TMP/attach.json
@@ -160,6 +201,40 @@ start attach_fixed_server_is_clean
 if attach_server "--fixed"; then
 	expect_eq "$attach_rc" 0 "exit code" && expect_eq "$($Q "$TMP/attach.json" fd_server)" "" "findings" && ok
 fi
+
+start attach_interval_flags_growing_site
+rm -f "$TMP/ready4"
+"$FX/fd_server" --ready-file "$TMP/ready4" &
+srv=$!
+wait_for "$TMP/ready4" ready 1
+$LW attach -p $srv --min-age 0 --interval 0.1 -f json -o "$TMP/grow.json" 2>"$TMP/grow.err" &
+lw=$!
+wait_for "$TMP/grow.err" "attached to pid" 1
+for i in 1 2 3 4; do
+	kill -USR1 $srv
+	wait_for "$TMP/ready4" request $i
+	wait_for "$TMP/grow.err" " $i live fds" 1 || fail "no interval line for $i live fds: $(tail -3 "$TMP/grow.err")"
+done
+kill -INT $lw
+wait $lw
+kill -TERM $srv
+wait $srv
+if [ -n "$current" ]; then
+	grep -q "4 live fds (+1) from handle_request+0x.*GROWING" "$TMP/grow.err" &&
+		expect_eq "$(python3 -c 'import json,sys; print([f["growing"] for f in json.load(open(sys.argv[1]))["findings"]])' "$TMP/grow.json")" "[True]" "growing flag" &&
+		ok || fail "interval output: $(tail -4 "$TMP/grow.err")"
+fi
+
+start attach_duration_ends_observation
+rm -f "$TMP/ready5"
+"$FX/fd_server" --ready-file "$TMP/ready5" &
+srv=$!
+wait_for "$TMP/ready5" ready 1
+$LW attach -p $srv --duration 0.3 -f json -o "$TMP/dur.json" 2>/dev/null
+rc=$?
+kill -TERM $srv
+wait $srv
+expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/dur.json" fd_server)" "" "findings" && ok
 
 start attach_report_when_target_exits
 rm -f "$TMP/ready2"

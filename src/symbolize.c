@@ -644,14 +644,26 @@ int symbolizer__resolve(struct symbolizer *s, uint32_t tgid, uint64_t addr, bool
 		goto nomem;
 	if (!mod->tried)
 		mod_load(mod);
-	if (!mod->elf || !mod_off_to_vaddr(mod, look - map->start + map->file_off, &vaddr))
+	/* unreadable: the path may no longer name the mapped file (deleted,
+	 * replaced, another mount namespace), so no offset into it
+	 */
+	if (!mod->elf)
 		return 0;
+	if (!mod_off_to_vaddr(mod, look - map->start + map->file_off, &vaddr)) {
+		out->offset = addr - map->start + map->file_off;
+		return 0;
+	}
 	sym = mod_symbol(mod, vaddr);
 	if (sym) {
 		out->symbol = strdup(sym->name);
 		if (!out->symbol)
 			goto nomem;
 		out->offset = vaddr - sym->addr + (addr - look);
+	} else {
+		/* stripped: where in the file the pc is, to look up later in a
+		 * debug copy; from addr like the symbol offset, not from look
+		 */
+		out->offset = addr - map->start + map->file_off;
 	}
 	if (mod_line(mod, vaddr, out))
 		goto nomem;

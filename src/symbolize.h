@@ -37,6 +37,13 @@ const struct lw_mapping *symbolizer__find(struct symbolizer *s, uint32_t tgid, u
 /* Symbolize addr. is_return_addr: look up addr-1 for symbol/line (callers'
  * frames), so a call at the end of a function is attributed to it.
  * Fills out (strings malloc'ed, fields NULL/0 when unknown). 0 or -errno.
+ *
+ * out->offset is always taken from addr itself, never addr-1:
+ * - symbol != NULL: from the symbol's start;
+ * - symbol == NULL, module != NULL: the module-relative file offset
+ *   (addr - mapping start + mapping file offset), for "?? (module+0xOFF)"
+ *   on stripped files; 0 when the file could not be read;
+ * - module == NULL (addr in no known mapping): 0.
  */
 int symbolizer__resolve(struct symbolizer *s, uint32_t tgid, uint64_t addr, bool is_return_addr,
 			struct lw_sym_frame *out);

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <spawn.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "harness.h"
 #include "symbolize.h"
 
-#define SYM_TGID 4242
+#define SYM_TGID   4242
+#define STRIP_TGID 4343
 
 static int write_maps(char *path, const char *text)
 {
@@ -290,5 +293,84 @@ LW_TEST(sym_repeated_lookups_many_modules)
 		free(f.symbol);
 		free(f.file);
 	}
+	symbolizer__free(s);
+}
+
+/* objcopy --strip-all src dst, without a shell: paths are not quoted. */
+static int strip_copy(const char *src, const char *dst)
+{
+	char *argv[] = {"objcopy", "--strip-all", (char *)src, (char *)dst, NULL};
+	int err, status;
+	pid_t pid;
+
+	err = posix_spawnp(&pid, "objcopy", NULL, NULL, argv, environ);
+	if (err) {
+		fprintf(stderr, "  objcopy: %s (binutils needed)\n", strerror(err));
+		return -1;
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void check_stripped(struct symbolizer *self, struct symbolizer *s, char *stripped)
+{
+	uint64_t pc = sym_probe_fn(5), want;
+	const struct lw_mapping *m = symbolizer__find(self, getpid(), pc);
+	struct lw_sym_frame f;
+	int fd;
+
+	ASSERT_TRUE(m, "own mapping");
+	fd = mkstemp(stripped);
+	ASSERT_TRUE(fd >= 0, "mkstemp");
+	close(fd);
+	/* same loadable layout as this binary, minus .symtab and DWARF */
+	ASSERT_EQ(strip_copy(m->path, stripped), 0, "objcopy --strip-all");
+	ASSERT_EQ(symbolizer__add_mapping(s, STRIP_TGID, m->start, m->end, m->file_off, stripped),
+		  0, "add stripped mapping");
+	want = pc - m->start + m->file_off;
+
+	/* sym_probe_fn is static: no .dynsym entry covers it either */
+	ASSERT_EQ(symbolizer__resolve(s, STRIP_TGID, pc, false, &f), 0, "resolve pc");
+	ASSERT_TRUE(!f.symbol, "no symbol in a stripped file");
+	ASSERT_STREQ(f.module, stripped, "module");
+	ASSERT_EQ(f.offset, want, "module-relative file offset");
+	ASSERT_TRUE(!f.file && !f.line, "no line info");
+	free(f.module);
+
+	/* a return address looks up addr-1 but the offset is of addr */
+	ASSERT_EQ(symbolizer__resolve(s, STRIP_TGID, pc + 1, true, &f), 0, "resolve ra");
+	ASSERT_TRUE(!f.symbol, "ra: no symbol");
+	ASSERT_EQ(f.offset, want + 1, "ra: offset of addr itself");
+	free(f.module);
+
+	/* in a mapping whose file offset no PT_LOAD covers: still module+offset */
+	ASSERT_EQ(symbolizer__add_mapping(s, STRIP_TGID, 0x1000, 0x2000, 0x7fff0000, stripped), 0,
+		  "add odd mapping");
+	ASSERT_EQ(symbolizer__resolve(s, STRIP_TGID, 0x1010, false, &f), 0, "resolve odd");
+	ASSERT_TRUE(!f.symbol && f.module, "odd: module only");
+	ASSERT_EQ(f.offset, 0x7fff0010, "odd: file offset");
+	free(f.module);
+
+	/* in no mapping at all: nothing, offset 0 */
+	ASSERT_EQ(symbolizer__resolve(s, STRIP_TGID, 0x10, false, &f), 0, "resolve nowhere");
+	ASSERT_TRUE(!f.module && !f.symbol, "nowhere: no module");
+	ASSERT_EQ(f.offset, 0, "nowhere: offset 0");
+}
+
+LW_TEST(sym_resolve_stripped_gives_module_offset)
+{
+	struct symbolizer *self = self_symbolizer(), *s = symbolizer__new();
+	char stripped[] = "/tmp/lw_stripped_XXXXXX";
+
+	if (!self || !s) {
+		fprintf(stderr, "  setup failed\n");
+		lw_test_failed = 1;
+	} else {
+		check_stripped(self, s, stripped);
+	}
+	if (strcmp(stripped + strlen(stripped) - 6, "XXXXXX"))
+		unlink(stripped);
+	symbolizer__free(self);
 	symbolizer__free(s);
 }

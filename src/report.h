@@ -30,18 +30,43 @@ struct lw_report_meta {
 	const char *incomplete_reason; /* NULL when complete */
 };
 
-struct reporter_ops {
-	const char *name;
-	int (*begin)(FILE *out, const struct lw_report_meta *m);
-	int (*finding)(FILE *out, const struct lw_finding *f);
-	int (*end)(FILE *out, const struct lw_report_meta *m, size_t nr_findings);
+struct reporter_ops;
+
+/* One report being written. report__write owns it: priv is ops->priv_size
+ * zeroed bytes of per-report state (formats keep no file-scope state), and
+ * nr_findings is set before begin() so headers can state totals up front.
+ */
+struct lw_reporter {
+	const struct reporter_ops *ops;
+	FILE *out;
+	void *priv;
+	size_t nr_findings; /* findings finding() will receive */
 };
 
-/* "text" or "json"; NULL when unknown. */
+struct reporter_ops {
+	const char *name;
+	size_t priv_size;
+	int (*begin)(struct lw_reporter *r, const struct lw_report_meta *m);
+	int (*finding)(struct lw_reporter *r, const struct lw_finding *f);
+	int (*end)(struct lw_reporter *r, const struct lw_report_meta *m, size_t nr_findings);
+};
+
+/* "text", "json", "junit" or "folded"; NULL when unknown. */
 const struct reporter_ops *reporter__find(const char *format);
 
 /* Write the whole report: begin, every finding not suppressed, end. */
 int report__write(const struct reporter_ops *ops, FILE *out, const struct lw_report_meta *m,
 		  const struct lw_findings *fs);
+
+/* Shared by the reporters. */
+
+/* The text reporter's block for one finding (title, details, stack) without
+ * the blank line between findings; JUnit reuses it as the failure body.
+ */
+int report_text__block(FILE *out, const struct lw_finding *f);
+/* Length of the valid UTF-8 sequence at p (n bytes available), 0 if invalid. */
+size_t report__utf8_seq(const unsigned char *p, size_t n);
+/* False when anything may be missing from the report. */
+bool report__complete(const struct lw_report_meta *m);
 
 #endif

@@ -8,47 +8,14 @@
 #include <string.h>
 #include "report.h"
 
-/* Findings written so far: the comma before each one depends on it. */
-static size_t nr_written;
+/* Per report: the comma before each finding depends on how many came before. */
+struct json_state {
+	size_t nr_written;
+};
 
 static int status(FILE *out)
 {
 	return ferror(out) ? -EIO : 0;
-}
-
-/* Length of the valid UTF-8 sequence at p (n bytes available), 0 if invalid.
- * Rejects overlongs, surrogates and code points above U+10FFFF (RFC 3629), so
- * strict decoders accept the result.
- */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (p[0] == 0xe0)
-		lo = 0xa0;
-	else if (p[0] == 0xed)
-		hi = 0x9f;
-	else if (p[0] == 0xf0)
-		lo = 0x90;
-	else if (p[0] == 0xf4)
-		hi = 0x8f;
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return len;
 }
 
 /* Write at most max bytes of s (stopping at NUL) as a JSON string, or null.
@@ -97,7 +64,7 @@ static void json_str_n(FILE *out, const char *s, size_t max)
 			i++;
 			continue;
 		}
-		len = utf8_seq(p + i, n - i);
+		len = report__utf8_seq(p + i, n - i);
 		if (!len) {
 			fprintf(out, "\\u%04x", c);
 			i++;
@@ -142,13 +109,10 @@ static void write_procs(FILE *out, const struct lw_report_meta *m)
 	fputs(n ? "\n  ],\n" : "],\n", out);
 }
 
-static int json_begin(FILE *out, const struct lw_report_meta *m)
+static int json_begin(struct lw_reporter *r, const struct lw_report_meta *m)
 {
-	const struct lw_stats *s = &m->stats;
-	bool complete = !m->incomplete_reason && !s->dropped && !s->stash_full && !s->target_full &&
-			!s->cfi_full;
+	FILE *out = r->out;
 
-	nr_written = 0;
 	fprintf(out, "{\n  \"version\": %d,\n  \"tool\": \"leakwatch\",\n  \"tool_version\": ",
 		LW_JSON_SCHEMA_VERSION);
 	json_str(out, m->tool_version);
@@ -159,7 +123,7 @@ static int json_begin(FILE *out, const struct lw_report_meta *m)
 	fprintf(out,
 		",\n  \"pid\": %" PRIu32 ",\n  \"duration_ms\": %" PRIu64
 		",\n  \"complete\": %s,\n  \"incomplete_reason\": ",
-		m->pid, m->duration_ms, jbool(complete));
+		m->pid, m->duration_ms, jbool(report__complete(m)));
 	json_str(out, m->incomplete_reason);
 	fputs(",\n", out);
 	write_procs(out, m);
@@ -212,11 +176,13 @@ static void write_stack(FILE *out, const struct lw_finding *f)
 	fputs(n ? "\n      ]\n    }" : "]\n    }", out);
 }
 
-static int json_finding(FILE *out, const struct lw_finding *f)
+static int json_finding(struct lw_reporter *r, const struct lw_finding *f)
 {
+	struct json_state *st = r->priv;
+	FILE *out = r->out;
 	unsigned nfds = f->nr_fds < LW_FINDING_FDS_MAX ? f->nr_fds : LW_FINDING_FDS_MAX;
 
-	fprintf(out, "%s\n    {\n      \"kind\": ", nr_written++ ? "," : "");
+	fprintf(out, "%s\n    {\n      \"kind\": ", st->nr_written++ ? "," : "");
 	json_str(out, f->kind);
 	fprintf(out,
 		",\n      \"pid\": %" PRIu32 ",\n      \"tid\": %" PRIu32 ",\n      \"comm\": ",
@@ -240,12 +206,14 @@ static int json_finding(FILE *out, const struct lw_finding *f)
 	return status(out);
 }
 
-static int json_end(FILE *out, const struct lw_report_meta *m, size_t nr_findings)
+static int json_end(struct lw_reporter *r, const struct lw_report_meta *m, size_t nr_findings)
 {
+	const struct json_state *st = r->priv;
 	const struct lw_stats *s = &m->stats;
+	FILE *out = r->out;
 
 	(void)nr_findings; /* the array already holds them */
-	fputs(nr_written ? "\n  ],\n" : "],\n", out);
+	fputs(st->nr_written ? "\n  ],\n" : "],\n", out);
 	fprintf(out,
 		"  \"stats\": {\n    \"events\": %" PRIu64 ",\n    \"dropped\": %" PRIu64
 		",\n    \"stash_full\": %" PRIu64 ",\n    \"target_full\": %" PRIu64
@@ -259,6 +227,7 @@ static int json_end(FILE *out, const struct lw_report_meta *m, size_t nr_finding
 
 const struct reporter_ops lw_report_json = {
     .name = "json",
+    .priv_size = sizeof(struct json_state),
     .begin = json_begin,
     .finding = json_finding,
     .end = json_end,

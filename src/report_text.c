@@ -12,15 +12,15 @@
 #define KINDS_MAX   32
 #define PROCS_SHOWN 8
 
-/* Per-kind tallies for the SUMMARY line; ops carry no context, and reports
- * are written one at a time, so file-scope state reset by begin() suffices.
- */
-static struct {
-	const char *kind;
-	size_t n;
-} kinds[KINDS_MAX];
-static size_t nr_kinds;
-static size_t other_kinds; /* findings beyond KINDS_MAX distinct kinds */
+/* Per report: per-kind tallies for the SUMMARY line. */
+struct text_state {
+	struct {
+		const char *kind;
+		size_t n;
+	} kinds[KINDS_MAX];
+	size_t nr_kinds;
+	size_t other_kinds; /* findings beyond KINDS_MAX distinct kinds */
+};
 
 static int status(FILE *out)
 {
@@ -60,12 +60,11 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
-static int text_begin(FILE *out, const struct lw_report_meta *m)
+static int text_begin(struct lw_reporter *r, const struct lw_report_meta *m)
 {
 	const char *mode = m->mode ? m->mode : "run";
+	FILE *out = r->out;
 
-	nr_kinds = 0;
-	other_kinds = 0;
 	fprintf(out, "==%" PRIu32 "== leakwatch %s: %s", m->pid,
 		m->tool_version ? m->tool_version : "unknown", mode);
 	if (m->command) {
@@ -84,20 +83,20 @@ static int text_begin(FILE *out, const struct lw_report_meta *m)
 	return status(out);
 }
 
-static void tally(const char *kind)
+static void tally(struct text_state *st, const char *kind)
 {
-	for (size_t i = 0; i < nr_kinds; i++) {
-		if (!strcmp(kinds[i].kind, kind)) {
-			kinds[i].n++;
+	for (size_t i = 0; i < st->nr_kinds; i++) {
+		if (!strcmp(st->kinds[i].kind, kind)) {
+			st->kinds[i].n++;
 			return;
 		}
 	}
-	if (nr_kinds == KINDS_MAX) {
-		other_kinds++;
+	if (st->nr_kinds == KINDS_MAX) {
+		st->other_kinds++;
 		return;
 	}
-	kinds[nr_kinds].kind = kind;
-	kinds[nr_kinds++].n = 1;
+	st->kinds[st->nr_kinds].kind = kind;
+	st->kinds[st->nr_kinds++].n = 1;
 }
 
 static void print_title(FILE *out, const struct lw_finding *f, const char *kind)
@@ -177,11 +176,10 @@ static void print_stack(FILE *out, const struct lw_finding *f)
 		fputs("    ... (stack incomplete)\n", out);
 }
 
-static int text_finding(FILE *out, const struct lw_finding *f)
+int report_text__block(FILE *out, const struct lw_finding *f)
 {
 	const char *kind = f->kind ? f->kind : "unknown";
 
-	tally(kind);
 	print_title(out, f, kind);
 	if (f->growing)
 		fputs("  GROWING: live count kept rising\n", out);
@@ -205,8 +203,15 @@ static int text_finding(FILE *out, const struct lw_finding *f)
 		fputs(f->count > 1 ? " (first)\n" : "\n", out);
 	}
 	print_stack(out, f);
-	fputc('\n', out);
 	return status(out);
+}
+
+static int text_finding(struct lw_reporter *r, const struct lw_finding *f)
+{
+	tally(r->priv, f->kind ? f->kind : "unknown");
+	report_text__block(r->out, f);
+	fputc('\n', r->out);
+	return status(r->out);
 }
 
 static void print_procs(FILE *out, const struct lw_report_meta *m)
@@ -258,18 +263,21 @@ static void print_loss(FILE *out, const struct lw_report_meta *m)
 		fputc('\n', out);
 }
 
-static int text_end(FILE *out, const struct lw_report_meta *m, size_t nr_findings)
+static int text_end(struct lw_reporter *r, const struct lw_report_meta *m, size_t nr_findings)
 {
+	const struct text_state *st = r->priv;
+	FILE *out = r->out;
+
 	print_procs(out, m);
 	if (!nr_findings) {
 		fputs("SUMMARY: leakwatch: no leaks found", out);
 	} else {
 		fprintf(out, "SUMMARY: leakwatch: %zu %s:", nr_findings,
 			plural(nr_findings, "finding", "findings"));
-		for (size_t i = 0; i < nr_kinds; i++)
-			fprintf(out, "%s %zu %s", i ? "," : "", kinds[i].n, kinds[i].kind);
-		if (other_kinds)
-			fprintf(out, ", %zu other", other_kinds);
+		for (size_t i = 0; i < st->nr_kinds; i++)
+			fprintf(out, "%s %zu %s", i ? "," : "", st->kinds[i].n, st->kinds[i].kind);
+		if (st->other_kinds)
+			fprintf(out, ", %zu other", st->other_kinds);
 	}
 	fprintf(out, " (%zu suppressed)\n", m->nr_suppressed);
 	fprintf(out, "==%" PRIu32 "== events: %" PRIu64 ", dropped: %" PRIu64 "\n", m->pid,
@@ -280,6 +288,7 @@ static int text_end(FILE *out, const struct lw_report_meta *m, size_t nr_finding
 
 const struct reporter_ops lw_report_text = {
     .name = "text",
+    .priv_size = sizeof(struct text_state),
     .begin = text_begin,
     .finding = text_finding,
     .end = text_end,

@@ -504,15 +504,15 @@ LW_TEST(json_suppressed_and_empty)
 	lw_findings__free(&fs);
 }
 
-/* A full disk must surface as -errno, for both formats. */
+/* A full disk must surface as -errno, for every format. */
 LW_TEST(write_error)
 {
 	struct lw_report_meta m = base_meta();
 	struct lw_findings fs = {0};
-	const char *formats[] = {"text", "json"};
+	const char *formats[] = {"text", "json", "junit", "folded"};
 
 	add_fd_leak(&fs);
-	for (int i = 0; i < 2; i++) {
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
 		FILE *f = fopen("/dev/full", "w");
 		int rc;
 

@@ -9,7 +9,10 @@
 #include "finding.h"
 
 struct corr_fd_opts {
-	bool attach_mode;    /* leaks = created after attach, alive at finish, age >= min_age */
+	/* leaks = created after attach, still open at finish, age >= min_age;
+	 * a process's exit closes its fds, so exits record no leaks
+	 */
+	bool attach_mode;
 	uint64_t min_age_ns; /* attach mode only */
 };
 

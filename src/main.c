@@ -27,7 +27,8 @@ static const char usage_text[] =
     "  -i, --interval SECONDS   print live fds per creation site every SECONDS and\n"
     "                           flag sites whose count keeps growing\n"
     "      --min-age SECONDS    attach: only fds older than this are leaks (default 5)\n"
-    "  -f, --format FORMAT      text (default) or json\n"
+    "  -f, --format FORMAT      text (default), json, junit (CI test XML) or folded\n"
+    "                           (flame graphs); see docs/output-formats.md\n"
     "  -o, --output FILE        write the report to FILE instead of stdout\n"
     "  -s, --suppressions FILE  LeakSanitizer-style 'leak:<glob>' lines (also fd:,\n"
     "                           fd-leak:, ...) matched against frames, modules, resources\n"
@@ -157,7 +158,8 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			if (!reporter__find(optarg))
-				return usage_error("unknown --format '%s' (text or json)", optarg);
+				return usage_error(
+				    "unknown --format '%s' (text, json, junit or folded)", optarg);
 			o.format = optarg;
 			break;
 		case 'o':

@@ -247,6 +247,11 @@ static int on_event(void *ctx, void *data, size_t size)
 			memcpy(pi->comm, ev->comm, sizeof(pi->comm));
 		}
 		rules_forget(s, ev->hdr.tgid);
+		/* attach: the target's exit ends observation; what it held then
+		 * is still open at the end, so the correlator must not see it go
+		 */
+		if (s->opts->mode == LW_MODE_ATTACH && ev->hdr.tgid == (uint32_t)s->root)
+			return 0;
 		break;
 	}
 	default:

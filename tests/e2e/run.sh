@@ -252,6 +252,47 @@ rc=$?
 expect_eq "$rc" 23 "exit code" &&
 	expect_eq "$($Q "$TMP/exit.json" fd_server)" "fd-leak count=1 fds=7 func=handle_request resource=socket:[N] (AF_INET, SOCK_STREAM)" "findings" && ok
 
+start attach_healthy_nginx_is_clean
+NGX=$TMP/nginx
+mkdir -p "$NGX/logs"
+port=$((20000 + $$ % 20000))
+cat >"$NGX/nginx.conf" <<EOC
+worker_processes 2;
+pid $NGX/nginx.pid;
+error_log $NGX/logs/error.log;
+events { worker_connections 256; }
+http {
+	access_log $NGX/logs/access.log;
+	client_body_temp_path $NGX/body;
+	proxy_temp_path $NGX/proxy;
+	fastcgi_temp_path $NGX/fcgi;
+	uwsgi_temp_path $NGX/uwsgi;
+	scgi_temp_path $NGX/scgi;
+	server { listen 127.0.0.1:$port; root /usr/share/nginx/html; location / { } }
+}
+EOC
+if ! command -v nginx >/dev/null || ! command -v curl >/dev/null; then
+	fail "nginx and curl are needed (tools/install-deps.sh installs them)"
+elif ! nginx -c "$NGX/nginx.conf" -p "$NGX" 2>"$TMP/nginx.err"; then
+	fail "nginx did not start: $(cat "$TMP/nginx.err")"
+else
+	wait_for "$NGX/nginx.pid" . 1
+	ngx=$(cat "$NGX/nginx.pid")
+	$LW attach -p "$ngx" --min-age 0 -f json -o "$TMP/nginx.json" 2>"$TMP/nginx.lw" &
+	lw=$!
+	wait_for "$TMP/nginx.lw" "attached to pid" 1
+	codes=$(for i in $(seq 1 200); do curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$port/"; done |
+		sort | uniq -c | awk '{print $2 "x" $1}')
+	curl -s -o /dev/null -o /dev/null -o /dev/null "http://127.0.0.1:$port/a" "http://127.0.0.1:$port/b" "http://127.0.0.1:$port/missing"
+	kill -INT $lw
+	wait $lw
+	rc=$?
+	kill -QUIT "$ngx"
+	expect_eq "$codes" "200x200" "nginx answers" && expect_eq "$rc" 0 "exit code" &&
+		expect_eq "$($Q "$TMP/nginx.json" nginx)" "" "findings on a healthy nginx" &&
+		expect_eq "$($Q "$TMP/nginx.json" --stat dropped)" 0 "dropped" && ok
+fi
+
 # --- bad input: one line, distinct exit code ----------------------------------
 
 start attach_missing_pid

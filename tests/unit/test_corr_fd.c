@@ -492,15 +492,28 @@ LW_TEST(fd_attach_min_age)
 	open_fd(c, 300, 0, 5, 1);
 	exit_ev(c, 300, 200 * MS); /* exited at 0.2 s: too young at exit */
 	open_fd(c, 301, 0, 6, 1);
-	exit_ev(c, 301, 1500 * MS); /* 1.5 s old at exit */
+	exit_ev(c, 301, 1500 * MS); /* old enough, but its exit closed it */
 	ASSERT_EQ(finish(c, 3000 * MS, &fs), 0, "finish");
-	ASSERT_EQ(fs.n, 2, "findings");
+	ASSERT_EQ(fs.n, 1, "findings: only fds still open at the end");
 	ASSERT_EQ(fs.v[0].pid, 100, "live pid");
 	ASSERT_EQ(fs.v[0].count, 1, "count");
 	ASSERT_EQ(fs.v[0].fd, 3, "old fd");
 	ASSERT_EQ(fs.v[0].age_ms, 3000, "age");
-	ASSERT_EQ(fs.v[1].pid, 301, "exited pid");
-	ASSERT_EQ(fs.v[1].age_ms, 1500, "age at exit");
+	lw_findings__free(&fs);
+}
+
+/* run mode keeps what an exited process held (valgrind --track-fds semantics) */
+LW_TEST(fd_run_exit_leaks_kept)
+{
+	struct corr_fd *c = run_mode();
+	struct lw_findings fs = {};
+
+	open_fd(c, 301, 0, 6, 1);
+	exit_ev(c, 301, 1500 * MS);
+	ASSERT_EQ(finish(c, 3000 * MS, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 1, "findings");
+	ASSERT_EQ(fs.v[0].pid, 301, "exited pid");
+	ASSERT_EQ(fs.v[0].age_ms, 1500, "age at exit");
 	lw_findings__free(&fs);
 }
 

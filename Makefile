@@ -42,18 +42,17 @@ FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
 
 .DELETE_ON_ERROR:
-# keep BPF objects: skeletons embed them, tests and bpftool inspect them
-.SECONDARY:
 .PHONY: all clean check unit e2e bench install vmlinux format demo fixtures
 
-all: $(OUTPUT)/leakwatch $(FIXTURES)
+# BPF objects are named so make keeps them (skeletons embed them; bpftool inspects them)
+all: $(BPF_OBJS) $(OUTPUT)/leakwatch $(FIXTURES)
 
 $(OUTPUT) $(OUTPUT)/src $(OUTPUT)/tests/unit $(OUTPUT)/fixtures:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -c $< -o $(@:.o=.tmp.o)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $(@:.o=.tmp.o)
 	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o)
 	$(Q)rm -f $(@:.o=.tmp.o)
 

@@ -187,6 +187,7 @@ static __always_inline void fill_resource(struct lw_ev_fd_open *ev, int fd, cons
 	struct file *f = fd_file(fd);
 	struct inode *inode;
 	__u32 mode;
+	__u64 magic;
 
 	ev->res_kind = LW_RES_UNKNOWN;
 	ev->sock_family = ev->sock_type = 0;
@@ -214,16 +215,29 @@ static __always_inline void fill_resource(struct lw_ev_fd_open *ev, int fd, cons
 	if (upath) {
 		ev->res_kind = LW_RES_FILE;
 		bpf_probe_read_user_str(ev->name, sizeof(ev->name), upath);
+		/* relative to cwd or a dirfd: say where it really is */
+		if (ev->name[0] != '/')
+			lw_file_path((struct lw_name *)ev->name, (__u64)f);
 		return;
 	}
-	/* Anonymous inodes and everything else: the dentry name says what it is
-	 * ("[eventfd]", "memfd:name", or a file's base name for dups).
+	/* Anonymous inodes are named by type ("[eventfd]"), memfds and pidfds
+	 * by their dentry ("memfd:name", "[pidfd]"); files (dups, received fds)
+	 * by their path.
 	 */
-	ev->res_kind = BPF_CORE_READ(inode, i_sb, s_magic) == 0x09041934 /* ANON_INODE_FS_MAGIC */
-			   ? LW_RES_ANON
-			   : LW_RES_FILE;
+	magic = BPF_CORE_READ(inode, i_sb, s_magic);
 	bpf_probe_read_kernel_str(ev->name, sizeof(ev->name),
 				  BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	if (magic == 0x09041934 /* ANON_INODE_FS_MAGIC */ ||
+	    magic == 0x50494446 /* PID_FS_MAGIC */ ||
+	    (ev->name[0] == 'm' && ev->name[1] == 'e' && ev->name[2] == 'm' && ev->name[3] == 'f' &&
+	     ev->name[4] == 'd' && ev->name[5] == ':')) {
+		ev->res_kind = LW_RES_ANON;
+		if (magic == 0x50494446) /* pidfs dentries carry no useful name */
+			__builtin_memcpy(ev->name, "[pidfd]", 8);
+		return;
+	}
+	ev->res_kind = LW_RES_FILE;
+	lw_file_path((struct lw_name *)ev->name, (__u64)f);
 }
 
 static __always_inline struct lw_scratch *scratch_get(void)

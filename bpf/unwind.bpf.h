@@ -12,9 +12,9 @@
 #define LW_UNWIND_BPF_H
 
 #include "common.bpf.h"
+#include "path.bpf.h"
 
 #define LW_CFI_RULES_MAX 65536
-#define LW_MOUNT_WALK_MAX 24
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -42,32 +42,15 @@ static long lw_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void
 /* File name first, then each parent, crossing mount points upward. */
 static __always_inline void lw_fill_path(struct lw_ev_cfi_miss *ev, struct file *file)
 {
-	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
-	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
-	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
-	__u32 n = 0;
+	struct lw_path_walk w;
 
-	for (int i = 0; i < LW_MOUNT_WALK_MAX && n < LW_PATH_DEPTH; i++) {
-		struct dentry *parent;
-
-		if (d == BPF_CORE_READ(mnt, mnt.mnt_root)) {
-			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-
-			if (up == mnt)
-				break; /* the namespace root */
-			d = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = up;
-			continue;
-		}
-		parent = BPF_CORE_READ(d, d_parent);
-		if (parent == d)
+	lw_walk_path(&w, file);
+	for (int i = 0; i < LW_PATH_DEPTH; i++) {
+		if (i >= w.n)
 			break;
-		bpf_probe_read_kernel_str(ev->comps[n & (LW_PATH_DEPTH - 1)], LW_COMP_LEN,
-					  BPF_CORE_READ(d, d_name.name));
-		n++;
-		d = parent;
+		bpf_probe_read_kernel_str(ev->comps[i], LW_COMP_LEN, (void *)w.names[i]);
 	}
-	ev->nr_comps = n;
+	ev->nr_comps = w.n;
 }
 
 /* Global (not static) subprograms are verified once, on their own, instead

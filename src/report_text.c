@@ -282,6 +282,10 @@ static int text_end(struct lw_reporter *r, const struct lw_report_meta *m, size_
 	fprintf(out, " (%zu suppressed)\n", m->nr_suppressed);
 	fprintf(out, "==%" PRIu32 "== events: %" PRIu64 ", dropped: %" PRIu64 "\n", m->pid,
 		(uint64_t)m->stats.events, (uint64_t)m->stats.dropped);
+	/* attach checks its view against /proc/PID/fd; say when it was wrong */
+	if (m->mode && !strcmp(m->mode, "attach"))
+		fprintf(out, "==%" PRIu32 "== /proc reconciliation corrected %" PRIu64 " fd%s\n",
+			m->pid, m->reconciled, m->reconciled == 1 ? "" : "s");
 	print_loss(out, m);
 	return status(out);
 }

@@ -106,6 +106,13 @@ static struct lw_proc_info *proc_get(struct lw_session *s, uint32_t pid)
 	return &s->procs[s->nr_procs++];
 }
 
+static void proc_comm(const struct lw_session *s, uint32_t pid, char *comm)
+{
+	for (size_t i = 0; i < s->nr_procs; i++)
+		if (s->procs[i].pid == pid && s->procs[i].comm[0])
+			memcpy(comm, s->procs[i].comm, LW_COMM_LEN);
+}
+
 /* ---- event handling ---- */
 
 static void rule_remember(struct lw_session *s, const struct lw_cfi_key *k)
@@ -644,6 +651,8 @@ int session__report(struct lw_session *s)
 		struct lw_finding *f = &fs.v[i];
 
 		symbolizer__finding(s->sym, f);
+		if (!f->comm[0]) /* no exec or fork named it: the attach target */
+			proc_comm(s, f->pid, f->comm);
 		f->growing = growth__is_growing(s->growth, corr_fd__site_key(f->pid, &f->stack));
 		if (s->supp && suppress__match(s->supp, f)) {
 			f->suppressed = true;

@@ -136,7 +136,14 @@ made=$(echo "$want" | grep -c .)
 if [ "$rc" != 23 ] || [ "$made" -lt 26 ]; then
 	fail "rc=$rc, $made creators ran: $(cat "$TMP/every.err")"
 else
-	expect_eq "$got" "$want" "one finding per creator" && ok
+	res=$($Q "$TMP/every.json" fd_every_path | grep -E "func=mk_(openat|recvmsg|pidfd_open|memfd_create) " |
+		sed 's/.*func=//')
+	want_res="mk_memfd_create resource=anon_inode:memfd:lw-every-path
+mk_openat resource=/dev/null
+mk_pidfd_open resource=anon_inode:[pidfd]
+mk_recvmsg resource=/dev/null"
+	expect_eq "$got" "$want" "one finding per creator" &&
+		expect_eq "$(echo "$res" | sort)" "$want_res" "resources (dirfd-relative, received, anon)" && ok
 fi
 
 start every_creation_path_closed_is_clean

@@ -154,7 +154,8 @@ LW_TEST(text_no_leaks)
 	static const char want[] = "==77== leakwatch 0.1.0: attach: pid 77\n"
 				   "\n"
 				   "SUMMARY: leakwatch: no leaks found (3 suppressed)\n"
-				   "==77== events: 5, dropped: 0\n";
+				   "==77== events: 5, dropped: 0\n"
+				   "==77== /proc reconciliation corrected 2 fds\n";
 	struct lw_report_meta m = base_meta();
 	struct lw_findings fs = {0};
 	struct lw_finding *f = lw_findings__add(&fs);
@@ -163,6 +164,7 @@ LW_TEST(text_no_leaks)
 	/* One suppressed finding marked, meta says 3: the larger count wins. */
 	f->kind = "fd-leak", f->pid = 77, f->suppressed = true;
 	m.mode = "attach", m.command = NULL, m.pid = 77, m.stats.events = 5, m.nr_suppressed = 3;
+	m.reconciled = 2;
 	d = render("text", &m, &fs);
 	ASSERT_EQ(d.rc, 0, "report__write");
 	ASSERT_STREQ(d.buf, want, "text report");

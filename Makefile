@@ -22,7 +22,9 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -DLW_VERSION='"$(VERSION)"' \
 	  -Iinclude -Isrc -I$(OUTPUT) -MMD -MP
-LDLIBS += -lbpf -ldw -lelf -lz
+# capstone decodes allocator entry instructions to place uprobes where the
+# kernel emulates instead of single-stepping (see src/probe_place.c)
+LDLIBS += -lbpf -ldw -lelf -lz -lcapstone
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude -MMD -MP
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -83,7 +85,7 @@ $(OUTPUT)/tests/unit/%.o: tests/unit/%.c | $(OUTPUT)/tests/unit
 
 $(OUTPUT)/unit-tests: $(UNIT_OBJS) $(PURE_OBJS)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ -ldw -lelf -lz -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ -ldw -lelf -lz -lcapstone -o $@
 
 $(OUTPUT)/bench/%: bench/%.c
 	$(call msg,BENCH,$@)

@@ -254,8 +254,10 @@ static __always_inline void output_with_stack(struct lw_scratch *s, struct lw_ev
 					      __u32 base, struct lw_stack *st, struct pt_regs *regs)
 {
 	__u32 size = base;
+	struct lw_regs r;
 
-	if (lw_unwind(st, hdr->tgid, (__u64)regs)) {
+	lw_regs_from_kernel(&r, regs);
+	if (lw_unwind(st, hdr->tgid, &r, 0)) {
 		__u32 len = lw_copy_slice(s->buf + sizeof(struct lw_ev_fd_open), st->sp);
 
 		if (len > LW_SLICE_MAX)

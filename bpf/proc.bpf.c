@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Process tracking: follows fork/exec/exit of targets, keeps the tgid map. */
 #include "common.bpf.h"
+#include "unwind.bpf.h"
 
 const volatile bool follow_children = true;
 
@@ -51,7 +52,8 @@ int proc_exec(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!t)
 		return 0;
-	t->exec_gen++; /* rules of the old image must stop matching */
+	t->exec_gen++;		      /* rules of the old image must stop matching */
+	t->flags |= LW_TGT_FROM_EXEC; /* every block of the new image is seen */
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		lw_count_drop();
@@ -90,5 +92,30 @@ int proc_exit(struct bpf_raw_tracepoint_args *ctx)
 		lw_count_drop();
 	}
 	bpf_map_delete_elem(&targets, &tgid);
+	return 0;
+}
+
+#define NR_mmap	   9
+#define PROT_EXEC_ 4
+
+/* Executable file mappings as they are made (ld.so maps every library with
+ * mmap), so stacks of a process that is already gone still symbolize and
+ * user space can unwind through modules BPF has not asked about. At
+ * sys_exit the saved registers still hold the arguments.
+ */
+SEC("raw_tracepoint/sys_exit")
+int proc_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long ret = ctx->args[1];
+	struct lw_target *t;
+
+	if (BPF_CORE_READ(regs, orig_ax) != NR_mmap || ret < 0)
+		return 0;
+	if (!(BPF_CORE_READ(regs, dx) & PROT_EXEC_) || (int)BPF_CORE_READ(regs, r8) < 0)
+		return 0;
+	t = lw_target_of(bpf_get_current_pid_tgid() >> 32);
+	if (t)
+		lw_emit_vma(LW_EV_MAPPING, t->exec_gen, ret);
 	return 0;
 }

@@ -56,7 +56,7 @@ static __always_inline void lw_fill_path(struct lw_ev_cfi_miss *ev, struct file 
 /* Global (not static) subprograms are verified once, on their own, instead
  * of once per call site per loop iteration.
  */
-__noinline int lw_emit_cfi_miss(__u32 exec_gen, __u64 pc)
+__noinline int lw_emit_vma(__u32 type, __u32 exec_gen, __u64 pc)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct lw_vma_info vi = {};
@@ -67,7 +67,7 @@ __noinline int lw_emit_cfi_miss(__u32 exec_gen, __u64 pc)
 		lw_count_drop();
 		return 0;
 	}
-	lw_hdr_init(&ev->hdr, LW_EV_CFI_MISS, sizeof(*ev));
+	lw_hdr_init(&ev->hdr, type, sizeof(*ev));
 	ev->pc = pc;
 	ev->found = 0;
 	ev->nr_comps = 0;
@@ -91,24 +91,47 @@ __noinline int lw_emit_cfi_miss(__u32 exec_gen, __u64 pc)
 	return 0;
 }
 
-/* Unwind the current task's user stack from its syscall-entry registers
- * (regs_addr: struct pt_regs *) into st. Returns 1 when st is PARTIAL (the
- * caller then appends a slice).
+#define LW_UNWIND_AT_ENTRY 1 /* regs are at a function's entry (a uprobe) */
+
+/* The registers an unwind starts from; callers copy them out of whatever
+ * context they have (syscall pt_regs in kernel memory, a uprobe's ctx).
  */
-__noinline int lw_unwind(struct lw_stack *st, __u32 tgid, __u64 regs_addr)
+struct lw_regs {
+	__u64 ip, sp, bp;
+};
+
+static __always_inline void lw_regs_from_kernel(struct lw_regs *r, struct pt_regs *regs)
 {
-	struct pt_regs *regs = (struct pt_regs *)regs_addr;
+	r->ip = BPF_CORE_READ(regs, ip);
+	r->sp = BPF_CORE_READ(regs, sp);
+	r->bp = BPF_CORE_READ(regs, bp);
+}
+
+static __always_inline void lw_regs_from_ctx(struct lw_regs *r, struct pt_regs *ctx)
+{
+	r->ip = PT_REGS_IP(ctx);
+	r->sp = PT_REGS_SP(ctx);
+	r->bp = PT_REGS_FP(ctx);
+}
+
+/* Unwind the current task's user stack from regs into st. At a function entry nothing is pushed yet, so the first frame
+ * is CFA = sp + 8 without a rule: the pc is not a return address, and a
+ * pc-1 lookup would land in the previous function. Returns 1 when st is
+ * PARTIAL (the caller then appends a slice).
+ */
+__noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs *regs, __u32 how)
+{
 	__u64 pc, sp, bp;
 	struct lw_cfi_key key = { .tgid = tgid };
 	struct lw_target *t = lw_target_of(tgid);
 	struct lw_cfi_rule *rule;
 	__u32 i;
 
-	if (!st)
+		if (!st || !regs)
 		return 0;
-	pc = BPF_CORE_READ(regs, ip);
-	sp = BPF_CORE_READ(regs, sp);
-	bp = BPF_CORE_READ(regs, bp);
+	pc = regs->ip;
+		sp = regs->sp;
+	bp = regs->bp;
 	if (t)
 		key.exec_gen = t->exec_gen;
 
@@ -120,6 +143,15 @@ __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, __u64 regs_addr)
 
 		st->ips[i] = pc;
 		st->nr = i + 1;
+		if (i == 0 && how == LW_UNWIND_AT_ENTRY) {
+			if (bpf_probe_read_user(&ra, sizeof(ra), (void *)sp) || !ra) {
+				st->flags |= LW_STK_BAD_READ;
+				return 0;
+			}
+			sp += 8;
+			pc = ra;
+			continue;
+		}
 		key.pc = pc;
 		rule = bpf_map_lookup_elem(&cfi_rules, &key);
 		if (!rule) {
@@ -127,7 +159,7 @@ __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, __u64 regs_addr)
 			long err = bpf_map_update_elem(&cfi_rules, &key, &pending, BPF_NOEXIST);
 
 			if (!err)
-				lw_emit_cfi_miss(key.exec_gen, pc);
+				lw_emit_vma(LW_EV_CFI_MISS, key.exec_gen, pc);
 			else if (err != -17 /* EEXIST: another CPU asked */)
 				__sync_fetch_and_add(&lw_stats.cfi_full, 1);
 			goto partial;

@@ -53,6 +53,11 @@ int cmd_attach(const struct lw_opts *o, char *err, size_t errlen)
 		rc = LW_EXIT_ENV;
 		goto out;
 	}
+	if (session__attach_mem(s, o->pid, NULL)) {
+		snprintf(err, errlen, "%s", session__error(s));
+		rc = LW_EXIT_TARGET;
+		goto out;
+	}
 	/* after attach, so no fd slips between the snapshot and the probes */
 	if (session__seed_fds(s, o->pid) || exited(pidfd)) {
 		snprintf(err, errlen, "process %d exited during attach", o->pid);

@@ -95,6 +95,14 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 		rc = LW_EXIT_ENV;
 		goto out;
 	}
+	/* no allocator, stripped binary, symbol missing: the target's problem */
+	if (session__attach_mem(s, child, o->argv)) {
+		snprintf(err, errlen, "%s", session__error(s));
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		rc = LW_EXIT_TARGET;
+		goto out;
+	}
 	/* what the command inherits is not its leak */
 	session__seed_fds(s, child);
 	if (write(go[1], "g", 1) != 1) {

@@ -20,16 +20,26 @@ struct lw_finding *lw_findings__add(struct lw_findings *fs)
 	return &fs->v[fs->n++];
 }
 
+void lw_frames__free(struct lw_sym_frame *frames, unsigned nr)
+{
+	for (unsigned i = 0; i < nr; i++) {
+		free(frames[i].module);
+		free(frames[i].symbol);
+		free(frames[i].file);
+	}
+	free(frames);
+}
+
 static void frames_free(struct lw_finding *f)
 {
-	for (unsigned i = 0; i < f->nr_frames; i++) {
-		free(f->frames[i].module);
-		free(f->frames[i].symbol);
-		free(f->frames[i].file);
-	}
-	free(f->frames);
+	lw_frames__free(f->frames, f->nr_frames);
 	f->frames = NULL;
 	f->nr_frames = 0;
+	for (unsigned i = 0; i < f->nr_extra && i < LW_FINDING_EXTRA_MAX; i++) {
+		lw_frames__free(f->extra[i].frames, f->extra[i].nr_frames);
+		f->extra[i].frames = NULL;
+		f->extra[i].nr_frames = 0;
+	}
 }
 
 void lw_findings__free(struct lw_findings *fs)

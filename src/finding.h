@@ -29,6 +29,18 @@ struct lw_ips {
 	uint64_t ips[LW_STACK_MAX];
 };
 
+#define LW_FINDING_EXTRA_MAX 2
+
+/* Secondary evidence, e.g. a double free's "allocated at" and "previously
+ * freed at" stacks (valgrind prints the same pair).
+ */
+struct lw_evidence {
+	const char *label; /* static string */
+	struct lw_ips stack;
+	unsigned nr_frames;
+	struct lw_sym_frame *frames; /* filled by the symbolizer */
+};
+
 struct lw_finding {
 	const char *kind; /* public contract: "fd-leak", ... (static string) */
 	uint32_t pid;
@@ -44,6 +56,8 @@ struct lw_finding {
 	bool growing; /* --interval: live count kept rising */
 	bool suppressed;
 	struct lw_ips stack; /* creation stack, raw */
+	unsigned nr_extra;
+	struct lw_evidence extra[LW_FINDING_EXTRA_MAX];
 	unsigned nr_frames;
 	struct lw_sym_frame *frames; /* filled by the symbolizer */
 };
@@ -56,6 +70,7 @@ struct lw_findings {
 /* Append a zeroed finding; NULL on ENOMEM. */
 struct lw_finding *lw_findings__add(struct lw_findings *fs);
 void lw_findings__free(struct lw_findings *fs);
+void lw_frames__free(struct lw_sym_frame *frames, unsigned nr);
 /* Stable order for reports: kind, pid, first fd. */
 void lw_findings__sort(struct lw_findings *fs);
 

@@ -12,10 +12,16 @@
 #include "load_bpf.h"
 #include "proc.skel.h"
 #include "fd.skel.h"
+#include "mem.skel.h"
+
+#define LW_MAX_UPROBES 32
 
 struct lw_loader {
 	struct lw_proc *proc;
 	struct lw_fd *fd;
+	struct lw_mem *mem; /* NULL unless the mem detector is on */
+	struct bpf_link *uprobes[LW_MAX_UPROBES];
+	int nr_uprobes;
 	bool verbose;
 };
 
@@ -96,12 +102,45 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 	/* one ringbuf and one target set for every object */
 	bpf_map__reuse_fd(l->fd->maps.events, bpf_map__fd(l->proc->maps.events));
 	bpf_map__reuse_fd(l->fd->maps.targets, bpf_map__fd(l->proc->maps.targets));
+	bpf_map__reuse_fd(l->fd->maps.cfi_rules, bpf_map__fd(l->proc->maps.cfi_rules));
+	if (!opts->fd) {
+		/* the fd object also owns the unwind rules: load it, attach nothing */
+		bpf_program__set_autoattach(l->fd->progs.fd_sys_enter, false);
+		bpf_program__set_autoattach(l->fd->progs.fd_sys_exit, false);
+	}
 	e = lw_fd__load(l->fd);
 	if (e) {
 		snprintf(err, errlen,
 			 "cannot load BPF program fd: %s (run with -v for the verifier log)",
 			 strerror(-e));
 		goto fail;
+	}
+	if (opts->mem) {
+		l->mem = lw_mem__open();
+		if (!l->mem) {
+			e = -errno;
+			snprintf(err, errlen, "cannot open BPF object mem: %s", strerror(-e));
+			goto fail;
+		}
+		l->mem->rodata->sample_every = opts->mem_sample_every ? opts->mem_sample_every : 1;
+		l->mem->rodata->min_size = opts->mem_min_size;
+		l->mem->rodata->max_size = opts->mem_max_size ? opts->mem_max_size : ~0ULL;
+		/* with blocks hidden on purpose, an unknown free proves nothing */
+		l->mem->rodata->check_frees =
+		    l->mem->rodata->sample_every == 1 && !opts->mem_min_size && !opts->mem_max_size;
+		if (opts->mem_max_blocks)
+			bpf_map__set_max_entries(l->mem->maps.allocs, opts->mem_max_blocks);
+		bpf_map__reuse_fd(l->mem->maps.events, bpf_map__fd(l->proc->maps.events));
+		bpf_map__reuse_fd(l->mem->maps.targets, bpf_map__fd(l->proc->maps.targets));
+		bpf_map__reuse_fd(l->mem->maps.cfi_rules, bpf_map__fd(l->proc->maps.cfi_rules));
+		e = lw_mem__load(l->mem);
+		if (e) {
+			snprintf(
+			    err, errlen,
+			    "cannot load BPF program mem: %s (run with -v for the verifier log)",
+			    strerror(-e));
+			goto fail;
+		}
 	}
 	*out = l;
 	return 0;
@@ -125,6 +164,9 @@ void lw_loader__detach(struct lw_loader *l)
 {
 	if (!l)
 		return;
+	for (int i = 0; i < l->nr_uprobes; i++)
+		bpf_link__destroy(l->uprobes[i]);
+	l->nr_uprobes = 0;
 	if (l->fd)
 		lw_fd__detach(l->fd);
 	if (l->proc)
@@ -135,6 +177,8 @@ void lw_loader__free(struct lw_loader *l)
 {
 	if (!l)
 		return;
+	lw_loader__detach(l);
+	lw_mem__destroy(l->mem);
 	lw_fd__destroy(l->fd);
 	lw_proc__destroy(l->proc);
 	free(l);
@@ -158,7 +202,7 @@ int lw_loader__ringbuf_fd(struct lw_loader *l)
 int lw_loader__set_rule(struct lw_loader *l, const struct lw_cfi_key *key,
 			const struct lw_cfi_rule *rule)
 {
-	if (bpf_map__update_elem(l->fd->maps.cfi_rules, key, sizeof(*key), rule, sizeof(*rule),
+	if (bpf_map__update_elem(l->proc->maps.cfi_rules, key, sizeof(*key), rule, sizeof(*rule),
 				 BPF_ANY))
 		return -errno;
 	return 0;
@@ -166,7 +210,7 @@ int lw_loader__set_rule(struct lw_loader *l, const struct lw_cfi_key *key,
 
 int lw_loader__del_rule(struct lw_loader *l, const struct lw_cfi_key *key)
 {
-	if (bpf_map__delete_elem(l->fd->maps.cfi_rules, key, sizeof(*key), 0))
+	if (bpf_map__delete_elem(l->proc->maps.cfi_rules, key, sizeof(*key), 0))
 		return -errno;
 	return 0;
 }
@@ -186,4 +230,83 @@ void lw_loader__stats(struct lw_loader *l, struct lw_stats *out)
 	memset(out, 0, sizeof(*out));
 	stats_add(out, &l->proc->bss->lw_stats);
 	stats_add(out, &l->fd->bss->lw_stats);
+	if (l->mem)
+		stats_add(out, &l->mem->bss->lw_stats);
+}
+
+int lw_loader__attach_uprobe(struct lw_loader *l, const char *prog, const char *path,
+			     uint64_t offset, bool retprobe, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = retprobe);
+	struct bpf_program *p;
+	struct bpf_link *link;
+
+	if (!l->mem || l->nr_uprobes == LW_MAX_UPROBES) {
+		snprintf(err, errlen, "internal: no room for uprobe %s", prog);
+		return -EINVAL;
+	}
+	p = bpf_object__find_program_by_name(l->mem->obj, prog);
+	if (!p) {
+		snprintf(err, errlen, "internal: no BPF program %s", prog);
+		return -ENOENT;
+	}
+	link = bpf_program__attach_uprobe_opts(p, -1, path, offset, &uo);
+	if (!link) {
+		int e = -errno;
+
+		snprintf(err, errlen, "cannot attach %s to %s+0x%llx: %s", prog, path,
+			 (unsigned long long)offset, strerror(-e));
+		return e;
+	}
+	l->uprobes[l->nr_uprobes++] = link;
+	return 0;
+}
+
+int lw_loader__read_mem(struct lw_loader *l,
+			int (*on_stack)(void *ctx, uint64_t id, const struct lw_stack_ips *ips),
+			int (*on_block)(void *ctx, const struct lw_alloc_key *k,
+					const struct lw_alloc_val *v),
+			void *ctx)
+{
+	enum { BATCH = 4096 };
+	struct lw_alloc_key *keys = NULL, in, out;
+	struct lw_alloc_val *vals = NULL;
+	struct lw_stack_ips ips;
+	bool first = true, done = false;
+	uint64_t id, next;
+	int fd, e, err = 0;
+
+	if (!l->mem)
+		return 0;
+	/* stacks: modest in number, plain iteration */
+	fd = bpf_map__fd(l->mem->maps.stacks);
+	for (e = bpf_map_get_next_key(fd, NULL, &next); !e && !err;
+	     e = bpf_map_get_next_key(fd, &id, &next)) {
+		id = next;
+		if (!bpf_map_lookup_elem(fd, &id, &ips))
+			err = on_stack(ctx, id, &ips);
+	}
+	/* blocks: maybe millions, in batches */
+	keys = calloc(BATCH, sizeof(*keys));
+	vals = calloc(BATCH, sizeof(*vals));
+	if (!keys || !vals)
+		err = -ENOMEM;
+	fd = bpf_map__fd(l->mem->maps.allocs);
+	while (!done && !err) {
+		__u32 n = BATCH;
+
+		e = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &n, NULL);
+		if (e && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		done = e != 0;
+		for (__u32 i = 0; i < n && !err; i++)
+			err = on_block(ctx, &keys[i], &vals[i]);
+		in = out;
+		first = false;
+	}
+	free(keys);
+	free(vals);
+	return err;
 }

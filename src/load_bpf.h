@@ -13,6 +13,11 @@ struct lw_load_opts {
 	bool follow_children;
 	bool verbose; /* libbpf's own messages */
 	size_t ringbuf_bytes;
+	bool fd; /* detectors */
+	bool mem;
+	uint32_t mem_sample_every;
+	uint64_t mem_min_size, mem_max_size;
+	uint32_t mem_max_blocks;
 };
 
 /* Environment checks before anything is loaded: root/CAP_BPF, BTF, tracefs
@@ -32,6 +37,20 @@ int lw_loader__ringbuf_fd(struct lw_loader *l);
 int lw_loader__set_rule(struct lw_loader *l, const struct lw_cfi_key *key,
 			const struct lw_cfi_rule *rule);
 int lw_loader__del_rule(struct lw_loader *l, const struct lw_cfi_key *key);
+/* Attach one of the mem programs ("mem_malloc", "mem_ret", ...) as a uprobe
+ * (or uretprobe) at a file offset of path, for every process (the programs
+ * filter by the target map). 0 or -errno with err set.
+ */
+int lw_loader__attach_uprobe(struct lw_loader *l, const char *prog, const char *path,
+			     uint64_t offset, bool retprobe, char *err, size_t errlen);
+
+/* Read the mem maps in batches: every stack, then every live block. */
+int lw_loader__read_mem(struct lw_loader *l,
+			int (*on_stack)(void *ctx, uint64_t id, const struct lw_stack_ips *ips),
+			int (*on_block)(void *ctx, const struct lw_alloc_key *k,
+					const struct lw_alloc_val *v),
+			void *ctx);
+
 /* Sum of every object's counters. */
 void lw_loader__stats(struct lw_loader *l, struct lw_stats *out);
 

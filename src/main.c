@@ -33,6 +33,15 @@ static const char usage_text[] =
     "  -s, --suppressions FILE  LeakSanitizer-style 'leak:<glob>' lines (also fd:,\n"
     "                           fd-leak:, ...) matched against frames, modules, resources\n"
     "      --error-exitcode N   run: exit code when leaks are found (default 23)\n"
+    "      --no-default-suppressions\n"
+    "                           also report glibc internals (thread caches, TLS)\n"
+    "      --only LIST          detectors, comma-separated: fd (default), mem\n"
+    "                           (heap blocks via allocator uprobes)\n"
+    "      --top N              mem: report the N largest leak sites only\n"
+    "      --sample N           mem: track 1 block in N (chosen by address), report\n"
+    "                           scaled estimates; disables bad-free checks\n"
+    "      --min-size BYTES     mem: ignore smaller blocks\n"
+    "      --max-size BYTES     mem: ignore larger blocks\n"
     "      --no-follow          do not follow child processes\n"
     "  -q, --quiet              no live status line\n"
     "  -v, --verbose            libbpf diagnostics\n"
@@ -47,9 +56,20 @@ static const char usage_text[] =
     "  leakwatch run -- ./server --selftest          # CI gate\n"
     "  leakwatch run --format json -o leaks.json -- make test\n"
     "  leakwatch attach -p $(pidof nginx) --duration 60 --min-age 10\n"
-    "  leakwatch attach -p 1234 --interval 5         # watch per-site growth live\n";
+    "  leakwatch attach -p 1234 --interval 5         # watch per-site growth live\n"
+    "  leakwatch run --only fd,mem -- ./tests        # fds and heap blocks\n";
 
-enum { OPT_MIN_AGE = 256, OPT_ERROR_EXITCODE, OPT_NO_FOLLOW };
+enum {
+	OPT_MIN_AGE = 256,
+	OPT_ERROR_EXITCODE,
+	OPT_NO_FOLLOW,
+	OPT_ONLY,
+	OPT_TOP,
+	OPT_SAMPLE,
+	OPT_MIN_SIZE,
+	OPT_MAX_SIZE,
+	OPT_NO_DEFAULT_SUPP,
+};
 
 static const struct option long_opts[] = {
     {"pid", required_argument, NULL, 'p'},
@@ -61,6 +81,12 @@ static const struct option long_opts[] = {
     {"suppressions", required_argument, NULL, 's'},
     {"error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE},
     {"no-follow", no_argument, NULL, OPT_NO_FOLLOW},
+    {"only", required_argument, NULL, OPT_ONLY},
+    {"top", required_argument, NULL, OPT_TOP},
+    {"sample", required_argument, NULL, OPT_SAMPLE},
+    {"min-size", required_argument, NULL, OPT_MIN_SIZE},
+    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+    {"no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPP},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
@@ -102,12 +128,47 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
+/* --only fd,mem */
+static int parse_only(const char *list, struct lw_opts *o)
+{
+	char buf[128], *save = NULL, *tok;
+
+	if (strlen(list) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, list);
+	o->det_fd = o->det_mem = false;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "fd"))
+			o->det_fd = true;
+		else if (!strcmp(tok, "mem"))
+			o->det_mem = true;
+		else
+			return -EINVAL;
+	}
+	return o->det_fd || o->det_mem ? 0 : -EINVAL;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-')
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct lw_opts o = {
 	    .format = "text",
 	    .error_exitcode = LW_EXIT_FINDINGS,
 	    .min_age_ns = 5000000000ull,
+	    .det_fd = true,
+	    .sample_every = 1,
 	};
 	char err[1024] = "";
 	const char *verb;
@@ -175,6 +236,32 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_FOLLOW:
 			o.no_follow = true;
+			break;
+		case OPT_NO_DEFAULT_SUPP:
+			o.no_default_suppressions = true;
+			break;
+		case OPT_ONLY:
+			if (parse_only(optarg, &o))
+				return usage_error("invalid --only '%s' (fd, mem, comma-separated)",
+						   optarg);
+			break;
+		case OPT_TOP:
+			if (parse_int(optarg, 1, 1000000, &v))
+				return usage_error("invalid --top '%s'", optarg);
+			o.top = (unsigned)v;
+			break;
+		case OPT_SAMPLE:
+			if (parse_int(optarg, 1, 1000000, &v))
+				return usage_error("invalid --sample '%s' (1-1000000)", optarg);
+			o.sample_every = (uint32_t)v;
+			break;
+		case OPT_MIN_SIZE:
+			if (parse_size(optarg, &o.min_size))
+				return usage_error("invalid --min-size '%s'", optarg);
+			break;
+		case OPT_MAX_SIZE:
+			if (parse_size(optarg, &o.max_size) || !o.max_size)
+				return usage_error("invalid --max-size '%s'", optarg);
 			break;
 		case 'q':
 			o.quiet = true;

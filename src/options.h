@@ -28,6 +28,12 @@ struct lw_opts {
 	const char *suppressions;
 	int error_exitcode;
 	bool no_follow;
+	bool no_default_suppressions;
+	bool det_fd; /* --only: detectors */
+	bool det_mem;
+	uint32_t sample_every; /* mem: keep 1 block in N */
+	uint64_t min_size, max_size;
+	unsigned top; /* mem: at most N mem-leak findings, largest first (0: all) */
 	bool verbose;
 	bool quiet; /* no live status line */
 };

@@ -106,5 +106,5 @@ bool report__complete(const struct lw_report_meta *m)
 	const struct lw_stats *s = &m->stats;
 
 	return !m->incomplete_reason && !s->dropped && !s->stash_full && !s->target_full &&
-	       !s->cfi_full;
+	       !s->cfi_full && !s->alloc_full && !s->stackmap_full && !s->mem_pending_full;
 }

@@ -158,22 +158,44 @@ static void write_frame(FILE *out, bool first, uint64_t addr, const struct lw_sy
 		fputs(",\n          \"line\": null\n        }", out);
 }
 
-static void write_stack(FILE *out, const struct lw_finding *f)
+/* The frames array only ("[...]"), at the stack's indentation. */
+static void write_frames(FILE *out, const struct lw_ips *stack, const struct lw_sym_frame *frames,
+			 unsigned nr_frames)
 {
 	unsigned n = 0;
 
-	fputs("      \"stack\": [", out);
-	if (f->nr_frames && f->frames) {
-		n = f->nr_frames;
+	fputc('[', out);
+	if (nr_frames && frames) {
+		n = nr_frames;
 		for (unsigned i = 0; i < n; i++)
-			write_frame(out, !i, f->frames[i].addr, &f->frames[i]);
+			write_frame(out, !i, frames[i].addr, &frames[i]);
 	} else {
 		/* Not symbolized: still give the raw pcs. */
-		n = f->stack.nr < LW_STACK_MAX ? f->stack.nr : LW_STACK_MAX;
+		n = stack->nr < LW_STACK_MAX ? stack->nr : LW_STACK_MAX;
 		for (unsigned i = 0; i < n; i++)
-			write_frame(out, !i, f->stack.ips[i], NULL);
+			write_frame(out, !i, stack->ips[i], NULL);
 	}
-	fputs(n ? "\n      ]\n    }" : "]\n    }", out);
+	fputs(n ? "\n      ]" : "]", out);
+}
+
+static void write_stack(FILE *out, const struct lw_finding *f)
+{
+	fputs("      \"stack\": ", out);
+	write_frames(out, &f->stack, f->frames, f->nr_frames);
+	/* secondary evidence (double free: where it was allocated and freed) */
+	if (f->nr_extra) {
+		fputs(",\n      \"related\": [", out);
+		for (unsigned i = 0; i < f->nr_extra && i < LW_FINDING_EXTRA_MAX; i++) {
+			fprintf(out, "%s\n        {\"label\": ", i ? "," : "");
+			json_str(out, f->extra[i].label);
+			fputs(", \"stack\": ", out);
+			write_frames(out, &f->extra[i].stack, f->extra[i].frames,
+				     f->extra[i].nr_frames);
+			fputc('}', out);
+		}
+		fputs("\n      ]", out);
+	}
+	fputs("\n    }", out);
 }
 
 static int json_finding(struct lw_reporter *r, const struct lw_finding *f)
@@ -218,9 +240,12 @@ static int json_end(struct lw_reporter *r, const struct lw_report_meta *m, size_
 		"  \"stats\": {\n    \"events\": %" PRIu64 ",\n    \"dropped\": %" PRIu64
 		",\n    \"stash_full\": %" PRIu64 ",\n    \"target_full\": %" PRIu64
 		",\n    \"cfi_full\": %" PRIu64 ",\n    \"stack_partial\": %" PRIu64
-		",\n    \"reconciled\": %" PRIu64 ",\n    \"suppressed\": %zu\n  }\n}\n",
+		",\n    \"alloc_full\": %" PRIu64 ",\n    \"stackmap_full\": %" PRIu64
+		",\n    \"mem_pending_full\": %" PRIu64 ",\n    \"reconciled\": %" PRIu64
+		",\n    \"suppressed\": %zu\n  }\n}\n",
 		(uint64_t)s->events, (uint64_t)s->dropped, (uint64_t)s->stash_full,
 		(uint64_t)s->target_full, (uint64_t)s->cfi_full, (uint64_t)s->stack_partial,
+		(uint64_t)s->alloc_full, (uint64_t)s->stackmap_full, (uint64_t)s->mem_pending_full,
 		m->reconciled, m->nr_suppressed);
 	return status(out);
 }

@@ -158,22 +158,33 @@ static void print_frame(FILE *out, unsigned i, const struct lw_sym_frame *fr)
 	fputc('\n', out);
 }
 
-static void print_stack(FILE *out, const struct lw_finding *f)
+static void print_frames(FILE *out, const struct lw_ips *stack, const struct lw_sym_frame *frames,
+			 unsigned nr_frames)
 {
-	if (f->nr_frames && f->frames) {
-		for (unsigned i = 0; i < f->nr_frames; i++)
-			print_frame(out, i, &f->frames[i]);
-	} else if (f->stack.nr) {
+	if (nr_frames && frames) {
+		for (unsigned i = 0; i < nr_frames; i++)
+			print_frame(out, i, &frames[i]);
+	} else if (stack->nr) {
 		/* Not symbolized (e.g. process gone before maps were read): raw pcs. */
-		for (unsigned i = 0; i < f->stack.nr && i < LW_STACK_MAX; i++)
-			fprintf(out, "    #%u 0x%" PRIx64 " in ??\n", i, f->stack.ips[i]);
+		for (unsigned i = 0; i < stack->nr && i < LW_STACK_MAX; i++)
+			fprintf(out, "    #%u 0x%" PRIx64 " in ??\n", i, stack->ips[i]);
 	} else {
 		fputs("    (no stack)\n", out);
 	}
-	if (f->stack.flags & LW_STK_TRUNCATED)
+	if (stack->flags & LW_STK_TRUNCATED)
 		fprintf(out, "    ... (stack truncated at %d frames)\n", LW_STACK_MAX);
-	else if (f->stack.flags & (LW_STK_PARTIAL | LW_STK_BAD_READ))
+	else if (stack->flags & (LW_STK_PARTIAL | LW_STK_BAD_READ))
 		fputs("    ... (stack incomplete)\n", out);
+}
+
+static void print_stack(FILE *out, const struct lw_finding *f)
+{
+	print_frames(out, &f->stack, f->frames, f->nr_frames);
+	/* secondary evidence, as valgrind prints "Block was alloc'd at" */
+	for (unsigned i = 0; i < f->nr_extra && i < LW_FINDING_EXTRA_MAX; i++) {
+		fprintf(out, "  %s:\n", f->extra[i].label ? f->extra[i].label : "related");
+		print_frames(out, &f->extra[i].stack, f->extra[i].frames, f->extra[i].nr_frames);
+	}
 }
 
 int report_text__block(FILE *out, const struct lw_finding *f)

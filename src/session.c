@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,8 +15,11 @@
 #include <bpf/libbpf.h>
 #include "cfi.h"
 #include "corr_fd.h"
+#include "alloc_resolve.h"
+#include "corr_mem.h"
 #include "growth.h"
 #include "load_bpf.h"
+#include "probe_place.h"
 #include "procfs.h"
 #include "session.h"
 #include "suppress.h"
@@ -23,7 +27,19 @@
 
 #define LW_RINGBUF_BYTES (64u << 20)
 #define LW_SITES_MAX	 512
-#define LW_POLL_MS	 20 /* BPF wakes us per batch; poll for the rest */
+/* glibc internals no program can fix, as LeakSanitizer ships its own:
+ * - a thread's tcache is allocated with _int_malloc (never through malloc's
+ *   entry, so unseen, possibly at the address of a block just freed) and
+ *   released with free() when the thread exits;
+ * - thread DTVs stay in glibc's stack cache after pthread_join.
+ */
+static const char builtin_suppressions[] = "mem-invalid-free:__malloc_arena_thread_freeres\n"
+					   "mem-double-free:__malloc_arena_thread_freeres\n"
+					   "mem-invalid-free:tcache_thread_shutdown\n"
+					   "mem-double-free:tcache_thread_shutdown\n"
+					   "mem-leak:_dl_allocate_tls\n";
+
+#define LW_POLL_MS 20 /* BPF wakes us per batch; poll for the rest */
 
 struct rule_key_vec {
 	struct lw_cfi_key *v;
@@ -35,9 +51,11 @@ struct lw_session {
 	struct lw_loader *ld;
 	struct ring_buffer *rb;
 	struct corr_fd *corr;
+	struct corr_mem *mem; /* NULL unless the mem detector is on */
 	struct symbolizer *sym;
 	struct cfi_cache *cfi;
 	struct suppressions *supp;
+	struct suppressions *builtin; /* NULL with --no-default-suppressions */
 	struct growth *growth;
 	struct lw_proc_info *procs;
 	size_t nr_procs, cap_procs;
@@ -142,47 +160,87 @@ static void rules_forget(struct lw_session *s, uint32_t tgid)
 	s->rules.n = j;
 }
 
+/* The module a CFI miss or mapping record names, joined from its dentries. */
+static void learn_mapping(struct lw_session *s, const struct lw_ev_cfi_miss *ev)
+{
+	char path[LW_PATH_DEPTH * LW_COMP_LEN + LW_PATH_DEPTH + 1];
+	size_t off = 0;
+
+	path[0] = 0;
+	for (int i = (int)ev->nr_comps - 1; i >= 0 && i < LW_PATH_DEPTH; i--)
+		off += snprintf(path + off, sizeof(path) - off, "/%.*s", LW_COMP_LEN, ev->comps[i]);
+	symbolizer__add_mapping(s->sym, ev->hdr.tgid, ev->vm_start, ev->vm_end, ev->vm_pgoff * 4096,
+				path);
+}
+
 static void handle_cfi_miss(struct lw_session *s, const struct lw_ev_cfi_miss *ev)
 {
 	struct lw_cfi_key key = {.tgid = ev->hdr.tgid, .exec_gen = ev->exec_gen, .pc = ev->pc};
 	struct lw_cfi_rule rule = {.kind = LW_CFI_END};
 
+	if (ev->hdr.type == LW_EV_MAPPING) {
+		if (ev->found && ev->nr_comps)
+			learn_mapping(s, ev);
+		return;
+	}
 	if (ev->found && ev->nr_comps) {
-		char path[LW_PATH_DEPTH * LW_COMP_LEN + LW_PATH_DEPTH + 1];
-		size_t off = 0;
-
-		path[0] = 0;
-		for (int i = (int)ev->nr_comps - 1; i >= 0 && i < LW_PATH_DEPTH; i--)
-			off += snprintf(path + off, sizeof(path) - off, "/%.*s", LW_COMP_LEN,
-					ev->comps[i]);
-		symbolizer__add_mapping(s->sym, ev->hdr.tgid, ev->vm_start, ev->vm_end,
-					ev->vm_pgoff * 4096, path);
+		learn_mapping(s, ev);
 		if (cfi_rule_for_pc(s->cfi, s->sym, ev->hdr.tgid, ev->pc, &rule))
 			rule = (struct lw_cfi_rule){
 			    .kind = LW_CFI_BP, .cfa_off = 16, .bp_saved = 1, .bp_off = -16};
 	}
+	if (s->opts->verbose)
+		fprintf(stderr, "leakwatch: unwind rule for pid %u pc 0x%llx: kind %u cfa %+d%s\n",
+			ev->hdr.tgid, (unsigned long long)ev->pc, rule.kind, rule.cfa_off,
+			ev->found ? "" : " (no file mapping)");
 	if (lw_loader__set_rule(s->ld, &key, &rule) == 0)
 		rule_remember(s, &key);
 }
 
 /* Finish a stack BPF left partial, on a private copy of the record. */
+/* Where each stack-carrying record keeps its stack. */
+static size_t stack_offset(uint16_t type, size_t *base)
+{
+	switch (type) {
+	case LW_EV_FD_OPEN:
+		*base = sizeof(struct lw_ev_fd_open);
+		return offsetof(struct lw_ev_fd_open, stack);
+	case LW_EV_FD_CLOSE:
+		*base = sizeof(struct lw_ev_fd_close);
+		return offsetof(struct lw_ev_fd_close, stack);
+	case LW_EV_MEM_ALLOC:
+		*base = sizeof(struct lw_ev_mem_alloc);
+		return offsetof(struct lw_ev_mem_alloc, stack);
+	case LW_EV_MEM_BAD_FREE:
+		*base = sizeof(struct lw_ev_mem_bad_free);
+		return offsetof(struct lw_ev_mem_bad_free, stack);
+	}
+	*base = 0;
+	return 0;
+}
+
+/* Copy a stack-carrying record and finish its stack from the slice that
+ * follows it (at LW_SLICE_OFFSET) when BPF could not.
+ */
 static const struct lw_ev_hdr *complete_stack(struct lw_session *s, const void *data, size_t size,
 					      struct lw_ev_fd_open *copy)
 {
 	const struct lw_ev_hdr *h = data;
-	size_t base =
-	    h->type == LW_EV_FD_OPEN ? sizeof(struct lw_ev_fd_open) : sizeof(struct lw_ev_fd_close);
-	struct lw_stack *st;
+	size_t base, off = stack_offset(h->type, &base);
+	const uint8_t *slice = (const uint8_t *)data + LW_SLICE_OFFSET;
 	struct lw_ips ips = {};
-	const uint8_t *slice = (const uint8_t *)data + sizeof(struct lw_ev_fd_open);
+	struct lw_stack *st;
 	uint32_t slice_len;
 
+	if (!base || size < base)
+		return h;
 	memcpy(copy, data, base);
-	st = h->type == LW_EV_FD_OPEN ? &copy->stack : &((struct lw_ev_fd_close *)copy)->stack;
+	if (!(h->flags & LW_F_STACK_PARTIAL))
+		return &copy->hdr;
+	st = (struct lw_stack *)((uint8_t *)copy + off);
 	slice_len = st->slice_len;
-	if (size < sizeof(struct lw_ev_fd_open) + slice_len)
-		slice_len =
-		    size > sizeof(struct lw_ev_fd_open) ? size - sizeof(struct lw_ev_fd_open) : 0;
+	if (size < LW_SLICE_OFFSET + slice_len)
+		slice_len = size > LW_SLICE_OFFSET ? size - LW_SLICE_OFFSET : 0;
 	if (unwind__complete(s->cfi, s->sym, h->tgid, st, slice, slice_len, &ips) == 0) {
 		st->nr = ips.nr;
 		st->flags = ips.flags & ~LW_STK_PARTIAL;
@@ -190,6 +248,53 @@ static const struct lw_ev_hdr *complete_stack(struct lw_session *s, const void *
 	}
 	copy->hdr.flags &= ~LW_F_STACK_PARTIAL;
 	return &copy->hdr;
+}
+
+static void stack_to_ips(const struct lw_stack *st, struct lw_ips *ips)
+{
+	ips->nr = st->nr > LW_STACK_MAX ? LW_STACK_MAX : st->nr;
+	ips->flags = st->flags;
+	memcpy(ips->ips, st->ips, ips->nr * sizeof(ips->ips[0]));
+}
+
+/* Memory records go to the memory correlator only. */
+static void on_mem_event(struct lw_session *s, const void *data, size_t size)
+{
+	const struct lw_ev_hdr *h = data;
+	struct lw_ev_fd_open copy;
+	struct lw_ips ips = {};
+
+	switch (h->type) {
+	case LW_EV_MEM_ALLOC: {
+		const struct lw_ev_mem_alloc *ev;
+
+		h = complete_stack(s, data, size, &copy);
+		if (h == data)
+			break; /* short record */
+		ev = (const struct lw_ev_mem_alloc *)h;
+		stack_to_ips(&ev->stack, &ips);
+		if (corr_mem__user_alloc(s->mem, ev, &ips))
+			s->user_errors++;
+		return;
+	}
+	case LW_EV_MEM_FREE_USER:
+		if (size >= sizeof(struct lw_ev_mem_free_user))
+			corr_mem__user_free(s->mem, data);
+		return;
+	case LW_EV_MEM_BAD_FREE: {
+		const struct lw_ev_mem_bad_free *ev;
+
+		h = complete_stack(s, data, size, &copy);
+		if (h == data)
+			break;
+		ev = (const struct lw_ev_mem_bad_free *)h;
+		stack_to_ips(&ev->stack, &ips);
+		if (corr_mem__bad_free(s->mem, ev, &ips))
+			s->user_errors++;
+		return;
+	}
+	}
+	s->user_errors++;
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -206,6 +311,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	switch (h->type) {
 	case LW_EV_CFI_MISS:
+	case LW_EV_MAPPING:
 		if (size >= sizeof(struct lw_ev_cfi_miss))
 			handle_cfi_miss(s, data);
 		return 0;
@@ -220,13 +326,21 @@ static int on_event(void *ctx, void *data, size_t size)
 		}
 		/* fall through */
 	case LW_EV_FD_OPEN:
-		if ((h->flags & LW_F_STACK_PARTIAL) && size >= sizeof(struct lw_ev_fd_open))
+		if (h->flags & LW_F_STACK_PARTIAL)
 			h = complete_stack(s, data, size, &copy);
 		break;
+	case LW_EV_MEM_ALLOC:
+	case LW_EV_MEM_FREE_USER:
+	case LW_EV_MEM_BAD_FREE:
+		if (s->mem)
+			on_mem_event(s, data, size);
+		return 0;
 	case LW_EV_PROC_FORK: {
 		const struct lw_ev_proc_fork *ev = data;
 
 		symbolizer__fork(s->sym, ev->hdr.tgid, ev->child_tgid);
+		if (s->mem)
+			corr_mem__comm(s->mem, ev->child_tgid, ev->comm);
 		pi = proc_get(s, ev->child_tgid);
 		if (pi) {
 			pi->ppid = ev->hdr.tgid;
@@ -239,6 +353,10 @@ static int on_event(void *ctx, void *data, size_t size)
 
 		symbolizer__exec(s->sym, ev->hdr.tgid);
 		symbolizer__snapshot_maps(s->sym, ev->hdr.tgid);
+		if (s->mem) {
+			corr_mem__exec(s->mem, ev->hdr.tgid);
+			corr_mem__comm(s->mem, ev->hdr.tgid, ev->comm);
+		}
 		pi = proc_get(s, ev->hdr.tgid);
 		if (pi)
 			memcpy(pi->comm, ev->comm, sizeof(pi->comm));
@@ -259,6 +377,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		 */
 		if (s->opts->mode == LW_MODE_ATTACH && ev->hdr.tgid == (uint32_t)s->root)
 			return 0;
+		if (s->mem)
+			corr_mem__exit(s->mem, ev->hdr.tgid, ev->hdr.ts_ns);
 		break;
 	}
 	default:
@@ -278,6 +398,16 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	    .follow_children = !opts->no_follow,
 	    .verbose = opts->verbose,
 	    .ringbuf_bytes = LW_RINGBUF_BYTES,
+	    .fd = opts->det_fd,
+	    .mem = opts->det_mem,
+	    .mem_sample_every = opts->sample_every,
+	    .mem_min_size = opts->min_size,
+	    .mem_max_size = opts->max_size,
+	};
+	struct corr_mem_opts mo = {
+	    .attach_mode = opts->mode == LW_MODE_ATTACH,
+	    .min_age_ns = opts->min_age_ns,
+	    .sample_every = opts->sample_every,
 	};
 	struct corr_fd_opts co = {
 	    .attach_mode = opts->mode == LW_MODE_ATTACH,
@@ -297,6 +427,12 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 		if (!s->supp)
 			return -EINVAL;
 	}
+	if (!opts->no_default_suppressions) {
+		s->builtin =
+		    suppress__parse("built-in", builtin_suppressions, s->errmsg, sizeof(s->errmsg));
+		if (!s->builtin)
+			return -EINVAL;
+	}
 	err = lw_preflight(s->errmsg, sizeof(s->errmsg));
 	if (err)
 		return err;
@@ -304,7 +440,9 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	s->sym = symbolizer__new();
 	s->cfi = cfi_cache__new();
 	s->growth = growth__new();
-	if (!s->corr || !s->sym || !s->cfi || !s->growth)
+	if (opts->det_mem)
+		s->mem = corr_mem__new(&mo);
+	if (!s->corr || !s->sym || !s->cfi || !s->growth || (opts->det_mem && !s->mem))
 		return set_error(s, -ENOMEM, "out of memory");
 	err = lw_loader__open(&s->ld, &lo, s->errmsg, sizeof(s->errmsg));
 	if (err)
@@ -323,9 +461,11 @@ void session__free(struct lw_session *s)
 	lw_loader__detach(s->ld);
 	lw_loader__free(s->ld);
 	corr_fd__free(s->corr);
+	corr_mem__free(s->mem);
 	symbolizer__free(s->sym);
 	cfi_cache__free(s->cfi);
 	suppress__free(s->supp);
+	suppress__free(s->builtin);
 	growth__free(s->growth);
 	free(s->procs);
 	free(s->rules.v);
@@ -356,6 +496,74 @@ int session__add_target(struct lw_session *s, pid_t pid, bool root)
 int session__attach(struct lw_session *s)
 {
 	return lw_loader__attach(s->ld, s->errmsg, sizeof(s->errmsg));
+}
+
+static const struct mem_probe {
+	enum lw_alloc_fn fn;
+	const char *prog;
+	unsigned args; /* registers the entry program reads */
+	bool ret;      /* needs the return value */
+} mem_probes[] = {
+    {LW_FN_MALLOC, "mem_malloc", LW_ARG_RDI, true},
+    {LW_FN_CALLOC, "mem_calloc", LW_ARG_RDI | LW_ARG_RSI, true},
+    {LW_FN_REALLOC, "mem_realloc", LW_ARG_RDI | LW_ARG_RSI, true},
+    {LW_FN_REALLOCARRAY, "mem_reallocarray", LW_ARG_RDI | LW_ARG_RSI | LW_ARG_RDX, true},
+    {LW_FN_FREE, "mem_free", LW_ARG_RDI, false},
+    {LW_FN_POSIX_MEMALIGN, "mem_posix_memalign", LW_ARG_RDI | LW_ARG_RSI | LW_ARG_RDX, true},
+    {LW_FN_ALIGNED_ALLOC, "mem_memalign", LW_ARG_RDI | LW_ARG_RSI, true},
+    {LW_FN_MEMALIGN, "mem_memalign", LW_ARG_RDI | LW_ARG_RSI, true},
+    {LW_FN_VALLOC, "mem_valloc", LW_ARG_RDI, true},
+    {LW_FN_PVALLOC, "mem_valloc", LW_ARG_RDI, true},
+};
+
+int session__attach_mem(struct lw_session *s, pid_t pid, char **argv)
+{
+	extern char **environ;
+	struct lw_alloc_target t;
+	char err[256] = "";
+	int e;
+
+	if (!s->mem)
+		return 0;
+	e = argv ? alloc_resolve__command(argv[0], environ, &t, err, sizeof(err))
+		 : alloc_resolve__pid(pid, &t, err, sizeof(err));
+	if (e)
+		return set_error(s, e, "mem: %s", err);
+	if (!t.found[LW_FN_MALLOC] || !t.found[LW_FN_FREE])
+		return set_error(s, -ENOENT, "mem: %s: no malloc/free found", t.path);
+	if (s->opts->verbose)
+		fprintf(stderr, "leakwatch: mem: allocator %s (%s)\n", t.path, t.why);
+	for (size_t i = 0; i < sizeof(mem_probes) / sizeof(mem_probes[0]); i++) {
+		const struct mem_probe *mp = &mem_probes[i];
+		struct probe_place pp = {.offset = t.offset[mp->fn]};
+		bool dup = false;
+
+		if (!t.found[mp->fn])
+			continue;
+		/* aliases (one function under two names) get one probe */
+		for (size_t j = 0; j < i; j++)
+			dup |= t.found[mem_probes[j].fn] &&
+			       t.offset[mem_probes[j].fn] == t.offset[mp->fn];
+		if (dup)
+			continue;
+		/* where the entry instruction would be single-stepped, probe the
+		 * first equivalent instruction the kernel emulates
+		 */
+		if (probe_place__find(t.path, t.offset[mp->fn], mp->args, &pp))
+			pp.offset = t.offset[mp->fn];
+		if (s->opts->verbose)
+			fprintf(stderr, "leakwatch: mem: %s at +0x%llx: %s\n",
+				alloc_fn_name(mp->fn), (unsigned long long)pp.offset, pp.why);
+		e = lw_loader__attach_uprobe(s->ld, mp->prog, t.path, pp.offset, false, err,
+					     sizeof(err));
+		/* a uretprobe hijacks the return address: only at the entry */
+		if (!e && mp->ret)
+			e = lw_loader__attach_uprobe(s->ld, "mem_ret", t.path, t.offset[mp->fn],
+						     true, err, sizeof(err));
+		if (e)
+			return set_error(s, e, "mem: %s", err);
+	}
+	return 0;
 }
 
 int session__seed_fds(struct lw_session *s, pid_t pid)
@@ -616,6 +824,17 @@ static const char *incomplete_reason(const struct lw_stats *st, uint64_t user_er
 	if (st->cfi_full && off < len)
 		off += snprintf(buf + off, len - off, "%llu stacks cut short (unwind map full); ",
 				(unsigned long long)st->cfi_full);
+	if (st->alloc_full && off < len)
+		off += snprintf(buf + off, len - off, "%llu blocks untracked (allocs map full); ",
+				(unsigned long long)st->alloc_full);
+	if (st->stackmap_full && off < len)
+		off += snprintf(buf + off, len - off,
+				"%llu allocation stacks lost (stacks map full); ",
+				(unsigned long long)st->stackmap_full);
+	if (st->mem_pending_full && off < len)
+		off += snprintf(buf + off, len - off,
+				"%llu allocator calls missed (pending map full); ",
+				(unsigned long long)st->mem_pending_full);
 	if (user_errors && off < len)
 		off += snprintf(buf + off, len - off, "%llu events not processed; ",
 				(unsigned long long)user_errors);
@@ -626,6 +845,34 @@ static const char *incomplete_reason(const struct lw_stats *st, uint64_t user_er
 	return buf;
 }
 
+static int mem_on_stack(void *ctx, uint64_t id, const struct lw_stack_ips *ips)
+{
+	return corr_mem__stack(ctx, id, ips);
+}
+
+static int mem_on_block(void *ctx, const struct lw_alloc_key *k, const struct lw_alloc_val *v)
+{
+	return corr_mem__live(ctx, k, v);
+}
+
+/* --top N: keep the N largest mem-leak groups (corr_mem emits them largest
+ * first); the rest are counted as suppressed.
+ */
+static size_t apply_top(struct lw_findings *fs, unsigned top)
+{
+	size_t seen = 0, cut = 0;
+
+	for (size_t i = 0; i < fs->n && top; i++) {
+		if (strcmp(fs->v[i].kind, "mem-leak") || fs->v[i].suppressed)
+			continue;
+		if (++seen > top) {
+			fs->v[i].suppressed = true;
+			cut++;
+		}
+	}
+	return cut;
+}
+
 int session__report(struct lw_session *s)
 {
 	const struct reporter_ops *ops = reporter__find(s->opts->format);
@@ -633,7 +880,8 @@ int session__report(struct lw_session *s)
 	struct lw_report_meta m = {};
 	char reason[512];
 	FILE *out = stdout;
-	size_t shown = 0;
+	size_t shown = 0, cut;
+	uint64_t now;
 	int err;
 
 	/* everything the kernel produced before we stopped */
@@ -644,7 +892,13 @@ int session__report(struct lw_session *s)
 		;
 	if (s->opts->mode == LW_MODE_ATTACH)
 		reconcile(s);
-	err = corr_fd__finish(s->corr, mono_ns(), &fs);
+	now = mono_ns();
+	err = s->opts->det_fd ? corr_fd__finish(s->corr, now, &fs) : 0;
+	if (!err && s->mem) {
+		err = lw_loader__read_mem(s->ld, mem_on_stack, mem_on_block, s->mem);
+		if (!err)
+			err = corr_mem__finish(s->mem, now, &fs);
+	}
 	if (err)
 		return set_error(s, err, "cannot correlate events: %s", strerror(-err));
 	for (size_t i = 0; i < fs.n; i++) {
@@ -654,13 +908,17 @@ int session__report(struct lw_session *s)
 		if (!f->comm[0]) /* no exec or fork named it: the attach target */
 			proc_comm(s, f->pid, f->comm);
 		f->growing = growth__is_growing(s->growth, corr_fd__site_key(f->pid, &f->stack));
-		if (s->supp && suppress__match(s->supp, f)) {
+		if ((s->supp && suppress__match(s->supp, f)) ||
+		    (s->builtin && suppress__match(s->builtin, f))) {
 			f->suppressed = true;
 			m.nr_suppressed++;
 		} else {
 			shown++;
 		}
 	}
+	cut = apply_top(&fs, s->opts->top);
+	m.nr_suppressed += cut;
+	shown -= cut;
 	lw_findings__sort(&fs);
 
 	m.tool_version = LW_VERSION;
@@ -683,10 +941,10 @@ int session__report(struct lw_session *s)
 		}
 	}
 	err = report__write(ops, out, &m, &fs);
-	if (out != stdout && fclose(out) && !err)
-		err = -errno;
-	else if (out == stdout)
+	if (out == stdout)
 		fflush(stdout);
+	else if (fclose(out) && !err)
+		err = -errno;
 	if (err)
 		set_error(s, err, "cannot write the report: %s", strerror(-err));
 done:

@@ -21,6 +21,10 @@ const char *session__error(const struct lw_session *s);
 
 int session__add_target(struct lw_session *s, pid_t pid, bool root);
 int session__attach(struct lw_session *s);
+/* mem detector: resolve the allocator that serves pid (attach) or the
+ * command argv (run, before exec) and put uprobes on its entry points.
+ */
+int session__attach_mem(struct lw_session *s, pid_t pid, char **argv);
 /* Known-open fds of pid (from /proc) that are not its leaks. */
 int session__seed_fds(struct lw_session *s, pid_t pid);
 /* Learn pid's mappings now, while it is alive. */

@@ -227,8 +227,13 @@ static unsigned sym_rank(const char *name, unsigned char bind)
 
 	while (name[us] == '_' && us < 3)
 		us++;
-	/* getpid over __getpid, fopen over _IO_new_fopen: users call the plain name */
-	return us * 4 + (bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2);
+	/* getpid over __getpid, fopen over _IO_new_fopen: users call the plain
+	 * name; free over cfree@GLIBC_2.2.5: a non-default version is a compat alias
+	 */
+	return us * 8 + (strchr(name, '@') ? 4 : 0) +
+	       (bind == STB_GLOBAL ? 0
+		: bind == STB_WEAK ? 1
+				   : 2);
 }
 
 static int add_symbols(struct sym_mod *m, Elf *elf, size_t *cap)
@@ -284,6 +289,9 @@ static int sym_cmp(const void *a, const void *b)
 		return x->size ? -1 : 1;
 	if (x->rank != y->rank)
 		return x->rank < y->rank ? -1 : 1;
+	/* free over cfree: the shorter of equal aliases is the canonical one */
+	if (strlen(x->name) != strlen(y->name))
+		return strlen(x->name) < strlen(y->name) ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
 
@@ -674,29 +682,47 @@ nomem:
 	return -ENOMEM;
 }
 
-int symbolizer__finding(struct symbolizer *s, struct lw_finding *f)
+/* Symbolize ips into a fresh frames array (replacing the old one). */
+static int symbolize_ips(struct symbolizer *s, uint32_t pid, const struct lw_ips *ips,
+			 struct lw_sym_frame **frames, unsigned *nr_frames)
 {
 	unsigned nr;
 	int err = 0;
 
-	if (!s || !f)
-		return -EINVAL;
-	for (unsigned i = 0; i < f->nr_frames; i++)
-		frame_clear(&f->frames[i]);
-	free(f->frames);
-	f->frames = NULL;
-	f->nr_frames = 0;
+	for (unsigned i = 0; i < *nr_frames; i++)
+		frame_clear(&(*frames)[i]);
+	free(*frames);
+	*frames = NULL;
+	*nr_frames = 0;
 
-	nr = f->stack.nr < LW_STACK_MAX ? f->stack.nr : LW_STACK_MAX;
+	nr = ips->nr < LW_STACK_MAX ? ips->nr : LW_STACK_MAX;
 	if (!nr)
 		return 0;
-	f->frames = calloc(nr, sizeof(*f->frames));
-	if (!f->frames)
+	*frames = calloc(nr, sizeof(**frames));
+	if (!*frames)
 		return -ENOMEM;
-	f->nr_frames = nr;
+	*nr_frames = nr;
 	/* ips[0] is the exact pc; the rest are return addresses */
 	for (unsigned i = 0; i < nr; i++) {
-		int e = symbolizer__resolve(s, f->pid, f->stack.ips[i], i > 0, &f->frames[i]);
+		bool ret = i > 0 || (ips->flags & LW_STK_ALL_RETURN);
+		int e = symbolizer__resolve(s, pid, ips->ips[i], ret, &(*frames)[i]);
+
+		if (e && !err)
+			err = e;
+	}
+	return err;
+}
+
+int symbolizer__finding(struct symbolizer *s, struct lw_finding *f)
+{
+	int err;
+
+	if (!s || !f)
+		return -EINVAL;
+	err = symbolize_ips(s, f->pid, &f->stack, &f->frames, &f->nr_frames);
+	for (unsigned i = 0; i < f->nr_extra && i < LW_FINDING_EXTRA_MAX; i++) {
+		struct lw_evidence *x = &f->extra[i];
+		int e = symbolize_ips(s, f->pid, &x->stack, &x->frames, &x->nr_frames);
 
 		if (e && !err)
 			err = e;

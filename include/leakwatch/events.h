@@ -28,6 +28,10 @@ enum lw_ev_type {
 	LW_EV_PROC_EXEC,      /* execve succeeded: CLOEXEC fds are gone */
 	LW_EV_PROC_EXIT,      /* the last thread of a process exited */
 	LW_EV_CFI_MISS,	      /* BPF has no unwind rule for a pc yet */
+	LW_EV_MEM_ALLOC,      /* a block whose stack BPF could not finish: user space tracks it */
+	LW_EV_MEM_FREE_USER,  /* a block user space tracks was freed */
+	LW_EV_MEM_BAD_FREE,   /* free of an address that is not live */
+	LW_EV_MAPPING,	      /* an executable file mapping (struct lw_ev_cfi_miss layout) */
 	LW_EV__MAX,
 };
 
@@ -45,9 +49,10 @@ struct lw_ev_hdr {
 _Static_assert(sizeof(struct lw_ev_hdr) == 24, "lw_ev_hdr layout");
 
 /* lw_stack.flags */
-#define LW_STK_TRUNCATED (1u << 0) /* hit LW_STACK_MAX */
-#define LW_STK_PARTIAL	 (1u << 1) /* unwind stopped at a pc without rule; see sp/bp + slice */
-#define LW_STK_BAD_READ	 (1u << 2) /* a stack read faulted */
+#define LW_STK_TRUNCATED  (1u << 0) /* hit LW_STACK_MAX */
+#define LW_STK_PARTIAL	  (1u << 1) /* unwind stopped at a pc without rule; see sp/bp + slice */
+#define LW_STK_BAD_READ	  (1u << 2) /* a stack read faulted */
+#define LW_STK_ALL_RETURN (1u << 3) /* user space: ips[0] is a return address too */
 
 /* A user stack as BPF unwound it. ips[0] is the exact pc of the innermost
  * frame; ips[i > 0] are return addresses. When LW_STK_PARTIAL is set, ips[nr-1]
@@ -203,8 +208,85 @@ struct lw_cfi_rule {
 };
 _Static_assert(sizeof(struct lw_cfi_rule) == 8, "lw_cfi_rule");
 
+/* ---- memory ---- */
+
+/* Live blocks: key and value of the BPF "allocs" map, read in batches at the
+ * end. exec_gen: blocks of an image replaced by exec are not that process's.
+ */
+struct lw_alloc_key {
+	__u32 tgid;
+	__u32 exec_gen;
+	__u64 addr;
+};
+
+#define LW_ALLOC_USER (1u << 0) /* stack_id 0: user space holds the stack */
+
+struct lw_alloc_val {
+	__u64 size;
+	__u64 stack_id;
+	__u64 ts_ns;
+	__u32 tid;
+	__u32 flags;
+};
+_Static_assert(sizeof(struct lw_alloc_val) == 32, "lw_alloc_val");
+
+/* "stacks" map value: a deduplicated allocation stack */
+struct lw_stack_ips {
+	__u32 nr;
+	__u32 flags; /* LW_STK_* */
+	__u64 ips[LW_STACK_MAX];
+};
+
+/* "mem_totals" map value, per stack id: updated in the kernel on every
+ * allocation and free, read for --interval growth
+ */
+struct lw_mem_total {
+	__u64 live_bytes;
+	__u64 live_count;
+	__u64 total_count;
+	__u64 total_bytes;
+};
+
+struct lw_ev_mem_alloc {
+	struct lw_ev_hdr hdr;
+	__u64 addr;
+	__u64 size;
+	__u32 exec_gen;
+	__u32 __pad;
+	struct lw_stack stack; /* slice follows, at offset sizeof(struct lw_ev_fd_open) */
+};
+
+struct lw_ev_mem_free_user {
+	struct lw_ev_hdr hdr;
+	__u64 addr;
+	__u32 exec_gen;
+	__u32 __pad;
+};
+
+enum lw_bad_free_kind {
+	LW_BAD_FREE_DOUBLE = 1, /* freed before, not allocated again since */
+	LW_BAD_FREE_INVALID,	/* never allocated by this process image */
+};
+
+struct lw_ev_mem_bad_free {
+	struct lw_ev_hdr hdr;
+	__u64 addr;
+	__u32 kind;
+	__u32 exec_gen;
+	__u64 size;		/* of the block when it was live (double free) */
+	__u64 alloc_stack_id;	/* 0: unknown */
+	__u64 prev_free_caller; /* return address of the earlier free() call */
+	__u64 prev_free_ts;
+	__u64 alloc_ts;
+	struct lw_stack stack; /* this free; slice follows at sizeof(struct lw_ev_fd_open) */
+};
+
+/* The slice of any stack-carrying record starts here (the BPF scratch layout). */
+#define LW_SLICE_OFFSET (sizeof(struct lw_ev_fd_open))
+
 /* tgid map value: why a process is traced */
-#define LW_TGT_ROOT (1u << 0) /* the command or attached pid itself */
+#define LW_TGT_ROOT	 (1u << 0) /* the command or attached pid itself */
+#define LW_TGT_FROM_EXEC (1u << 1) /* seen since its exec: every allocation is known */
 
 struct lw_target {
 	__u32 flags;
@@ -221,6 +303,9 @@ struct lw_stats {
 	__u64 target_full;   /* tgid map full: a child went untraced */
 	__u64 cfi_full;	     /* unwind rule map full */
 	__u64 stack_partial; /* stacks that needed the user-space slice unwinder */
+	__u64 alloc_full;    /* allocs map full: a block went untracked */
+	__u64 stackmap_full; /* stacks map full: a block's stack was lost */
+	__u64 mem_pending_full;
 };
 
 #endif /* LEAKWATCH_EVENTS_H */

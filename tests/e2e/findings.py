@@ -16,6 +16,13 @@ import re
 import sys
 
 
+def first_in(stack, mod):
+    for fr in stack or []:
+        if fr["module"] and mod in fr["module"] and fr["symbol"]:
+            return fr["symbol"]
+    return "none"
+
+
 def main():
     with open(sys.argv[1]) as f:
         doc = json.load(f)
@@ -39,6 +46,10 @@ def main():
         fds = ",".join(str(x) for x in fd["fds"])
         if funcs_only:
             lines.append(f"{func} {fd['count']}")
+            continue
+        if fd["kind"].startswith("mem-"):
+            rel = ";".join(f'{r["label"]}={first_in(r["stack"], mod)}' for r in fd.get("related", []))
+            lines.append(f'{fd["kind"]} count={fd["count"]} bytes={fd["bytes"]} func={func}' + (f" {rel}" if rel else ""))
             continue
         lines.append(f'{fd["kind"]} count={fd["count"]} fds={fds} func={func} resource={res}')
     for line in sorted(lines):

@@ -173,6 +173,74 @@ else
 	fail "server under run did not start"
 fi
 
+# --- memory (--only mem) ----------------------------------------------------
+
+start mem_each_entry_point_exact
+# free's probe is moved onto an emulated je, reallocarray's stays at its
+# single-stepped entry: both placements must see every block
+$LW run -v --only mem -f json -o "$TMP/mem.json" -- "$FX/mem_leak" >/dev/null 2>"$TMP/mem.err"
+rc=$?
+want="mem-leak count=1 bytes=100 func=leak_malloc
+mem-leak count=1 bytes=200 func=leak_calloc
+mem-leak count=1 bytes=300 func=leak_realloc
+mem-leak count=1 bytes=320 func=leak_reallocarray
+mem-leak count=1 bytes=400 func=leak_posix_memalign
+mem-leak count=1 bytes=512 func=leak_aligned_alloc
+mem-leak count=1 bytes=600 func=leak_memalign
+mem-leak count=1 bytes=700 func=leak_valloc
+mem-leak count=3 bytes=192 func=leak_in_loop"
+if expect_eq "$rc" 23 "exit code" && expect_eq "$($Q "$TMP/mem.json" mem_leak)" "$(echo "$want" | sort)" "findings"; then
+	grep -q "mem: free at .*moved 3 bytes to emulated 'je" "$TMP/mem.err" &&
+		grep -q "mem: reallocarray at .*kept at entry" "$TMP/mem.err" && ok ||
+		fail "placement: $(grep 'leakwatch: mem:' "$TMP/mem.err")"
+fi
+
+start mem_fixed_is_clean
+$LW run -q --only mem -f json -o "$TMP/memfix.json" -- "$FX/mem_leak" --fixed >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/memfix.json" mem_leak)" "" "findings" && ok
+
+start mem_threads_one_site
+$LW run -q --only mem -f json -o "$TMP/memt.json" -- "$FX/mem_threads" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/memt.json" mem_threads)" "mem-leak count=10 bytes=320 func=thread_leak" "findings" && ok
+
+start mem_threads_fixed_is_clean
+$LW run -q --only mem -f json -o "$TMP/memt2.json" -- "$FX/mem_threads" --fixed >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/memt2.json" mem_threads)" "" "findings" && ok
+
+start mem_double_free_three_stacks
+# glibc aborts the process on the second free: the report must still come
+$LW run -q --only mem -f json -o "$TMP/df.json" -- "$FX/mem_double_free" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/df.json" mem_double_free)" "mem-double-free count=1 bytes=48 func=release_again allocated at=make_block;previously freed from=release" "findings" &&
+	expect_eq "$($Q "$TMP/df.json" --field processes | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["exit_code"] & 127)')" 6 "killed by SIGABRT" && ok
+
+start mem_double_free_fixed_is_clean
+$LW run -q --only mem -f json -o "$TMP/df2.json" -- "$FX/mem_double_free" --fixed >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/df2.json" mem_double_free)" "" "findings" && ok
+
+start mem_invalid_free
+$LW run -q --only mem -f json -o "$TMP/if.json" -- "$FX/mem_double_free" --invalid >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/if.json" mem_double_free)" "mem-invalid-free count=1 bytes=0 func=release_again
+mem-leak count=1 bytes=48 func=make_block" "findings" && ok
+
+start mem_stripped_static_binary
+if printf 'int main(void){return 0;}\n' | cc -static -x c - -o "$TMP/static" && objcopy --strip-all "$TMP/static"; then
+	out=$($LW run --only mem -- "$TMP/static" 2>&1)
+	rc=$?
+	expect_eq "$rc" 4 "exit code" &&
+		expect_eq "$out" "leakwatch: error: mem: $TMP/static: stripped: no symbol table, cannot find malloc" "message" && ok
+else
+	fail "cannot build a static test binary"
+fi
+
 # --- attach mode ------------------------------------------------------------
 
 attach_server() { # $1: extra fixture args; writes $TMP/attach.json
@@ -308,10 +376,10 @@ rc=$?
 expect_eq "$rc" 4 "exit code" && expect_eq "$out" "leakwatch: error: no such process: 999999" "message" && ok
 
 start run_missing_command
-out=$($LW run -- /nonexistent/cmd 2>&1)
+out=$($LW run -- "$TMP/no/such/cmd" 2>&1)
 rc=$?
 expect_eq "$rc" 4 "exit code" &&
-	expect_eq "$out" "leakwatch: error: cannot run /nonexistent/cmd: No such file or directory" "message" && ok
+	expect_eq "$out" "leakwatch: error: cannot run $TMP/no/such/cmd: No such file or directory" "message" && ok
 
 start bad_suppression_file
 printf 'leak:ok\nbogus:thing\n' >"$TMP/bad.supp"

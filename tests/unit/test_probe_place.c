@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Probe placement: synthetic byte sequences for each rule, then the real
+ * Debian 12 glibc 2.36 allocator entries.
+ */
+#include <errno.h>
+#include "harness.h"
+#include "probe_place.h"
+
+#define LIBC		     "/usr/lib/x86_64-linux-gnu/libc.so.6"
+#define ENTRY		     0x1000
+#define ARGS_1		     LW_ARG_RDI
+#define ARGS_3		     (LW_ARG_RDI | LW_ARG_RSI | LW_ARG_RDX)
+#define FIND(code, args, pp) probe_place__find_code((code), sizeof(code), ENTRY, (args), (pp))
+
+static int classify(const uint8_t *code, size_t len, bool *emulated, char *text, size_t tlen)
+{
+	*emulated = !*emulated; /* so a call that forgets to set it is caught */
+	return probe_place__classify(code, len, ENTRY, emulated, text, tlen);
+}
+
+LW_TEST(probe_place_push_rbp_entry_not_moved)
+{
+	static const uint8_t code[] = {0x55, 0x48, 0x89, 0xe5, 0xc3}; /* push %rbp; mov; ret */
+	struct probe_place pp;
+
+	ASSERT_EQ(FIND(code, ARGS_1, &pp), 0, "find");
+	ASSERT_EQ(pp.offset, ENTRY, "offset");
+	ASSERT_EQ(pp.entry_offset, ENTRY, "entry_offset");
+	ASSERT_TRUE(pp.emulated, "emulated");
+	ASSERT_TRUE(!pp.moved, "not moved");
+	ASSERT_CONTAINS(pp.why, "is emulated", "why");
+}
+
+/* free(): test %rdi,%rdi only reads rdi; the je is a branch the kernel emulates */
+LW_TEST(probe_place_test_je_moves_to_je)
+{
+	static const uint8_t code[] = {
+	    0x48, 0x85, 0xff, /* test %rdi,%rdi */
+	    0x74, 0x01,	      /* je +1 (to the push) */
+	    0xc3,	      /* ret */
+	    0x55,	      /* push %rbp */
+	    0xc3,
+	};
+	struct probe_place pp;
+
+	ASSERT_EQ(FIND(code, ARGS_1, &pp), 0, "find");
+	ASSERT_EQ(pp.offset, ENTRY + 3, "offset on the je");
+	ASSERT_TRUE(pp.emulated, "emulated");
+	ASSERT_TRUE(pp.moved, "moved");
+	ASSERT_CONTAINS(pp.why, "moved 3 bytes to emulated 'je", "why");
+}
+
+LW_TEST(probe_place_skipped_write_to_read_arg_keeps_entry)
+{
+	static const uint8_t code[] = {
+	    0x48, 0x89, 0xf7, /* mov %rsi,%rdi */
+	    0x55,	      /* push %rbp */
+	    0xc3,
+	};
+	struct probe_place pp;
+
+	ASSERT_EQ(FIND(code, ARGS_1, &pp), 0, "find rdi read");
+	ASSERT_EQ(pp.offset, ENTRY, "offset");
+	ASSERT_TRUE(!pp.emulated, "not emulated");
+	ASSERT_TRUE(!pp.moved, "not moved");
+	ASSERT_CONTAINS(pp.why, "writes argument register %rdi", "why");
+	/* rdi not read by the program: the same move is harmless */
+	ASSERT_EQ(FIND(code, LW_ARG_RSI, &pp), 0, "find rsi read");
+	ASSERT_EQ(pp.offset, ENTRY + 3, "moved when rdi is not read");
+	ASSERT_TRUE(pp.moved, "moved");
+}
+
+LW_TEST(probe_place_rsp_and_rbp_writes_keep_entry)
+{
+	static const uint8_t sub_rsp[] = {0x48, 0x83, 0xec, 0x08, 0x55, 0xc3}; /* sub $8,%rsp */
+	static const uint8_t lea_rsp[] = {0x48, 0x8d, 0x64,
+					  0x24, 0xf8, 0x55};		 /* lea -8(%rsp),%rsp */
+	static const uint8_t mov_rbp[] = {0x48, 0x89, 0xe5, 0x55, 0xc3}; /* mov %rsp,%rbp */
+	struct probe_place pp;
+
+	ASSERT_EQ(FIND(sub_rsp, ARGS_1, &pp), 0, "find sub");
+	ASSERT_EQ(pp.offset, ENTRY, "sub rsp: offset");
+	ASSERT_TRUE(!pp.moved && !pp.emulated, "sub rsp: fallback");
+	ASSERT_EQ(FIND(lea_rsp, ARGS_1, &pp), 0, "find lea");
+	ASSERT_EQ(pp.offset, ENTRY, "lea rsp: offset");
+	ASSERT_CONTAINS(pp.why, "touches %rsp", "lea rsp: why");
+	ASSERT_EQ(FIND(mov_rbp, ARGS_1, &pp), 0, "find mov rbp");
+	ASSERT_EQ(pp.offset, ENTRY, "mov rbp: offset");
+	ASSERT_CONTAINS(pp.why, "%rbp", "mov rbp: why");
+}
+
+LW_TEST(probe_place_memory_write_keeps_entry)
+{
+	static const uint8_t code[] = {0x48, 0x89, 0x38, 0x55, 0xc3}; /* mov %rdi,(%rax) */
+	struct probe_place pp;
+
+	ASSERT_EQ(FIND(code, 0, &pp), 0, "find");
+	ASSERT_EQ(pp.offset, ENTRY, "offset");
+	ASSERT_CONTAINS(pp.why, "writes memory", "why");
+}
+
+/* posix_memalign/valloc/pvalloc: a RIP-relative compare only reads memory */
+LW_TEST(probe_place_riprel_cmpb_moves_to_push_r12)
+{
+	static const uint8_t code[] = {
+	    0x80, 0x3d, 0x10, 0x00, 0x00, 0x00, 0x00, /* cmpb $0x0,0x10(%rip) */
+	    0x41, 0x54,				      /* push %r12 */
+	    0xc3,
+	};
+	struct probe_place pp;
+
+	ASSERT_EQ(FIND(code, ARGS_3, &pp), 0, "find");
+	ASSERT_EQ(pp.offset, ENTRY + 7, "offset on push %r12");
+	ASSERT_TRUE(pp.emulated && pp.moved, "emulated, moved");
+	ASSERT_CONTAINS(pp.why, "moved 7 bytes to emulated 'pushq %r12'", "why");
+}
+
+LW_TEST(probe_place_unskippable_entry_falls_back)
+{
+	static const uint8_t add[] = {0x48, 0x01, 0xf0, 0x55, 0xc3}; /* add %rsi,%rax */
+	static const uint8_t ret[] = {0x48, 0x89, 0xf8, 0xc3};	     /* mov %rdi,%rax; ret */
+	static const uint8_t far[] = {
+	    0x31, 0xc0, 0x31, 0xc0, 0x31, 0xc0, 0x31, 0xc0, 0x31, 0xc0, /* 5x xor %eax,%eax */
+	    0x55,
+	};
+	struct probe_place pp;
+
+	ASSERT_EQ(FIND(add, ARGS_1, &pp), 0, "find add");
+	ASSERT_EQ(pp.offset, ENTRY, "add: offset");
+	ASSERT_TRUE(!pp.emulated && !pp.moved, "add: fallback");
+	ASSERT_CONTAINS(pp.why, "single-stepped", "add: why");
+	ASSERT_EQ(FIND(ret, ARGS_1, &pp), 0, "find ret");
+	ASSERT_EQ(pp.offset, ENTRY, "ret: not moved onto or past a ret");
+	ASSERT_CONTAINS(pp.why, "transfers control", "ret: why");
+	ASSERT_EQ(FIND(far, ARGS_1, &pp), 0, "find far");
+	ASSERT_EQ(pp.offset, ENTRY, "far: push beyond the window");
+	ASSERT_CONTAINS(pp.why, "no emulated instruction within 4", "far: why");
+}
+
+LW_TEST(probe_place_branch_into_prologue_keeps_entry)
+{
+	static const uint8_t code[] = {
+	    0x48, 0x85, 0xff, /* +0 test %rdi,%rdi */
+	    0x74, 0x03,	      /* +3 je +3 */
+	    0x55,	      /* +5 push %rbp */
+	    0xeb, 0xfa,	      /* +6 jmp +2: back onto the je, not via the entry */
+	    0xc3,	      /* +8 ret */
+	};
+	struct probe_place pp;
+
+	ASSERT_EQ(FIND(code, ARGS_1, &pp), 0, "find");
+	ASSERT_EQ(pp.offset, ENTRY, "offset");
+	ASSERT_TRUE(!pp.moved, "not moved");
+	ASSERT_CONTAINS(pp.why, "branch at +6", "why");
+}
+
+LW_TEST(probe_place_classify_pushes)
+{
+	static const uint8_t r12[] = {0x41, 0x54}, rbx[] = {0x53};
+	static const uint8_t rexw[] = {0x48, 0x50}, push16[] = {0x66, 0x50};
+	static const uint8_t rex_wb[] = {0x49, 0x54}; /* REX.WB push %r12: not 0x41 */
+	char text[48];
+	bool emu = false;
+
+	ASSERT_EQ(classify(r12, sizeof(r12), &emu, text, sizeof(text)), 2, "push r12 len");
+	ASSERT_TRUE(emu, "push %r12 (41 54) emulated");
+	ASSERT_STREQ(text, "pushq %r12", "text");
+	ASSERT_EQ(classify(rbx, sizeof(rbx), &emu, text, sizeof(text)), 1, "push rbx len");
+	ASSERT_TRUE(emu, "push %rbx emulated");
+	ASSERT_EQ(classify(rexw, sizeof(rexw), &emu, text, sizeof(text)), 2, "48 50 len");
+	ASSERT_TRUE(!emu, "48 50: only REX 0x41 is emulated");
+	ASSERT_EQ(classify(rex_wb, sizeof(rex_wb), &emu, text, sizeof(text)), 2, "49 54 len");
+	ASSERT_TRUE(!emu, "49 54 single-stepped");
+	ASSERT_EQ(classify(push16, sizeof(push16), &emu, text, sizeof(text)), 2, "66 50 len");
+	ASSERT_TRUE(!emu, "pushw single-stepped");
+}
+
+LW_TEST(probe_place_classify_branches_and_nops)
+{
+	static const struct {
+		uint8_t b[8];
+		size_t n;
+		bool emulated;
+		const char *what;
+	} cases[] = {
+	    {{0xe8, 0, 0, 0, 0}, 5, true, "call rel32"},
+	    {{0xe9, 0, 0, 0, 0}, 5, true, "jmp rel32"},
+	    {{0xeb, 0x00}, 2, true, "jmp rel8"},
+	    {{0x75, 0x10}, 2, true, "jne rel8"},
+	    {{0x0f, 0x84, 0, 0, 0, 0}, 6, true, "je rel32"},
+	    {{0x66, 0x0f, 0x84, 0, 0}, 5, false, "66-prefixed jcc (refused)"},
+	    {{0x90}, 1, true, "nop"},
+	    {{0x66, 0x90}, 2, true, "66 nop"},
+	    {{0x0f, 0x1f, 0x00}, 3, false, "nopl (emulated from 6.16 only)"},
+	    {{0xf3, 0x90}, 2, false, "pause"},
+	    {{0xff, 0xe0}, 2, false, "jmp *%rax"},
+	    {{0xc3}, 1, false, "ret"},
+	    {{0xe3, 0x00}, 2, false, "jrcxz"},
+	    {{0x48, 0x8b, 0x05, 0, 0, 0, 0}, 7, false, "RIP-relative mov"},
+	    {{0x48, 0x85, 0xff}, 3, false, "test"},
+	};
+	char text[48];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool emu = !cases[i].emulated;
+		int n =
+		    probe_place__classify(cases[i].b, cases[i].n, ENTRY, &emu, text, sizeof(text));
+
+		ASSERT_EQ(n, cases[i].n, cases[i].what);
+		ASSERT_EQ(emu, cases[i].emulated, cases[i].what);
+	}
+}
+
+/* endbr64 is single-stepped (no emulate op); it changes no register, so the
+ * probe moves past it onto the push.
+ */
+LW_TEST(probe_place_endbr64)
+{
+	static const uint8_t code[] = {0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0xc3};
+	struct probe_place pp;
+	char text[48];
+	bool emu = true;
+
+	ASSERT_EQ(classify(code, sizeof(code), &emu, text, sizeof(text)), 4, "len");
+	ASSERT_TRUE(!emu, "endbr64 single-stepped");
+	ASSERT_STREQ(text, "endbr64", "text");
+	ASSERT_EQ(FIND(code, ARGS_3, &pp), 0, "find");
+	ASSERT_EQ(pp.offset, ENTRY + 4, "moved past endbr64");
+	ASSERT_TRUE(pp.moved && pp.emulated, "moved, emulated");
+}
+
+LW_TEST(probe_place_bad_input)
+{
+	static const uint8_t junk[] = {0x06}; /* push %es: invalid in 64-bit mode */
+	struct probe_place pp;
+	bool emu;
+
+	ASSERT_EQ(probe_place__classify(junk, sizeof(junk), 0, &emu, NULL, 0), -EINVAL,
+		  "classify junk");
+	ASSERT_EQ(FIND(junk, 0, &pp), -EINVAL, "find junk");
+	ASSERT_CONTAINS(pp.why, "cannot decode", "why");
+	ASSERT_EQ(probe_place__find("/nonexistent", 0, 0, &pp), -ENOENT, "missing file");
+	ASSERT_EQ(probe_place__find(LIBC, 1ull << 40, 0, &pp), -EINVAL, "offset out of file");
+}
+
+static void libc_place(const char *fn, unsigned args, struct probe_place *pp, uint64_t *off,
+		       int *err)
+{
+	*err = elf_func_file_offset(LIBC, fn, off);
+	if (!*err)
+		*err = probe_place__find(LIBC, *off, args, pp);
+}
+
+/* Debian 12 glibc 2.36; see objdump -d at each symbol. */
+LW_TEST(probe_place_libc_allocators)
+{
+	struct probe_place pp;
+	uint64_t off;
+	int err;
+
+	ASSERT_EQ(elf_func_file_offset(LIBC, "no_such_function_lw", &off), -ENOENT, "missing");
+
+	libc_place("free", ARGS_1, &pp, &off, &err);
+	ASSERT_EQ(err, 0, "free");
+	ASSERT_EQ(pp.entry_offset, off, "free entry");
+	ASSERT_EQ(pp.offset, off + 3, "free: on the je after test %rdi,%rdi");
+	ASSERT_TRUE(pp.moved && pp.emulated, "free moved, emulated");
+	ASSERT_CONTAINS(pp.why, "'je ", "free why");
+
+	libc_place("malloc", ARGS_1, &pp, &off, &err);
+	ASSERT_EQ(err, 0, "malloc");
+	ASSERT_EQ(pp.offset, off, "malloc: push %r12 at entry");
+	ASSERT_TRUE(!pp.moved && pp.emulated, "malloc emulated in place");
+
+	libc_place("posix_memalign", ARGS_3, &pp, &off, &err);
+	ASSERT_EQ(err, 0, "posix_memalign");
+	ASSERT_EQ(pp.offset, off + 7, "posix_memalign: past the cmpb onto push %r12");
+	ASSERT_TRUE(pp.moved && pp.emulated, "posix_memalign moved, emulated");
+	ASSERT_CONTAINS(pp.why, "'pushq %r12'", "posix_memalign why");
+
+	libc_place("memalign", LW_ARG_RDI | LW_ARG_RSI, &pp, &off, &err);
+	ASSERT_EQ(err, 0, "memalign");
+	ASSERT_EQ(pp.offset, off + 7, "memalign: past the cmpb onto the je");
+	ASSERT_TRUE(pp.moved && pp.emulated, "memalign moved, emulated");
+}

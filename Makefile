@@ -102,7 +102,7 @@ e2e: $(OUTPUT)/leakwatch $(FIXTURES)
 check: all $(OUTPUT)/unit-tests
 	$(Q)bash tests/check.sh $(OUTPUT)
 
-bench: all $(OUTPUT)/bench/fd_openclose
+bench: all $(OUTPUT)/bench/fd_openclose $(OUTPUT)/bench/mem_pairs
 	$(Q)bash bench/run.sh $(OUTPUT)
 
 demo: all

@@ -13,6 +13,7 @@ const volatile __u32 sample_every = 1; /* keep 1 block in N, chosen by address *
 const volatile __u64 min_size = 0;
 const volatile __u64 max_size = ~0ULL;
 const volatile bool check_frees = true; /* off when sampling or size filters hide blocks */
+const volatile bool with_stacks = true; /* --no-stacks: one group per process, cheapest */
 
 #define LW_FREED_MAX 16384
 
@@ -237,7 +238,9 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, __u64 size)
 		return 0;
 	ev = (struct lw_ev_mem_alloc *)s->buf;
 	lw_regs_from_ctx(&r, ctx);
-	if (lw_unwind(&ev->stack, k.tgid, &r, 0)) {
+	ev->stack.nr = 0;
+	ev->stack.flags = 0;
+	if (with_stacks && lw_unwind(&ev->stack, k.tgid, &r, 0)) {
 		/* BPF cannot finish this stack yet: user space does, and holds it */
 		__u32 len = lw_copy_slice(s->buf + LW_SLICE_OFFSET, ev->stack.sp), size_ev;
 

@@ -124,6 +124,7 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 		}
 		l->mem->rodata->sample_every = opts->mem_sample_every ? opts->mem_sample_every : 1;
 		l->mem->rodata->min_size = opts->mem_min_size;
+		l->mem->rodata->with_stacks = !opts->mem_no_stacks;
 		l->mem->rodata->max_size = opts->mem_max_size ? opts->mem_max_size : ~0ULL;
 		/* with blocks hidden on purpose, an unknown free proves nothing */
 		l->mem->rodata->check_frees =

@@ -18,6 +18,7 @@ struct lw_load_opts {
 	uint32_t mem_sample_every;
 	uint64_t mem_min_size, mem_max_size;
 	uint32_t mem_max_blocks;
+	bool mem_no_stacks;
 };
 
 /* Environment checks before anything is loaded: root/CAP_BPF, BTF, tracefs

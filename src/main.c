@@ -42,6 +42,9 @@ static const char usage_text[] =
     "                           scaled estimates; disables bad-free checks\n"
     "      --min-size BYTES     mem: ignore smaller blocks\n"
     "      --max-size BYTES     mem: ignore larger blocks\n"
+    "      --no-stacks          mem: skip allocation stacks (one group per process)\n"
+    "      --probe-at-entry     mem: probe function entries even where the kernel\n"
+    "                           must single-step them (benchmark baseline)\n"
     "      --no-follow          do not follow child processes\n"
     "  -q, --quiet              no live status line\n"
     "  -v, --verbose            libbpf diagnostics\n"
@@ -69,6 +72,8 @@ enum {
 	OPT_MIN_SIZE,
 	OPT_MAX_SIZE,
 	OPT_NO_DEFAULT_SUPP,
+	OPT_NO_STACKS,
+	OPT_PROBE_AT_ENTRY,
 };
 
 static const struct option long_opts[] = {
@@ -87,6 +92,8 @@ static const struct option long_opts[] = {
     {"min-size", required_argument, NULL, OPT_MIN_SIZE},
     {"max-size", required_argument, NULL, OPT_MAX_SIZE},
     {"no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPP},
+    {"no-stacks", no_argument, NULL, OPT_NO_STACKS},
+    {"probe-at-entry", no_argument, NULL, OPT_PROBE_AT_ENTRY},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
@@ -239,6 +246,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_DEFAULT_SUPP:
 			o.no_default_suppressions = true;
+			break;
+		case OPT_NO_STACKS:
+			o.no_stacks = true;
+			break;
+		case OPT_PROBE_AT_ENTRY:
+			o.probe_at_entry = true;
 			break;
 		case OPT_ONLY:
 			if (parse_only(optarg, &o))

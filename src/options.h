@@ -33,7 +33,9 @@ struct lw_opts {
 	bool det_mem;
 	uint32_t sample_every; /* mem: keep 1 block in N */
 	uint64_t min_size, max_size;
-	unsigned top; /* mem: at most N mem-leak findings, largest first (0: all) */
+	bool no_stacks;	     /* mem: no allocation stacks (cost floor) */
+	bool probe_at_entry; /* mem: no probe placement (for the benchmark) */
+	unsigned top;	     /* mem: at most N mem-leak findings, largest first (0: all) */
 	bool verbose;
 	bool quiet; /* no live status line */
 };

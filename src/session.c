@@ -27,7 +27,8 @@
 
 #define LW_RINGBUF_BYTES (64u << 20)
 #define LW_SITES_MAX	 512
-/* glibc internals no program can fix, as LeakSanitizer ships its own:
+/* glibc internals no program can fix, as LeakSanitizer ships its own
+ * (and blocks LeakSanitizer would call reachable):
  * - a thread's tcache is allocated with _int_malloc (never through malloc's
  *   entry, so unseen, possibly at the address of a block just freed) and
  *   released with free() when the thread exits;
@@ -37,7 +38,9 @@ static const char builtin_suppressions[] = "mem-invalid-free:__malloc_arena_thre
 					   "mem-double-free:__malloc_arena_thread_freeres\n"
 					   "mem-invalid-free:tcache_thread_shutdown\n"
 					   "mem-double-free:tcache_thread_shutdown\n"
-					   "mem-leak:_dl_allocate_tls\n";
+					   "mem-leak:_dl_allocate_tls\n"
+					   /* stdio buffers: reachable through FILE until exit */
+					   "mem-leak:_IO_file_doallocate\n";
 
 #define LW_POLL_MS 20 /* BPF wakes us per batch; poll for the rest */
 
@@ -403,6 +406,7 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	    .mem_sample_every = opts->sample_every,
 	    .mem_min_size = opts->min_size,
 	    .mem_max_size = opts->max_size,
+	    .mem_no_stacks = opts->no_stacks,
 	};
 	struct corr_mem_opts mo = {
 	    .attach_mode = opts->mode == LW_MODE_ATTACH,
@@ -549,7 +553,8 @@ int session__attach_mem(struct lw_session *s, pid_t pid, char **argv)
 		/* where the entry instruction would be single-stepped, probe the
 		 * first equivalent instruction the kernel emulates
 		 */
-		if (probe_place__find(t.path, t.offset[mp->fn], mp->args, &pp))
+		if (s->opts->probe_at_entry ||
+		    probe_place__find(t.path, t.offset[mp->fn], mp->args, &pp))
 			pp.offset = t.offset[mp->fn];
 		if (s->opts->verbose)
 			fprintf(stderr, "leakwatch: mem: %s at +0x%llx: %s\n",
@@ -884,10 +889,10 @@ int session__report(struct lw_session *s)
 	uint64_t now;
 	int err;
 
-	/* everything the kernel produced before we stopped */
-	while (ring_buffer__consume(s->rb) > 0)
-		;
-	lw_loader__detach(s->ld);
+	/* everything the kernel produced before we stopped. Probes stay
+	 * attached until the report is out: each uprobe's removal waits for an
+	 * SRCU grace period (~0.1 s), and the user waits for the report.
+	 */
 	while (ring_buffer__consume(s->rb) > 0)
 		;
 	if (s->opts->mode == LW_MODE_ATTACH)
@@ -949,5 +954,6 @@ int session__report(struct lw_session *s)
 		set_error(s, err, "cannot write the report: %s", strerror(-err));
 done:
 	lw_findings__free(&fs);
+	lw_loader__detach(s->ld);
 	return err ? err : (int)shown;
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* fd lifecycle: every syscall that makes or drops a descriptor, seen at
- * raw sys_enter/sys_exit (raw tracepoints need no tracefs). Arguments are
- * stashed at entry; only successful creations, closes, and failed closes are
- * streamed, each creation with its unwound user stack.
+/* fd lifecycle: every syscall that makes or drops a descriptor, seen at raw
+ * sys_exit (raw tracepoints need no tracefs). Only creations, closes, sends
+ * carrying fds and failed closes are streamed, creations with their unwound
+ * user stack.
  */
 #include "common.bpf.h"
 #include "unwind.bpf.h"
@@ -17,6 +17,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_dup2		     33
 #define NR_socket	     41
 #define NR_accept	     43
+#define NR_sendmsg	     46
+#define NR_sendmmsg	     307
 #define NR_recvmsg	     47
 #define NR_socketpair	     53
 #define NR_fcntl	     72
@@ -75,14 +77,6 @@ struct lw_sys_args {
 	__u64 a[6];
 };
 
-/* LRU: a thread killed inside a blocking accept never reaches sys_exit */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct lw_sys_args);
-} sys_stash SEC(".maps");
-
 #define LW_SCRATCH_SIZE (sizeof(struct lw_ev_fd_open) + LW_SLICE_MAX)
 
 struct lw_scratch {
@@ -106,6 +100,8 @@ static __always_inline bool fd_tracked(__u64 nr)
 	case NR_dup2:
 	case NR_socket:
 	case NR_accept:
+	case NR_sendmsg:
+	case NR_sendmmsg:
 	case NR_recvmsg:
 	case NR_socketpair:
 	case NR_fcntl:
@@ -142,30 +138,6 @@ static __always_inline bool fd_tracked(__u64 nr)
 		return true;
 	}
 	return false;
-}
-
-SEC("raw_tracepoint/sys_enter")
-int fd_sys_enter(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct lw_sys_args sa;
-
-	if (!lw_is_target(pid_tgid >> 32))
-		return 0;
-	sa.nr = ctx->args[1];
-	if (!fd_tracked(sa.nr))
-		return 0;
-	sa.a[0] = BPF_CORE_READ(regs, di);
-	sa.a[1] = BPF_CORE_READ(regs, si);
-	sa.a[2] = BPF_CORE_READ(regs, dx);
-	sa.a[3] = BPF_CORE_READ(regs, r10);
-	sa.a[4] = BPF_CORE_READ(regs, r8);
-	sa.a[5] = BPF_CORE_READ(regs, r9);
-	if (bpf_map_update_elem(&sys_stash, &tid, &sa, BPF_ANY))
-		__sync_fetch_and_add(&lw_stats.stash_full, 1);
-	return 0;
 }
 
 static __always_inline struct file *fd_file(int fd)
@@ -315,9 +287,20 @@ __noinline int emit_close(__u64 regs_addr, int fd, int ret)
 	ev->fd = fd;
 	ev->ret = ret;
 	if (ret == 0) {
-		/* successful closes are hot and need no evidence */
-		ev->hdr.size = LW_CLOSE_SHORT;
-		if (bpf_ringbuf_output(&events, ev, LW_CLOSE_SHORT, lw_rb_flags()))
+		/* Successful closes are hot: a few frames (cheap, no slice) are
+		 * enough to say where a later double close was preceded.
+		 */
+		struct lw_regs r;
+		__u32 size;
+
+		lw_regs_from_kernel(&r, regs);
+		lw_unwind(&ev->stack, ev->hdr.tgid, &r, LW_UNWIND_MAX(LW_CLOSE_FRAMES));
+		size = __builtin_offsetof(struct lw_ev_fd_close, stack.ips) +
+		       (ev->stack.nr & 7) * sizeof(__u64);
+		if (size > sizeof(*ev))
+			size = sizeof(*ev);
+		ev->hdr.size = size;
+		if (bpf_ringbuf_output(&events, ev, size, lw_rb_flags()))
 			lw_count_drop();
 		else
 			lw_count_event();
@@ -423,26 +406,108 @@ __noinline int scan_rights(__u64 regs, __u64 umsg, __u32 nr, __u32 fd_flags)
 	return 0;
 }
 
+/* fds carried by one outgoing msghdr with SCM_RIGHTS, and whether the send
+ * went through: a failed send leaves every carried fd with the sender.
+ */
+__noinline int scan_send(__u64 regs, __u64 umsg, __u32 sock_fd, __s32 ret)
+{
+	struct lw_scratch *s = scratch_get();
+	struct lw_user_msghdr m;
+	struct lw_ev_fd_send *ev;
+	__u64 off = 0;
+	__u32 n = 0;
+
+	if (!s || bpf_probe_read_user(&m, sizeof(m), (void *)umsg) || !m.control)
+		return 0;
+	ev = (struct lw_ev_fd_send *)s->buf;
+	for (int c = 0; c < LW_RIGHTS_CMSGS; c++) {
+		struct {
+			__u64 len;
+			__s32 level;
+			__s32 type;
+		} h;
+		int fds[LW_RIGHTS_FDS];
+		__u64 k;
+
+		if (off + sizeof(h) > m.controllen ||
+		    bpf_probe_read_user(&h, sizeof(h), (void *)(m.control + off)))
+			break;
+		if (h.len < sizeof(h) || off + h.len > m.controllen)
+			break;
+		if (h.level == SOL_SOCKET_ && h.type == SCM_RIGHTS_) {
+			k = (h.len - sizeof(h)) / sizeof(int);
+			if (k > LW_RIGHTS_FDS)
+				k = LW_RIGHTS_FDS;
+			if (bpf_probe_read_user(fds, sizeof(fds),
+						(void *)(m.control + off + sizeof(h))))
+				k = 0;
+			for (int i = 0; i < LW_RIGHTS_FDS; i++) {
+				struct file *f;
+
+				if (i >= k || n >= LW_RIGHTS_MAX)
+					break;
+				ev->fds[n & (LW_RIGHTS_MAX - 1)] = fds[i];
+				f = fd_file(fds[i]);
+				ev->inos[n & (LW_RIGHTS_MAX - 1)] =
+				    f ? BPF_CORE_READ(f, f_inode, i_ino) : 0;
+				n++;
+			}
+		}
+		off += (h.len + 7) & ~7ULL;
+	}
+	if (!n)
+		return 0;
+	lw_hdr_init(&ev->hdr, LW_EV_FD_SEND, sizeof(*ev));
+	ev->sock_fd = sock_fd;
+	ev->ret = ret;
+	ev->nr_fds = n;
+	ev->__pad = 0;
+	output_with_stack(s, &ev->hdr, sizeof(*ev), &ev->stack, (struct pt_regs *)regs);
+	return 0;
+}
+
 SEC("raw_tracepoint/sys_exit")
 int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 regs = ctx->args[0]; /* struct pt_regs * */
 	long ret = ctx->args[1];
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct lw_sys_args *p, sa;
+	struct pt_regs *r = (struct pt_regs *)regs;
+	struct lw_sys_args sa;
 	__u32 nr, cloexec = 0;
 
-	p = bpf_map_lookup_elem(&sys_stash, &tid);
-	if (!p)
+	/* At sys_exit the saved user registers still hold the arguments
+	 * (syscalls read them, they do not write them back), so no sys_enter
+	 * program and no per-thread stash are needed.
+	 */
+	nr = BPF_CORE_READ(r, orig_ax);
+	if (!fd_tracked(nr) || !lw_is_target(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	sa = *p;
-	bpf_map_delete_elem(&sys_stash, &tid);
-	nr = sa.nr;
+	sa.nr = nr;
+	sa.a[0] = BPF_CORE_READ(r, di);
+	sa.a[1] = BPF_CORE_READ(r, si);
+	sa.a[2] = BPF_CORE_READ(r, dx);
+	sa.a[3] = BPF_CORE_READ(r, r10);
+	sa.a[4] = BPF_CORE_READ(r, r8);
+	sa.a[5] = BPF_CORE_READ(r, r9);
 
 	if (nr == NR_close) {
 		if (ret == 0 || ret == -EBADF_)
 			emit_close(regs, (int)sa.a[0], (int)ret);
+		return 0;
+	}
+	/* a failed send matters most: the fds it carried stay with the sender */
+	if (nr == NR_sendmsg) {
+		scan_send(regs, sa.a[1], sa.a[0], ret);
+		return 0;
+	}
+	if (nr == NR_sendmmsg) {
+		/* ret: messages sent; the rest of the vector was not */
+		for (int i = 0; i < LW_RIGHTS_MSGS; i++) {
+			if (i >= sa.a[2])
+				break;
+			scan_send(regs, sa.a[1] + i * 64, sa.a[0],
+				  ret < 0 ? ret : (i < ret ? 1 : -11 /* EAGAIN */));
+		}
 		return 0;
 	}
 	if (ret < 0)
@@ -503,6 +568,7 @@ int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	case NR_socketpair:
 		emit_pair(regs, nr, sa.a[3], (sa.a[1] & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
 		return 0;
+
 	case NR_recvmsg:
 		scan_rights(regs, sa.a[1], nr, (sa.a[2] & MSG_CMSG_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
 		return 0;

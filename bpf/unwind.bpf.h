@@ -91,7 +91,8 @@ __noinline int lw_emit_vma(__u32 type, __u32 exec_gen, __u64 pc)
 	return 0;
 }
 
-#define LW_UNWIND_AT_ENTRY 1 /* regs are at a function's entry (a uprobe) */
+#define LW_UNWIND_AT_ENTRY 1	      /* regs are at a function's entry (a uprobe) */
+#define LW_UNWIND_MAX(n)   ((n) << 8) /* stop after n frames (0: LW_STACK_MAX) */
 
 /* The registers an unwind starts from; callers copy them out of whatever
  * context they have (syscall pt_regs in kernel memory, a uprobe's ctx).
@@ -114,23 +115,23 @@ static __always_inline void lw_regs_from_ctx(struct lw_regs *r, struct pt_regs *
 	r->bp = PT_REGS_FP(ctx);
 }
 
-/* Unwind the current task's user stack from regs into st. At a function entry nothing is pushed yet, so the first frame
- * is CFA = sp + 8 without a rule: the pc is not a return address, and a
+/* Unwind the current task's user stack from regs into st. At a function entry nothing is pushed
+ * yet, so the first frame is CFA = sp + 8 without a rule: the pc is not a return address, and a
  * pc-1 lookup would land in the previous function. Returns 1 when st is
  * PARTIAL (the caller then appends a slice).
  */
 __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs *regs, __u32 how)
 {
 	__u64 pc, sp, bp;
-	struct lw_cfi_key key = { .tgid = tgid };
+	struct lw_cfi_key key = {.tgid = tgid};
 	struct lw_target *t = lw_target_of(tgid);
 	struct lw_cfi_rule *rule;
 	__u32 i;
 
-		if (!st || !regs)
+	if (!st || !regs)
 		return 0;
 	pc = regs->ip;
-		sp = regs->sp;
+	sp = regs->sp;
 	bp = regs->bp;
 	if (t)
 		key.exec_gen = t->exec_gen;
@@ -141,6 +142,8 @@ __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs *regs, 
 	for (i = 0; i < LW_STACK_MAX; i++) {
 		__u64 cfa, ra = 0;
 
+		if ((how >> 8) && i >= (how >> 8))
+			return 0; /* enough frames for this purpose */
 		st->ips[i] = pc;
 		st->nr = i + 1;
 		if (i == 0 && how == LW_UNWIND_AT_ENTRY) {
@@ -155,7 +158,7 @@ __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs *regs, 
 		key.pc = pc;
 		rule = bpf_map_lookup_elem(&cfi_rules, &key);
 		if (!rule) {
-			struct lw_cfi_rule pending = { .kind = LW_CFI_PENDING };
+			struct lw_cfi_rule pending = {.kind = LW_CFI_PENDING};
 			long err = bpf_map_update_elem(&cfi_rules, &key, &pending, BPF_NOEXIST);
 
 			if (!err)

@@ -105,7 +105,7 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 	bpf_map__reuse_fd(l->fd->maps.cfi_rules, bpf_map__fd(l->proc->maps.cfi_rules));
 	if (!opts->fd) {
 		/* the fd object also owns the unwind rules: load it, attach nothing */
-		bpf_program__set_autoattach(l->fd->progs.fd_sys_enter, false);
+
 		bpf_program__set_autoattach(l->fd->progs.fd_sys_exit, false);
 	}
 	e = lw_fd__load(l->fd);

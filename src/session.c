@@ -211,6 +211,9 @@ static size_t stack_offset(uint16_t type, size_t *base)
 	case LW_EV_FD_CLOSE:
 		*base = sizeof(struct lw_ev_fd_close);
 		return offsetof(struct lw_ev_fd_close, stack);
+	case LW_EV_FD_SEND:
+		*base = sizeof(struct lw_ev_fd_send);
+		return offsetof(struct lw_ev_fd_send, stack);
 	case LW_EV_MEM_ALLOC:
 		*base = sizeof(struct lw_ev_mem_alloc);
 		return offsetof(struct lw_ev_mem_alloc, stack);
@@ -320,15 +323,16 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 	case LW_EV_FD_CLOSE:
 		if (size < sizeof(struct lw_ev_fd_close)) {
-			/* a successful close streams only its head (LW_CLOSE_SHORT) */
+			/* a successful close streams only the frames it has */
 			memset(&copy, 0, sizeof(struct lw_ev_fd_close));
-			memcpy(&copy, data, size < LW_CLOSE_SHORT ? size : LW_CLOSE_SHORT);
+			memcpy(&copy, data, size);
 			copy.hdr.size = sizeof(struct lw_ev_fd_close);
 			h = &copy.hdr;
 			break;
 		}
 		/* fall through */
 	case LW_EV_FD_OPEN:
+	case LW_EV_FD_SEND:
 		if (h->flags & LW_F_STACK_PARTIAL)
 			h = complete_stack(s, data, size, &copy);
 		break;

@@ -32,6 +32,7 @@ enum lw_ev_type {
 	LW_EV_MEM_FREE_USER,  /* a block user space tracks was freed */
 	LW_EV_MEM_BAD_FREE,   /* free of an address that is not live */
 	LW_EV_MAPPING,	      /* an executable file mapping (struct lw_ev_cfi_miss layout) */
+	LW_EV_FD_SEND,	      /* sendmsg/sendmmsg carried fds with SCM_RIGHTS */
 	LW_EV__MAX,
 };
 
@@ -110,10 +111,28 @@ struct lw_ev_fd_close {
 	struct lw_stack stack;
 };
 _Static_assert(sizeof(struct lw_ev_fd_close) == 32 + sizeof(struct lw_stack), "lw_ev_fd_close");
-/* A successful close carries no stack: only the first LW_CLOSE_SHORT bytes
- * are streamed (hdr.size says so); readers treat the stack as empty.
+/* A successful close carries a short stack (LW_CLOSE_FRAMES frames, cheap:
+ * evidence for a later double close); a failed one a full stack. Readers
+ * accept records as short as LW_CLOSE_SHORT (no stack).
  */
-#define LW_CLOSE_SHORT 32
+#define LW_CLOSE_FRAMES 2
+#define LW_CLOSE_SHORT	32
+
+#define LW_RIGHTS_MAX 8 /* fds taken per SCM_RIGHTS message */
+
+/* A send carrying fds. ret < 0: the send failed and the receiver got
+ * nothing, so the sender still owns (and must close) every fd it carried.
+ */
+struct lw_ev_fd_send {
+	struct lw_ev_hdr hdr;
+	__s32 sock_fd;
+	__s32 ret; /* bytes sent, or -errno */
+	__u32 nr_fds;
+	__u32 __pad;
+	__s32 fds[LW_RIGHTS_MAX];
+	__u64 inos[LW_RIGHTS_MAX]; /* identity of each carried file, to pair with the receive */
+	struct lw_stack stack;	   /* the send; slice follows at LW_SLICE_OFFSET */
+};
 
 #define LW_CLOSE_RANGE_UNSHARE (1u << 1) /* linux/close_range.h values */
 #define LW_CLOSE_RANGE_CLOEXEC (1u << 2)

@@ -10,7 +10,9 @@
  * inherited and seeded fds are never leaks of the holder, and a CLONE_FILES
  * child's fds are reported when the last sharer exits, attributed to the child.
  *
- * This file keeps the tables; corr_fd_group.c turns leaks into findings.
+ * This file keeps the tables; corr_fd_close.c remembers closes (double
+ * close), corr_fd_xfer.c follows fds across sockets and exec, and
+ * corr_fd_group.c turns it all into findings.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -31,13 +33,7 @@ static struct rec *rec_new(const char *resource)
 	return r;
 }
 
-static void rec_put(struct rec *r)
-{
-	if (r && --r->refs == 0)
-		free(r);
-}
-
-static const struct stk *stk_intern(struct corr_fd *c, const struct lw_stack *s)
+const struct stk *corr_fd_stk_intern(struct corr_fd *c, const struct lw_stack *s)
 {
 	uint32_t nr = s->nr > LW_STACK_MAX ? LW_STACK_MAX : s->nr;
 	size_t bytes = nr * sizeof(s->ips[0]);
@@ -78,6 +74,7 @@ static void tab_free(struct fdtab *t)
 	while (hmap__next(t->fds, &it))
 		rec_put(ent_rec(*it.val));
 	hmap__free(t->fds);
+	hist_free(t->hist);
 	free(t->members);
 	free(t);
 }
@@ -293,7 +290,7 @@ static int on_open(struct corr_fd *c, const struct lw_ev_fd_open *ev)
 	}
 	if (!res[0])
 		corr_fd__describe(ev, res, sizeof(res));
-	stack = stk_intern(c, &ev->stack);
+	stack = corr_fd_stk_intern(c, &ev->stack);
 	r = stack ? rec_new(res) : NULL;
 	if (!r)
 		return -ENOMEM;
@@ -304,22 +301,41 @@ static int on_open(struct corr_fd *c, const struct lw_ev_fd_open *ev)
 	r->owner = p->serial;
 	r->stack = stack;
 	r->res_kind = kind;
+	/* the number is in use again: an earlier close of it is no evidence */
+	hist_forget(p->tab, ev->fd);
 	/* an fd already there was closed by dup2/dup3 (or we missed its close) */
 	err = tab_put(p->tab, ev->fd, ev->fd_flags & LW_FD_CLOEXEC, r);
-	if (err)
+	if (err) {
 		rec_put(r);
-	return err;
+		return err;
+	}
+	/* the table holds r now: a failure here only loses the provenance */
+	return (ev->fd_flags & LW_FD_RECEIVED) && ev->ino ? xfer_receive(c, r, ev->ino) : 0;
 }
 
 static int on_close(struct corr_fd *c, const struct lw_ev_fd_close *ev)
 {
+	struct proc *p;
+
+	if (ev->ret != 0) {
+		c->failed_closes++;
+		p = proc_live(c, ev->hdr.tgid);
+		if (ev->ret == -EBADF && p && ev->fd >= 0)
+			return hist_bad_close(c, p->tab, p->serial, ev);
+		return 0;
+	}
+	if (ev->fd < 0)
+		return 0;
+	/* a first sight: remember the close even of an fd we never saw open */
+	p = proc_get(c, ev->hdr.tgid);
+	return p ? hist_close(c, p->tab, p->serial, ev) : -ENOMEM;
+}
+
+static int on_send(struct corr_fd *c, const struct lw_ev_fd_send *ev)
+{
 	struct proc *p = proc_live(c, ev->hdr.tgid);
 
-	if (ev->ret != 0)
-		c->failed_closes++;
-	else if (p && ev->fd >= 0)
-		tab_del(p->tab, ev->fd);
-	return 0;
+	return xfer_send(c, p ? p->tab : NULL, ev);
 }
 
 static int on_close_range(struct corr_fd *c, const struct lw_ev_fd_close_range *ev)
@@ -384,7 +400,10 @@ static int on_proc_exec(struct corr_fd *c, const struct lw_ev_proc_exec *ev)
 	if ((err = proc_unshare(p)))
 		return err;
 	tab_sweep(p->tab, 0, INT_MAX, true, false);
-	return 0;
+	/* the old image's closes mean nothing to the new one (nor do its pcs) */
+	hist_free(p->tab->hist);
+	p->tab->hist = NULL;
+	return xfer_exec(c, p, ev);
 }
 
 static int on_proc_exit(struct corr_fd *c, const struct lw_ev_proc_exit *ev)
@@ -408,9 +427,22 @@ struct corr_fd *corr_fd__new(const struct corr_fd_opts *opts)
 		return NULL;
 	if (opts)
 		c->opts = *opts;
+	c->opts.allow_inherit = NULL;
+	c->opts.nr_allow_inherit = 0;
+	if (opts && opts->allow_inherit && opts->nr_allow_inherit) {
+		int *allow = calloc(opts->nr_allow_inherit, sizeof(*allow));
+
+		if (allow) {
+			memcpy(allow, opts->allow_inherit, opts->nr_allow_inherit * sizeof(*allow));
+			c->opts.allow_inherit = allow;
+			c->opts.nr_allow_inherit = opts->nr_allow_inherit;
+		}
+	}
 	c->procs = hmap__new();
 	c->stks = hmap__new();
-	if (!c->procs || !c->stks) {
+	c->xg_index = hmap__new();
+	if (!c->procs || !c->stks || !c->xg_index ||
+	    (opts && opts->nr_allow_inherit && opts->allow_inherit && !c->opts.allow_inherit)) {
 		corr_fd__free(c);
 		return NULL;
 	}
@@ -435,6 +467,9 @@ void corr_fd__free(struct corr_fd *c)
 		free((void *)(uintptr_t)*it.val);
 	for (size_t i = 0; i < c->nr_leaks; i++)
 		rec_put(c->leaks[i].rec);
+	xfer_free(c);
+	xgroup_free(c);
+	free((void *)c->opts.allow_inherit);
 	hmap__free(c->procs);
 	hmap__free(c->stks);
 	free(c->leaks);
@@ -472,6 +507,7 @@ int corr_fd__feed(struct corr_fd *c, const struct lw_ev_hdr *ev)
 	    [LW_EV_PROC_FORK] = sizeof(struct lw_ev_proc_fork),
 	    [LW_EV_PROC_EXEC] = sizeof(struct lw_ev_proc_exec),
 	    [LW_EV_PROC_EXIT] = sizeof(struct lw_ev_proc_exit),
+	    [LW_EV_FD_SEND] = sizeof(struct lw_ev_fd_send),
 	};
 
 	if (!c || !ev)
@@ -495,6 +531,8 @@ int corr_fd__feed(struct corr_fd *c, const struct lw_ev_hdr *ev)
 		return on_proc_exec(c, (const struct lw_ev_proc_exec *)ev);
 	case LW_EV_PROC_EXIT:
 		return on_proc_exit(c, (const struct lw_ev_proc_exit *)ev);
+	case LW_EV_FD_SEND:
+		return on_send(c, (const struct lw_ev_fd_send *)ev);
 	}
 	return 0;
 }

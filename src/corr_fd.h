@@ -14,6 +14,11 @@ struct corr_fd_opts {
 	 */
 	bool attach_mode;
 	uint64_t min_age_ns; /* attach mode only */
+	/* fd numbers a program may hand to the programs it execs on purpose:
+	 * no fd-inherited finding for them (0-2 never give one). Copied.
+	 */
+	const int *allow_inherit;
+	unsigned nr_allow_inherit;
 };
 
 struct corr_fd;
@@ -32,8 +37,19 @@ int corr_fd__seed(struct corr_fd *c, uint32_t tgid, int fd, const char *resource
  */
 int corr_fd__feed(struct corr_fd *c, const struct lw_ev_hdr *ev);
 
-/* Leaks at the end of observation, grouped by (pid, creation stack, resource
- * kind). now_ns is on the events' clock. Appends to out.
+/* Findings at the end of observation, appended to out ordered by (kind, pid,
+ * fd). now_ns is on the events' clock.
+ *  fd-leak, fd-send-failed-leak: creations still open as above, grouped by
+ *	(pid, creation stack, resource kind, finding kind). A send-failed leak
+ *	was carried by a send that failed (extra: "send failed at"); a received
+ *	fd whose send we saw has extra "sent with SCM_RIGHTS at" and its
+ *	resource ends in " (received from pid N fd M)".
+ *  fd-double-close: close() gave -EBADF on a number the same process closed
+ *	and did not reopen; per (pid, stack of that close), count = events;
+ *	extra "previously closed at", "originally opened at".
+ *  fd-inherited: an fd another process created survived an exec (fd > 2,
+ *	not seeded, not allowed); per (pid, creation stack, file executed).
+ * The last two are events: reported in both modes, whatever their age.
  */
 int corr_fd__finish(struct corr_fd *c, uint64_t now_ns, struct lw_findings *out);
 
@@ -60,7 +76,7 @@ int corr_fd__open_fds(struct corr_fd *c, uint32_t tgid, int *fds, int max);
 /* Reconciliation: fd is not open in reality: drop it silently. */
 void corr_fd__forget(struct corr_fd *c, uint32_t tgid, int fd);
 
-/* close() calls that failed (-EBADF...): input for double-close findings. */
+/* close() calls that failed (-EBADF...), double closes or not. */
 uint64_t corr_fd__failed_closes(const struct corr_fd *c);
 
 /* Describe a resource from an open record, e.g. "socket:[1234] (AF_INET, SOCK_STREAM)". */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* fd correlator internals shared by corr_fd.c (replaying events into fd
- * tables) and corr_fd_group.c (turning what leaked into findings and sites).
+ * tables), corr_fd_close.c (closed-fd history, double close), corr_fd_xfer.c
+ * (fds crossing a boundary: SCM_RIGHTS sends and receives, exec inheritance)
+ * and corr_fd_group.c (turning all of it into findings and sites).
  * Not part of the API: only corr_fd*.c include it.
  */
 #ifndef LW_CORR_FD_INTERNAL_H
@@ -8,6 +10,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "corr_fd.h"
 #include "hmap.h"
 
@@ -28,13 +31,51 @@ struct rec {
 	uint64_t owner;		 /* serial of the creating process incarnation */
 	uint64_t gen;		 /* dedupe stamp of the current finish/sites walk */
 	const struct stk *stack; /* NULL when seeded */
+	/* the latest send carrying it failed (NULL: none, or a later one went
+	 * through): the sender still owned it, so its leak is a send-failed leak
+	 */
+	const struct stk *send_failed;
+	/* arrived with SCM_RIGHTS from a send we saw (NULL: unknown origin) */
+	const struct stk *from_stack;
+	uint32_t from_tgid;
+	int32_t from_fd;
+	uint64_t inherited_into; /* serial it was last reported inherited into */
 	uint16_t res_kind;
 	bool seeded, reported;
 	char resource[];
 };
 
+static inline void rec_put(struct rec *r)
+{
+	if (r && --r->refs == 0)
+		free(r);
+}
+
 /* fds map fd + 1 → (uintptr_t)rec | ENT_CLOEXEC; recs are malloc-aligned. */
 #define ENT_CLOEXEC 1ull
+
+/* Successful closes of one table, for double-close findings: fd → the last
+ * close of that number not followed by a reopen. Slots form an LRU list by
+ * close time; indices, not pointers, so the array can grow.
+ */
+struct closed {
+	int fd;
+	uint32_t prev, next; /* HIST_NONE ends the list */
+	uint64_t serial;     /* the closing process incarnation */
+	uint64_t ts_ns;
+	const struct stk *stack;
+	struct rec *rec; /* what was closed (a reference); NULL when never seen open */
+};
+
+#define HIST_NONE UINT32_MAX
+
+struct close_hist {
+	struct hmap *by_fd; /* fd + 1 → slot index */
+	struct closed *slots;
+	size_t nr_slots, cap_slots;
+	uint32_t head, tail; /* newest, oldest */
+	uint32_t free_list;  /* chained through next */
+};
 
 struct fdtab {
 	struct hmap *fds;
@@ -42,6 +83,7 @@ struct fdtab {
 	uint64_t gen;
 	uint64_t *members; /* process serials, see the top of corr_fd.c */
 	size_t nr_members, cap_members;
+	struct close_hist *hist; /* NULL until the first close */
 };
 
 /* Kept after exit (tab NULL) so the report still has the comm. */
@@ -58,14 +100,56 @@ struct item {
 	uint64_t end_ns; /* exit time, or now for fds still open */
 };
 
+/* Findings that are events rather than leaks (fd-double-close,
+ * fd-inherited), grouped as they happen: memory is per distinct group.
+ */
+struct xgroup {
+	const char *kind;
+	uint32_t tgid, tid;
+	int fd; /* smallest member; resource and extra follow it */
+	uint64_t count;
+	unsigned nr_fds;
+	int fds[LW_FINDING_FDS_MAX]; /* distinct, ascending, the smallest kept */
+	const struct stk *stack;
+	unsigned nr_extra;
+	const char *labels[LW_FINDING_EXTRA_MAX];
+	const struct stk *extra[LW_FINDING_EXTRA_MAX];
+	char resource[LW_RESOURCE_MAX];
+	char filename[LW_NAME_MAX + 1]; /* fd-inherited: part of the key */
+};
+
+/* Files by inode that crossed a socket, bounded: the newest LW_XFER_MAX. */
+struct ino_ent {
+	uint64_t ino;
+	uint64_t ts_ns;
+	const struct stk *stack; /* the send */
+	struct rec *rec;	 /* a receive waiting for its send (a reference) */
+	uint32_t tgid;
+	int32_t fd;
+};
+
+struct ino_ring {
+	struct hmap *by_ino; /* ino → slot + 1 */
+	struct ino_ent *v;   /* LW_XFER_MAX slots, allocated on first use */
+	uint32_t next;
+};
+
+#define LW_XFER_MAX 4096
+#define LW_HIST_MAX 1024 /* closed fd numbers remembered per table */
+
 struct corr_fd {
-	struct corr_fd_opts opts;
-	struct hmap *procs; /* tgid → struct proc * (NULL when its calloc failed) */
-	struct hmap *stks;  /* stack hash (+ probe on collision) → struct stk * */
-	struct item *leaks; /* recorded at table death; each holds a rec reference */
+	struct corr_fd_opts opts; /* allow_inherit points at our copy */
+	struct hmap *procs;	  /* tgid → struct proc * (NULL when its calloc failed) */
+	struct hmap *stks;	  /* stack hash (+ probe on collision) → struct stk * */
+	struct item *leaks;	  /* recorded at table death; each holds a rec reference */
 	size_t nr_leaks, cap_leaks;
 	uint64_t next_serial, gen;
 	uint64_t failed_closes;
+	struct xgroup *xgroups;
+	size_t nr_xgroups, cap_xgroups;
+	struct hmap *xg_index; /* key hash (+ probe) → xgroup index + 1 */
+	struct ino_ring sent;  /* successful sends: provenance for receives */
+	struct ino_ring recvd; /* receives seen before their send (ringbuf order) */
 };
 
 #define FNV_BASIS 0xcbf29ce484222325ull
@@ -125,9 +209,50 @@ static inline bool leak_candidate(const struct fdtab *t, uint64_t key, uint64_t 
 	return ent_fd(key) > 2 && !r->seeded && !r->reported && tab_is_member(t, r->owner);
 }
 
+/* Which leak kind a creation is reported as. */
+static inline const char *leak_kind(const struct rec *r)
+{
+	return r->send_failed ? "fd-send-failed-leak" : "fd-leak";
+}
+
 static inline uint64_t age_ns(const struct item *it)
 {
 	return it->end_ns > it->rec->ts_ns ? it->end_ns - it->rec->ts_ns : 0;
 }
+
+/* Append suffix to the resource string in buf when all of it fits. */
+static inline void res_suffix(char *buf, size_t len, const char *suffix)
+{
+	size_t n = strnlen(buf, len), k = strlen(suffix);
+
+	if (n + k < len)
+		memcpy(buf + n, suffix, k + 1);
+}
+
+/* corr_fd.c */
+const struct stk *corr_fd_stk_intern(struct corr_fd *c, const struct lw_stack *s);
+
+/* corr_fd_close.c: closed-fd history and double close */
+void hist_free(struct close_hist *h);
+void hist_forget(struct fdtab *t, int fd); /* the number is open again */
+/* close(fd) succeeded: takes the fd out of t and remembers who closed what */
+int hist_close(struct corr_fd *c, struct fdtab *t, uint64_t serial,
+	       const struct lw_ev_fd_close *ev);
+/* close(fd) failed with -EBADF: a double close when serial closed it last */
+int hist_bad_close(struct corr_fd *c, const struct fdtab *t, uint64_t serial,
+		   const struct lw_ev_fd_close *ev);
+
+/* corr_fd_xfer.c: fds crossing a boundary */
+int xfer_send(struct corr_fd *c, struct fdtab *t, const struct lw_ev_fd_send *ev);
+int xfer_receive(struct corr_fd *c, struct rec *r, uint64_t ino);
+/* after exec's sweep: fds of others that the new image got */
+int xfer_exec(struct corr_fd *c, struct proc *p, const struct lw_ev_proc_exec *ev);
+void xfer_free(struct corr_fd *c);
+
+/* corr_fd_group.c: event findings. g is the new member (count ignored);
+ * an existing group of the same key counts it, else g starts one.
+ */
+int xgroup_add(struct corr_fd *c, const struct xgroup *g);
+void xgroup_free(struct corr_fd *c);
 
 #endif

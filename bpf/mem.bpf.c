@@ -264,9 +264,16 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, __u64 size)
 		lw_count_event();
 		v.flags = LW_ALLOC_USER;
 	} else {
+		/* the stacks map holds struct lw_stack_ips, not struct lw_stack:
+		 * build it in the (unused) slice area of the scratch buffer
+		 */
+		struct lw_stack_ips *si = (struct lw_stack_ips *)(s->buf + LW_SLICE_OFFSET);
+
 		v.stack_id = stack_hash(&ev->stack);
-		if (bpf_map_update_elem(&stacks, &v.stack_id, &ev->stack.nr, BPF_NOEXIST) ==
-		    -7 /* E2BIG */)
+		si->nr = ev->stack.nr;
+		si->flags = ev->stack.flags;
+		bpf_probe_read_kernel(si->ips, sizeof(si->ips), ev->stack.ips);
+		if (bpf_map_update_elem(&stacks, &v.stack_id, si, BPF_NOEXIST) == -7 /* E2BIG */)
 			__sync_fetch_and_add(&lw_stats.stackmap_full, 1);
 		tot = bpf_map_lookup_elem(&mem_totals, &v.stack_id);
 		if (!tot) {

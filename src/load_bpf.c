@@ -311,3 +311,27 @@ int lw_loader__read_mem(struct lw_loader *l,
 	free(vals);
 	return err;
 }
+
+int lw_loader__read_mem_totals(struct lw_loader *l,
+			       int (*cb)(void *ctx, uint64_t id, const struct lw_mem_total *t,
+					 const struct lw_stack_ips *ips),
+			       void *ctx)
+{
+	int tfd, sfd, e, err = 0;
+	struct lw_mem_total t;
+	struct lw_stack_ips ips;
+	uint64_t id, next;
+
+	if (!l->mem)
+		return 0;
+	tfd = bpf_map__fd(l->mem->maps.mem_totals);
+	sfd = bpf_map__fd(l->mem->maps.stacks);
+	for (e = bpf_map_get_next_key(tfd, NULL, &next); !e && !err;
+	     e = bpf_map_get_next_key(tfd, &id, &next)) {
+		id = next;
+		if (bpf_map_lookup_elem(tfd, &id, &t))
+			continue;
+		err = cb(ctx, id, &t, bpf_map_lookup_elem(sfd, &id, &ips) ? NULL : &ips);
+	}
+	return err;
+}

@@ -52,6 +52,14 @@ int lw_loader__read_mem(struct lw_loader *l,
 					const struct lw_alloc_val *v),
 			void *ctx);
 
+/* Per-stack live totals kept in the kernel (for --interval), with each
+ * stack's ips when known.
+ */
+int lw_loader__read_mem_totals(struct lw_loader *l,
+			       int (*cb)(void *ctx, uint64_t id, const struct lw_mem_total *t,
+					 const struct lw_stack_ips *ips),
+			       void *ctx);
+
 /* Sum of every object's counters. */
 void lw_loader__stats(struct lw_loader *l, struct lw_stats *out);
 

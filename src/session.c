@@ -18,6 +18,7 @@
 #include "alloc_resolve.h"
 #include "corr_mem.h"
 #include "growth.h"
+#include "hmap.h"
 #include "load_bpf.h"
 #include "probe_place.h"
 #include "procfs.h"
@@ -63,6 +64,7 @@ struct lw_session {
 	struct lw_proc_info *procs;
 	size_t nr_procs, cap_procs;
 	struct rule_key_vec rules; /* to delete a process's rules when it goes */
+	struct hmap *exec_gens;	   /* tgid → execs seen */
 	pid_t root;
 	uint64_t start_ns;
 	uint64_t reconciled;
@@ -201,6 +203,28 @@ static void handle_cfi_miss(struct lw_session *s, const struct lw_ev_cfi_miss *e
 }
 
 /* Finish a stack BPF left partial, on a private copy of the record. */
+/* User space just unwound frames from..nr of a stack BPF could not finish:
+ * hand BPF the rule of every one of them, so the next stack through this
+ * call site is unwound in the kernel instead of one frame per event.
+ */
+static void teach_rules(struct lw_session *s, uint32_t tgid, uint32_t from,
+			const struct lw_ips *ips)
+{
+	struct lw_cfi_key key = {.tgid = tgid};
+	uint64_t *gen = hmap__get(s->exec_gens, tgid);
+
+	key.exec_gen = gen ? (uint32_t)*gen : 0;
+	for (uint32_t i = from; i < ips->nr && i < LW_STACK_MAX; i++) {
+		struct lw_cfi_rule rule;
+
+		if (cfi_rule_for_pc(s->cfi, s->sym, tgid, ips->ips[i], &rule))
+			continue;
+		key.pc = ips->ips[i];
+		if (lw_loader__set_rule(s->ld, &key, &rule) == 0)
+			rule_remember(s, &key);
+	}
+}
+
 /* Where each stack-carrying record keeps its stack. */
 static size_t stack_offset(uint16_t type, size_t *base)
 {
@@ -248,6 +272,7 @@ static const struct lw_ev_hdr *complete_stack(struct lw_session *s, const void *
 	if (size < LW_SLICE_OFFSET + slice_len)
 		slice_len = size > LW_SLICE_OFFSET ? size - LW_SLICE_OFFSET : 0;
 	if (unwind__complete(s->cfi, s->sym, h->tgid, st, slice, slice_len, &ips) == 0) {
+		teach_rules(s, h->tgid, st->nr ? st->nr - 1 : 0, &ips);
 		st->nr = ips.nr;
 		st->flags = ips.flags & ~LW_STK_PARTIAL;
 		memcpy(st->ips, ips.ips, sizeof(st->ips));
@@ -357,6 +382,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	case LW_EV_PROC_EXEC: {
 		const struct lw_ev_proc_exec *ev = data;
+		uint64_t *slot;
+		bool added;
 
 		symbolizer__exec(s->sym, ev->hdr.tgid);
 		symbolizer__snapshot_maps(s->sym, ev->hdr.tgid);
@@ -367,6 +394,10 @@ static int on_event(void *ctx, void *data, size_t size)
 		pi = proc_get(s, ev->hdr.tgid);
 		if (pi)
 			memcpy(pi->comm, ev->comm, sizeof(pi->comm));
+		/* mirrors the BPF target's exec_gen, part of every rule key */
+		slot = hmap__put(s->exec_gens, ev->hdr.tgid, &added);
+		if (slot)
+			(*slot)++;
 		break;
 	}
 	case LW_EV_PROC_EXIT: {
@@ -448,9 +479,11 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	s->sym = symbolizer__new();
 	s->cfi = cfi_cache__new();
 	s->growth = growth__new();
+	s->exec_gens = hmap__new();
 	if (opts->det_mem)
 		s->mem = corr_mem__new(&mo);
-	if (!s->corr || !s->sym || !s->cfi || !s->growth || (opts->det_mem && !s->mem))
+	if (!s->corr || !s->sym || !s->cfi || !s->growth || !s->exec_gens ||
+	    (opts->det_mem && !s->mem))
 		return set_error(s, -ENOMEM, "out of memory");
 	err = lw_loader__open(&s->ld, &lo, s->errmsg, sizeof(s->errmsg));
 	if (err)
@@ -475,6 +508,7 @@ void session__free(struct lw_session *s)
 	suppress__free(s->supp);
 	suppress__free(s->builtin);
 	growth__free(s->growth);
+	hmap__free(s->exec_gens);
 	free(s->procs);
 	free(s->rules.v);
 	free(s->command);
@@ -615,7 +649,8 @@ static int timer_fd(double seconds, bool periodic)
 	return fd;
 }
 
-static void print_site_line(struct lw_session *s, const struct corr_fd_site *site, int64_t delta)
+static void print_site_line(struct lw_session *s, const struct corr_fd_site *site, int64_t delta,
+			    const char *what)
 {
 	const char *where = "??";
 	struct lw_sym_frame fr = {};
@@ -639,9 +674,38 @@ static void print_site_line(struct lw_session *s, const struct corr_fd_site *sit
 		free(fr.symbol);
 		free(fr.file);
 	}
-	fprintf(stderr, "  pid %u: %llu live fds (%+lld) from %s%s  %s\n", site->pid,
-		(unsigned long long)site->live, (long long)delta, where,
+	fprintf(stderr, "  pid %u: %llu live %s (%+lld) from %s%s  %s\n", site->pid,
+		(unsigned long long)site->live, what, (long long)delta, where,
 		growth__is_growing(s->growth, site->key) ? "  GROWING" : "", site->resource);
+}
+
+#define LW_MEM_SITE_TAG 0x6d656d0000000000ULL /* keeps mem sites apart from fd sites */
+
+struct mem_tick {
+	struct lw_session *s;
+	int shown;
+};
+
+static int mem_site_tick(void *ctx, uint64_t id, const struct lw_mem_total *t,
+			 const struct lw_stack_ips *ips)
+{
+	struct mem_tick *mt = ctx;
+	struct corr_fd_site site = {.key = id ^ LW_MEM_SITE_TAG, .pid = (uint32_t)mt->s->root};
+	int64_t d;
+
+	if (!t->live_count)
+		return 0;
+	d = growth__sample(mt->s->growth, site.key, t->live_count);
+	if (ips) {
+		site.stack.nr = ips->nr > LW_STACK_MAX ? LW_STACK_MAX : ips->nr;
+		memcpy(site.stack.ips, ips->ips, site.stack.nr * sizeof(site.stack.ips[0]));
+	}
+	site.live = t->live_count;
+	snprintf(site.resource, sizeof(site.resource), "%llu bytes",
+		 (unsigned long long)t->live_bytes);
+	if (mt->shown++ < 20)
+		print_site_line(mt->s, &site, d, "blocks");
+	return 0;
 }
 
 static void interval_tick(struct lw_session *s)
@@ -654,12 +718,20 @@ static void interval_tick(struct lw_session *s)
 		return;
 	ring_buffer__consume(s->rb);
 	n = corr_fd__sites(s->corr, sites, LW_SITES_MAX);
-	fprintf(stderr, "leakwatch: +%.1fs: %d fd creation site(s) with live fds\n", t,
-		n > 0 ? n : 0);
-	for (int i = 0; i < n; i++) {
-		int64_t d = growth__sample(s->growth, sites[i].key, sites[i].live);
+	if (s->opts->det_fd) {
+		fprintf(stderr, "leakwatch: +%.1fs: %d fd creation site(s) with live fds\n", t,
+			n > 0 ? n : 0);
+		for (int i = 0; i < n; i++) {
+			int64_t d = growth__sample(s->growth, sites[i].key, sites[i].live);
 
-		print_site_line(s, &sites[i], d);
+			print_site_line(s, &sites[i], d, "fds");
+		}
+	}
+	if (s->mem) {
+		struct mem_tick mt = {.s = s};
+
+		fprintf(stderr, "leakwatch: +%.1fs: allocation sites with live blocks:\n", t);
+		lw_loader__read_mem_totals(s->ld, mem_site_tick, &mt);
 	}
 	growth__end_round(s->growth);
 	free(sites);
@@ -854,6 +926,16 @@ static const char *incomplete_reason(const struct lw_stats *st, uint64_t user_er
 	return buf;
 }
 
+/* The BPF side's stack id: FNV-1a over the ips (bpf/mem.bpf.c stack_hash). */
+static uint64_t ips_key(const struct lw_ips *st)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (uint32_t i = 0; i < st->nr && i < LW_STACK_MAX; i++)
+		h = (h ^ st->ips[i]) * 0x100000001b3ULL;
+	return h ? h : 1;
+}
+
 static int mem_on_stack(void *ctx, uint64_t id, const struct lw_stack_ips *ips)
 {
 	return corr_mem__stack(ctx, id, ips);
@@ -916,7 +998,9 @@ int session__report(struct lw_session *s)
 		symbolizer__finding(s->sym, f);
 		if (!f->comm[0]) /* no exec or fork named it: the attach target */
 			proc_comm(s, f->pid, f->comm);
-		f->growing = growth__is_growing(s->growth, corr_fd__site_key(f->pid, &f->stack));
+		f->growing = growth__is_growing(s->growth, corr_fd__site_key(f->pid, &f->stack)) ||
+			     (!strcmp(f->kind, "mem-leak") &&
+			      growth__is_growing(s->growth, ips_key(&f->stack) ^ LW_MEM_SITE_TAG));
 		if ((s->supp && suppress__match(s->supp, f)) ||
 		    (s->builtin && suppress__match(s->builtin, f))) {
 			f->suppressed = true;

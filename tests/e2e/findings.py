@@ -48,6 +48,11 @@ def main():
             lines.append(f"{func} {fd['count']}")
             continue
         if fd["kind"].startswith("mem-"):
+            # the innermost frame must be the fixture's allocating call site
+            # (the allocator's own frame is not in allocation stacks)
+            top = (fd["stack"] or [{}])[0]
+            if fd["kind"] == "mem-leak" and mod not in (top.get("module") or ""):
+                func = "not-innermost:" + func
             rel = ";".join(f'{r["label"]}={first_in(r["stack"], mod)}' for r in fd.get("related", []))
             lines.append(f'{fd["kind"]} count={fd["count"]} bytes={fd["bytes"]} func={func}' + (f" {rel}" if rel else ""))
             continue

@@ -137,11 +137,11 @@ if [ "$rc" != 23 ] || [ "$made" -lt 26 ]; then
 	fail "rc=$rc, $made creators ran: $(cat "$TMP/every.err")"
 else
 	res=$($Q "$TMP/every.json" fd_every_path | grep -E "func=mk_(openat|recvmsg|pidfd_open|memfd_create) " |
-		sed 's/.*func=//')
+		sed 's/.*func=//; s/pid [0-9]* fd [0-9]*/pid P fd F/')
 	want_res="mk_memfd_create resource=anon_inode:memfd:lw-every-path
 mk_openat resource=/dev/null
 mk_pidfd_open resource=anon_inode:[pidfd]
-mk_recvmsg resource=/dev/null"
+mk_recvmsg resource=/dev/null (received from pid P fd F)"
 	expect_eq "$got" "$want" "one finding per creator" &&
 		expect_eq "$(echo "$res" | sort)" "$want_res" "resources (dirfd-relative, received, anon)" && ok
 fi
@@ -230,6 +230,41 @@ rc=$?
 expect_eq "$rc" 23 "exit code" &&
 	expect_eq "$($Q "$TMP/if.json" mem_double_free)" "mem-invalid-free count=1 bytes=0 func=release_again
 mem-leak count=1 bytes=48 func=make_block" "findings" && ok
+
+mem_attach() { # $1: extra fixture args; writes $TMP/memsrv.json and .err
+	rm -f "$TMP/mready"
+	"$FX/mem_server" --ready-file "$TMP/mready" $1 &
+	local srv=$! lw i
+	wait_for "$TMP/mready" ready 1 || { fail "mem server not ready"; return 1; }
+	$LW attach -p $srv --only mem --min-age 0 --interval 0.1 -f json -o "$TMP/memsrv.json" 2>"$TMP/memsrv.err" &
+	lw=$!
+	wait_for "$TMP/memsrv.err" "attached to pid" 1 || { fail "not attached: $(cat "$TMP/memsrv.err")"; return 1; }
+	for i in 1 2 3 4; do
+		kill -USR1 $srv
+		wait_for "$TMP/mready" request $i || { fail "request $i"; return 1; }
+		# a full interval sample after each request: the site rises each time
+		n=$(grep -c "allocation sites" "$TMP/memsrv.err")
+		wait_for "$TMP/memsrv.err" "allocation sites" $((n + 2)) || true
+	done
+	kill -INT $lw
+	wait $lw
+	mem_attach_rc=$?
+	kill -TERM $srv
+	wait $srv
+}
+
+start mem_attach_request_leak_grows
+if mem_attach ""; then
+	expect_eq "$mem_attach_rc" 23 "exit code" &&
+		expect_eq "$($Q "$TMP/memsrv.json" mem_server)" "mem-leak count=4 bytes=512 func=request_ctx_new" "findings" &&
+		expect_eq "$(python3 -c 'import json,sys; print([f["growing"] for f in json.load(open(sys.argv[1]))["findings"]])' "$TMP/memsrv.json")" "[True]" "growing" &&
+		ok
+fi
+
+start mem_attach_fixed_is_clean
+if mem_attach "--fixed"; then
+	expect_eq "$mem_attach_rc" 0 "exit code" && expect_eq "$($Q "$TMP/memsrv.json" mem_server)" "" "findings" && ok
+fi
 
 start mem_stripped_static_binary
 if printf 'int main(void){return 0;}\n' | cc -static -x c - -o "$TMP/static" && objcopy --strip-all "$TMP/static"; then

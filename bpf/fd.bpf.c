@@ -294,11 +294,21 @@ __noinline int emit_close(__u64 regs_addr, int fd, int ret)
 		__u32 size;
 
 		lw_regs_from_kernel(&r, regs);
-		lw_unwind(&ev->stack, ev->hdr.tgid, &r, LW_UNWIND_MAX(LW_CLOSE_FRAMES));
-		size = __builtin_offsetof(struct lw_ev_fd_close, stack.ips) +
-		       (ev->stack.nr & 7) * sizeof(__u64);
-		if (size > sizeof(*ev))
-			size = sizeof(*ev);
+		if (lw_unwind(&ev->stack, ev->hdr.tgid, &r, LW_UNWIND_MAX(LW_CLOSE_FRAMES))) {
+			/* first sight of this call site: user space finishes it */
+			__u32 len = lw_copy_slice(s->buf + LW_SLICE_OFFSET, ev->stack.sp);
+
+			if (len > LW_SLICE_MAX)
+				len = LW_SLICE_MAX;
+			ev->stack.slice_len = len;
+			ev->hdr.flags |= LW_F_STACK_PARTIAL;
+			size = LW_SLICE_OFFSET + len;
+		} else {
+			size = __builtin_offsetof(struct lw_ev_fd_close, stack.ips) +
+			       (ev->stack.nr & 7) * sizeof(__u64);
+		}
+		if (size > LW_SCRATCH_SIZE)
+			size = LW_SCRATCH_SIZE;
 		ev->hdr.size = size;
 		if (bpf_ringbuf_output(&events, ev, size, lw_rb_flags()))
 			lw_count_drop();

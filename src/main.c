@@ -45,6 +45,8 @@ static const char usage_text[] =
     "      --no-stacks          mem: skip allocation stacks (one group per process)\n"
     "      --probe-at-entry     mem: probe function entries even where the kernel\n"
     "                           must single-step them (benchmark baseline)\n"
+    "      --allow-inherit FDS  fds (comma-separated) that may cross an exec without\n"
+    "                           close-on-exec (no fd-inherited finding); 0-2 always may\n"
     "      --no-follow          do not follow child processes\n"
     "  -q, --quiet              no live status line\n"
     "  -v, --verbose            libbpf diagnostics\n"
@@ -74,6 +76,7 @@ enum {
 	OPT_NO_DEFAULT_SUPP,
 	OPT_NO_STACKS,
 	OPT_PROBE_AT_ENTRY,
+	OPT_ALLOW_INHERIT,
 };
 
 static const struct option long_opts[] = {
@@ -94,6 +97,7 @@ static const struct option long_opts[] = {
     {"no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPP},
     {"no-stacks", no_argument, NULL, OPT_NO_STACKS},
     {"probe-at-entry", no_argument, NULL, OPT_PROBE_AT_ENTRY},
+    {"allow-inherit", required_argument, NULL, OPT_ALLOW_INHERIT},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
@@ -132,6 +136,23 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	if (errno || end == s || *end || v < lo || v > hi)
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+/* --allow-inherit 3,7 (repeatable) */
+static int parse_fd_list(const char *list, struct lw_opts *o)
+{
+	char buf[128], *save = NULL, *tok;
+	long v;
+
+	if (strlen(list) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (parse_int(tok, 0, 0x7fffffff, &v) || o->nr_allow_inherit == 16)
+			return -EINVAL;
+		o->allow_inherit[o->nr_allow_inherit++] = (int)v;
+	}
 	return 0;
 }
 
@@ -252,6 +273,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PROBE_AT_ENTRY:
 			o.probe_at_entry = true;
+			break;
+		case OPT_ALLOW_INHERIT:
+			if (parse_fd_list(optarg, &o))
+				return usage_error(
+				    "invalid --allow-inherit '%s' (fd numbers, at most 16)",
+				    optarg);
 			break;
 		case OPT_ONLY:
 			if (parse_only(optarg, &o))

@@ -29,6 +29,8 @@ struct lw_opts {
 	int error_exitcode;
 	bool no_follow;
 	bool no_default_suppressions;
+	int allow_inherit[16]; /* fds that may cross an exec (fd-inherited) */
+	unsigned nr_allow_inherit;
 	bool det_fd; /* --only: detectors */
 	bool det_mem;
 	uint32_t sample_every; /* mem: keep 1 block in N */

@@ -104,8 +104,15 @@ static void print_title(FILE *out, const struct lw_finding *f, const char *kind)
 	bool leak = ends_with(kind, "-leak");
 	char what[96] = "";
 
-	if (!strcmp(kind, "fd-leak"))
-		snprintf(what, sizeof(what), "%" PRIu64 " %s", f->count,
+	if (!strcmp(kind, "fd-leak") || !strcmp(kind, "fd-send-failed-leak"))
+		snprintf(what, sizeof(what), "%" PRIu64 " %s%s", f->count,
+			 plural(f->count, "file descriptor", "file descriptors"),
+			 kind[3] == 's' ? " after a failed send" : "");
+	else if (!strcmp(kind, "fd-double-close"))
+		snprintf(what, sizeof(what), "Double close of fd %d%s", f->fd,
+			 f->count > 1 ? " (repeatedly)" : "");
+	else if (!strcmp(kind, "fd-inherited"))
+		snprintf(what, sizeof(what), "%" PRIu64 " %s inherited across exec", f->count,
 			 plural(f->count, "file descriptor", "file descriptors"));
 	else if (f->bytes)
 		snprintf(what, sizeof(what), "%" PRIu64 " %s in %" PRIu64 " %s", f->bytes,

@@ -347,7 +347,7 @@ static int on_event(void *ctx, void *data, size_t size)
 			handle_cfi_miss(s, data);
 		return 0;
 	case LW_EV_FD_CLOSE:
-		if (size < sizeof(struct lw_ev_fd_close)) {
+		if (size < sizeof(struct lw_ev_fd_close) && !(h->flags & LW_F_STACK_PARTIAL)) {
 			/* a successful close streams only the frames it has */
 			memset(&copy, 0, sizeof(struct lw_ev_fd_close));
 			memcpy(&copy, data, size);
@@ -451,6 +451,8 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	struct corr_fd_opts co = {
 	    .attach_mode = opts->mode == LW_MODE_ATTACH,
 	    .min_age_ns = opts->min_age_ns,
+	    .allow_inherit = opts->allow_inherit,
+	    .nr_allow_inherit = opts->nr_allow_inherit,
 	};
 	struct lw_session *s = calloc(1, sizeof(*s));
 	int err;

@@ -41,6 +41,7 @@ def main():
             if fr["module"] and mod in fr["module"] and fr["symbol"]:
                 func = fr["symbol"]
                 break
+        rel = ";".join(f'{r["label"]}={first_in(r["stack"], mod)}' for r in fd.get("related", []))
         res = fd["resource"] or ""
         res = re.sub(r"\[\d+\]", "[N]", res)
         fds = ",".join(str(x) for x in fd["fds"])
@@ -56,7 +57,11 @@ def main():
             rel = ";".join(f'{r["label"]}={first_in(r["stack"], mod)}' for r in fd.get("related", []))
             lines.append(f'{fd["kind"]} count={fd["count"]} bytes={fd["bytes"]} func={func}' + (f" {rel}" if rel else ""))
             continue
-        lines.append(f'{fd["kind"]} count={fd["count"]} fds={fds} func={func} resource={res}')
+        line = f'{fd["kind"]} count={fd["count"]} fds={fds} func={func} resource={res}'
+        # plain fd-leaks keep their one-line form; the other kinds show evidence
+        if rel and fd["kind"] != "fd-leak":
+            line += f" | {rel}"
+        lines.append(line)
     for line in sorted(lines):
         print(line)
 

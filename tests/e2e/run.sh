@@ -173,6 +173,43 @@ else
 	fail "server under run did not start"
 fi
 
+# --- fd kinds across processes: failed sends, double close, inheritance -----
+
+# kind_test NAME FIXTURE EXPECTED [leakwatch options]: buggy gives EXPECTED,
+# --fixed gives nothing
+kind_test() {
+	local name=$1 fx=$2 want=$3
+	shift 3
+	start "${name}_buggy"
+	$LW run -q "$@" -f json -o "$TMP/$name.json" -- "$FX/$fx" >/dev/null 2>&1
+	rc=$?
+	expect_eq "$rc" 23 "exit code" && expect_eq "$($Q "$TMP/$name.json" "$fx")" "$want" "findings" && ok
+	start "${name}_fixed"
+	$LW run -q "$@" -f json -o "$TMP/$name.fixed.json" -- "$FX/$fx" --fixed >/dev/null 2>&1
+	rc=$?
+	expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/$name.fixed.json" "$fx")" "" "findings" && ok
+}
+
+kind_test fd_send_failed_leak fd_send_failed \
+	"fd-send-failed-leak count=1 fds=4 func=new_connection resource=socket:[N] (AF_INET, SOCK_STREAM) | send failed at=hand_off"
+kind_test fd_double_close fd_double_close \
+	"fd-double-close count=1 fds=3 func=shutdown_path resource=/etc/hostname | previously closed at=cleanup;originally opened at=open_config"
+kind_test fd_inherited fd_inherit \
+	"fd-inherited count=2 fds=3,4 func=make_bootstrap resource=socket:[N] (AF_UNIX, SOCK_STREAM) (into /bin/true)"
+
+start fd_inherited_allowed
+$LW run -q --allow-inherit 3,4 -f json -o "$TMP/allow.json" -- "$FX/fd_inherit" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/allow.json" fd_inherit)" "" "findings" && ok
+
+start demo_names_the_failed_send
+$LW run -q -f json -o "$TMP/demo.json" -- "$FX/demo_leaky_server" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/demo.json" demo_leaky_server | sed 's/ fds=[0-9,]*//' | sort -u)" \
+		"fd-send-failed-leak count=1 func=accept_connection resource=socket:[N] (AF_INET, SOCK_STREAM) | send failed at=send_fd
+fd-send-failed-leak count=2 func=accept_connection resource=socket:[N] (AF_INET, SOCK_STREAM) | send failed at=send_fd" "findings" && ok
+
 # --- memory (--only mem) ----------------------------------------------------
 
 start mem_each_entry_point_exact

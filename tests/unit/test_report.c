@@ -189,7 +189,7 @@ LW_TEST(text_kind_wording)
 	f->kind = "mem-leak", f->pid = 1, f->bytes = 48, f->count = 2, f->age_ms = 6;
 	strcpy(f->comm, "a");
 	f = lw_findings__add(&fs);
-	f->kind = "fd-double-close", f->pid = 1, f->tid = 1, f->count = 2, f->fd = 9;
+	f->kind = "respawn-storm", f->pid = 1, f->tid = 1, f->count = 2, f->fd = 9;
 	strcpy(f->comm, "a");
 	f = lw_findings__add(&fs);
 	f->kind = "mem-double-free", f->pid = 1, f->bytes = 16, f->count = 1;
@@ -202,11 +202,11 @@ LW_TEST(text_kind_wording)
 	ASSERT_CONTAINS(d.buf,
 			"\nLeak of 48 bytes in 2 objects (mem-leak) in pid 1 (a), oldest 6 ms\n",
 			"plural bytes");
-	ASSERT_CONTAINS(d.buf, "\nfd-double-close (count 2) in pid 1 (a)\n  fd: 9\n", "generic");
+	ASSERT_CONTAINS(d.buf, "\nrespawn-storm (count 2) in pid 1 (a)\n  fd: 9\n", "generic");
 	ASSERT_CONTAINS(d.buf, "\n16 bytes in 1 object (mem-double-free) in pid 1 (a)\n",
 			"bytes, not a leak");
 	ASSERT_CONTAINS(d.buf,
-			"SUMMARY: leakwatch: 4 findings: 2 mem-leak, 1 fd-double-close, "
+			"SUMMARY: leakwatch: 4 findings: 2 mem-leak, 1 respawn-storm, "
 			"1 mem-double-free (0 suppressed)\n",
 			"summary by kind");
 	free(d.buf);
@@ -526,5 +526,34 @@ LW_TEST(write_error)
 		fclose(f);
 		ASSERT_EQ(rc, -ENOSPC, formats[i]);
 	}
+	lw_findings__free(&fs);
+}
+
+/* The fd kinds that are not plain leaks say what happened in words. */
+LW_TEST(text_fd_kind_titles)
+{
+	struct lw_report_meta m = base_meta();
+	struct lw_findings fs = {0};
+	struct lw_finding *f;
+	struct doc d;
+
+	f = lw_findings__add(&fs);
+	f->kind = "fd-double-close", f->pid = 7, f->count = 1, f->fd = 3;
+	f = lw_findings__add(&fs);
+	f->kind = "fd-inherited", f->pid = 8, f->count = 2, f->fd = 3;
+	f = lw_findings__add(&fs);
+	f->kind = "fd-send-failed-leak", f->pid = 9, f->count = 1, f->fd = 4;
+	d = render("text", &m, &fs);
+	ASSERT_EQ(d.rc, 0, "report__write");
+	ASSERT_CONTAINS(d.buf, "\nDouble close of fd 3 (fd-double-close) in pid 7 (",
+			"double close");
+	ASSERT_CONTAINS(d.buf,
+			"\n2 file descriptors inherited across exec (fd-inherited) in pid 8 (",
+			"inherited");
+	ASSERT_CONTAINS(
+	    d.buf,
+	    "\nLeak of 1 file descriptor after a failed send (fd-send-failed-leak) in pid 9 (",
+	    "send failed");
+	free(d.buf);
 	lw_findings__free(&fs);
 }

@@ -40,6 +40,24 @@ int proc_fork(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+#define AT_BASE_ 7 /* the interpreter's load address in the aux vector */
+
+static __always_inline __u64 exec_interp_base(struct task_struct *task)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	/* saved_auxv is an array inside mm_struct: take its address */
+	unsigned long *auxv = __builtin_preserve_access_index(&mm->saved_auxv[0]);
+	__u64 pair[2];
+
+	for (int i = 0; i < 24; i++) {
+		if (bpf_probe_read_kernel(pair, sizeof(pair), auxv + 2 * i) || !pair[0])
+			break;
+		if (pair[0] == AT_BASE_)
+			return pair[1];
+	}
+	return 0;
+}
+
 /* sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
 SEC("raw_tracepoint/sched_process_exec")
 int proc_exec(struct bpf_raw_tracepoint_args *ctx)
@@ -65,6 +83,11 @@ int proc_exec(struct bpf_raw_tracepoint_args *ctx)
 				  BPF_CORE_READ(bprm, filename));
 	lw_count_event();
 	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP); /* rare, and ends waits */
+	/* The kernel mapped the program and its interpreter itself (no mmap
+	 * syscall to see): name both now, while nothing contends the mm.
+	 */
+	lw_emit_vma(LW_EV_MAPPING, t->exec_gen, BPF_CORE_READ(task, mm, start_code));
+	lw_emit_vma(LW_EV_MAPPING, t->exec_gen, exec_interp_base(task));
 	return 0;
 }
 

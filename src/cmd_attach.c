@@ -53,7 +53,7 @@ int cmd_attach(const struct lw_opts *o, char *err, size_t errlen)
 		rc = LW_EXIT_ENV;
 		goto out;
 	}
-	if (session__attach_mem(s, o->pid, NULL)) {
+	if (session__attach_mem(s, o->pid, NULL) || session__attach_pairs(s, o->pid, NULL)) {
 		snprintf(err, errlen, "%s", session__error(s));
 		rc = LW_EXIT_TARGET;
 		goto out;

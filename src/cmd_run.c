@@ -96,7 +96,7 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 		goto out;
 	}
 	/* no allocator, stripped binary, symbol missing: the target's problem */
-	if (session__attach_mem(s, child, o->argv)) {
+	if (session__attach_mem(s, child, o->argv) || session__attach_pairs(s, child, o->argv)) {
 		snprintf(err, errlen, "%s", session__error(s));
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);

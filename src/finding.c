@@ -61,7 +61,12 @@ static int finding_cmp(const void *a, const void *b)
 		return c;
 	if (x->pid != y->pid)
 		return x->pid < y->pid ? -1 : 1;
-	return x->fd - y->fd;
+	if (x->fd != y->fd)
+		return x->fd - y->fd;
+	/* fd-less kinds (mem, pairs): largest first, then by resource */
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	return strcmp(x->resource, y->resource);
 }
 
 void lw_findings__sort(struct lw_findings *fs)

@@ -13,13 +13,15 @@
 #include "proc.skel.h"
 #include "fd.skel.h"
 #include "mem.skel.h"
+#include "pair.skel.h"
 
-#define LW_MAX_UPROBES 32
+#define LW_MAX_UPROBES 256
 
 struct lw_loader {
 	struct lw_proc *proc;
 	struct lw_fd *fd;
-	struct lw_mem *mem; /* NULL unless the mem detector is on */
+	struct lw_mem *mem;   /* NULL unless the mem detector is on */
+	struct lw_pair *pair; /* NULL unless pair rules are given */
 	struct bpf_link *uprobes[LW_MAX_UPROBES];
 	int nr_uprobes;
 	bool verbose;
@@ -143,6 +145,25 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 			goto fail;
 		}
 	}
+	if (opts->pair) {
+		l->pair = lw_pair__open();
+		if (!l->pair) {
+			e = -errno;
+			snprintf(err, errlen, "cannot open BPF object pair: %s", strerror(-e));
+			goto fail;
+		}
+		bpf_map__reuse_fd(l->pair->maps.events, bpf_map__fd(l->proc->maps.events));
+		bpf_map__reuse_fd(l->pair->maps.targets, bpf_map__fd(l->proc->maps.targets));
+		bpf_map__reuse_fd(l->pair->maps.cfi_rules, bpf_map__fd(l->proc->maps.cfi_rules));
+		e = lw_pair__load(l->pair);
+		if (e) {
+			snprintf(
+			    err, errlen,
+			    "cannot load BPF program pair: %s (run with -v for the verifier log)",
+			    strerror(-e));
+			goto fail;
+		}
+	}
 	*out = l;
 	return 0;
 fail:
@@ -180,6 +201,7 @@ void lw_loader__free(struct lw_loader *l)
 		return;
 	lw_loader__detach(l);
 	lw_mem__destroy(l->mem);
+	lw_pair__destroy(l->pair);
 	lw_fd__destroy(l->fd);
 	lw_proc__destroy(l->proc);
 	free(l);
@@ -233,20 +255,23 @@ void lw_loader__stats(struct lw_loader *l, struct lw_stats *out)
 	stats_add(out, &l->fd->bss->lw_stats);
 	if (l->mem)
 		stats_add(out, &l->mem->bss->lw_stats);
+	if (l->pair)
+		stats_add(out, &l->pair->bss->lw_stats);
 }
 
-int lw_loader__attach_uprobe(struct lw_loader *l, const char *prog, const char *path,
-			     uint64_t offset, bool retprobe, char *err, size_t errlen)
+static int attach_prog(struct lw_loader *l, struct bpf_object *obj, const char *prog,
+		       const char *path, uint64_t offset, bool retprobe, uint64_t cookie, char *err,
+		       size_t errlen)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = retprobe);
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = retprobe, .bpf_cookie = cookie);
 	struct bpf_program *p;
 	struct bpf_link *link;
 
-	if (!l->mem || l->nr_uprobes == LW_MAX_UPROBES) {
-		snprintf(err, errlen, "internal: no room for uprobe %s", prog);
-		return -EINVAL;
+	if (!obj || l->nr_uprobes == LW_MAX_UPROBES) {
+		snprintf(err, errlen, "too many uprobes (at most %d)", LW_MAX_UPROBES);
+		return -E2BIG;
 	}
-	p = bpf_object__find_program_by_name(l->mem->obj, prog);
+	p = bpf_object__find_program_by_name(obj, prog);
 	if (!p) {
 		snprintf(err, errlen, "internal: no BPF program %s", prog);
 		return -ENOENT;
@@ -261,6 +286,20 @@ int lw_loader__attach_uprobe(struct lw_loader *l, const char *prog, const char *
 	}
 	l->uprobes[l->nr_uprobes++] = link;
 	return 0;
+}
+
+int lw_loader__attach_pair(struct lw_loader *l, const char *prog, const char *path, uint64_t offset,
+			   uint64_t cookie, char *err, size_t errlen)
+{
+	return attach_prog(l, l->pair ? l->pair->obj : NULL, prog, path, offset,
+			   !strcmp(prog, "pair_ret"), cookie, err, errlen);
+}
+
+int lw_loader__attach_uprobe(struct lw_loader *l, const char *prog, const char *path,
+			     uint64_t offset, bool retprobe, char *err, size_t errlen)
+{
+	return attach_prog(l, l->mem ? l->mem->obj : NULL, prog, path, offset, retprobe, 0, err,
+			   errlen);
 }
 
 int lw_loader__read_mem(struct lw_loader *l,

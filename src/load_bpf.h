@@ -19,6 +19,7 @@ struct lw_load_opts {
 	uint64_t mem_min_size, mem_max_size;
 	uint32_t mem_max_blocks;
 	bool mem_no_stacks;
+	bool pair; /* acquire/release pair rules will be attached */
 };
 
 /* Environment checks before anything is loaded: root/CAP_BPF, BTF, tracefs
@@ -44,6 +45,11 @@ int lw_loader__del_rule(struct lw_loader *l, const struct lw_cfi_key *key);
  */
 int lw_loader__attach_uprobe(struct lw_loader *l, const char *prog, const char *path,
 			     uint64_t offset, bool retprobe, char *err, size_t errlen);
+/* The same for the pair programs ("pair_entry", "pair_ret"), with the rule
+ * in the BPF cookie (LW_PAIR_COOKIE).
+ */
+int lw_loader__attach_pair(struct lw_loader *l, const char *prog, const char *path, uint64_t offset,
+			   uint64_t cookie, char *err, size_t errlen);
 
 /* Read the mem maps in batches: every stack, then every live block. */
 int lw_loader__read_mem(struct lw_loader *l,

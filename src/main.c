@@ -45,6 +45,11 @@ static const char usage_text[] =
     "      --no-stacks          mem: skip allocation stacks (one group per process)\n"
     "      --probe-at-entry     mem: probe function entries even where the kernel\n"
     "                           must single-step them (benchmark baseline)\n"
+    "      --pair SPEC          track an acquire/release pair, e.g.\n"
+    "                           'pool:pool_create(ret)/+pool_retain(arg0)/-pool_release(arg0)'\n"
+    "                           (+ retain, - release, ! destroy; handles: ret, argN, *argN)\n"
+    "      --pair-file FILE     pair rules, one per line: RESOURCE OP FUNCTION HANDLE [in LIB]\n"
+    "      --pair-profile LIST  built-in rules: freeunit, pjsip, openssl, gnutls, glib\n"
     "      --allow-inherit FDS  fds (comma-separated) that may cross an exec without\n"
     "                           close-on-exec (no fd-inherited finding); 0-2 always may\n"
     "      --no-follow          do not follow child processes\n"
@@ -77,6 +82,9 @@ enum {
 	OPT_NO_STACKS,
 	OPT_PROBE_AT_ENTRY,
 	OPT_ALLOW_INHERIT,
+	OPT_PAIR,
+	OPT_PAIR_FILE,
+	OPT_PAIR_PROFILE,
 };
 
 static const struct option long_opts[] = {
@@ -98,6 +106,9 @@ static const struct option long_opts[] = {
     {"no-stacks", no_argument, NULL, OPT_NO_STACKS},
     {"probe-at-entry", no_argument, NULL, OPT_PROBE_AT_ENTRY},
     {"allow-inherit", required_argument, NULL, OPT_ALLOW_INHERIT},
+    {"pair", required_argument, NULL, OPT_PAIR},
+    {"pair-file", required_argument, NULL, OPT_PAIR_FILE},
+    {"pair-profile", required_argument, NULL, OPT_PAIR_PROFILE},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
@@ -273,6 +284,17 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PROBE_AT_ENTRY:
 			o.probe_at_entry = true;
+			break;
+		case OPT_PAIR:
+			if (o.nr_pairs == 16)
+				return usage_error("%s", "at most 16 --pair options");
+			o.pairs[o.nr_pairs++] = optarg;
+			break;
+		case OPT_PAIR_FILE:
+			o.pair_file = optarg;
+			break;
+		case OPT_PAIR_PROFILE:
+			o.pair_profiles = optarg;
 			break;
 		case OPT_ALLOW_INHERIT:
 			if (parse_fd_list(optarg, &o))

@@ -29,7 +29,11 @@ struct lw_opts {
 	int error_exitcode;
 	bool no_follow;
 	bool no_default_suppressions;
-	int allow_inherit[16]; /* fds that may cross an exec (fd-inherited) */
+	const char *pairs[16]; /* --pair RESOURCE:ACQ(H)/REL(H)... */
+	unsigned nr_pairs;
+	const char *pair_file;	   /* --pair-file */
+	const char *pair_profiles; /* --pair-profile a,b */
+	int allow_inherit[16];	   /* fds that may cross an exec (fd-inherited) */
 	unsigned nr_allow_inherit;
 	bool det_fd; /* --only: detectors */
 	bool det_mem;

@@ -111,6 +111,12 @@ static void print_title(FILE *out, const struct lw_finding *f, const char *kind)
 	else if (!strcmp(kind, "fd-double-close"))
 		snprintf(what, sizeof(what), "Double close of fd %d%s", f->fd,
 			 f->count > 1 ? " (repeatedly)" : "");
+	else if (!strcmp(kind, "pair-leak"))
+		snprintf(what, sizeof(what), "%" PRIu64 " %s", f->count,
+			 plural(f->count, "handle", "handles"));
+	else if (!strcmp(kind, "pair-underflow"))
+		snprintf(what, sizeof(what), "Release without a matching acquire, %" PRIu64 " %s",
+			 f->count, plural(f->count, "time", "times"));
 	else if (!strcmp(kind, "fd-inherited"))
 		snprintf(what, sizeof(what), "%" PRIu64 " %s inherited across exec", f->count,
 			 plural(f->count, "file descriptor", "file descriptors"));

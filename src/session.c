@@ -17,10 +17,13 @@
 #include "corr_fd.h"
 #include "alloc_resolve.h"
 #include "corr_mem.h"
+#include "corr_pair.h"
+#include "pair_spec.h"
 #include "growth.h"
 #include "hmap.h"
 #include "load_bpf.h"
 #include "probe_place.h"
+#include "sym_resolve.h"
 #include "procfs.h"
 #include "session.h"
 #include "suppress.h"
@@ -55,7 +58,10 @@ struct lw_session {
 	struct lw_loader *ld;
 	struct ring_buffer *rb;
 	struct corr_fd *corr;
-	struct corr_mem *mem; /* NULL unless the mem detector is on */
+	struct corr_mem *mem;	/* NULL unless the mem detector is on */
+	struct corr_pair *pair; /* NULL without pair rules */
+	struct lw_pair_spec spec;
+	size_t first_profile_rule; /* rules from here on came from --pair-profile */
 	struct symbolizer *sym;
 	struct cfi_cache *cfi;
 	struct suppressions *supp;
@@ -65,6 +71,7 @@ struct lw_session {
 	size_t nr_procs, cap_procs;
 	struct rule_key_vec rules; /* to delete a process's rules when it goes */
 	struct hmap *exec_gens;	   /* tgid → execs seen */
+	struct hmap *miss_retries; /* rule key hash → misses without a mapping */
 	pid_t root;
 	uint64_t start_ns;
 	uint64_t reconciled;
@@ -178,6 +185,25 @@ static void learn_mapping(struct lw_session *s, const struct lw_ev_cfi_miss *ev)
 				path);
 }
 
+#define LW_MISS_RETRIES 3
+
+/* bpf_find_vma only try-locks the mm: under contention a miss names no
+ * mapping. Caching END for that pc would cut every later stack through it,
+ * so remove the pending entry and let BPF ask again, a few times, before
+ * believing the pc is in no file (JIT code, say).
+ */
+static bool retry_later(struct lw_session *s, const struct lw_cfi_key *key)
+{
+	uint64_t h = ((uint64_t)key->tgid << 32 ^ key->exec_gen) * 0x9E3779B97F4A7C15ULL ^ key->pc;
+	bool added;
+	uint64_t *tries = hmap__put(s->miss_retries, h, &added);
+
+	if (!tries || ++*tries > LW_MISS_RETRIES)
+		return false;
+	lw_loader__del_rule(s->ld, key);
+	return true;
+}
+
 static void handle_cfi_miss(struct lw_session *s, const struct lw_ev_cfi_miss *ev)
 {
 	struct lw_cfi_key key = {.tgid = ev->hdr.tgid, .exec_gen = ev->exec_gen, .pc = ev->pc};
@@ -186,10 +212,16 @@ static void handle_cfi_miss(struct lw_session *s, const struct lw_ev_cfi_miss *e
 	if (ev->hdr.type == LW_EV_MAPPING) {
 		if (ev->found && ev->nr_comps)
 			learn_mapping(s, ev);
+		if (s->opts->verbose && ev->found)
+			fprintf(stderr, "leakwatch: mapping for pid %u at 0x%llx (%u path parts)\n",
+				ev->hdr.tgid, (unsigned long long)ev->vm_start, ev->nr_comps);
 		return;
 	}
-	if (ev->found && ev->nr_comps) {
-		learn_mapping(s, ev);
+	if (!ev->found && !symbolizer__find(s->sym, ev->hdr.tgid, ev->pc) && retry_later(s, &key))
+		return; /* BPF asks again at the next stack through this pc */
+	if (!ev->found || ev->nr_comps) {
+		if (ev->found)
+			learn_mapping(s, ev);
 		if (cfi_rule_for_pc(s->cfi, s->sym, ev->hdr.tgid, ev->pc, &rule))
 			rule = (struct lw_cfi_rule){
 			    .kind = LW_CFI_BP, .cfa_off = 16, .bp_saved = 1, .bp_off = -16};
@@ -238,6 +270,9 @@ static size_t stack_offset(uint16_t type, size_t *base)
 	case LW_EV_FD_SEND:
 		*base = sizeof(struct lw_ev_fd_send);
 		return offsetof(struct lw_ev_fd_send, stack);
+	case LW_EV_PAIR:
+		*base = sizeof(struct lw_ev_pair);
+		return offsetof(struct lw_ev_pair, stack);
 	case LW_EV_MEM_ALLOC:
 		*base = sizeof(struct lw_ev_mem_alloc);
 		return offsetof(struct lw_ev_mem_alloc, stack);
@@ -367,12 +402,30 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (s->mem)
 			on_mem_event(s, data, size);
 		return 0;
+	case LW_EV_PAIR:
+		if (s->pair) {
+			struct lw_ips ips = {};
+
+			h = complete_stack(s, data, size, &copy);
+			if (h == data) {
+				s->user_errors++;
+				return 0;
+			}
+			stack_to_ips(&((const struct lw_ev_pair *)h)->stack, &ips);
+			if (corr_pair__feed(s->pair, (const struct lw_ev_pair *)h, &ips))
+				s->user_errors++;
+		}
+		return 0;
 	case LW_EV_PROC_FORK: {
 		const struct lw_ev_proc_fork *ev = data;
 
 		symbolizer__fork(s->sym, ev->hdr.tgid, ev->child_tgid);
 		if (s->mem)
 			corr_mem__comm(s->mem, ev->child_tgid, ev->comm);
+		if (s->pair) {
+			corr_pair__fork(s->pair, ev->hdr.tgid, ev->child_tgid);
+			corr_pair__comm(s->pair, ev->child_tgid, ev->comm);
+		}
 		pi = proc_get(s, ev->child_tgid);
 		if (pi) {
 			pi->ppid = ev->hdr.tgid;
@@ -390,6 +443,10 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (s->mem) {
 			corr_mem__exec(s->mem, ev->hdr.tgid);
 			corr_mem__comm(s->mem, ev->hdr.tgid, ev->comm);
+		}
+		if (s->pair) {
+			corr_pair__exec(s->pair, ev->hdr.tgid);
+			corr_pair__comm(s->pair, ev->hdr.tgid, ev->comm);
 		}
 		pi = proc_get(s, ev->hdr.tgid);
 		if (pi)
@@ -417,6 +474,8 @@ static int on_event(void *ctx, void *data, size_t size)
 			return 0;
 		if (s->mem)
 			corr_mem__exit(s->mem, ev->hdr.tgid, ev->hdr.ts_ns);
+		if (s->pair)
+			corr_pair__exit(s->pair, ev->hdr.tgid, ev->hdr.ts_ns);
 		break;
 	}
 	default:
@@ -430,6 +489,40 @@ static int on_event(void *ctx, void *data, size_t size)
 
 /* ---- set-up ---- */
 
+/* --pair, --pair-file, --pair-profile into one rule table; a bad rule is a
+ * usage error (-EINVAL) with the parser's line.
+ */
+static int load_pairs(struct lw_session *s, const struct lw_opts *o)
+{
+	char buf[128], *save = NULL, *name;
+	int err = 0;
+
+	for (unsigned i = 0; i < o->nr_pairs && !err; i++)
+		err = pair_spec__parse_compact(&s->spec, o->pairs[i], s->errmsg, sizeof(s->errmsg));
+	if (!err && o->pair_file)
+		err = pair_spec__parse_file(&s->spec, o->pair_file, s->errmsg, sizeof(s->errmsg));
+	s->first_profile_rule = s->spec.n;
+	if (!err && o->pair_profiles) {
+		snprintf(buf, sizeof(buf), "%s", o->pair_profiles);
+		for (name = strtok_r(buf, ",", &save); name && !err;
+		     name = strtok_r(NULL, ",", &save)) {
+			const char *text = pair_spec__profile(name);
+
+			if (!text) {
+				snprintf(s->errmsg, sizeof(s->errmsg),
+					 "unknown --pair-profile '%s' (see leakwatch --help)",
+					 name);
+				return -EINVAL;
+			}
+			err = pair_spec__parse_text(&s->spec, name, text, s->errmsg,
+						    sizeof(s->errmsg));
+		}
+	}
+	if (!err && s->spec.n)
+		err = pair_spec__validate(&s->spec, s->errmsg, sizeof(s->errmsg));
+	return err ? -EINVAL : 0;
+}
+
 int session__new(struct lw_session **out, const struct lw_opts *opts)
 {
 	struct lw_load_opts lo = {
@@ -442,6 +535,7 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	    .mem_min_size = opts->min_size,
 	    .mem_max_size = opts->max_size,
 	    .mem_no_stacks = opts->no_stacks,
+	    .pair = opts->nr_pairs || opts->pair_file || opts->pair_profiles,
 	};
 	struct corr_mem_opts mo = {
 	    .attach_mode = opts->mode == LW_MODE_ATTACH,
@@ -468,6 +562,9 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 		if (!s->supp)
 			return -EINVAL;
 	}
+	err = load_pairs(s, opts);
+	if (err)
+		return err;
 	if (!opts->no_default_suppressions) {
 		s->builtin =
 		    suppress__parse("built-in", builtin_suppressions, s->errmsg, sizeof(s->errmsg));
@@ -482,9 +579,21 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	s->cfi = cfi_cache__new();
 	s->growth = growth__new();
 	s->exec_gens = hmap__new();
+	s->miss_retries = hmap__new();
 	if (opts->det_mem)
 		s->mem = corr_mem__new(&mo);
-	if (!s->corr || !s->sym || !s->cfi || !s->growth || !s->exec_gens ||
+	if (s->spec.n) {
+		struct corr_pair_opts po = {
+		    .attach_mode = opts->mode == LW_MODE_ATTACH,
+		    .min_age_ns = opts->min_age_ns,
+		    .spec = &s->spec,
+		};
+
+		s->pair = corr_pair__new(&po);
+		if (!s->pair)
+			return set_error(s, -ENOMEM, "out of memory");
+	}
+	if (!s->corr || !s->sym || !s->cfi || !s->growth || !s->exec_gens || !s->miss_retries ||
 	    (opts->det_mem && !s->mem))
 		return set_error(s, -ENOMEM, "out of memory");
 	err = lw_loader__open(&s->ld, &lo, s->errmsg, sizeof(s->errmsg));
@@ -505,12 +614,15 @@ void session__free(struct lw_session *s)
 	lw_loader__free(s->ld);
 	corr_fd__free(s->corr);
 	corr_mem__free(s->mem);
+	corr_pair__free(s->pair);
+	pair_spec__free(&s->spec);
 	symbolizer__free(s->sym);
 	cfi_cache__free(s->cfi);
 	suppress__free(s->supp);
 	suppress__free(s->builtin);
 	growth__free(s->growth);
 	hmap__free(s->exec_gens);
+	hmap__free(s->miss_retries);
 	free(s->procs);
 	free(s->rules.v);
 	free(s->command);
@@ -608,6 +720,48 @@ int session__attach_mem(struct lw_session *s, pid_t pid, char **argv)
 		if (e)
 			return set_error(s, e, "mem: %s", err);
 	}
+	return 0;
+}
+
+int session__attach_pairs(struct lw_session *s, pid_t pid, char **argv)
+{
+	extern char **environ;
+	unsigned attached = 0;
+	char err[512];
+
+	for (size_t i = 0; i < s->spec.n; i++) {
+		const struct lw_pair_rule *r = &s->spec.v[i];
+		struct lw_sym_target t;
+		uint64_t cookie = LW_PAIR_COOKIE(i, r->how, r->argn);
+		int e;
+
+		e = argv ? sym_resolve__command(argv[0], environ, r->func, r->module, &t, err,
+						sizeof(err))
+			 : sym_resolve__pid(pid, r->func, r->module, &t, err, sizeof(err));
+		if (e) {
+			/* a profile names libraries the target may not use */
+			if (i >= s->first_profile_rule) {
+				if (s->opts->verbose)
+					fprintf(stderr, "leakwatch: pair: skipped: %s\n", err);
+				continue;
+			}
+			return set_error(s, e, "pair %s: %s", r->resource, err);
+		}
+		if (s->opts->verbose)
+			fprintf(stderr, "leakwatch: pair: %s %s at %s+0x%llx\n", r->resource,
+				r->func, t.path, (unsigned long long)t.offset);
+		e = lw_loader__attach_pair(s->ld, "pair_entry", t.path, t.offset, cookie, err,
+					   sizeof(err));
+		if (!e && r->how != LW_PAIR_H_ARG)
+			e = lw_loader__attach_pair(s->ld, "pair_ret", t.path, t.offset, cookie, err,
+						   sizeof(err));
+		if (e)
+			return set_error(s, e, "pair %s: %s", r->resource, err);
+		attached++;
+	}
+	if (s->spec.n && !attached)
+		return set_error(s, -ENOENT,
+				 "pair: none of the profile's functions is in the target");
 	return 0;
 }
 
@@ -992,6 +1146,8 @@ int session__report(struct lw_session *s)
 		if (!err)
 			err = corr_mem__finish(s->mem, now, &fs);
 	}
+	if (!err && s->pair)
+		err = corr_pair__finish(s->pair, now, &fs);
 	if (err)
 		return set_error(s, err, "cannot correlate events: %s", strerror(-err));
 	for (size_t i = 0; i < fs.n; i++) {

@@ -25,6 +25,10 @@ int session__attach(struct lw_session *s);
  * command argv (run, before exec) and put uprobes on its entry points.
  */
 int session__attach_mem(struct lw_session *s, pid_t pid, char **argv);
+/* Pair rules: resolve each function (executable, then its libraries) and
+ * put uprobes on it; profile rules whose library is absent are skipped.
+ */
+int session__attach_pairs(struct lw_session *s, pid_t pid, char **argv);
 /* Known-open fds of pid (from /proc) that are not its leaks. */
 int session__seed_fds(struct lw_session *s, pid_t pid);
 /* Learn pid's mappings now, while it is alive. */

@@ -33,6 +33,7 @@ enum lw_ev_type {
 	LW_EV_MEM_BAD_FREE,   /* free of an address that is not live */
 	LW_EV_MAPPING,	      /* an executable file mapping (struct lw_ev_cfi_miss layout) */
 	LW_EV_FD_SEND,	      /* sendmsg/sendmmsg carried fds with SCM_RIGHTS */
+	LW_EV_PAIR,	      /* a traced acquire/retain/release/destroy call */
 	LW_EV__MAX,
 };
 
@@ -298,6 +299,38 @@ struct lw_ev_mem_bad_free {
 	__u64 prev_free_ts;
 	__u64 alloc_ts;
 	struct lw_stack stack; /* this free; slice follows at sizeof(struct lw_ev_fd_open) */
+};
+
+/* ---- acquire/release pairs ---- */
+
+/* What a pair rule's function does to its handle. */
+enum lw_pair_op {
+	LW_PAIR_ACQUIRE = 1, /* handle now exists with balance 1 */
+	LW_PAIR_RETAIN,	     /* +1 */
+	LW_PAIR_RELEASE,     /* -1; at 0 the handle is gone */
+	LW_PAIR_DESTROY,     /* gone, whatever the balance */
+};
+
+/* Where a rule finds its handle. */
+enum lw_pair_handle {
+	LW_PAIR_H_RET = 1, /* the return value (NULL: nothing happened) */
+	LW_PAIR_H_ARG,	   /* argument n at entry */
+	LW_PAIR_H_OUTARG,  /* *argument n after return (gnutls_init(&session)) */
+};
+
+/* The uprobe's BPF cookie: rule index, handle source and argument number. */
+#define LW_PAIR_COOKIE(rule, how, argn)                                                            \
+	((__u64)(rule) | ((__u64)(how) << 32) | ((__u64)(argn) << 40))
+#define LW_PAIR_COOKIE_RULE(c) ((__u32)(c))
+#define LW_PAIR_COOKIE_HOW(c)  ((__u32)((c) >> 32) & 0xff)
+#define LW_PAIR_COOKIE_ARGN(c) ((__u32)((c) >> 40) & 0xff)
+
+struct lw_ev_pair {
+	struct lw_ev_hdr hdr;
+	__u32 rule; /* index into the session's rule table */
+	__u32 __pad;
+	__u64 handle;
+	struct lw_stack stack; /* slice follows at LW_SLICE_OFFSET */
 };
 
 /* The slice of any stack-carrying record starts here (the BPF scratch layout). */

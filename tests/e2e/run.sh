@@ -210,6 +210,35 @@ expect_eq "$rc" 23 "exit code" &&
 		"fd-send-failed-leak count=1 func=accept_connection resource=socket:[N] (AF_INET, SOCK_STREAM) | send failed at=send_fd
 fd-send-failed-leak count=2 func=accept_connection resource=socket:[N] (AF_INET, SOCK_STREAM) | send failed at=send_fd" "findings" && ok
 
+# --- acquire/release pairs -----------------------------------------------------
+
+POOL='pool:pool_create(ret)/+pool_retain(arg0)/-pool_release(arg0)/!pool_destroy(arg0)'
+kind_test pair_refcount_compact pair_pool \
+	"pair-leak count=3 fds= func=request_begin resource=pool (balance +1) | last retained at=pool_retain" \
+	--pair "$POOL"
+
+printf '# the pool API of tests/fixtures/pair_pool.c\npool acquire pool_create ret\npool retain pool_retain arg0\npool release pool_release arg0\npool destroy pool_destroy arg0\n' >"$TMP/pool.spec"
+kind_test pair_refcount_spec_file pair_pool \
+	"pair-leak count=3 fds= func=request_begin resource=pool (balance +1) | last retained at=pool_retain" \
+	--pair-file "$TMP/pool.spec"
+
+# the built-in profile against Debian's real libssl
+kind_test pair_openssl_profile pair_openssl \
+	"pair-leak count=2 fds= func=make_ctx resource=ssl_ctx (balance +1)" --pair-profile openssl
+
+start pair_spec_error_has_line_and_column
+printf 'pool acquire pool_create ret\npool retain pool_retain arg0\npool relase pool_release arg0\n' >"$TMP/bad.spec"
+out=$($LW run --pair-file "$TMP/bad.spec" -- true 2>&1)
+rc=$?
+expect_eq "$rc" 2 "exit code" &&
+	expect_eq "$out" "leakwatch: error: $TMP/bad.spec:3:6: unknown operation 'relase' (expected acquire, retain, release or destroy)" "message" && ok
+
+start pair_symbol_not_found
+out=$($LW run --pair 'x:no_such_fn(ret)/x_free(arg0)' -- "$FX/pair_pool" 2>&1)
+rc=$?
+expect_eq "$rc" 4 "exit code" &&
+	expect_eq "$out" "leakwatch: error: pair x: symbol no_such_fn not found in $(readlink -f "$FX/pair_pool") or its libraries" "message" && ok
+
 # --- memory (--only mem) ----------------------------------------------------
 
 start mem_each_entry_point_exact

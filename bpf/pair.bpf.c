@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Acquire/release pairs: uprobes on functions users name (pool create,
+ * retain, release, destroy). Each attachment carries its rule in the BPF
+ * cookie; a handle taken from an argument is reported at entry, one taken
+ * from the return value or an out-parameter at return.
+ */
+#include "common.bpf.h"
+#include "unwind.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct pair_pending {
+	__u64 out_ptr; /* LW_PAIR_H_OUTARG: where the callee stores the handle */
+	__u32 depth;   /* recursion into the same rule */
+	__u32 __pad;
+};
+
+/* per (thread, rule): the entry half of a return-value rule */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct pair_pending);
+} pair_pending SEC(".maps");
+
+#define LW_PAIR_SCRATCH (sizeof(struct lw_ev_fd_open) + LW_SLICE_MAX)
+
+struct lw_pair_scratch {
+	__u8 buf[LW_PAIR_SCRATCH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lw_pair_scratch);
+} pair_scratch SEC(".maps");
+
+/* Every argument register at a fixed ctx offset: the verifier rejects a
+ * computed ctx offset, which a switch on n compiles into.
+ */
+static __always_inline __u64 arg_n(struct pt_regs *ctx, __u32 n)
+{
+	__u64 a[6] = {PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx),
+		      PT_REGS_PARM4(ctx), PT_REGS_PARM5(ctx), ctx->r9};
+
+	return n < 6 ? a[n] : 0;
+}
+
+static __noinline int pair_emit(struct pt_regs *ctx, __u32 rule, __u64 handle, __u32 how)
+{
+	struct lw_pair_scratch *s;
+	struct lw_ev_pair *ev;
+	struct lw_regs r;
+	__u32 zero = 0, size = sizeof(struct lw_ev_pair);
+
+	s = bpf_map_lookup_elem(&pair_scratch, &zero);
+	if (!s)
+		return 0;
+	ev = (struct lw_ev_pair *)s->buf;
+	lw_hdr_init(&ev->hdr, LW_EV_PAIR, sizeof(*ev));
+	ev->rule = rule;
+	ev->__pad = 0;
+	ev->handle = handle;
+	lw_regs_from_ctx(&r, ctx);
+	if (lw_unwind(&ev->stack, ev->hdr.tgid, &r, how)) {
+		__u32 len = lw_copy_slice(s->buf + LW_SLICE_OFFSET, ev->stack.sp);
+
+		if (len > LW_SLICE_MAX)
+			len = LW_SLICE_MAX;
+		ev->stack.slice_len = len;
+		ev->hdr.flags |= LW_F_STACK_PARTIAL;
+		size = LW_SLICE_OFFSET + len;
+	}
+	ev->hdr.size = size;
+	if (size > LW_PAIR_SCRATCH)
+		return 0;
+	if (bpf_ringbuf_output(&events, s->buf, size, lw_rb_flags()))
+		lw_count_drop();
+	else
+		lw_count_event();
+	return 0;
+}
+
+SEC("uprobe")
+int pair_entry(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 rule = LW_PAIR_COOKIE_RULE(cookie), how = LW_PAIR_COOKIE_HOW(cookie);
+	__u64 key = (pid_tgid & 0xffffffff) | ((__u64)rule << 32);
+	struct pair_pending *p, np = {};
+
+	if (!lw_is_target(pid_tgid >> 32))
+		return 0;
+	if (how == LW_PAIR_H_ARG) {
+		__u64 handle = arg_n(ctx, LW_PAIR_COOKIE_ARGN(cookie));
+
+		return handle ? pair_emit(ctx, rule, handle, LW_UNWIND_AT_ENTRY) : 0;
+	}
+	p = bpf_map_lookup_elem(&pair_pending, &key);
+	if (p) {
+		p->depth++;
+		return 0;
+	}
+	if (how == LW_PAIR_H_OUTARG)
+		np.out_ptr = arg_n(ctx, LW_PAIR_COOKIE_ARGN(cookie));
+	bpf_map_update_elem(&pair_pending, &key, &np, BPF_ANY);
+	return 0;
+}
+
+SEC("uretprobe")
+int pair_ret(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 rule = LW_PAIR_COOKIE_RULE(cookie);
+	__u64 key = (pid_tgid & 0xffffffff) | ((__u64)rule << 32), handle = 0;
+	struct pair_pending *p = bpf_map_lookup_elem(&pair_pending, &key);
+	struct pair_pending pd;
+
+	if (!p)
+		return 0;
+	if (p->depth) {
+		p->depth--;
+		return 0;
+	}
+	pd = *p;
+	bpf_map_delete_elem(&pair_pending, &key);
+	if (LW_PAIR_COOKIE_HOW(cookie) == LW_PAIR_H_OUTARG) {
+		if (!pd.out_ptr || bpf_probe_read_user(&handle, sizeof(handle), (void *)pd.out_ptr))
+			return 0;
+	} else {
+		handle = PT_REGS_RC(ctx);
+	}
+	/* NULL: the create failed, nothing to track */
+	return handle ? pair_emit(ctx, rule, handle, 0) : 0;
+}

@@ -77,8 +77,6 @@ struct lw_sys_args {
 	__u64 a[6];
 };
 
-#define LW_SCRATCH_SIZE (sizeof(struct lw_ev_fd_open) + LW_SLICE_MAX)
-
 struct lw_scratch {
 	__u8 buf[LW_SCRATCH_SIZE];
 };
@@ -230,14 +228,14 @@ static __always_inline void output_with_stack(struct lw_scratch *s, struct lw_ev
 
 	lw_regs_from_kernel(&r, regs);
 	if (lw_unwind(st, hdr->tgid, &r, 0)) {
-		__u32 len = lw_copy_slice(s->buf + sizeof(struct lw_ev_fd_open), st->sp);
+		__u32 len = lw_copy_slice(s->buf + LW_SLICE_OFFSET, st->sp);
 
 		if (len > LW_SLICE_MAX)
 			len = LW_SLICE_MAX;
 		/* the slice always starts where the largest record ends */
 		st->slice_len = len;
 		hdr->flags |= LW_F_STACK_PARTIAL;
-		size = sizeof(struct lw_ev_fd_open) + len;
+		size = LW_SLICE_OFFSET + len;
 	}
 	hdr->size = size;
 	if (size > LW_SCRATCH_SIZE)

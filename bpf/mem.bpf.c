@@ -74,7 +74,7 @@ struct {
 	__type(value, struct lw_pending);
 } pending SEC(".maps");
 
-#define LW_MEM_SCRATCH (sizeof(struct lw_ev_fd_open) + LW_SLICE_MAX)
+#define LW_MEM_SCRATCH LW_SCRATCH_SIZE
 
 struct lw_mem_scratch {
 	__u8 buf[LW_MEM_SCRATCH];

@@ -23,7 +23,7 @@ struct {
 	__type(value, struct pair_pending);
 } pair_pending SEC(".maps");
 
-#define LW_PAIR_SCRATCH (sizeof(struct lw_ev_fd_open) + LW_SLICE_MAX)
+#define LW_PAIR_SCRATCH LW_SCRATCH_SIZE
 
 struct lw_pair_scratch {
 	__u8 buf[LW_PAIR_SCRATCH];

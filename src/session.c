@@ -257,6 +257,12 @@ static void teach_rules(struct lw_session *s, uint32_t tgid, uint32_t from,
 	}
 }
 
+/* A private, writable copy of any stack-carrying record. */
+union lw_ev_copy {
+	struct lw_ev_hdr hdr;
+	uint8_t bytes[LW_SLICE_OFFSET];
+};
+
 /* Where each stack-carrying record keeps its stack. */
 static size_t stack_offset(uint16_t type, size_t *base)
 {
@@ -273,6 +279,9 @@ static size_t stack_offset(uint16_t type, size_t *base)
 	case LW_EV_PAIR:
 		*base = sizeof(struct lw_ev_pair);
 		return offsetof(struct lw_ev_pair, stack);
+	case LW_EV_MOUNT:
+		*base = sizeof(struct lw_ev_mount);
+		return offsetof(struct lw_ev_mount, stack);
 	case LW_EV_MEM_ALLOC:
 		*base = sizeof(struct lw_ev_mem_alloc);
 		return offsetof(struct lw_ev_mem_alloc, stack);
@@ -288,7 +297,7 @@ static size_t stack_offset(uint16_t type, size_t *base)
  * follows it (at LW_SLICE_OFFSET) when BPF could not.
  */
 static const struct lw_ev_hdr *complete_stack(struct lw_session *s, const void *data, size_t size,
-					      struct lw_ev_fd_open *copy)
+					      union lw_ev_copy *copy)
 {
 	const struct lw_ev_hdr *h = data;
 	size_t base, off = stack_offset(h->type, &base);
@@ -327,7 +336,7 @@ static void stack_to_ips(const struct lw_stack *st, struct lw_ips *ips)
 static void on_mem_event(struct lw_session *s, const void *data, size_t size)
 {
 	const struct lw_ev_hdr *h = data;
-	struct lw_ev_fd_open copy;
+	union lw_ev_copy copy;
 	struct lw_ips ips = {};
 
 	switch (h->type) {
@@ -367,7 +376,7 @@ static int on_event(void *ctx, void *data, size_t size)
 {
 	struct lw_session *s = ctx;
 	const struct lw_ev_hdr *h = data;
-	struct lw_ev_fd_open copy;
+	union lw_ev_copy copy;
 	struct lw_proc_info *pi;
 	int err;
 
@@ -385,7 +394,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (size < sizeof(struct lw_ev_fd_close) && !(h->flags & LW_F_STACK_PARTIAL)) {
 			/* a successful close streams only the frames it has */
 			memset(&copy, 0, sizeof(struct lw_ev_fd_close));
-			memcpy(&copy, data, size);
+			memcpy(&copy, data, size < sizeof(copy) ? size : sizeof(copy));
 			copy.hdr.size = sizeof(struct lw_ev_fd_close);
 			h = &copy.hdr;
 			break;

@@ -34,6 +34,7 @@ enum lw_ev_type {
 	LW_EV_MAPPING,	      /* an executable file mapping (struct lw_ev_cfi_miss layout) */
 	LW_EV_FD_SEND,	      /* sendmsg/sendmmsg carried fds with SCM_RIGHTS */
 	LW_EV_PAIR,	      /* a traced acquire/retain/release/destroy call */
+	LW_EV_MOUNT,	      /* a mount-namespace syscall (mount, umount2, unshare, ...) */
 	LW_EV__MAX,
 };
 
@@ -301,6 +302,25 @@ struct lw_ev_mem_bad_free {
 	struct lw_stack stack; /* this free; slice follows at sizeof(struct lw_ev_fd_open) */
 };
 
+/* ---- mounts ---- */
+
+/* lw_ev_mount.flags, filled by user space from /proc/PID/mountinfo */
+#define LW_MNT_PROPAGATES (1u << 0) /* the new mount joined a shared peer group */
+#define LW_MNT_NEW_NS	  (1u << 1) /* made in a namespace created by unshare/clone */
+
+struct lw_ev_mount {
+	struct lw_ev_hdr hdr;
+	__u32 nr;	 /* syscall number (x86-64) */
+	__s32 ret;	 /* 0 or -errno */
+	__u64 arg_flags; /* mount flags, umount2 flags, or unshare/setns/clone flags */
+	__u32 mnt_ns;	 /* the caller's mount namespace inode, after the call */
+	__u32 flags;	 /* LW_MNT_* (user space) */
+	char source[LW_NAME_MAX];
+	char target[LW_NAME_MAX]; /* as passed; relative paths are left as they are */
+	char fstype[32];
+	struct lw_stack stack; /* slice follows at LW_SLICE_OFFSET */
+};
+
 /* ---- acquire/release pairs ---- */
 
 /* What a pair rule's function does to its handle. */
@@ -333,8 +353,18 @@ struct lw_ev_pair {
 	struct lw_stack stack; /* slice follows at LW_SLICE_OFFSET */
 };
 
-/* The slice of any stack-carrying record starts here (the BPF scratch layout). */
-#define LW_SLICE_OFFSET (sizeof(struct lw_ev_fd_open))
+/* The slice of any stack-carrying record starts here (the BPF scratch
+ * layout: record, then slice), so every such record must fit before it.
+ */
+#define LW_SLICE_OFFSET 640
+#define LW_SCRATCH_SIZE (LW_SLICE_OFFSET + LW_SLICE_MAX)
+_Static_assert(sizeof(struct lw_ev_fd_open) <= LW_SLICE_OFFSET, "slice offset");
+_Static_assert(sizeof(struct lw_ev_fd_close) <= LW_SLICE_OFFSET, "slice offset");
+_Static_assert(sizeof(struct lw_ev_fd_send) <= LW_SLICE_OFFSET, "slice offset");
+_Static_assert(sizeof(struct lw_ev_mem_alloc) <= LW_SLICE_OFFSET, "slice offset");
+_Static_assert(sizeof(struct lw_ev_mem_bad_free) <= LW_SLICE_OFFSET, "slice offset");
+_Static_assert(sizeof(struct lw_ev_pair) <= LW_SLICE_OFFSET, "slice offset");
+_Static_assert(sizeof(struct lw_ev_mount) <= LW_SLICE_OFFSET, "slice offset");
 
 /* tgid map value: why a process is traced */
 #define LW_TGT_ROOT	 (1u << 0) /* the command or attached pid itself */

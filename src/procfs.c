@@ -177,3 +177,62 @@ int procfs__descendants(pid_t pid, pid_t **out)
 	*out = res;
 	return (int)(rn - 1);
 }
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++, d++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
+			*d = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*d = *s;
+		}
+	}
+	*d = 0;
+}
+
+int procfs__mount_shared(pid_t pid, const char *path)
+{
+	char file[64], line[4096], abs[4096], cwd[2048], point[4096];
+	int found = -ENOENT;
+	FILE *f;
+
+	if (path[0] != '/') {
+		ssize_t n;
+
+		snprintf(file, sizeof(file), "/proc/%d/cwd", pid);
+		n = readlink(file, cwd, sizeof(cwd) - 1);
+		if (n <= 0)
+			return -errno;
+		cwd[n] = 0;
+		snprintf(abs, sizeof(abs), "%s/%s", cwd, path);
+	} else {
+		snprintf(abs, sizeof(abs), "%s", path);
+	}
+	/* mount points carry no trailing slash */
+	for (size_t n = strlen(abs); n > 1 && abs[n - 1] == '/'; n--)
+		abs[n - 1] = 0;
+	snprintf(file, sizeof(file), "/proc/%d/mountinfo", pid);
+	f = fopen(file, "re");
+	if (!f)
+		return -errno;
+	/* "ID PARENT MAJ:MIN ROOT POINT OPTS [OPTIONAL...] - FSTYPE SRC SUPER";
+	 * later lines are mounted on top of earlier ones
+	 */
+	while (fgets(line, sizeof(line), f)) {
+		char *opt = NULL;
+
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1)
+			continue;
+		unescape(point);
+		if (strcmp(point, abs))
+			continue;
+		opt = strstr(line, " shared:");
+		found = opt && opt < strstr(line, " - ") ? 1 : 0;
+	}
+	fclose(f);
+	return found;
+}

@@ -23,6 +23,11 @@ int procfs__fds(pid_t pid, struct lw_proc_fd **out);
 int procfs__descendants(pid_t pid, pid_t **out);
 /* comm of pid into buf (empty on failure). */
 void procfs__comm(pid_t pid, char *buf, size_t len);
+/* Is the topmost mount at path (absolute, or relative to pid's cwd) in
+ * pid's mount namespace a member of a shared peer group ("shared:N" in
+ * /proc/PID/mountinfo)? 1 yes, 0 no, -ENOENT no mount there, -errno.
+ */
+int procfs__mount_shared(pid_t pid, const char *path);
 /* Parent pid, or -errno. */
 int procfs__ppid(pid_t pid);
 

@@ -17,6 +17,8 @@
 #include "corr_fd.h"
 #include "alloc_resolve.h"
 #include "corr_mem.h"
+#include "corr_mount.h"
+#include "corr_storm.h"
 #include "corr_pair.h"
 #include "pair_spec.h"
 #include "growth.h"
@@ -60,6 +62,8 @@ struct lw_session {
 	struct corr_fd *corr;
 	struct corr_mem *mem;	/* NULL unless the mem detector is on */
 	struct corr_pair *pair; /* NULL without pair rules */
+	struct corr_mount *mnt;
+	struct corr_storm *storm;
 	struct lw_pair_spec spec;
 	size_t first_profile_rule; /* rules from here on came from --pair-profile */
 	struct symbolizer *sym;
@@ -72,6 +76,7 @@ struct lw_session {
 	struct rule_key_vec rules; /* to delete a process's rules when it goes */
 	struct hmap *exec_gens;	   /* tgid → execs seen */
 	struct hmap *miss_retries; /* rule key hash → misses without a mapping */
+	struct hmap *new_ns;	   /* mount namespaces traced processes created */
 	pid_t root;
 	uint64_t start_ns;
 	uint64_t reconciled;
@@ -332,6 +337,70 @@ static void stack_to_ips(const struct lw_stack *st, struct lw_ips *ips)
 	memcpy(ips->ips, st->ips, ips->nr * sizeof(ips->ips[0]));
 }
 
+/* Did the mount this record made join a shared peer group, and was it made
+ * in a namespace a traced process created? (LW_MNT_*, from mountinfo while
+ * the caller is most likely still alive)
+ */
+static void mount_flags(struct lw_session *s, struct lw_ev_mount *mv)
+{
+	bool makes = mv->ret == 0 && mv->target[0] &&
+		     (mv->nr == 165 /* mount */ || mv->nr == 429 /* move_mount */);
+
+	if (mv->ret == 0 && (mv->nr == 272 /* unshare */ || mv->nr == 56 /* clone */)) {
+		bool added;
+
+		hmap__put(s->new_ns, mv->mnt_ns, &added);
+	}
+	if (hmap__get(s->new_ns, mv->mnt_ns))
+		mv->flags |= LW_MNT_NEW_NS;
+	/* remounts and propagation changes make no mount */
+	if (makes && mv->nr == 165 &&
+	    (mv->arg_flags & (0x20 /* MS_REMOUNT */ | 0x100000 | 0x40000 | 0x80000 | 0x20000)))
+		makes = false;
+	/* BPF read it at mount time; mountinfo is the fallback for kernels
+	 * before 6.8 (a propagated umount may already have removed it)
+	 */
+	if (makes && !(mv->flags & LW_MNT_PROPAGATES) &&
+	    procfs__mount_shared(mv->hdr.tgid, mv->target) == 1)
+		mv->flags |= LW_MNT_PROPAGATES;
+	if (s->opts->verbose)
+		fprintf(stderr,
+			"leakwatch: mount syscall %u by pid %u in ns %u: %s ret %d flags %#x\n",
+			mv->nr, mv->hdr.tgid, mv->mnt_ns, mv->target, mv->ret, mv->flags);
+}
+
+/* A child exited: sample its parent's open fds for a respawn storm's story. */
+static void storm_parent_fds(struct lw_session *s, uint32_t child, uint64_t ts)
+{
+	for (size_t i = 0; i < s->nr_procs; i++) {
+		if (s->procs[i].pid == child && s->procs[i].ppid) {
+			int fds[4096], n = corr_fd__open_fds(s->corr, s->procs[i].ppid, fds, 4096);
+
+			if (n >= 0)
+				corr_storm__parent_fds(s->storm, s->procs[i].ppid, ts, (uint64_t)n);
+			return;
+		}
+	}
+}
+
+/* mount-leftover: is that mount still there (our own namespace's view)? */
+static bool still_mounted(void *ctx, uint32_t mnt_ns, const char *target)
+{
+	struct lw_session *s = ctx;
+	char link[64], ns[64];
+	ssize_t n;
+
+	(void)s;
+	n = readlink("/proc/self/ns/mnt", ns, sizeof(ns) - 1);
+	if (n <= 0)
+		return false;
+	ns[n] = 0;
+	snprintf(link, sizeof(link), "%u", mnt_ns);
+	if (strcmp(ns + 5, link) && strncmp(ns + 5, link, strlen(link)))
+		return false; /* another namespace: gone with it, or not ours to see */
+	return procfs__mount_shared(getpid(), target) >= 0;
+}
+
 /* Memory records go to the memory correlator only. */
 static void on_mem_event(struct lw_session *s, const void *data, size_t size)
 {
@@ -411,6 +480,22 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (s->mem)
 			on_mem_event(s, data, size);
 		return 0;
+	case LW_EV_MOUNT: {
+		struct lw_ips ips = {};
+		struct lw_ev_mount *mv;
+
+		h = complete_stack(s, data, size, &copy);
+		if (h == data) {
+			s->user_errors++;
+			return 0;
+		}
+		mv = (struct lw_ev_mount *)h;
+		stack_to_ips(&mv->stack, &ips);
+		mount_flags(s, mv);
+		if (corr_mount__feed(s->mnt, mv, ips.nr ? &ips : NULL))
+			s->user_errors++;
+		return 0;
+	}
 	case LW_EV_PAIR:
 		if (s->pair) {
 			struct lw_ips ips = {};
@@ -435,6 +520,10 @@ static int on_event(void *ctx, void *data, size_t size)
 			corr_pair__fork(s->pair, ev->hdr.tgid, ev->child_tgid);
 			corr_pair__comm(s->pair, ev->child_tgid, ev->comm);
 		}
+		corr_mount__fork(s->mnt, ev->hdr.tgid, ev->child_tgid, ev->hdr.ts_ns);
+		corr_mount__comm(s->mnt, ev->child_tgid, ev->comm);
+		corr_storm__fork(s->storm, ev->hdr.tgid, ev->child_tgid, ev->hdr.ts_ns);
+		corr_storm__comm(s->storm, ev->child_tgid, ev->comm);
 		pi = proc_get(s, ev->child_tgid);
 		if (pi) {
 			pi->ppid = ev->hdr.tgid;
@@ -457,6 +546,8 @@ static int on_event(void *ctx, void *data, size_t size)
 			corr_pair__exec(s->pair, ev->hdr.tgid);
 			corr_pair__comm(s->pair, ev->hdr.tgid, ev->comm);
 		}
+		corr_mount__comm(s->mnt, ev->hdr.tgid, ev->comm);
+		corr_storm__exec(s->storm, ev->hdr.tgid, ev->filename, ev->comm, ev->hdr.ts_ns);
 		pi = proc_get(s, ev->hdr.tgid);
 		if (pi)
 			memcpy(pi->comm, ev->comm, sizeof(pi->comm));
@@ -476,6 +567,11 @@ static int on_event(void *ctx, void *data, size_t size)
 			memcpy(pi->comm, ev->comm, sizeof(pi->comm));
 		}
 		rules_forget(s, ev->hdr.tgid);
+		corr_storm__comm(s->storm, ev->hdr.tgid, ev->comm);
+		corr_storm__exit(s->storm, ev->hdr.tgid, ev->exit_code, ev->hdr.ts_ns);
+		storm_parent_fds(s, ev->hdr.tgid, ev->hdr.ts_ns);
+		corr_mount__comm(s->mnt, ev->hdr.tgid, ev->comm);
+		corr_mount__exit(s->mnt, ev->hdr.tgid, ev->hdr.ts_ns);
 		/* attach: the target's exit ends observation; what it held then
 		 * is still open at the end, so the correlator must not see it go
 		 */
@@ -589,8 +685,17 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	s->growth = growth__new();
 	s->exec_gens = hmap__new();
 	s->miss_retries = hmap__new();
+	s->new_ns = hmap__new();
 	if (opts->det_mem)
 		s->mem = corr_mem__new(&mo);
+	{
+		struct corr_mount_opts mno = {.attach_mode = opts->mode == LW_MODE_ATTACH};
+
+		s->mnt = corr_mount__new(&mno);
+		s->storm = corr_storm__new(NULL);
+		if (!s->mnt || !s->storm)
+			return set_error(s, -ENOMEM, "out of memory");
+	}
 	if (s->spec.n) {
 		struct corr_pair_opts po = {
 		    .attach_mode = opts->mode == LW_MODE_ATTACH,
@@ -603,7 +708,7 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 			return set_error(s, -ENOMEM, "out of memory");
 	}
 	if (!s->corr || !s->sym || !s->cfi || !s->growth || !s->exec_gens || !s->miss_retries ||
-	    (opts->det_mem && !s->mem))
+	    !s->new_ns || (opts->det_mem && !s->mem))
 		return set_error(s, -ENOMEM, "out of memory");
 	err = lw_loader__open(&s->ld, &lo, s->errmsg, sizeof(s->errmsg));
 	if (err)
@@ -624,6 +729,8 @@ void session__free(struct lw_session *s)
 	corr_fd__free(s->corr);
 	corr_mem__free(s->mem);
 	corr_pair__free(s->pair);
+	corr_mount__free(s->mnt);
+	corr_storm__free(s->storm);
 	pair_spec__free(&s->spec);
 	symbolizer__free(s->sym);
 	cfi_cache__free(s->cfi);
@@ -632,6 +739,7 @@ void session__free(struct lw_session *s)
 	growth__free(s->growth);
 	hmap__free(s->exec_gens);
 	hmap__free(s->miss_retries);
+	hmap__free(s->new_ns);
 	free(s->procs);
 	free(s->rules.v);
 	free(s->command);
@@ -646,8 +754,21 @@ int session__add_target(struct lw_session *s, pid_t pid, bool root)
 	if (err)
 		return set_error(s, err, "cannot add pid %d to the target map: %s", pid,
 				 strerror(-err));
-	if (root)
+	if (root) {
+		char link[64], ns[64];
+		ssize_t n;
+
 		s->root = pid;
+		/* the namespace the root starts in: a new one made later is
+		 * told apart from it (mount-propagation-leak)
+		 */
+		snprintf(link, sizeof(link), "/proc/%d/ns/mnt", pid);
+		n = readlink(link, ns, sizeof(ns) - 1);
+		if (n > 0) {
+			ns[n] = 0;
+			corr_mount__set_ns(s->mnt, pid, (uint32_t)strtoul(ns + 5, NULL, 10));
+		}
+	}
 	pi = proc_get(s, pid);
 	if (pi) {
 		int ppid = procfs__ppid(pid);
@@ -1157,6 +1278,10 @@ int session__report(struct lw_session *s)
 	}
 	if (!err && s->pair)
 		err = corr_pair__finish(s->pair, now, &fs);
+	if (!err)
+		err = corr_mount__finish(s->mnt, now, still_mounted, s, &fs);
+	if (!err)
+		err = corr_storm__finish(s->storm, &fs);
 	if (err)
 		return set_error(s, err, "cannot correlate events: %s", strerror(-err));
 	for (size_t i = 0; i < fs.n; i++) {

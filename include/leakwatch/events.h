@@ -304,7 +304,9 @@ struct lw_ev_mem_bad_free {
 
 /* ---- mounts ---- */
 
-/* lw_ev_mount.flags, filled by user space from /proc/PID/mountinfo */
+/* lw_ev_mount.flags: PROPAGATES from BPF at mount time (user space falls
+ * back to /proc/PID/mountinfo), NEW_NS from user space
+ */
 #define LW_MNT_PROPAGATES (1u << 0) /* the new mount joined a shared peer group */
 #define LW_MNT_NEW_NS	  (1u << 1) /* made in a namespace created by unshare/clone */
 
@@ -314,7 +316,7 @@ struct lw_ev_mount {
 	__s32 ret;	 /* 0 or -errno */
 	__u64 arg_flags; /* mount flags, umount2 flags, or unshare/setns/clone flags */
 	__u32 mnt_ns;	 /* the caller's mount namespace inode, after the call */
-	__u32 flags;	 /* LW_MNT_* (user space) */
+	__u32 flags;	 /* LW_MNT_* */
 	char source[LW_NAME_MAX];
 	char target[LW_NAME_MAX]; /* as passed; relative paths are left as they are */
 	char fstype[32];

@@ -239,6 +239,37 @@ rc=$?
 expect_eq "$rc" 4 "exit code" &&
 	expect_eq "$out" "leakwatch: error: pair x: symbol no_such_fn not found in $(readlink -f "$FX/pair_pool") or its libraries" "message" && ok
 
+# --- mount namespaces and respawn storms -----------------------------------------
+
+start mount_seed_rootfs_race
+# inside a private mount namespace: the fixture's shared bind mount and all
+# its mounts die with it, even when the test fails
+mkdir -p "$TMP/mnt"
+norm() { $Q "$1" mnt_rootfs | sed 's/ [0-9]\{6,\}/ NS/g; s/pid [0-9]*/pid P/g'; }
+unshare -m --propagation private $LW run -q -f json -o "$TMP/mnt.json" -- "$FX/mnt_rootfs" "$TMP/mnt" >/dev/null 2>&1
+rc=$?
+want="mount-propagation-leak count=2 fds= func=prepare_rootfs resource=$TMP/mnt/rootfs/proc (tmpfs) propagates out of mount namespace NS
+mount-race count=2 fds= func=teardown_previous resource=$TMP/mnt/rootfs/proc: umount2 in ns NS (pid P) removed a mount made in ns NS (pid P): host umount2 of a propagated mount | propagated mount made at=prepare_rootfs"
+expect_eq "$rc" 23 "exit code" && expect_eq "$(norm "$TMP/mnt.json")" "$want" "findings" && ok
+
+start mount_seed_fixed_is_clean
+unshare -m --propagation private $LW run -q -f json -o "$TMP/mnt2.json" -- "$FX/mnt_rootfs" "$TMP/mnt" --fixed >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$(norm "$TMP/mnt2.json")" "" "findings" && ok
+
+start respawn_storm
+$LW run -q -f json -o "$TMP/storm.json" -- "$FX/respawn" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/storm.json" respawn | sed 's/ fds=[0-9,]*//; s/in [0-9.]*s/in Ts/; s/parent fds [0-9]* -> [0-9]*/parent fds A -> B/')" \
+		"fd-leak count=16 func=spawn resource=pipe:[N]
+respawn-storm count=8 func=none resource=/bin/false: 8 non-zero exits in Ts (codes: 1 x8); parent fds A -> B" "findings" && ok
+
+start respawn_fixed_is_clean
+$LW run -q -f json -o "$TMP/storm2.json" -- "$FX/respawn" --fixed >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/storm2.json" respawn)" "" "findings" && ok
+
 # --- memory (--only mem) ----------------------------------------------------
 
 start mem_each_entry_point_exact

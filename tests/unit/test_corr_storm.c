@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Respawn-storm correlator: failing children of one parent and program
+ * within a window, and what does not count.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include "harness.h"
+#include "corr_storm.h"
+
+#define MS	   1000000ull
+#define SEC	   1000000000ull
+#define PARENT	   100
+#define EXIT(code) ((code) << 8)
+
+/* child pid exec's prog (NULL: no exec) and exits with status at ts */
+static void child(struct corr_storm *c, uint32_t parent, uint32_t pid, const char *prog,
+		  int32_t status, uint64_t ts)
+{
+	int err = corr_storm__fork(c, parent, pid, ts);
+
+	if (!err && prog)
+		err = corr_storm__exec(c, pid, prog, "worker", ts);
+	if (!err)
+		err = corr_storm__exit(c, pid, status, ts + MS);
+	if (err) {
+		fprintf(stderr, "  corr_storm: %d\n", err);
+		lw_test_failed = 1;
+	}
+}
+
+static struct corr_storm *mk(void)
+{
+	struct corr_storm *c = corr_storm__new(NULL);
+
+	if (c && corr_storm__comm(c, PARENT, "unitd"))
+		lw_test_failed = 1;
+	return c;
+}
+
+static int finish(struct corr_storm *c, struct lw_findings *fs)
+{
+	int err = corr_storm__finish(c, fs);
+
+	corr_storm__free(c);
+	return err;
+}
+
+LW_TEST(storm_six_failures)
+{
+	struct corr_storm *c = mk();
+	struct lw_findings fs = {};
+	const struct lw_finding *f;
+
+	for (int i = 0; i < 6; i++)
+		child(c, PARENT, 200 + i, "/usr/sbin/unitd", EXIT(1), i * 300 * MS);
+	ASSERT_EQ(finish(c, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 1, "one storm");
+	f = &fs.v[0];
+	ASSERT_STREQ(f->kind, "respawn-storm", "kind");
+	ASSERT_EQ(f->pid, PARENT, "the parent");
+	ASSERT_STREQ(f->comm, "unitd", "parent's comm");
+	ASSERT_EQ(f->fd, -1, "no fd");
+	ASSERT_EQ(f->count, 6, "count");
+	ASSERT_EQ(f->age_ms, 1500, "window span");
+	ASSERT_STREQ(f->resource, "/usr/sbin/unitd: 6 non-zero exits in 1.5s (codes: 1 x6)",
+		     "resource");
+	lw_findings__free(&fs);
+}
+
+/* Forked workers that never exec are keyed by comm; codes and signals. */
+LW_TEST(storm_codes_and_signals)
+{
+	struct corr_storm *c = mk();
+	struct lw_findings fs = {};
+	const int32_t st[] = {EXIT(1), 9, EXIT(2), EXIT(1), 9 | 0x80, EXIT(1), EXIT(0)};
+
+	for (int i = 0; i < 7; i++) {
+		ASSERT_EQ(corr_storm__fork(c, PARENT, 300 + i, i * SEC), 0, "fork");
+		ASSERT_EQ(corr_storm__comm(c, 300 + i, "prototype"), 0, "comm");
+		ASSERT_EQ(corr_storm__exit(c, 300 + i, st[i], i * SEC + 10 * MS), 0, "exit");
+	}
+	ASSERT_EQ(finish(c, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 1, "one storm");
+	ASSERT_EQ(fs.v[0].count, 6, "the exit 0 does not count");
+	ASSERT_STREQ(fs.v[0].resource,
+		     "prototype: 6 non-zero exits in 5.0s (codes: 1 x3, 2 x1, signal 9 x2)",
+		     "resource");
+	lw_findings__free(&fs);
+}
+
+LW_TEST(storm_healthy_restarts)
+{
+	struct corr_storm *c = mk();
+	struct lw_findings fs = {};
+
+	for (int i = 0; i < 6; i++)
+		child(c, PARENT, 200 + i, "/usr/sbin/unitd", EXIT(0), i * 100 * MS);
+	ASSERT_EQ(finish(c, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 0, "exit 0 never counts");
+}
+
+LW_TEST(storm_below_min)
+{
+	struct corr_storm *c = mk();
+	struct lw_findings fs = {};
+
+	for (int i = 0; i < 4; i++)
+		child(c, PARENT, 200 + i, "/usr/sbin/unitd", EXIT(1), i * 100 * MS);
+	/* 3 + 3 of two programs, and 3 + 3 of two parents: no key reaches 5 */
+	for (int i = 0; i < 3; i++) {
+		child(c, PARENT + 1, 220 + i, "/bin/a", EXIT(1), i * 100 * MS);
+		child(c, PARENT + 1, 230 + i, "/bin/b", EXIT(1), i * 100 * MS);
+		child(c, PARENT + 2, 240 + i, "/bin/a", EXIT(1), i * 100 * MS);
+		child(c, PARENT + 3, 250 + i, "/bin/a", EXIT(1), i * 100 * MS);
+	}
+	/* a child whose fork was not seen has no parent */
+	ASSERT_EQ(corr_storm__exec(c, 260, "/bin/a", "a", 0), 0, "exec");
+	ASSERT_EQ(corr_storm__exit(c, 260, EXIT(1), MS), 0, "exit");
+	ASSERT_EQ(finish(c, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 0, "4 failures, min 5");
+}
+
+LW_TEST(storm_slow_failures)
+{
+	struct corr_storm *c = mk();
+	struct lw_findings fs = {};
+
+	/* 6 failures over 60 s: at most one per 10 s window */
+	for (int i = 0; i < 6; i++)
+		child(c, PARENT, 200 + i, "/usr/sbin/unitd", EXIT(1), i * 12 * SEC);
+	ASSERT_EQ(finish(c, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 0, "spread over 60 s");
+
+	/* the window is an option; and the densest window is the one reported */
+	c = corr_storm__new(&(struct corr_storm_opts){.min_exits = 3, .window_ns = 30 * SEC});
+	for (int i = 0; i < 3; i++)
+		child(c, PARENT, 200 + i, "/usr/sbin/unitd", EXIT(1), i * 12 * SEC);
+	for (int i = 0; i < 4; i++)
+		child(c, PARENT, 300 + i, "/usr/sbin/unitd", EXIT(1), 100 * SEC + i * SEC);
+	ASSERT_EQ(finish(c, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 1, "one finding per (parent, program)");
+	ASSERT_EQ(fs.v[0].count, 4, "densest window");
+	ASSERT_EQ(fs.v[0].age_ms, 3000, "its span");
+	lw_findings__free(&fs);
+}
+
+LW_TEST(storm_parent_fd_growth)
+{
+	struct corr_storm *c = mk();
+	struct lw_findings fs = {};
+
+	/* a sample before the storm, outside its window */
+	ASSERT_EQ(corr_storm__parent_fds(c, PARENT, 0, 5), 0, "sample");
+	for (int i = 0; i < 6; i++) {
+		uint64_t ts = 60 * SEC + i * 200 * MS;
+
+		child(c, PARENT, 200 + i, "/usr/sbin/unitd", EXIT(1), ts);
+		ASSERT_EQ(corr_storm__parent_fds(c, PARENT, ts + MS, 12 + 9 * i), 0, "sample");
+	}
+	ASSERT_EQ(finish(c, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 1, "one storm");
+	ASSERT_STREQ(fs.v[0].resource,
+		     "/usr/sbin/unitd: 6 non-zero exits in 1.0s (codes: 1 x6); parent fds 12 -> 57",
+		     "resource");
+	lw_findings__free(&fs);
+}

@@ -76,9 +76,12 @@ $(OUTPUT)/leakwatch: $(OBJS)
 
 # Fixtures keep frame pointers and debug info: tests assert function names.
 FIXTURE_LIBS_pair_openssl := -lssl -lcrypto
+FIXTURE_LIBS_pair_gnutls := -lgnutls
+FIXTURE_CFLAGS_pair_glib := $(shell pkg-config --cflags gobject-2.0)
+FIXTURE_LIBS_pair_glib := $(shell pkg-config --libs gobject-2.0)
 $(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
 	$(call msg,FIXTURE,$@)
-	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $< -o $@ $(FIXTURE_LIBS_$*)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $(FIXTURE_CFLAGS_$*) $< -o $@ $(FIXTURE_LIBS_$*)
 
 $(OUTPUT)/tests/unit/%.o: tests/unit/%.c | $(OUTPUT)/tests/unit
 	$(call msg,CC,$@)

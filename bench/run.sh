@@ -22,6 +22,15 @@ printf '  %-34s %s   (target: added <= 1500 ns)\n' "leakwatch (stacks on)" "$(ad
 read -r ev dr pa < <(stat_of "$TMP/fd.json" events dropped stack_partial)
 echo "  events $ev, dropped $dr, stacks finished in user space $pa"
 
+echo "== fd: open + read + write + close, $N iterations (last-touch cost)"
+base=$($FD "$N" rw)
+printf '  %-34s %9.1f ns/op\n' "untraced" "$base"
+t=$($LW run -q -o /dev/null -- "$FD" "$N" rw)
+printf '  %-34s %s\n' "leakwatch" "$(added "$base" "$t")"
+t2=$($LW run -q --last-touch -o /dev/null -- "$FD" "$N" rw)
+printf '  %-34s %s\n' "leakwatch --last-touch" "$(added "$base" "$t2")"
+python3 -c "import sys; print(f'  last-touch adds {(float(sys.argv[2])-float(sys.argv[1]))/2:8.1f} ns per read or write')" "$t" "$t2"
+
 M=$((N / 2))
 echo "== mem: malloc(64)+free pairs, $M iterations, best of 5 rounds"
 base=$($MEM "$M")

@@ -9,6 +9,15 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+const volatile bool last_touch = false; /* --last-touch */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* bounded: the oldest touches go first */
+	__uint(max_entries, 65536);
+	__type(key, struct lw_touch_key);
+	__type(value, struct lw_touch);
+} touches SEC(".maps");
+
 /* x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl) */
 #define NR_open		     2
 #define NR_close	     3
@@ -474,6 +483,101 @@ __noinline int scan_send(__u64 regs, __u64 umsg, __u32 sock_fd, __s32 ret)
 	return 0;
 }
 
+/* Syscalls whose first argument is an fd they use (not create or close). */
+static __always_inline bool fd_touching(__u32 nr)
+{
+	switch (nr) {
+	case 0:
+	case 1:
+	case 5:
+	case 8:
+	case 16:
+	case 17:
+	case 18:
+	case 19:
+	case 20:
+	case 40:
+	case 42:
+	case 44:
+	case 45:
+	case 46:
+	case 47:
+	case 48:
+	case 49:
+	case 50:
+	case 51:
+	case 52:
+	case 54:
+	case 55:
+	case 72:
+	case 73:
+	case 74:
+	case 75:
+	case 77:
+	case 91:
+	case 93:
+	case 138:
+	case 217:
+	case 221:
+	case 232:
+	case 233:
+	case 254:
+	case 275:
+	case 277:
+	case 285:
+	case 286:
+	case 287:
+	case 288:
+	case 43:
+	case 426:
+		return true;
+	}
+	return false;
+}
+
+/* Where and how an fd was last used: a short stack, kept in the kernel and
+ * read only for the fds that leak.
+ */
+__noinline int touch_fd(__u64 regs_addr, __u32 nr, int fd)
+{
+	struct lw_touch_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd};
+	struct lw_touch t = {.nr = nr, .ts_ns = bpf_ktime_get_ns()};
+	struct lw_scratch *s = scratch_get();
+	struct lw_ev_fd_touch *ev;
+	struct lw_stack *st;
+	struct lw_regs r;
+
+	if (!s || fd < 0)
+		return 0;
+	ev = (struct lw_ev_fd_touch *)s->buf;
+	st = &ev->stack;
+	lw_regs_from_kernel(&r, (struct pt_regs *)regs_addr);
+	if (lw_unwind(st, k.tgid, &r, LW_UNWIND_MAX(LW_TOUCH_FRAMES))) {
+		/* first sight of this call site: user space finishes it */
+		__u32 len = lw_copy_slice(s->buf + LW_SLICE_OFFSET, st->sp), size;
+
+		if (len > LW_SLICE_MAX)
+			len = LW_SLICE_MAX;
+		st->slice_len = len;
+		lw_hdr_init(&ev->hdr, LW_EV_FD_TOUCH, 0);
+		ev->hdr.ts_ns = t.ts_ns; /* user space matches it to the map entry */
+		ev->hdr.flags |= LW_F_STACK_PARTIAL;
+		ev->fd = fd;
+		ev->nr = nr;
+		size = LW_SLICE_OFFSET + len;
+		ev->hdr.size = size;
+		if (size <= LW_SCRATCH_SIZE &&
+		    !bpf_ringbuf_output(&events, s->buf, size, lw_rb_flags()))
+			lw_count_event();
+		else
+			lw_count_drop();
+	}
+	t.nr_ips = st->nr > LW_TOUCH_FRAMES ? LW_TOUCH_FRAMES : st->nr;
+	bpf_probe_read_kernel(t.ips, sizeof(t.ips), st->ips);
+	bpf_map_update_elem(&touches, &k, &t, BPF_ANY);
+	return 0;
+}
+
 SEC("raw_tracepoint/sys_exit")
 int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -488,6 +592,12 @@ int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	 * program and no per-thread stash are needed.
 	 */
 	nr = BPF_CORE_READ(r, orig_ax);
+	if (last_touch && fd_touching(nr)) {
+		if (lw_is_target(bpf_get_current_pid_tgid() >> 32))
+			touch_fd(regs, nr, (int)BPF_CORE_READ(r, di));
+		if (nr != 43 && nr != 288 && nr != 46 && nr != 47 && nr != 72)
+			return 0; /* not also an fd-creating or -carrying call */
+	}
 	if (!fd_tracked(nr) || !lw_is_target(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	sa.nr = nr;
@@ -501,6 +611,12 @@ int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (nr == NR_close) {
 		if (ret == 0 || ret == -EBADF_)
 			emit_close(regs, (int)sa.a[0], (int)ret);
+		if (ret == 0 && last_touch) {
+			struct lw_touch_key k = {.tgid = bpf_get_current_pid_tgid() >> 32,
+						 .fd = (int)sa.a[0]};
+
+			bpf_map_delete_elem(&touches, &k);
+		}
 		return 0;
 	}
 	/* a failed send matters most: the fds it carried stay with the sender */

@@ -105,6 +105,7 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 	bpf_map__reuse_fd(l->fd->maps.events, bpf_map__fd(l->proc->maps.events));
 	bpf_map__reuse_fd(l->fd->maps.targets, bpf_map__fd(l->proc->maps.targets));
 	bpf_map__reuse_fd(l->fd->maps.cfi_rules, bpf_map__fd(l->proc->maps.cfi_rules));
+	l->fd->rodata->last_touch = opts->last_touch;
 	if (!opts->fd) {
 		/* the fd object also owns the unwind rules: load it, attach nothing */
 
@@ -373,4 +374,13 @@ int lw_loader__read_mem_totals(struct lw_loader *l,
 		err = cb(ctx, id, &t, bpf_map_lookup_elem(sfd, &id, &ips) ? NULL : &ips);
 	}
 	return err;
+}
+
+int lw_loader__touch(struct lw_loader *l, uint32_t tgid, int fd, struct lw_touch *out)
+{
+	struct lw_touch_key k = {.tgid = tgid, .fd = fd};
+
+	if (bpf_map__lookup_elem(l->fd->maps.touches, &k, sizeof(k), out, sizeof(*out), 0))
+		return -errno;
+	return 0;
 }

@@ -19,7 +19,8 @@ struct lw_load_opts {
 	uint64_t mem_min_size, mem_max_size;
 	uint32_t mem_max_blocks;
 	bool mem_no_stacks;
-	bool pair; /* acquire/release pair rules will be attached */
+	bool pair;	 /* acquire/release pair rules will be attached */
+	bool last_touch; /* record each fd's last use */
 };
 
 /* Environment checks before anything is loaded: root/CAP_BPF, BTF, tracefs
@@ -65,6 +66,9 @@ int lw_loader__read_mem_totals(struct lw_loader *l,
 			       int (*cb)(void *ctx, uint64_t id, const struct lw_mem_total *t,
 					 const struct lw_stack_ips *ips),
 			       void *ctx);
+
+/* --last-touch: the last use of (tgid, fd), 0 or -ENOENT. */
+int lw_loader__touch(struct lw_loader *l, uint32_t tgid, int fd, struct lw_touch *out);
 
 /* Sum of every object's counters. */
 void lw_loader__stats(struct lw_loader *l, struct lw_stats *out);

@@ -29,6 +29,7 @@ struct lw_opts {
 	int error_exitcode;
 	bool no_follow;
 	bool no_default_suppressions;
+	bool last_touch;       /* evidence: the last syscall that used each leaked fd */
 	const char *pairs[16]; /* --pair RESOURCE:ACQ(H)/REL(H)... */
 	unsigned nr_pairs;
 	const char *pair_file;	   /* --pair-file */

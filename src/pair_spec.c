@@ -594,9 +594,13 @@ int pair_spec__validate(const struct lw_pair_spec *spec, char *err, size_t errle
 
 /* ---- built-in profiles ---- */
 
-/* Constructors that call another traced constructor of the same resource
- * (BIO_new → BIO_new_ex, g_object_new → g_object_new_valist) are fine: the
- * correlator folds a nested acquire of the same handle on the same thread.
+/* A constructor that tail-calls another traced constructor of the same
+ * resource (SSL_CTX_new → SSL_CTX_new_ex, BIO_new → BIO_new_ex: a jmp in
+ * Debian's libssl/libcrypto) is fine: the correlator folds a nested acquire
+ * of the same handle on the same thread. A real call is not: the inner one
+ * returns first, and its stack stops at the outer one's return address,
+ * which the outer uretprobe has replaced with the trampoline, so the caller
+ * is lost. Trace only the inner constructors then (see glib_spec).
  * Calls inside the library hit the uprobes too, so internal references
  * (SSL_new up-refs its SSL_CTX; SSL_free frees it) balance out.
  */
@@ -645,10 +649,11 @@ static const char gnutls_spec[] =
     "gnutls_session  release  gnutls_deinit  arg0   in libgnutls.so*\n";
 
 static const char glib_spec[] =
-    "# GObject references. g_object_new is variadic (fine: the handle is its return)\n"
-    "# and calls g_object_new_valist or g_object_new_with_properties; g_object_ref_sink\n"
-    "# works through g_object_ref/g_object_unref, so floating refs balance.\n"
-    "gobject  acquire  g_object_new                  ret   in libgobject-2.0.so*\n"
+    "# GObject references. g_object_new is not traced: it calls (not tail-calls)\n"
+    "# g_object_new_valist or g_object_new_with_properties, which create every object\n"
+    "# and do not call each other or g_object_newv, so each creation is seen once with\n"
+    "# a whole stack (g_object_new stays in it as a frame). g_object_ref_sink works\n"
+    "# through g_object_ref/g_object_unref, so floating refs balance.\n"
     "gobject  acquire  g_object_new_valist           ret   in libgobject-2.0.so*\n"
     "gobject  acquire  g_object_new_with_properties  ret   in libgobject-2.0.so*\n"
     "gobject  acquire  g_object_newv                 ret   in libgobject-2.0.so*\n"

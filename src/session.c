@@ -30,6 +30,7 @@
 #include "session.h"
 #include "suppress.h"
 #include "symbolize.h"
+#include "touch_label.h"
 
 #define LW_RINGBUF_BYTES (64u << 20)
 #define LW_SITES_MAX	 512
@@ -77,6 +78,7 @@ struct lw_session {
 	struct hmap *exec_gens;	   /* tgid → execs seen */
 	struct hmap *miss_retries; /* rule key hash → misses without a mapping */
 	struct hmap *new_ns;	   /* mount namespaces traced processes created */
+	struct hmap *touches;	   /* (tgid, fd) → struct lw_touch * finished in user space */
 	pid_t root;
 	uint64_t start_ns;
 	uint64_t reconciled;
@@ -287,6 +289,9 @@ static size_t stack_offset(uint16_t type, size_t *base)
 	case LW_EV_MOUNT:
 		*base = sizeof(struct lw_ev_mount);
 		return offsetof(struct lw_ev_mount, stack);
+	case LW_EV_FD_TOUCH:
+		*base = sizeof(struct lw_ev_fd_touch);
+		return offsetof(struct lw_ev_fd_touch, stack);
 	case LW_EV_MEM_ALLOC:
 		*base = sizeof(struct lw_ev_mem_alloc);
 		return offsetof(struct lw_ev_mem_alloc, stack);
@@ -480,6 +485,34 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (s->mem)
 			on_mem_event(s, data, size);
 		return 0;
+	case LW_EV_FD_TOUCH: {
+		const struct lw_ev_fd_touch *tv;
+		uint64_t key;
+		struct lw_touch *t;
+		bool added;
+		uint64_t *slot;
+
+		h = complete_stack(s, data, size, &copy);
+		if (h == data)
+			return 0;
+		tv = (const struct lw_ev_fd_touch *)h;
+		/* the finished stack of a touch whose kernel copy is cut short */
+		key = (uint64_t)tv->hdr.tgid << 32 | (uint32_t)tv->fd;
+		slot = hmap__put(s->touches, key, &added);
+		if (!slot)
+			return 0;
+		t = added ? calloc(1, sizeof(*t)) : (struct lw_touch *)(uintptr_t)*slot;
+		if (!t) {
+			hmap__del(s->touches, key, NULL);
+			return 0;
+		}
+		*slot = (uintptr_t)t;
+		t->nr = tv->nr;
+		t->ts_ns = tv->hdr.ts_ns;
+		t->nr_ips = tv->stack.nr > LW_TOUCH_FRAMES ? LW_TOUCH_FRAMES : tv->stack.nr;
+		memcpy(t->ips, tv->stack.ips, t->nr_ips * sizeof(t->ips[0]));
+		return 0;
+	}
 	case LW_EV_MOUNT: {
 		struct lw_ips ips = {};
 		struct lw_ev_mount *mv;
@@ -641,6 +674,7 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	    .mem_max_size = opts->max_size,
 	    .mem_no_stacks = opts->no_stacks,
 	    .pair = opts->nr_pairs || opts->pair_file || opts->pair_profiles,
+	    .last_touch = opts->last_touch,
 	};
 	struct corr_mem_opts mo = {
 	    .attach_mode = opts->mode == LW_MODE_ATTACH,
@@ -686,6 +720,7 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	s->exec_gens = hmap__new();
 	s->miss_retries = hmap__new();
 	s->new_ns = hmap__new();
+	s->touches = hmap__new();
 	if (opts->det_mem)
 		s->mem = corr_mem__new(&mo);
 	{
@@ -708,7 +743,7 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 			return set_error(s, -ENOMEM, "out of memory");
 	}
 	if (!s->corr || !s->sym || !s->cfi || !s->growth || !s->exec_gens || !s->miss_retries ||
-	    !s->new_ns || (opts->det_mem && !s->mem))
+	    !s->new_ns || !s->touches || (opts->det_mem && !s->mem))
 		return set_error(s, -ENOMEM, "out of memory");
 	err = lw_loader__open(&s->ld, &lo, s->errmsg, sizeof(s->errmsg));
 	if (err)
@@ -740,6 +775,13 @@ void session__free(struct lw_session *s)
 	hmap__free(s->exec_gens);
 	hmap__free(s->miss_retries);
 	hmap__free(s->new_ns);
+	if (s->touches) {
+		struct hmap_iter it = {0};
+
+		while (hmap__next(s->touches, &it))
+			free((void *)(uintptr_t)*it.val);
+		hmap__free(s->touches);
+	}
 	free(s->procs);
 	free(s->rules.v);
 	free(s->command);
@@ -1222,6 +1264,30 @@ static uint64_t ips_key(const struct lw_ips *st)
 	return h ? h : 1;
 }
 
+/* --last-touch: what last used the leaked fd (its first member), and where */
+static void add_last_touch(struct lw_session *s, struct lw_finding *f)
+{
+	uint64_t *slot = hmap__get(s->touches, (uint64_t)f->pid << 32 | (uint32_t)f->fd);
+	const struct lw_touch *u = slot ? (const struct lw_touch *)(uintptr_t)*slot : NULL;
+	struct lw_evidence *x;
+	struct lw_touch t;
+
+	if (strncmp(f->kind, "fd-", 3) || f->fd < 0 || f->nr_extra >= LW_FINDING_EXTRA_MAX ||
+	    !strcmp(f->kind, "fd-double-close"))
+		return;
+	if (lw_loader__touch(s->ld, f->pid, f->fd, &t)) {
+		if (!u)
+			return;
+		t = *u;
+	} else if (u && u->ts_ns == t.ts_ns) {
+		t = *u; /* the same touch, finished in user space */
+	}
+	x = &f->extra[f->nr_extra++];
+	x->label = touch_label(t.nr);
+	x->stack.nr = t.nr_ips > LW_TOUCH_FRAMES ? LW_TOUCH_FRAMES : t.nr_ips;
+	memcpy(x->stack.ips, t.ips, x->stack.nr * sizeof(x->stack.ips[0]));
+}
+
 static int mem_on_stack(void *ctx, uint64_t id, const struct lw_stack_ips *ips)
 {
 	return corr_mem__stack(ctx, id, ips);
@@ -1287,6 +1353,8 @@ int session__report(struct lw_session *s)
 	for (size_t i = 0; i < fs.n; i++) {
 		struct lw_finding *f = &fs.v[i];
 
+		if (s->opts->last_touch)
+			add_last_touch(s, f);
 		symbolizer__finding(s->sym, f);
 		if (!f->comm[0]) /* no exec or fork named it: the attach target */
 			proc_comm(s, f->pid, f->comm);

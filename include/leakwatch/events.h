@@ -35,6 +35,7 @@ enum lw_ev_type {
 	LW_EV_FD_SEND,	      /* sendmsg/sendmmsg carried fds with SCM_RIGHTS */
 	LW_EV_PAIR,	      /* a traced acquire/retain/release/destroy call */
 	LW_EV_MOUNT,	      /* a mount-namespace syscall (mount, umount2, unshare, ...) */
+	LW_EV_FD_TOUCH,	      /* --last-touch at a call site BPF cannot unwind yet */
 	LW_EV__MAX,
 };
 
@@ -302,6 +303,31 @@ struct lw_ev_mem_bad_free {
 	struct lw_stack stack; /* this free; slice follows at sizeof(struct lw_ev_fd_open) */
 };
 
+/* --last-touch: the last syscall that used an fd, per (tgid, fd) */
+struct lw_touch_key {
+	__u32 tgid;
+	__s32 fd;
+};
+
+#define LW_TOUCH_FRAMES 3
+
+struct lw_touch {
+	__u32 nr; /* syscall number */
+	__u32 nr_ips;
+	__u64 ts_ns;
+	__u64 ips[LW_TOUCH_FRAMES]; /* the libc wrapper and its callers */
+};
+
+/* The rare touch whose stack BPF could not finish (first sight of a call
+ * site): user space finishes it and keeps it if it is the newest.
+ */
+struct lw_ev_fd_touch {
+	struct lw_ev_hdr hdr;
+	__s32 fd;
+	__u32 nr;
+	struct lw_stack stack; /* slice follows at LW_SLICE_OFFSET */
+};
+
 /* ---- mounts ---- */
 
 /* lw_ev_mount.flags: PROPAGATES from BPF at mount time (user space falls
@@ -367,6 +393,7 @@ _Static_assert(sizeof(struct lw_ev_mem_alloc) <= LW_SLICE_OFFSET, "slice offset"
 _Static_assert(sizeof(struct lw_ev_mem_bad_free) <= LW_SLICE_OFFSET, "slice offset");
 _Static_assert(sizeof(struct lw_ev_pair) <= LW_SLICE_OFFSET, "slice offset");
 _Static_assert(sizeof(struct lw_ev_mount) <= LW_SLICE_OFFSET, "slice offset");
+_Static_assert(sizeof(struct lw_ev_fd_touch) <= LW_SLICE_OFFSET, "slice offset");
 
 /* tgid map value: why a process is traced */
 #define LW_TGT_ROOT	 (1u << 0) /* the command or attached pid itself */

@@ -197,6 +197,17 @@ kind_test fd_double_close fd_double_close \
 kind_test fd_inherited fd_inherit \
 	"fd-inherited count=2 fds=3,4 func=make_bootstrap resource=socket:[N] (AF_UNIX, SOCK_STREAM) (into /bin/true)"
 
+start fd_last_touch
+$LW run -q --last-touch -f json -o "$TMP/touch.json" -- "$FX/fd_last_touch" >/dev/null 2>&1
+rc=$?
+got=$(python3 -c '
+import json, sys
+for f in json.load(open(sys.argv[1]))["findings"]:
+    rel = [(r["label"], [fr["symbol"] for fr in r["stack"]]) for r in f.get("related", [])]
+    print(f["kind"], f["fd"], rel)' "$TMP/touch.json")
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$got" "fd-leak 3 [('last used by shutdown() at', ['shutdown', 'handle_client', 'main'])]" "evidence" && ok
+
 start fd_inherited_allowed
 $LW run -q --allow-inherit 3,4 -f json -o "$TMP/allow.json" -- "$FX/fd_inherit" >/dev/null 2>&1
 rc=$?
@@ -225,6 +236,15 @@ kind_test pair_refcount_spec_file pair_pool \
 # the built-in profile against Debian's real libssl
 kind_test pair_openssl_profile pair_openssl \
 	"pair-leak count=2 fds= func=make_ctx resource=ssl_ctx (balance +1)" --pair-profile openssl
+
+# ... against the real libgnutls: sessions from gnutls_init's out-parameter
+kind_test pair_gnutls_profile pair_gnutls \
+	"pair-leak count=2 fds= func=new_session resource=gnutls_session (balance +1)" --pair-profile gnutls
+
+# ... against the real libgobject: a reference the async error path never drops
+kind_test pair_glib_profile pair_glib \
+	"pair-leak count=2 fds= func=new_request resource=gobject (balance +1) | last retained at=start_operation" \
+	--pair-profile glib
 
 start pair_spec_error_has_line_and_column
 printf 'pool acquire pool_create ret\npool retain pool_retain arg0\npool relase pool_release arg0\n' >"$TMP/bad.spec"

@@ -381,62 +381,23 @@ struct lw_user_msghdr {
 	__u32 flags;
 };
 
-/* fds received with SCM_RIGHTS in one msghdr (controllen is what the kernel
- * wrote back on return).
+struct lw_rights {
+	int fds[LW_RIGHTS_MAX];
+	__u32 n;
+};
+
+/* The fds in every SCM_RIGHTS control message of one user msghdr (on a
+ * receive, msg_controllen is what the kernel wrote back), at most
+ * LW_RIGHTS_MAX of them.
  */
-__noinline int scan_rights(__u64 regs, __u64 umsg, __u32 nr, __u32 fd_flags)
+static __always_inline void collect_rights(__u64 umsg, struct lw_rights *r)
 {
 	struct lw_user_msghdr m;
 	__u64 off = 0;
 
+	r->n = 0;
 	if (bpf_probe_read_user(&m, sizeof(m), (void *)umsg) || !m.control)
-		return 0;
-	for (int c = 0; c < LW_RIGHTS_CMSGS; c++) {
-		struct {
-			__u64 len;
-			__s32 level;
-			__s32 type;
-		} h;
-		int fds[LW_RIGHTS_FDS];
-		__u64 n;
-
-		if (off + sizeof(h) > m.controllen ||
-		    bpf_probe_read_user(&h, sizeof(h), (void *)(m.control + off)))
-			break;
-		if (h.len < sizeof(h) || off + h.len > m.controllen)
-			break;
-		if (h.level == SOL_SOCKET_ && h.type == SCM_RIGHTS_) {
-			n = (h.len - sizeof(h)) / sizeof(int);
-			if (n > LW_RIGHTS_FDS)
-				n = LW_RIGHTS_FDS;
-			if (bpf_probe_read_user(fds, sizeof(fds),
-						(void *)(m.control + off + sizeof(h))))
-				n = 0; /* short buffer: retry smaller is not worth it */
-			for (int i = 0; i < LW_RIGHTS_FDS; i++) {
-				if (i >= n)
-					break;
-				emit_open(regs, fds[i], -1, OP(nr, fd_flags | LW_FD_RECEIVED), 0);
-			}
-		}
-		off += (h.len + 7) & ~7ULL;
-	}
-	return 0;
-}
-
-/* fds carried by one outgoing msghdr with SCM_RIGHTS, and whether the send
- * went through: a failed send leaves every carried fd with the sender.
- */
-__noinline int scan_send(__u64 regs, __u64 umsg, __u32 sock_fd, __s32 ret)
-{
-	struct lw_scratch *s = scratch_get();
-	struct lw_user_msghdr m;
-	struct lw_ev_fd_send *ev;
-	__u64 off = 0;
-	__u32 n = 0;
-
-	if (!s || bpf_probe_read_user(&m, sizeof(m), (void *)umsg) || !m.control)
-		return 0;
-	ev = (struct lw_ev_fd_send *)s->buf;
+		return;
 	for (int c = 0; c < LW_RIGHTS_CMSGS; c++) {
 		struct {
 			__u64 len;
@@ -457,24 +418,75 @@ __noinline int scan_send(__u64 regs, __u64 umsg, __u32 sock_fd, __s32 ret)
 				k = LW_RIGHTS_FDS;
 			if (bpf_probe_read_user(fds, sizeof(fds),
 						(void *)(m.control + off + sizeof(h))))
-				k = 0;
+				k = 0; /* short buffer: retrying smaller is not worth it */
 			for (int i = 0; i < LW_RIGHTS_FDS; i++) {
-				struct file *f;
-
-				if (i >= k || n >= LW_RIGHTS_MAX)
+				if (i >= k || r->n >= LW_RIGHTS_MAX)
 					break;
-				ev->fds[n & (LW_RIGHTS_MAX - 1)] = fds[i];
-				f = fd_file(fds[i]);
-				ev->inos[n & (LW_RIGHTS_MAX - 1)] =
-				    f ? BPF_CORE_READ(f, f_inode, i_ino) : 0;
-				n++;
+				r->fds[r->n & (LW_RIGHTS_MAX - 1)] = fds[i];
+				r->n++;
 			}
 		}
 		off += (h.len + 7) & ~7ULL;
 	}
+}
+
+/* fds received with SCM_RIGHTS in one msghdr: each is a new fd */
+__noinline int scan_rights(__u64 regs, __u64 umsg, __u32 nr, __u32 fd_flags)
+{
+	struct lw_rights r;
+
+	collect_rights(umsg, &r);
+	for (int i = 0; i < LW_RIGHTS_MAX; i++) {
+		if (i >= r.n)
+			break;
+		emit_open(regs, r.fds[i], -1, OP(nr, fd_flags | LW_FD_RECEIVED), 0);
+	}
+	return 0;
+}
+
+/* fds carried by one outgoing msghdr with SCM_RIGHTS, and whether the send
+ * went through: a failed send leaves every carried fd with the sender.
+ */
+__noinline int scan_send(__u64 regs, __u64 umsg, __u32 sock_fd, __s32 ret)
+{
+	struct lw_scratch *s = scratch_get();
+	struct lw_ev_fd_send *ev;
+	struct lw_rights r;
+	__u32 n;
+
+	if (!s)
+		return 0;
+	collect_rights(umsg, &r);
+	n = r.n;
+	ev = (struct lw_ev_fd_send *)s->buf;
+	for (int i = 0; i < LW_RIGHTS_MAX; i++) {
+		struct file *f;
+
+		if (i >= n)
+			break;
+		ev->fds[i] = r.fds[i];
+		f = fd_file(r.fds[i]);
+		ev->inos[i] = f ? BPF_CORE_READ(f, f_inode, i_ino) : 0;
+	}
 	if (!n)
 		return 0;
 	lw_hdr_init(&ev->hdr, LW_EV_FD_SEND, sizeof(*ev));
+	ev->peer_ino = 0;
+	{
+		/* the connected peer of an AF_UNIX socket is where the fds wait
+		 * until someone calls recvmsg (fd-in-flight-lost)
+		 */
+		struct file *sf = fd_file(sock_fd);
+		struct socket *sock = sf ? BPF_CORE_READ(sf, private_data) : NULL;
+		struct sock *sk = sock ? BPF_CORE_READ(sock, sk) : NULL;
+
+		if (sk && BPF_CORE_READ(sk, __sk_common.skc_family) == 1 /* AF_UNIX */) {
+			struct sock *peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+
+			if (peer)
+				ev->peer_ino = BPF_CORE_READ(peer, sk_socket, file, f_inode, i_ino);
+		}
+	}
 	ev->sock_fd = sock_fd;
 	ev->ret = ret;
 	ev->nr_fds = n;

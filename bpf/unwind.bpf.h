@@ -126,10 +126,17 @@ __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs *regs, 
 	struct lw_cfi_key key = {.tgid = tgid};
 	struct lw_target *t = lw_target_of(tgid);
 	struct lw_cfi_rule *rule;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct return_instance *ri = NULL;
+	__u64 tramp;
 	__u32 i;
 
 	if (!st || !regs)
 		return 0;
+	/* an active uretprobe replaced its function's return address with
+	 * this trampoline; the kernel keeps the real one, innermost first
+	 */
+	tramp = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
 	pc = regs->ip;
 	sp = regs->sp;
 	bp = regs->bp;
@@ -150,6 +157,12 @@ __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs *regs, 
 			if (bpf_probe_read_user(&ra, sizeof(ra), (void *)sp) || !ra) {
 				st->flags |= LW_STK_BAD_READ;
 				return 0;
+			}
+			if (tramp && ra == tramp) {
+				ri = BPF_CORE_READ(task, utask, return_instances);
+				if (!ri)
+					return 0;
+				ra = BPF_CORE_READ(ri, orig_ret_vaddr);
 			}
 			sp += 8;
 			pc = ra;
@@ -180,6 +193,15 @@ __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs *regs, 
 		    bpf_probe_read_user(&bp, sizeof(bp), (void *)(cfa + (__s64)rule->bp_off))) {
 			st->flags |= LW_STK_BAD_READ;
 			return 0;
+		}
+		if (tramp && ra == tramp) {
+			ri = ri ? BPF_CORE_READ(ri, next) : BPF_CORE_READ(task, utask, return_instances);
+			if (!ri)
+				return 0;
+			ra = BPF_CORE_READ(ri, orig_ret_vaddr);
+			/* tail calls chain instances onto one stack slot */
+			for (int c = 0; c < 4 && ri && BPF_CORE_READ(ri, chained); c++)
+				ri = BPF_CORE_READ(ri, next);
 		}
 		if (!ra || cfa <= sp)
 			return 0;

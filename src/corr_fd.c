@@ -120,26 +120,31 @@ static void tab_del(struct fdtab *t, int fd)
 		rec_put(ent_rec(v));
 }
 
-/* Close fds in [first, last], or with mark set their close-on-exec flag;
- * cloexec_only limits it to fds already close-on-exec. One pass over the
- * table: close_range and exec are rare next to open/close.
+/* Close fds in [first, last] of process p, or with mark set their
+ * close-on-exec flag; cloexec_only limits it to fds already close-on-exec.
+ * One pass over the table: close_range and exec are rare next to open/close.
  */
-static void tab_sweep(struct fdtab *t, int first, int last, bool cloexec_only, bool mark)
+static int tab_sweep(struct corr_fd *c, struct proc *p, int first, int last, bool cloexec_only,
+		     bool mark)
 {
 	struct hmap_iter it = {0};
+	int err = 0;
 
-	while (hmap__next(t->fds, &it)) {
-		int fd = ent_fd(it.key);
+	while (hmap__next(p->tab->fds, &it)) {
+		int fd = ent_fd(it.key), e;
 
 		if (fd < first || fd > last || (cloexec_only && !(*it.val & ENT_CLOEXEC)))
 			continue;
 		if (mark) {
 			*it.val |= ENT_CLOEXEC;
-		} else {
-			rec_put(ent_rec(*it.val));
-			hmap__iter_del(t->fds, &it);
+			continue;
 		}
+		if ((e = flight_note(c, ent_rec(*it.val), p->tgid, fd)) && !err)
+			err = e; /* the close happens all the same */
+		rec_put(ent_rec(*it.val));
+		hmap__iter_del(p->tab->fds, &it);
 	}
+	return err;
 }
 
 /* ---- processes ---- */
@@ -234,17 +239,22 @@ static int proc_end(struct corr_fd *c, struct proc *p, uint64_t end_ns)
 {
 	struct fdtab *t = p->tab;
 	struct hmap_iter it = {0};
-	int err = 0;
+	int err = 0, lost = 0;
 
 	p->tab = NULL;
 	if (--t->refs)
 		return 0; /* a CLONE_FILES sharer still lives: its exit decides */
+	/* its sockets close too: fds in flight to them may be lost */
+	while (hmap__next(t->fds, &it))
+		if (!lost)
+			lost = flight_note(c, ent_rec(*it.val), p->tgid, ent_fd(it.key));
+	it = (struct hmap_iter){0};
 	/* attach: a leak is an fd still open when observation ends, and exit
 	 * closed these (the session never feeds the exit that ends observation)
 	 */
 	if (c->opts.attach_mode) {
 		tab_free(t);
-		return 0;
+		return lost;
 	}
 	while (!err && hmap__next(t->fds, &it)) {
 		struct rec *r = ent_rec(*it.val);
@@ -260,7 +270,7 @@ static int proc_end(struct corr_fd *c, struct proc *p, uint64_t end_ns)
 		    (struct item){.rec = r, .fd = ent_fd(it.key), .end_ns = end_ns};
 	}
 	tab_free(t);
-	return err;
+	return err ? err : lost;
 }
 
 /* ---- events ---- */
@@ -270,9 +280,10 @@ static int on_open(struct corr_fd *c, const struct lw_ev_fd_open *ev)
 	char res[LW_RESOURCE_MAX] = "";
 	struct proc *p = proc_get(c, ev->hdr.tgid);
 	uint16_t kind = ev->res_kind;
+	uint64_t ino = ev->ino, *old;
 	const struct stk *stack;
 	struct rec *r;
-	int err;
+	int err, lost = 0;
 
 	if (!p)
 		return -ENOMEM;
@@ -286,8 +297,13 @@ static int on_open(struct corr_fd *c, const struct lw_ev_fd_open *ev)
 		if (src) {
 			snprintf(res, sizeof(res), "%s", ent_rec(*src)->resource);
 			kind = ent_rec(*src)->res_kind;
+			ino = ent_rec(*src)->ino;
 		}
 	}
+	/* an fd already there is closed by dup2/dup3 (or we missed its close) */
+	old = hmap__get(p->tab->fds, (uint64_t)ev->fd + 1);
+	if (old)
+		lost = flight_note(c, ent_rec(*old), p->tgid, ev->fd);
 	if (!res[0])
 		corr_fd__describe(ev, res, sizeof(res));
 	stack = corr_fd_stk_intern(c, &ev->stack);
@@ -301,21 +317,25 @@ static int on_open(struct corr_fd *c, const struct lw_ev_fd_open *ev)
 	r->owner = p->serial;
 	r->stack = stack;
 	r->res_kind = kind;
+	r->ino = ino;
 	/* the number is in use again: an earlier close of it is no evidence */
 	hist_forget(p->tab, ev->fd);
-	/* an fd already there was closed by dup2/dup3 (or we missed its close) */
 	err = tab_put(p->tab, ev->fd, ev->fd_flags & LW_FD_CLOEXEC, r);
 	if (err) {
 		rec_put(r);
 		return err;
 	}
 	/* the table holds r now: a failure here only loses the provenance */
-	return (ev->fd_flags & LW_FD_RECEIVED) && ev->ino ? xfer_receive(c, r, ev->ino) : 0;
+	if ((ev->fd_flags & LW_FD_RECEIVED) && ev->ino)
+		err = xfer_receive(c, r, ev->ino);
+	return err ? err : lost;
 }
 
 static int on_close(struct corr_fd *c, const struct lw_ev_fd_close *ev)
 {
 	struct proc *p;
+	uint64_t *v;
+	int err, lost = 0;
 
 	if (ev->ret != 0) {
 		c->failed_closes++;
@@ -328,7 +348,13 @@ static int on_close(struct corr_fd *c, const struct lw_ev_fd_close *ev)
 		return 0;
 	/* a first sight: remember the close even of an fd we never saw open */
 	p = proc_get(c, ev->hdr.tgid);
-	return p ? hist_close(c, p->tab, p->serial, ev) : -ENOMEM;
+	if (!p)
+		return -ENOMEM;
+	v = hmap__get(p->tab->fds, (uint64_t)ev->fd + 1);
+	if (v)
+		lost = flight_note(c, ent_rec(*v), p->tgid, ev->fd);
+	err = hist_close(c, p->tab, p->serial, ev);
+	return err ? err : lost;
 }
 
 static int on_send(struct corr_fd *c, const struct lw_ev_fd_send *ev)
@@ -347,9 +373,9 @@ static int on_close_range(struct corr_fd *c, const struct lw_ev_fd_close_range *
 		return 0;
 	if ((ev->flags & LW_CLOSE_RANGE_UNSHARE) && (err = proc_unshare(p)))
 		return err;
-	tab_sweep(p->tab, (int)ev->first, ev->last > (uint32_t)INT_MAX ? INT_MAX : (int)ev->last,
-		  false, ev->flags & LW_CLOSE_RANGE_CLOEXEC);
-	return 0;
+	return tab_sweep(c, p, (int)ev->first,
+			 ev->last > (uint32_t)INT_MAX ? INT_MAX : (int)ev->last, false,
+			 ev->flags & LW_CLOSE_RANGE_CLOEXEC);
 }
 
 static int on_cloexec(struct corr_fd *c, const struct lw_ev_fd_cloexec *ev)
@@ -397,9 +423,8 @@ static int on_proc_exec(struct corr_fd *c, const struct lw_ev_proc_exec *ev)
 	set_comm(p, ev->comm);
 	if (!p->tab)
 		return 0;
-	if ((err = proc_unshare(p)))
+	if ((err = proc_unshare(p)) || (err = tab_sweep(c, p, 0, INT_MAX, true, false)))
 		return err;
-	tab_sweep(p->tab, 0, INT_MAX, true, false);
 	/* the old image's closes mean nothing to the new one (nor do its pcs) */
 	hist_free(p->tab->hist);
 	p->tab->hist = NULL;
@@ -468,6 +493,7 @@ void corr_fd__free(struct corr_fd *c)
 	for (size_t i = 0; i < c->nr_leaks; i++)
 		rec_put(c->leaks[i].rec);
 	xfer_free(c);
+	flight_free(c);
 	xgroup_free(c);
 	free((void *)c->opts.allow_inherit);
 	hmap__free(c->procs);
@@ -497,25 +523,8 @@ int corr_fd__seed(struct corr_fd *c, uint32_t tgid, int fd, const char *resource
 	return err;
 }
 
-int corr_fd__feed(struct corr_fd *c, const struct lw_ev_hdr *ev)
+static int dispatch(struct corr_fd *c, const struct lw_ev_hdr *ev)
 {
-	static const size_t min_size[LW_EV__MAX] = {
-	    [LW_EV_FD_OPEN] = sizeof(struct lw_ev_fd_open),
-	    [LW_EV_FD_CLOSE] = sizeof(struct lw_ev_fd_close),
-	    [LW_EV_FD_CLOSE_RANGE] = sizeof(struct lw_ev_fd_close_range),
-	    [LW_EV_FD_CLOEXEC] = sizeof(struct lw_ev_fd_cloexec),
-	    [LW_EV_PROC_FORK] = sizeof(struct lw_ev_proc_fork),
-	    [LW_EV_PROC_EXEC] = sizeof(struct lw_ev_proc_exec),
-	    [LW_EV_PROC_EXIT] = sizeof(struct lw_ev_proc_exit),
-	    [LW_EV_FD_SEND] = sizeof(struct lw_ev_fd_send),
-	};
-
-	if (!c || !ev)
-		return -EINVAL;
-	if (ev->type >= LW_EV__MAX || !min_size[ev->type])
-		return 0;
-	if (ev->size < min_size[ev->type] || !ev->tgid)
-		return -EINVAL;
 	switch (ev->type) {
 	case LW_EV_FD_OPEN:
 		return on_open(c, (const struct lw_ev_fd_open *)ev);
@@ -535,6 +544,50 @@ int corr_fd__feed(struct corr_fd *c, const struct lw_ev_hdr *ev)
 		return on_send(c, (const struct lw_ev_fd_send *)ev);
 	}
 	return 0;
+}
+
+/* The stack of the call that removed fds, when the record has one. */
+static const struct lw_stack *event_stack(const struct lw_ev_hdr *ev)
+{
+	if (ev->type == LW_EV_FD_CLOSE)
+		return &((const struct lw_ev_fd_close *)ev)->stack;
+	if (ev->type == LW_EV_FD_OPEN) /* dup2 over an open fd */
+		return &((const struct lw_ev_fd_open *)ev)->stack;
+	return NULL;
+}
+
+int corr_fd__feed(struct corr_fd *c, const struct lw_ev_hdr *ev)
+{
+	static const size_t min_size[LW_EV__MAX] = {
+	    [LW_EV_FD_OPEN] = sizeof(struct lw_ev_fd_open),
+	    [LW_EV_FD_CLOSE] = sizeof(struct lw_ev_fd_close),
+	    [LW_EV_FD_CLOSE_RANGE] = sizeof(struct lw_ev_fd_close_range),
+	    [LW_EV_FD_CLOEXEC] = sizeof(struct lw_ev_fd_cloexec),
+	    [LW_EV_PROC_FORK] = sizeof(struct lw_ev_proc_fork),
+	    [LW_EV_PROC_EXEC] = sizeof(struct lw_ev_proc_exec),
+	    [LW_EV_PROC_EXIT] = sizeof(struct lw_ev_proc_exit),
+	    [LW_EV_FD_SEND] = sizeof(struct lw_ev_fd_send),
+	};
+	int err;
+
+	if (!c || !ev)
+		return -EINVAL;
+	if (ev->type >= LW_EV__MAX || !min_size[ev->type])
+		return 0;
+	if (ev->size < min_size[ev->type] || !ev->tgid)
+		return -EINVAL;
+	err = dispatch(c, ev);
+	if (c->nr_gone) {
+		/* the removal is done: now see whether the socket is gone */
+		const struct lw_stack *s = event_stack(ev);
+		const struct stk *stack = s ? corr_fd_stk_intern(c, s) : NULL;
+		int e = s && !stack ? -ENOMEM : flight_settle(c, ev, stack);
+
+		c->nr_gone = 0;
+		if (!err)
+			err = e;
+	}
+	return err;
 }
 
 uint64_t corr_fd__failed_closes(const struct corr_fd *c)

@@ -49,7 +49,13 @@ int corr_fd__feed(struct corr_fd *c, const struct lw_ev_hdr *ev);
  *	extra "previously closed at", "originally opened at".
  *  fd-inherited: an fd another process created survived an exec (fd > 2,
  *	not seeded, not allowed); per (pid, creation stack, file executed).
- * The last two are events: reported in both modes, whatever their age.
+ *  fd-in-flight-lost: fds a successful SCM_RIGHTS send queued on an AF_UNIX
+ *	socket that went away (its last fd in any table closed, replaced,
+ *	swept by exec or close_range, or its process exited) before a
+ *	recvmsg took them; per (pid that dropped the socket, send stack),
+ *	count = fds lost; extra "receiving socket closed at" when that call
+ *	has a stack. A socket still held at finish has lost nothing yet.
+ * The last three are events: reported in both modes, whatever their age.
  */
 int corr_fd__finish(struct corr_fd *c, uint64_t now_ns, struct lw_findings *out);
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* fd correlator, output side: groups what leaked (and what is still open)
  * by (pid, creation stack[, resource kind, leak kind]) into findings and
- * growth sites, and keeps the event findings (double close, inherited fds)
- * grouped as they come. Tables are left as they are (only walk stamps
+ * growth sites, and keeps the event findings (double close, inherited fds,
+ * fds lost in flight) grouped as they come. Tables are left as they are (only walk stamps
  * change), so finish and sites can run any number of times.
  */
 #include <stdio.h>
@@ -230,7 +230,7 @@ int xgroup_add(struct corr_fd *c, const struct xgroup *g)
 			memcpy(x->extra, g->extra, sizeof(x->extra));
 			memcpy(x->resource, g->resource, sizeof(x->resource));
 		}
-		x->count++;
+		x->count += g->count ? g->count : 1;
 		xgroup_fd(x, g->fd);
 		return 0;
 	}

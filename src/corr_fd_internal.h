@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* fd correlator internals shared by corr_fd.c (replaying events into fd
  * tables), corr_fd_close.c (closed-fd history, double close), corr_fd_xfer.c
- * (fds crossing a boundary: SCM_RIGHTS sends and receives, exec inheritance)
- * and corr_fd_group.c (turning all of it into findings and sites).
+ * (fds crossing a boundary: SCM_RIGHTS sends and receives, exec inheritance),
+ * corr_fd_flight.c (fds queued on a socket that went away unread) and
+ * corr_fd_group.c (turning all of it into findings and sites).
  * Not part of the API: only corr_fd*.c include it.
  */
 #ifndef LW_CORR_FD_INTERNAL_H
@@ -40,6 +41,7 @@ struct rec {
 	uint32_t from_tgid;
 	int32_t from_fd;
 	uint64_t inherited_into; /* serial it was last reported inherited into */
+	uint64_t ino;		 /* of the open file (0: unknown); dups share it */
 	uint16_t res_kind;
 	bool seeded, reported;
 	char resource[];
@@ -134,8 +136,42 @@ struct ino_ring {
 	uint32_t next;
 };
 
-#define LW_XFER_MAX 4096
-#define LW_HIST_MAX 1024 /* closed fd numbers remembered per table */
+#define LW_XFER_MAX   4096
+#define LW_HIST_MAX   1024 /* closed fd numbers remembered per table */
+#define LW_FLIGHT_MAX 4096 /* messages with fds in flight */
+
+/* A successful SCM_RIGHTS send to a connected AF_UNIX socket: its fds wait
+ * in the receiving socket's queue until a recvmsg installs them.
+ */
+struct flight_msg {
+	uint64_t peer_ino; /* the receiving socket; 0: free slot */
+	uint64_t ts_ns;
+	const struct stk *stack; /* the send */
+	uint32_t tgid;		 /* the sender */
+	uint16_t nr;		 /* fds carried */
+	uint16_t pending;	 /* bit i: fds[i] not received yet */
+	int32_t fds[LW_RIGHTS_MAX];
+	uint64_t inos[LW_RIGHTS_MAX];
+};
+
+/* Messages with fds not yet received, oldest first, bounded: beyond
+ * LW_FLIGHT_MAX the oldest is forgotten (never reported).
+ */
+struct flight {
+	struct flight_msg *v; /* LW_FLIGHT_MAX slots, allocated on first use */
+	uint32_t head, next;  /* counters: oldest live message, next slot */
+	struct hmap *by_peer; /* receiving socket ino → messages pending on it */
+	struct hmap *by_ino;  /* carried ino → fds of it pending anywhere */
+};
+
+/* A removed fd entry of a socket that has fds in flight to it: once the
+ * event is replayed, whether any table still holds that socket decides.
+ */
+struct gone {
+	uint64_t ino;
+	uint32_t tgid;
+	int fd;
+};
 
 struct corr_fd {
 	struct corr_fd_opts opts; /* allow_inherit points at our copy */
@@ -150,6 +186,9 @@ struct corr_fd {
 	struct hmap *xg_index; /* key hash (+ probe) → xgroup index + 1 */
 	struct ino_ring sent;  /* successful sends: provenance for receives */
 	struct ino_ring recvd; /* receives seen before their send (ringbuf order) */
+	struct flight flight;  /* fds sent, not received yet */
+	struct gone *gone;     /* removed during the current event */
+	size_t nr_gone, cap_gone;
 };
 
 #define FNV_BASIS 0xcbf29ce484222325ull
@@ -249,8 +288,25 @@ int xfer_receive(struct corr_fd *c, struct rec *r, uint64_t ino);
 int xfer_exec(struct corr_fd *c, struct proc *p, const struct lw_ev_proc_exec *ev);
 void xfer_free(struct corr_fd *c);
 
-/* corr_fd_group.c: event findings. g is the new member (count ignored);
- * an existing group of the same key counts it, else g starts one.
+/* corr_fd_flight.c: fds in flight on AF_UNIX sockets. delivered: bit i of
+ * ev->fds was already received (its receive came first in the ringbuf).
+ */
+int flight_send(struct corr_fd *c, const struct lw_ev_fd_send *ev, const struct stk *stack,
+		unsigned delivered);
+/* A received fd of that inode: the oldest pending one is delivered. */
+bool flight_receive(struct corr_fd *c, uint64_t ino);
+/* Table entry (tgid, fd) → r is going away: remember it if r is a receiving
+ * socket with fds pending (cheap otherwise).
+ */
+int flight_note(struct corr_fd *c, const struct rec *r, uint32_t tgid, int fd);
+/* After each event: a noted socket no table holds any more lost its queue.
+ * stack: the event's (a close, a dup2), NULL when it has none.
+ */
+int flight_settle(struct corr_fd *c, const struct lw_ev_hdr *ev, const struct stk *stack);
+void flight_free(struct corr_fd *c);
+
+/* corr_fd_group.c: event findings. g is the new member, worth g->count
+ * (0 counts as 1); an existing group of the same key adds it, else g starts one.
  */
 int xgroup_add(struct corr_fd *c, const struct xgroup *g);
 void xgroup_free(struct corr_fd *c);

@@ -6,7 +6,8 @@
  * error path): such a creation is marked with the failed send's stack and
  * its leak becomes fd-send-failed-leak. A send that goes through clears the
  * mark (the sender must still close its copy: a plain fd-leak) and is
- * remembered by inode, so the receiving fd learns where it came from.
+ * remembered by inode, so the receiving fd learns where it came from, and
+ * handed to corr_fd_flight.c until it is received (fd-in-flight-lost).
  *
  * exec: fds another process created that survive an exec were handed to a
  * program that did not ask for them (a supervisor's bootstrap socket in its
@@ -92,6 +93,7 @@ int xfer_send(struct corr_fd *c, struct fdtab *t, const struct lw_ev_fd_send *ev
 {
 	unsigned n = ev->nr_fds < LW_RIGHTS_MAX ? ev->nr_fds : LW_RIGHTS_MAX;
 	const struct stk *stack = corr_fd_stk_intern(c, &ev->stack);
+	unsigned delivered = 0; /* bit i: fds[i] was received already */
 	int err = 0;
 
 	if (!stack)
@@ -124,21 +126,27 @@ int xfer_send(struct corr_fd *c, struct fdtab *t, const struct lw_ev_fd_send *ev
 			if (!early->rec->from_stack)
 				set_origin(early->rec, &sent);
 			ring_clear(&c->recvd, early);
+			delivered |= 1u << i;
 		}
 		err = ring_put(&c->sent, &sent);
 	}
-	return err;
+	return err ? err : flight_send(c, ev, stack, delivered);
 }
 
 int xfer_receive(struct corr_fd *c, struct rec *r, uint64_t ino)
 {
 	const struct ino_ent *send = ring_get(&c->sent, ino);
 	struct ino_ent wait = {.ino = ino, .rec = r};
+	bool in_flight = flight_receive(c, ino);
 
-	if (send) {
+	if (send)
 		set_origin(r, send);
+	/* no send pending: either none seen yet (ringbuf order; the send of
+	 * the same file seen is an older one), or one we do not track. Wait
+	 * for it, so that it does not count as in flight when it comes.
+	 */
+	if (in_flight || (send && !c->flight.v))
 		return 0;
-	}
 	return ring_put(&c->recvd, &wait);
 }
 

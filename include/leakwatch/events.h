@@ -134,6 +134,7 @@ struct lw_ev_fd_send {
 	__u32 __pad;
 	__s32 fds[LW_RIGHTS_MAX];
 	__u64 inos[LW_RIGHTS_MAX]; /* identity of each carried file, to pair with the receive */
+	__u64 peer_ino;		   /* AF_UNIX: inode of the receiving socket, else 0 */
 	struct lw_stack stack;	   /* the send; slice follows at LW_SLICE_OFFSET */
 };
 

@@ -208,6 +208,18 @@ for f in json.load(open(sys.argv[1]))["findings"]:
 expect_eq "$rc" 23 "exit code" &&
 	expect_eq "$got" "fd-leak 3 [('last used by shutdown() at', ['shutdown', 'handle_client', 'main'])]" "evidence" && ok
 
+start fd_in_flight_lost_buggy
+$LW run -q -f json -o "$TMP/inflight.json" -- "$FX/fd_inflight" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/inflight.json" fd_inflight | sed 's/from pid [0-9]*/from pid P/')" \
+		"fd-in-flight-lost count=1 fds=4 func=send_payload resource=socket:[N] closed with 1 fd(s) in flight from pid P fd 4 | receiving socket closed at=drop_channel" "findings" && ok
+
+start fd_in_flight_lost_fixed
+$LW run -q -f json -o "$TMP/inflight2.json" -- "$FX/fd_inflight" --fixed >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/inflight2.json" fd_inflight)" "" "findings" && ok
+
 start fd_inherited_allowed
 $LW run -q --allow-inherit 3,4 -f json -o "$TMP/allow.json" -- "$FX/fd_inherit" >/dev/null 2>&1
 rc=$?
@@ -217,8 +229,9 @@ start demo_names_the_failed_send
 $LW run -q -f json -o "$TMP/demo.json" -- "$FX/demo_leaky_server" >/dev/null 2>&1
 rc=$?
 expect_eq "$rc" 23 "exit code" &&
-	expect_eq "$($Q "$TMP/demo.json" demo_leaky_server | sed 's/ fds=[0-9,]*//' | sort -u)" \
-		"fd-send-failed-leak count=1 func=accept_connection resource=socket:[N] (AF_INET, SOCK_STREAM) | send failed at=send_fd
+	expect_eq "$($Q "$TMP/demo.json" demo_leaky_server | sed 's/ fds=[0-9,]*//; s/from pid [0-9]*/from pid P/' | sort -u)" \
+		"fd-in-flight-lost count=5 func=send_fd resource=socket:[N] closed with 5 fd(s) in flight from pid P fd 5 | receiving socket closed at=main
+fd-send-failed-leak count=1 func=accept_connection resource=socket:[N] (AF_INET, SOCK_STREAM) | send failed at=send_fd
 fd-send-failed-leak count=2 func=accept_connection resource=socket:[N] (AF_INET, SOCK_STREAM) | send failed at=send_fd" "findings" && ok
 
 # --- acquire/release pairs -----------------------------------------------------
@@ -232,6 +245,7 @@ printf '# the pool API of tests/fixtures/pair_pool.c\npool acquire pool_create r
 kind_test pair_refcount_spec_file pair_pool \
 	"pair-leak count=3 fds= func=request_begin resource=pool (balance +1) | last retained at=pool_retain" \
 	--pair-file "$TMP/pool.spec"
+kind_test pair_underflow pair_underflow "pair-underflow count=2 fds= func=pool_release resource=pool handle 0x10000200 | previously released at=pool_release;acquired at=request_begin" --pair "$POOL"
 
 # the built-in profile against Debian's real libssl
 kind_test pair_openssl_profile pair_openssl \
@@ -245,6 +259,15 @@ kind_test pair_gnutls_profile pair_gnutls \
 kind_test pair_glib_profile pair_glib \
 	"pair-leak count=2 fds= func=new_request resource=gobject (balance +1) | last retained at=start_operation" \
 	--pair-profile glib
+
+start pair_nested_constructors_unwind_through_uretprobe
+# g_object_new really calls g_object_new_with_properties: while the outer
+# uretprobe is active its return address is the uprobe trampoline, and the
+# inner stack must still reach the program (via the kernel's return instances)
+$LW run -q --pair-file "$HERE/gobject_nested.spec" -f json -o "$TMP/nested.json" -- "$FX/pair_glib" >/dev/null 2>&1
+rc=$?
+got=$(python3 -c 'import json,sys; print(" ".join([x["symbol"] or "?" for x in json.load(open(sys.argv[1]))["findings"][0]["stack"]][:4]))' "$TMP/nested.json")
+expect_eq "$rc" 23 "exit code" && expect_eq "$got" "g_object_new new_request handle_request main" "stack" && ok
 
 start pair_spec_error_has_line_and_column
 printf 'pool acquire pool_create ret\npool retain pool_retain arg0\npool relase pool_release arg0\n' >"$TMP/bad.spec"

@@ -4,6 +4,7 @@
 OUTPUT ?= build
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 
 CC ?= cc
@@ -115,6 +116,8 @@ demo: all
 install: $(OUTPUT)/leakwatch
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(OUTPUT)/leakwatch $(DESTDIR)$(BINDIR)/leakwatch
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 docs/leakwatch.1 $(DESTDIR)$(MANDIR)/man1/leakwatch.1
 
 # The only way vmlinux/ is regenerated.
 vmlinux:

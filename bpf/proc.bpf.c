@@ -4,6 +4,7 @@
 #include "unwind.bpf.h"
 
 const volatile bool follow_children = true;
+const volatile bool track_anon = false; /* mem detector: anonymous mmap/munmap */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -154,7 +155,9 @@ int proc_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 #define NR_mmap		 9
+#define NR_munmap	 11
 #define PROT_EXEC_	 4
+#define MAP_ANONYMOUS_	 0x20
 #define NR_pivot_root	 155
 #define NR_chroot	 161
 #define NR_mount	 165
@@ -290,6 +293,59 @@ __noinline int emit_mount(__u64 regs_addr, __u32 nr, __s32 ret)
 	return 0;
 }
 
+/* A successful anonymous mmap of a target, with the caller's full stack. */
+__noinline int emit_mmap_anon(__u64 regs_addr, __u64 addr)
+{
+	struct pt_regs *regs = (struct pt_regs *)regs_addr;
+	__u32 zero = 0, size = sizeof(struct lw_ev_mmap_anon);
+	struct lw_ev_mmap_anon *ev;
+	struct lw_regs r;
+	__u8 *buf;
+
+	buf = bpf_map_lookup_elem(&proc_scratch, &zero);
+	if (!buf)
+		return 0;
+	ev = (struct lw_ev_mmap_anon *)buf;
+	lw_hdr_init(&ev->hdr, LW_EV_MMAP_ANON, sizeof(*ev));
+	ev->addr = addr;
+	ev->len = BPF_CORE_READ(regs, si);
+	ev->prot = BPF_CORE_READ(regs, dx);
+	ev->flags = BPF_CORE_READ(regs, r10);
+	lw_regs_from_kernel(&r, regs);
+	if (lw_unwind(&ev->stack, ev->hdr.tgid, &r, 0)) {
+		__u32 len = lw_copy_slice(buf + LW_SLICE_OFFSET, ev->stack.sp);
+
+		if (len > LW_SLICE_MAX)
+			len = LW_SLICE_MAX;
+		ev->stack.slice_len = len;
+		ev->hdr.flags |= LW_F_STACK_PARTIAL;
+		size = LW_SLICE_OFFSET + len;
+	}
+	ev->hdr.size = size;
+	if (size > LW_SCRATCH_SIZE)
+		return 0;
+	if (bpf_ringbuf_output(&events, buf, size, lw_rb_flags()))
+		lw_count_drop();
+	else
+		lw_count_event();
+	return 0;
+}
+
+static __always_inline void emit_munmap(struct pt_regs *regs)
+{
+	struct lw_ev_munmap *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+
+	if (!ev) {
+		lw_count_drop();
+		return;
+	}
+	lw_hdr_init(&ev->hdr, LW_EV_MUNMAP, sizeof(*ev));
+	ev->addr = BPF_CORE_READ(regs, di);
+	ev->len = BPF_CORE_READ(regs, si);
+	lw_count_event();
+	bpf_ringbuf_submit(ev, lw_rb_flags());
+}
+
 /* Executable file mappings as they are made (ld.so maps every library with
  * mmap), so stacks of a process that is already gone still symbolize and
  * user space can unwind through modules BPF has not asked about. At
@@ -319,8 +375,19 @@ int proc_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			emit_mount((__u64)regs, nr, ret);
 		return 0;
 	}
+	if (track_anon && nr == NR_munmap) {
+		if (ret == 0 && lw_is_target(bpf_get_current_pid_tgid() >> 32))
+			emit_munmap(regs);
+		return 0;
+	}
 	if (nr != NR_mmap || ret < 0)
 		return 0;
+	if (track_anon && (BPF_CORE_READ(regs, r10) & MAP_ANONYMOUS_) &&
+	    (int)BPF_CORE_READ(regs, r8) == -1) {
+		if (lw_is_target(bpf_get_current_pid_tgid() >> 32))
+			emit_mmap_anon((__u64)regs, ret);
+		return 0;
+	}
 	if (!(BPF_CORE_READ(regs, dx) & PROT_EXEC_) || (int)BPF_CORE_READ(regs, r8) < 0)
 		return 0;
 	t = lw_target_of(bpf_get_current_pid_tgid() >> 32);

@@ -40,6 +40,8 @@ struct corr_mem {
 	size_t nr_live, cap_live;
 	struct bad *bads;
 	size_t nr_bads, cap_bads;
+	struct block *maps; /* anonymous mappings: addr..addr+size, page-aligned */
+	size_t nr_maps, cap_maps;
 };
 
 static uint64_t user_key(uint32_t tgid, uint32_t gen, uint64_t addr)
@@ -87,6 +89,7 @@ void corr_mem__free(struct corr_mem *c)
 		free(c->freed[i]);
 	free(c->live);
 	free(c->bads);
+	free(c->maps);
 	free(c);
 }
 
@@ -218,6 +221,91 @@ int corr_mem__bad_free(struct corr_mem *c, const struct lw_ev_mem_bad_free *ev,
 	return 0;
 }
 
+#define LW_PAGE 4096ULL
+
+static uint32_t cur_gen(struct corr_mem *c, uint32_t tgid)
+{
+	uint64_t *slot = hmap__get(c->procs, tgid);
+
+	return slot ? ((struct mproc *)(uintptr_t)*slot)->exec_gen : 0;
+}
+
+/* Remove [start, end) from every mapping of (tgid, gen) it overlaps: whole
+ * mappings go, a prefix or suffix trims one, the middle splits it in two.
+ */
+static int unmap_range(struct corr_mem *c, uint32_t tgid, uint32_t gen, uint64_t start,
+		       uint64_t end)
+{
+	size_t i = 0;
+
+	while (i < c->nr_maps) {
+		struct block *m = &c->maps[i];
+		uint64_t ms = m->addr, me = m->addr + m->size;
+
+		if (m->tgid != tgid || m->exec_gen != gen || end <= ms || start >= me) {
+			i++;
+			continue;
+		}
+		if (start <= ms && end >= me) { /* all of it */
+			*m = c->maps[--c->nr_maps];
+			continue;
+		}
+		if (start <= ms) { /* a prefix */
+			m->addr = end;
+			m->size = me - end;
+		} else if (end >= me) { /* a suffix */
+			m->size = start - ms;
+		} else { /* the middle: keep both sides */
+			struct block tail;
+
+			if (grow((void **)&c->maps, &c->cap_maps, c->nr_maps + 1, sizeof(*c->maps)))
+				return -ENOMEM;
+			m = &c->maps[i];
+			tail = *m;
+			tail.addr = end;
+			tail.size = me - end;
+			m->size = start - ms;
+			c->maps[c->nr_maps++] = tail;
+		}
+		i++;
+	}
+	return 0;
+}
+
+int corr_mem__mmap(struct corr_mem *c, const struct lw_ev_mmap_anon *ev, const struct lw_ips *stack)
+{
+	uint32_t gen = cur_gen(c, ev->hdr.tgid);
+	uint64_t len = (ev->len + LW_PAGE - 1) & ~(LW_PAGE - 1);
+	struct block *b;
+
+	if (!len)
+		return 0;
+	/* MAP_FIXED replaces whatever was there */
+	if (unmap_range(c, ev->hdr.tgid, gen, ev->addr, ev->addr + len))
+		return -ENOMEM;
+	if (grow((void **)&c->maps, &c->cap_maps, c->nr_maps + 1, sizeof(*c->maps)))
+		return -ENOMEM;
+	b = &c->maps[c->nr_maps++];
+	*b = (struct block){.tgid = ev->hdr.tgid,
+			    .tid = ev->hdr.tid,
+			    .exec_gen = gen,
+			    .addr = ev->addr,
+			    .size = len,
+			    .ts_ns = ev->hdr.ts_ns};
+	b->stack = *stack;
+	return 0;
+}
+
+int corr_mem__munmap(struct corr_mem *c, const struct lw_ev_munmap *ev)
+{
+	uint64_t len = (ev->len + LW_PAGE - 1) & ~(LW_PAGE - 1);
+	uint64_t start = ev->addr & ~(LW_PAGE - 1);
+
+	if (!len)
+		return 0;
+	return unmap_range(c, ev->hdr.tgid, cur_gen(c, ev->hdr.tgid), start, ev->addr + len);
+}
+
 int corr_mem__stack(struct corr_mem *c, uint64_t stack_id, const struct lw_stack_ips *ips)
 {
 	struct lw_ips *s;
@@ -268,6 +356,7 @@ struct group {
 	const struct lw_ips *stack;
 	uint64_t bytes, count, oldest_ts;
 	uint32_t tid;
+	bool anon; /* anonymous mappings: never merged with heap blocks */
 };
 
 static uint64_t ips_hash(const struct lw_ips *s)
@@ -298,12 +387,12 @@ static bool counts(struct corr_mem *c, const struct block *b, uint64_t now_ns, u
 }
 
 static int add_to_groups(struct group **gs, size_t *n, size_t *cap, const struct block *b,
-			 uint64_t key, const struct lw_ips *stack)
+			 uint64_t key, const struct lw_ips *stack, bool anon)
 {
 	for (size_t i = 0; i < *n; i++) {
 		struct group *g = &(*gs)[i];
 
-		if (g->tgid == b->tgid && g->key == key) {
+		if (g->tgid == b->tgid && g->key == key && g->anon == anon) {
 			g->bytes += b->size;
 			g->count++;
 			if (b->ts_ns < g->oldest_ts) {
@@ -321,7 +410,8 @@ static int add_to_groups(struct group **gs, size_t *n, size_t *cap, const struct
 				       .bytes = b->size,
 				       .count = 1,
 				       .oldest_ts = b->ts_ns,
-				       .tid = b->tid};
+				       .tid = b->tid,
+				       .anon = anon};
 	return 0;
 }
 
@@ -333,6 +423,8 @@ static int group_cmp(const void *pa, const void *pb)
 		return a->bytes > b->bytes ? -1 : 1;
 	if (a->tgid != b->tgid)
 		return a->tgid < b->tgid ? -1 : 1;
+	if (a->anon != b->anon)
+		return a->anon ? 1 : -1;
 	return a->key < b->key ? -1 : a->key > b->key;
 }
 
@@ -360,19 +452,28 @@ static int emit_leaks(struct corr_mem *c, uint64_t now_ns, struct lw_findings *o
 		if (!counts(c, b, now_ns, &end))
 			continue;
 		err = add_to_groups(&gs, &n, &cap, b, b->stack_id,
-				    s ? (const struct lw_ips *)(uintptr_t)*s : &no_stack);
+				    s ? (const struct lw_ips *)(uintptr_t)*s : &no_stack, false);
 	}
 	while (!err && hmap__next(c->user, &it)) {
 		struct block *b = (struct block *)(uintptr_t)*it.val;
 
 		if (counts(c, b, now_ns, &end))
-			err = add_to_groups(&gs, &n, &cap, b, ips_hash(&b->stack), &b->stack);
+			err =
+			    add_to_groups(&gs, &n, &cap, b, ips_hash(&b->stack), &b->stack, false);
+	}
+	/* still mapped: counted like blocks, but never sampled */
+	for (size_t i = 0; i < c->nr_maps && !err; i++) {
+		struct block *b = &c->maps[i];
+
+		if (counts(c, b, now_ns, &end))
+			err = add_to_groups(&gs, &n, &cap, b, ips_hash(&b->stack), &b->stack, true);
 	}
 	if (n)
 		qsort(gs, n, sizeof(*gs), group_cmp);
 	for (size_t i = 0; i < n && !err; i++) {
 		struct lw_finding *f = lw_findings__add(out);
 		uint64_t *slot = hmap__get(c->procs, gs[i].tgid);
+		uint32_t scale = gs[i].anon ? 1 : c->o.sample_every;
 
 		if (!f) {
 			err = -ENOMEM;
@@ -385,11 +486,13 @@ static int emit_leaks(struct corr_mem *c, uint64_t now_ns, struct lw_findings *o
 		f->pid = gs[i].tgid;
 		f->tid = gs[i].tid;
 		fill_comm(c, gs[i].tgid, f->comm);
-		f->count = gs[i].count * c->o.sample_every;
-		f->bytes = gs[i].bytes * c->o.sample_every;
+		f->count = gs[i].count * scale;
+		f->bytes = gs[i].bytes * scale;
 		f->age_ms = max_end > gs[i].oldest_ts ? (max_end - gs[i].oldest_ts) / 1000000 : 0;
 		f->stack = *gs[i].stack;
-		if (c->o.sample_every > 1)
+		if (gs[i].anon)
+			snprintf(f->resource, sizeof(f->resource), "anonymous mmap");
+		else if (c->o.sample_every > 1)
 			snprintf(f->resource, sizeof(f->resource), "estimated from 1 in %u blocks",
 				 c->o.sample_every);
 	}

@@ -32,6 +32,14 @@ void corr_mem__user_free(struct corr_mem *c, const struct lw_ev_mem_free_user *e
 int corr_mem__bad_free(struct corr_mem *c, const struct lw_ev_mem_bad_free *ev,
 		       const struct lw_ips *stack);
 
+/* Anonymous mappings, a class of their own: tracked as page ranges per
+ * (tgid, current exec_gen); munmap removes or trims what it overlaps.
+ * The session drops the C library's own mappings before calling these.
+ */
+int corr_mem__mmap(struct corr_mem *c, const struct lw_ev_mmap_anon *ev,
+		   const struct lw_ips *stack);
+int corr_mem__munmap(struct corr_mem *c, const struct lw_ev_munmap *ev);
+
 /* From the BPF maps at report time. */
 int corr_mem__stack(struct corr_mem *c, uint64_t stack_id, const struct lw_stack_ips *ips);
 int corr_mem__live(struct corr_mem *c, const struct lw_alloc_key *k, const struct lw_alloc_val *v);

@@ -91,6 +91,7 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 		goto fail;
 	}
 	l->proc->rodata->follow_children = opts->follow_children;
+	l->proc->rodata->track_anon = opts->mem;
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(l->proc->maps.events, opts->ringbuf_bytes);
 

@@ -298,6 +298,9 @@ static size_t stack_offset(uint16_t type, size_t *base)
 	case LW_EV_MEM_BAD_FREE:
 		*base = sizeof(struct lw_ev_mem_bad_free);
 		return offsetof(struct lw_ev_mem_bad_free, stack);
+	case LW_EV_MMAP_ANON:
+		*base = sizeof(struct lw_ev_mmap_anon);
+		return offsetof(struct lw_ev_mmap_anon, stack);
 	}
 	*base = 0;
 	return 0;
@@ -406,6 +409,50 @@ static bool still_mounted(void *ctx, uint32_t mnt_ns, const char *target)
 	return procfs__mount_shared(getpid(), target) >= 0;
 }
 
+static bool in_libc(struct lw_session *s, uint32_t tgid, uint64_t ip)
+{
+	const struct lw_mapping *m = symbolizer__find(s->sym, tgid, ip);
+	const char *base;
+
+	if (!m || !m->path)
+		return false;
+	base = strrchr(m->path, '/');
+	base = base ? base + 1 : m->path;
+	return !strncmp(base, "libc.so", 7) || !strncmp(base, "ld-linux", 8);
+}
+
+/* An anonymous mapping. The C library and the dynamic loader map memory for
+ * themselves (malloc's large chunks and arenas, thread stacks, ld.so's
+ * segments and TLS) and unmap it when they are done: those are the heap
+ * detector's business or nobody's. Rule: drop the mapping when the frame
+ * right after the mmap wrapper (ips[1]) is inside libc.so* or ld-linux*.
+ * The wrapper's own frame (ips[0], in libc) is left out of the stack, like
+ * the allocator's frame of a heap block, so the caller is innermost.
+ */
+static void on_mmap_anon(struct lw_session *s, const void *data, size_t size)
+{
+	union lw_ev_copy copy;
+	const struct lw_ev_hdr *h = complete_stack(s, data, size, &copy);
+	const struct lw_ev_mmap_anon *ev;
+	struct lw_ips ips = {};
+
+	if (h == data) {
+		s->user_errors++; /* short record */
+		return;
+	}
+	ev = (const struct lw_ev_mmap_anon *)h;
+	stack_to_ips(&ev->stack, &ips);
+	if (ips.nr >= 2 && in_libc(s, ev->hdr.tgid, ips.ips[1]))
+		return;
+	if (ips.nr >= 2 && in_libc(s, ev->hdr.tgid, ips.ips[0])) {
+		memmove(ips.ips, ips.ips + 1, (ips.nr - 1) * sizeof(ips.ips[0]));
+		ips.nr--;
+		ips.flags |= LW_STK_ALL_RETURN;
+	}
+	if (corr_mem__mmap(s->mem, ev, &ips))
+		s->user_errors++;
+}
+
 /* Memory records go to the memory correlator only. */
 static void on_mem_event(struct lw_session *s, const void *data, size_t size)
 {
@@ -429,6 +476,15 @@ static void on_mem_event(struct lw_session *s, const void *data, size_t size)
 	case LW_EV_MEM_FREE_USER:
 		if (size >= sizeof(struct lw_ev_mem_free_user))
 			corr_mem__user_free(s->mem, data);
+		return;
+	case LW_EV_MMAP_ANON:
+		on_mmap_anon(s, data, size);
+		return;
+	case LW_EV_MUNMAP:
+		if (size < sizeof(struct lw_ev_munmap))
+			break;
+		if (corr_mem__munmap(s->mem, data))
+			s->user_errors++;
 		return;
 	case LW_EV_MEM_BAD_FREE: {
 		const struct lw_ev_mem_bad_free *ev;
@@ -482,6 +538,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	case LW_EV_MEM_ALLOC:
 	case LW_EV_MEM_FREE_USER:
 	case LW_EV_MEM_BAD_FREE:
+	case LW_EV_MMAP_ANON:
+	case LW_EV_MUNMAP:
 		if (s->mem)
 			on_mem_event(s, data, size);
 		return 0;

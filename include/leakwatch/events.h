@@ -36,6 +36,8 @@ enum lw_ev_type {
 	LW_EV_PAIR,	      /* a traced acquire/retain/release/destroy call */
 	LW_EV_MOUNT,	      /* a mount-namespace syscall (mount, umount2, unshare, ...) */
 	LW_EV_FD_TOUCH,	      /* --last-touch at a call site BPF cannot unwind yet */
+	LW_EV_MMAP_ANON,      /* mem detector: a successful anonymous mmap */
+	LW_EV_MUNMAP,	      /* mem detector: a successful munmap */
 	LW_EV__MAX,
 };
 
@@ -286,6 +288,25 @@ struct lw_ev_mem_free_user {
 	__u32 __pad;
 };
 
+/* Anonymous mappings (mmap with MAP_ANONYMOUS and fd -1), a class of their
+ * own: reported from the mmap syscall's exit with the caller's stack.
+ */
+struct lw_ev_mmap_anon {
+	struct lw_ev_hdr hdr;
+	__u64 addr; /* the return value */
+	__u64 len;  /* as passed (user space rounds up to pages) */
+	__u32 prot;
+	__u32 flags;	       /* mmap flags argument */
+	struct lw_stack stack; /* slice follows at LW_SLICE_OFFSET */
+};
+
+struct lw_ev_munmap {
+	struct lw_ev_hdr hdr;
+	__u64 addr;
+	__u64 len;
+};
+_Static_assert(sizeof(struct lw_ev_munmap) == 40, "lw_ev_munmap");
+
 enum lw_bad_free_kind {
 	LW_BAD_FREE_DOUBLE = 1, /* freed before, not allocated again since */
 	LW_BAD_FREE_INVALID,	/* never allocated by this process image */
@@ -395,6 +416,7 @@ _Static_assert(sizeof(struct lw_ev_mem_bad_free) <= LW_SLICE_OFFSET, "slice offs
 _Static_assert(sizeof(struct lw_ev_pair) <= LW_SLICE_OFFSET, "slice offset");
 _Static_assert(sizeof(struct lw_ev_mount) <= LW_SLICE_OFFSET, "slice offset");
 _Static_assert(sizeof(struct lw_ev_fd_touch) <= LW_SLICE_OFFSET, "slice offset");
+_Static_assert(sizeof(struct lw_ev_mmap_anon) <= LW_SLICE_OFFSET, "slice offset");
 
 /* tgid map value: why a process is traced */
 #define LW_TGT_ROOT	 (1u << 0) /* the command or attached pid itself */

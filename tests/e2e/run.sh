@@ -340,6 +340,10 @@ $LW run -q --only mem -f json -o "$TMP/memfix.json" -- "$FX/mem_leak" --fixed >/
 rc=$?
 expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/memfix.json" mem_leak)" "" "findings" && ok
 
+# anonymous mmap is a class of its own; churn, a split munmap and glibc's
+# own mappings (malloc of 1 MiB) must leave nothing
+kind_test mem_anon_mmap mem_mmap "mem-leak count=1 bytes=65536 func=map_buffer" --only mem
+
 start mem_threads_one_site
 $LW run -q --only mem -f json -o "$TMP/memt.json" -- "$FX/mem_threads" >/dev/null 2>&1
 rc=$?

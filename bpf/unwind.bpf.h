@@ -146,6 +146,8 @@ __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs *regs, 
 	st->nr = 0;
 	st->flags = 0;
 	st->slice_len = 0;
+	st->tramp = 0;
+	st->nr_ret_pending = 0;
 	for (i = 0; i < LW_STACK_MAX; i++) {
 		__u64 cfa, ra = 0;
 
@@ -214,6 +216,21 @@ partial:
 	st->flags |= LW_STK_PARTIAL;
 	st->sp = sp;
 	st->bp = bp;
+	/* what user space needs to see through trampolines further up */
+	st->tramp = tramp;
+	if (tramp) {
+		struct return_instance *p =
+		    ri ? BPF_CORE_READ(ri, next) : BPF_CORE_READ(task, utask, return_instances);
+		__u32 n = 0;
+
+		for (int k = 0; k < LW_RET_PENDING + 4 && p && n < LW_RET_PENDING; k++) {
+			if (!BPF_CORE_READ(p, chained))
+				st->ret_pending[n++ & (LW_RET_PENDING - 1)] =
+				    BPF_CORE_READ(p, orig_ret_vaddr);
+			p = BPF_CORE_READ(p, next);
+		}
+		st->nr_ret_pending = n;
+	}
 	__sync_fetch_and_add(&lw_stats.stack_partial, 1);
 	return 1;
 }

@@ -429,6 +429,7 @@ int unwind__complete(struct cfi_cache *c, struct symbolizer *sym, uint32_t tgid,
 	pc = stk->ips[nr - 1];
 	sp = stk->sp;
 	bp = stk->bp;
+	uint32_t next_ret = 0;
 	for (;;) {
 		struct lw_cfi_rule r;
 		uint64_t cfa, ra, nbp = bp;
@@ -448,6 +449,12 @@ int unwind__complete(struct cfi_cache *c, struct symbolizer *sym, uint32_t tgid,
 			break;
 		if (!slice_read(stk->sp, slice, slice_len, cfa - 8, &ra) || !ra)
 			break;
+		/* an active uretprobe's trampoline: BPF sent the real address */
+		if (stk->tramp && ra == stk->tramp) {
+			if (next_ret >= stk->nr_ret_pending || next_ret >= LW_RET_PENDING)
+				break;
+			ra = stk->ret_pending[next_ret++];
+		}
 		if (r.bp_saved)
 			bp_ok =
 			    slice_read(stk->sp, slice, slice_len, cfa + (int64_t)r.bp_off, &nbp);

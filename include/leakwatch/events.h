@@ -65,6 +65,8 @@ _Static_assert(sizeof(struct lw_ev_hdr) == 24, "lw_ev_hdr layout");
  * is the frame BPF could not unwind, sp/bp are that frame's registers, and
  * slice_len bytes of user memory starting at sp follow the record.
  */
+#define LW_RET_PENDING 4 /* active uretprobes whose real return addresses travel along */
+
 struct lw_stack {
 	__u16 nr;
 	__u16 flags;
@@ -72,8 +74,17 @@ struct lw_stack {
 	__u64 sp;
 	__u64 bp;
 	__u64 ips[LW_STACK_MAX];
+	/* PARTIAL only: the uprobe trampoline address and, innermost first,
+	 * the real return addresses of uretprobes still active further up,
+	 * for the user-space unwinder (it cannot read the kernel's list)
+	 */
+	__u64 tramp;
+	__u64 ret_pending[LW_RET_PENDING];
+	__u32 nr_ret_pending;
+	__u32 __pad;
 };
-_Static_assert(sizeof(struct lw_stack) == 24 + 8 * LW_STACK_MAX, "lw_stack layout");
+_Static_assert(sizeof(struct lw_stack) == 24 + 8 * LW_STACK_MAX + 8 + 8 * LW_RET_PENDING + 8,
+	       "lw_stack layout");
 
 /* What kind of object an fd refers to (lw_ev_fd_open.res_kind). */
 enum lw_res_kind {
@@ -406,7 +417,7 @@ struct lw_ev_pair {
 /* The slice of any stack-carrying record starts here (the BPF scratch
  * layout: record, then slice), so every such record must fit before it.
  */
-#define LW_SLICE_OFFSET 640
+#define LW_SLICE_OFFSET 768
 #define LW_SCRATCH_SIZE (LW_SLICE_OFFSET + LW_SLICE_MAX)
 _Static_assert(sizeof(struct lw_ev_fd_open) <= LW_SLICE_OFFSET, "slice offset");
 _Static_assert(sizeof(struct lw_ev_fd_close) <= LW_SLICE_OFFSET, "slice offset");

@@ -33,7 +33,7 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 # Code that talks to the kernel; everything else is pure and unit-tested.
-KERNEL_SRCS := $(wildcard src/load_*.c) src/session.c src/main.c src/cmd_run.c src/cmd_attach.c
+KERNEL_SRCS := $(wildcard src/load_*.c) $(wildcard src/session*.c) src/main.c src/cmd_run.c src/cmd_attach.c
 SRCS := $(wildcard src/*.c)
 PURE_SRCS := $(filter-out $(KERNEL_SRCS),$(SRCS))
 OBJS := $(patsubst src/%.c,$(OUTPUT)/src/%.o,$(SRCS))

@@ -300,6 +300,19 @@ unshare -m --propagation private $LW run -q -f json -o "$TMP/mnt2.json" -- "$FX/
 rc=$?
 expect_eq "$rc" 0 "exit code" && expect_eq "$(norm "$TMP/mnt2.json")" "" "findings" && ok
 
+start mount_leftover
+mkdir -p "$TMP/lo"
+unshare -m --propagation private $LW run -q -f json -o "$TMP/lo.json" -- "$FX/mnt_leftover" "$TMP/lo" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/lo.json" mnt_leftover | sed 's/ns [0-9]*/ns NS/')" \
+		"mount-leftover count=1 fds= func=mount_scratch resource=$TMP/lo (tmpfs) still mounted in ns NS" "findings" && ok
+
+start mount_leftover_fixed_is_clean
+unshare -m --propagation private $LW run -q -f json -o "$TMP/lo2.json" -- "$FX/mnt_leftover" "$TMP/lo" --fixed >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/lo2.json" mnt_leftover)" "" "findings" && ok
+
 start respawn_storm
 $LW run -q -f json -o "$TMP/storm.json" -- "$FX/respawn" >/dev/null 2>&1
 rc=$?

@@ -8,55 +8,7 @@
 #include <sys/wait.h>
 #include "harness.h"
 #include "report.h"
-
-struct doc {
-	char *buf;
-	size_t len;
-	int rc;
-};
-
-static struct doc render(const char *format, const struct lw_report_meta *m,
-			 const struct lw_findings *fs)
-{
-	struct doc d = {0};
-	FILE *f = open_memstream(&d.buf, &d.len);
-
-	if (!f) {
-		d.rc = -errno;
-		return d;
-	}
-	d.rc = report__write(reporter__find(format), f, m, fs);
-	fclose(f);
-	return d;
-}
-
-static struct lw_report_meta base_meta(void)
-{
-	struct lw_report_meta m = {
-	    .tool_version = "0.1.0",
-	    .mode = "run",
-	    .command = "./fixture_leak --n 3",
-	    .pid = 1234,
-	    .duration_ms = 40,
-	};
-	m.stats.events = 17;
-	return m;
-}
-
-static char *xstrdup(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static void add_frame(struct lw_finding *f, uint64_t addr, const char *module, const char *sym,
-		      uint64_t off, const char *file, int line)
-{
-	struct lw_sym_frame *fr;
-
-	f->frames = realloc(f->frames, (f->nr_frames + 1) * sizeof(*f->frames));
-	fr = &f->frames[f->nr_frames++];
-	*fr = (struct lw_sym_frame){addr, xstrdup(module), xstrdup(sym), off, xstrdup(file), line};
-}
+#include "report_helpers.h"
 
 /* Three fds opened at one site, with every frame shape the text prints. */
 static struct lw_finding *add_fd_leak(struct lw_findings *fs)

@@ -9,54 +9,14 @@
 #include <sys/wait.h>
 #include "harness.h"
 #include "report.h"
-
-struct doc {
-	char *buf;
-	size_t len;
-	int rc;
-};
-
-static struct doc render(const char *format, const struct lw_report_meta *m,
-			 const struct lw_findings *fs)
+#include "report_helpers.h"
+/* these goldens were written with a 1040 ms run */
+static struct lw_report_meta fmt_meta(void)
 {
-	struct doc d = {0};
-	FILE *f = open_memstream(&d.buf, &d.len);
+	struct lw_report_meta m = base_meta();
 
-	if (!f) {
-		d.rc = -errno;
-		return d;
-	}
-	d.rc = report__write(reporter__find(format), f, m, fs);
-	fclose(f);
-	return d;
-}
-
-static struct lw_report_meta base_meta(void)
-{
-	struct lw_report_meta m = {
-	    .tool_version = "0.1.0",
-	    .mode = "run",
-	    .command = "./fixture_leak --n 3",
-	    .pid = 1234,
-	    .duration_ms = 1040,
-	};
-	m.stats.events = 17;
+	m.duration_ms = 1040;
 	return m;
-}
-
-static char *xstrdup(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static void add_frame(struct lw_finding *f, uint64_t addr, const char *module, const char *sym,
-		      uint64_t off, const char *file, int line)
-{
-	struct lw_sym_frame *fr;
-
-	f->frames = realloc(f->frames, (f->nr_frames + 1) * sizeof(*f->frames));
-	fr = &f->frames[f->nr_frames++];
-	*fr = (struct lw_sym_frame){addr, xstrdup(module), xstrdup(sym), off, xstrdup(file), line};
 }
 
 #define LIBC "/usr/lib/x86_64-linux-gnu/libc.so.6"
@@ -160,7 +120,7 @@ LW_TEST(report_find_all_formats)
 LW_TEST(report_contexts_independent)
 {
 	const struct reporter_ops *ops = reporter__find("text");
-	struct lw_report_meta m = base_meta();
+	struct lw_report_meta m = fmt_meta();
 	struct lw_findings fs = {0};
 	struct lw_reporter r[2] = {0};
 	char *buf[2] = {0};
@@ -238,7 +198,7 @@ LW_TEST(report_junit_golden)
 	    "</failure>\n"
 	    "  </testcase>\n"
 	    "</testsuite>\n";
-	struct lw_report_meta m = base_meta();
+	struct lw_report_meta m = fmt_meta();
 	struct lw_findings fs = {0};
 	struct lw_finding *g;
 	struct doc d;
@@ -264,7 +224,7 @@ LW_TEST(report_junit_golden)
 /* The failure body is exactly the block the text report prints. */
 LW_TEST(report_junit_body_is_text_block)
 {
-	struct lw_report_meta m = base_meta();
+	struct lw_report_meta m = fmt_meta();
 	struct lw_findings fs = {0};
 	struct doc text, junit;
 	char *block, *end;
@@ -316,7 +276,7 @@ LW_TEST(report_junit_no_findings)
 	    "  </properties>\n"
 	    "  <testcase classname=\"leakwatch\" name=\"no leaks\"/>\n"
 	    "</testsuite>\n";
-	struct lw_report_meta m = base_meta();
+	struct lw_report_meta m = fmt_meta();
 	struct lw_findings fs = {0};
 	struct doc d;
 
@@ -343,7 +303,7 @@ LW_TEST(report_junit_no_findings)
  */
 LW_TEST(report_junit_escaping)
 {
-	struct lw_report_meta m = base_meta();
+	struct lw_report_meta m = fmt_meta();
 	struct lw_findings fs = {0};
 	struct lw_finding *f = lw_findings__add(&fs);
 	struct doc d;
@@ -414,7 +374,7 @@ LW_TEST(report_folded_golden)
 				   "mem-double-free;[unknown];[unknown] 1\n"
 				   "fd-leak;[truncated] 7\n"
 				   "pair-leak;[incomplete];[unknown] 2\n";
-	struct lw_report_meta m = base_meta();
+	struct lw_report_meta m = fmt_meta();
 	struct lw_findings fs = {0};
 	struct lw_finding *f;
 	struct doc d;
@@ -495,7 +455,7 @@ LW_TEST(report_folded_check_rejects_invalid)
 /* Separators and controls inside names cannot split frames or lines. */
 LW_TEST(report_folded_escaping)
 {
-	struct lw_report_meta m = base_meta();
+	struct lw_report_meta m = fmt_meta();
 	struct lw_findings fs = {0};
 	struct lw_finding *f = lw_findings__add(&fs);
 	struct doc d;
@@ -517,7 +477,7 @@ LW_TEST(report_folded_escaping)
 /* Every shape of frame the symbolizer can leave unnamed. */
 LW_TEST(report_folded_unknown_frames)
 {
-	struct lw_report_meta m = base_meta();
+	struct lw_report_meta m = fmt_meta();
 	struct lw_findings fs = {0};
 	struct lw_finding *f = lw_findings__add(&fs);
 	struct doc d;

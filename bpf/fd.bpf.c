@@ -598,19 +598,21 @@ int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct pt_regs *r = (struct pt_regs *)regs;
 	struct lw_sys_args sa;
 	__u32 nr, cloexec = 0;
+	bool touch, tracked;
 
 	/* At sys_exit the saved user registers still hold the arguments
 	 * (syscalls read them, they do not write them back), so no sys_enter
 	 * program and no per-thread stash are needed.
 	 */
 	nr = BPF_CORE_READ(r, orig_ax);
-	if (last_touch && fd_touching(nr)) {
-		if (lw_is_target(bpf_get_current_pid_tgid() >> 32))
-			touch_fd(regs, nr, (int)BPF_CORE_READ(r, di));
-		if (nr != 43 && nr != 288 && nr != 46 && nr != 47 && nr != 72)
-			return 0; /* not also an fd-creating or -carrying call */
-	}
-	if (!fd_tracked(nr) || !lw_is_target(bpf_get_current_pid_tgid() >> 32))
+	touch = last_touch && fd_touching(nr);
+	tracked = fd_tracked(nr);
+	/* syscall number first: the target lookup is the costlier filter */
+	if ((!touch && !tracked) || !lw_is_target(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	if (touch)
+		touch_fd(regs, nr, (int)BPF_CORE_READ(r, di));
+	if (!tracked)
 		return 0;
 	sa.nr = nr;
 	sa.a[0] = BPF_CORE_READ(r, di);

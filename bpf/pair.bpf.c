@@ -105,7 +105,9 @@ int pair_entry(struct pt_regs *ctx)
 	}
 	if (how == LW_PAIR_H_OUTARG)
 		np.out_ptr = arg_n(ctx, LW_PAIR_COOKIE_ARGN(cookie));
-	bpf_map_update_elem(&pair_pending, &key, &np, BPF_ANY);
+	/* a full map loses this call's return event: count it as dropped */
+	if (bpf_map_update_elem(&pair_pending, &key, &np, BPF_ANY))
+		lw_count_drop();
 	return 0;
 }
 

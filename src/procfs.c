@@ -236,3 +236,19 @@ int procfs__mount_shared(pid_t pid, const char *path)
 	fclose(f);
 	return found;
 }
+
+uint32_t procfs__mnt_ns(pid_t pid)
+{
+	char link[64], ns[64];
+	ssize_t n;
+
+	if (pid)
+		snprintf(link, sizeof(link), "/proc/%d/ns/mnt", pid);
+	else
+		snprintf(link, sizeof(link), "/proc/self/ns/mnt");
+	n = readlink(link, ns, sizeof(ns) - 1);
+	if (n <= 5)
+		return 0;
+	ns[n] = 0;
+	return (uint32_t)strtoul(ns + 5, NULL, 10); /* "mnt:[4026531841]" */
+}

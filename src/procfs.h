@@ -28,6 +28,8 @@ void procfs__comm(pid_t pid, char *buf, size_t len);
  * /proc/PID/mountinfo)? 1 yes, 0 no, -ENOENT no mount there, -errno.
  */
 int procfs__mount_shared(pid_t pid, const char *path);
+/* The inode number of pid's mount namespace (pid 0: ours), or 0. */
+uint32_t procfs__mnt_ns(pid_t pid);
 /* Parent pid, or -errno. */
 int procfs__ppid(pid_t pid);
 

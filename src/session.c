@@ -243,19 +243,14 @@ int session__add_target(struct lw_session *s, pid_t pid, bool root)
 		return set_error(s, err, "cannot add pid %d to the target map: %s", pid,
 				 strerror(-err));
 	if (root) {
-		char link[64], ns[64];
-		ssize_t n;
+		uint32_t ns = procfs__mnt_ns(pid);
 
 		s->root = pid;
 		/* the namespace the root starts in: a new one made later is
 		 * told apart from it (mount-propagation-leak)
 		 */
-		snprintf(link, sizeof(link), "/proc/%d/ns/mnt", pid);
-		n = readlink(link, ns, sizeof(ns) - 1);
-		if (n > 0) {
-			ns[n] = 0;
-			corr_mount__set_ns(s->mnt, pid, (uint32_t)strtoul(ns + 5, NULL, 10));
-		}
+		if (ns)
+			corr_mount__set_ns(s->mnt, pid, ns);
 	}
 	pi = proc_get(s, pid);
 	if (pi) {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <sys/mount.h>
 #include "session_internal.h"
 
 /* ---- event handling ---- */
@@ -202,10 +203,10 @@ static void stack_to_ips(const struct lw_stack *st, struct lw_ips *ips)
  */
 static void mount_flags(struct lw_session *s, struct lw_ev_mount *mv)
 {
-	bool makes = mv->ret == 0 && mv->target[0] &&
-		     (mv->nr == 165 /* mount */ || mv->nr == 429 /* move_mount */);
+	bool makes =
+	    mv->ret == 0 && mv->target[0] && (mv->nr == LW_NR_MOUNT || mv->nr == LW_NR_MOVE_MOUNT);
 
-	if (mv->ret == 0 && (mv->nr == 272 /* unshare */ || mv->nr == 56 /* clone */)) {
+	if (mv->ret == 0 && (mv->nr == LW_NR_UNSHARE || mv->nr == LW_NR_CLONE)) {
 		bool added;
 
 		hmap__put(s->new_ns, mv->mnt_ns, &added);
@@ -213,8 +214,8 @@ static void mount_flags(struct lw_session *s, struct lw_ev_mount *mv)
 	if (hmap__get(s->new_ns, mv->mnt_ns))
 		mv->flags |= LW_MNT_NEW_NS;
 	/* remounts and propagation changes make no mount */
-	if (makes && mv->nr == 165 &&
-	    (mv->arg_flags & (0x20 /* MS_REMOUNT */ | 0x100000 | 0x40000 | 0x80000 | 0x20000)))
+	if (makes && mv->nr == LW_NR_MOUNT &&
+	    (mv->arg_flags & (MS_REMOUNT | MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE)))
 		makes = false;
 	/* BPF read it at mount time; mountinfo is the fallback for kernels
 	 * before 6.8 (a propagated umount may already have removed it)

@@ -13,18 +13,10 @@ static void proc_comm(const struct lw_session *s, uint32_t pid, char *comm)
 /* mount-leftover: is that mount still there (our own namespace's view)? */
 static bool still_mounted(void *ctx, uint32_t mnt_ns, const char *target)
 {
-	struct lw_session *s = ctx;
-	char link[64], ns[64];
-	ssize_t n;
-
-	(void)s;
-	n = readlink("/proc/self/ns/mnt", ns, sizeof(ns) - 1);
-	if (n <= 0)
+	(void)ctx;
+	/* another namespace: gone with it, or not ours to see */
+	if (mnt_ns != procfs__mnt_ns(0))
 		return false;
-	ns[n] = 0;
-	snprintf(link, sizeof(link), "%u", mnt_ns);
-	if (strcmp(ns + 5, link) && strncmp(ns + 5, link, strlen(link)))
-		return false; /* another namespace: gone with it, or not ours to see */
 	return procfs__mount_shared(getpid(), target) >= 0;
 }
 

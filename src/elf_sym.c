@@ -152,22 +152,36 @@ static int find_sym(struct elf_file *f, Elf_Scn *scn, const char *want, GElf_Add
 	return best ? 0 : -ENOENT;
 }
 
-static int vaddr_to_off(struct elf_file *f, GElf_Addr va, uint64_t *off)
+/* to_off: va -> offset, else offset -> va */
+static int load_convert(Elf *e, uint64_t in, bool to_off, uint64_t *out)
 {
 	GElf_Phdr ph;
 	size_t n;
 
-	if (elf_getphdrnum(f->e, &n))
+	if (elf_getphdrnum(e, &n))
 		return -ENOEXEC;
 	for (size_t i = 0; i < n; i++) {
-		if (!gelf_getphdr(f->e, i, &ph) || ph.p_type != PT_LOAD)
+		uint64_t base;
+
+		if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		if (va >= ph.p_vaddr && va < ph.p_vaddr + ph.p_filesz) {
-			*off = va - ph.p_vaddr + ph.p_offset;
+		base = to_off ? ph.p_vaddr : ph.p_offset;
+		if (in >= base && in < base + ph.p_filesz) {
+			*out = in - base + (to_off ? ph.p_offset : ph.p_vaddr);
 			return 0;
 		}
 	}
 	return -ENOENT;
+}
+
+int elf_vaddr_to_off(Elf *e, uint64_t va, uint64_t *off)
+{
+	return load_convert(e, va, true, off);
+}
+
+int elf_off_to_vaddr(Elf *e, uint64_t off, uint64_t *va)
+{
+	return load_convert(e, off, false, va);
 }
 
 /* Only exported symbols serve other objects; an executable's own calls also
@@ -185,7 +199,7 @@ int elf_file__func_off(struct elf_file *f, const char *name, uint64_t *off)
 		err = find_sym(f, f->dynsym, name, &va, &ifunc);
 	if (!err && ifunc)
 		return -ENOTSUP;
-	return err ? err : vaddr_to_off(f, va, off);
+	return err ? err : elf_vaddr_to_off(f->e, va, off);
 }
 
 int elf_file__sym_off(struct elf_file *f, const char *name, uint64_t *off)

@@ -37,4 +37,11 @@ int elf_file__sym_off(struct elf_file *f, const char *name, uint64_t *off);
  */
 int elf_file__func_off(struct elf_file *f, const char *name, uint64_t *off);
 
+/* Virtual address <-> file offset through the PT_LOAD headers (what uprobes
+ * and /proc/PID/maps speak vs what symbols speak). 0, -ENOENT (in no
+ * PT_LOAD) or -ENOEXEC.
+ */
+int elf_vaddr_to_off(Elf *e, uint64_t va, uint64_t *off);
+int elf_off_to_vaddr(Elf *e, uint64_t off, uint64_t *va);
+
 #endif

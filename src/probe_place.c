@@ -42,6 +42,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <capstone/capstone.h>
+#include "elf_sym.h"
 #include "probe_place.h"
 
 /* Bytes read when the function's size is unknown: enough for the entry and
@@ -452,42 +453,6 @@ static void pp_elf_close(struct pp_elf *pe)
 	close(pe->fd);
 }
 
-static int vaddr_to_off(Elf *e, uint64_t v, uint64_t *off)
-{
-	size_t n;
-	GElf_Phdr ph;
-
-	if (elf_getphdrnum(e, &n))
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (v >= ph.p_vaddr && v < ph.p_vaddr + ph.p_filesz) {
-			*off = v - ph.p_vaddr + ph.p_offset;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-static int off_to_vaddr(Elf *e, uint64_t off, uint64_t *v)
-{
-	size_t n;
-	GElf_Phdr ph;
-
-	if (elf_getphdrnum(e, &n))
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (off >= ph.p_offset && off < ph.p_offset + ph.p_filesz) {
-			*v = off - ph.p_offset + ph.p_vaddr;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 /* Walk the defined STT_FUNC symbols of .symtab then .dynsym. cb returns
  * nonzero to stop; hidden is set for a non-default symbol version.
  */
@@ -576,7 +541,7 @@ int elf_func_file_offset(const char *path, const char *name, uint64_t *off)
 		return err;
 	err = for_each_func(pe.e, by_name_cb, &b);
 	if (!err)
-		err = b.found ? vaddr_to_off(pe.e, b.value, off) : -ENOENT;
+		err = b.found ? (elf_vaddr_to_off(pe.e, b.value, off) ? -EINVAL : 0) : -ENOENT;
 	pp_elf_close(&pe);
 	return err;
 }
@@ -615,7 +580,7 @@ int probe_place__find(const char *elf_path, uint64_t func_file_offset, unsigned 
 		pp_fmt(out->why, sizeof(out->why), "cannot read %s as ELF", elf_path);
 		return err;
 	}
-	err = off_to_vaddr(pe.e, func_file_offset, &b.vaddr);
+	err = elf_off_to_vaddr(pe.e, func_file_offset, &b.vaddr) ? -EINVAL : 0;
 	if (err) {
 		pp_fmt(out->why, sizeof(out->why), "offset 0x%" PRIx64 " is in no PT_LOAD",
 		       func_file_offset);

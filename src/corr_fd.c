@@ -89,7 +89,7 @@ static struct fdtab *tab_new(const struct fdtab *src, uint64_t member)
 		return NULL;
 	t->refs = 1;
 	t->fds = src ? hmap__clone(src->fds) : hmap__new();
-	if (!t->fds || grow((void **)&t->members, &t->cap_members, 1, sizeof(*t->members))) {
+	if (!t->fds || lw_grow((void **)&t->members, &t->cap_members, 1, sizeof(*t->members))) {
 		hmap__free(t->fds);
 		free(t);
 		return NULL;
@@ -182,8 +182,8 @@ static int proc_start(struct corr_fd *c, struct proc *p, struct fdtab *tab,
 	uint64_t serial = ++c->next_serial;
 
 	if (tab) {
-		if (grow((void **)&tab->members, &tab->cap_members, tab->nr_members + 1,
-			 sizeof(*tab->members)))
+		if (lw_grow((void **)&tab->members, &tab->cap_members, tab->nr_members + 1,
+			    sizeof(*tab->members)))
 			return -ENOMEM;
 		tab->members[tab->nr_members++] = serial;
 		tab->refs++;
@@ -261,7 +261,8 @@ static int proc_end(struct corr_fd *c, struct proc *p, uint64_t end_ns)
 
 		if (!leak_candidate(t, it.key, *it.val))
 			continue;
-		err = grow((void **)&c->leaks, &c->cap_leaks, c->nr_leaks + 1, sizeof(*c->leaks));
+		err =
+		    lw_grow((void **)&c->leaks, &c->cap_leaks, c->nr_leaks + 1, sizeof(*c->leaks));
 		if (err)
 			break;
 		r->refs++;

@@ -79,7 +79,7 @@ static int hist_slot(struct close_hist *h, uint32_t *out)
 	if (i != HIST_NONE) {
 		h->free_list = h->slots[i].next;
 	} else if (h->nr_slots < LW_HIST_MAX) {
-		if (grow((void **)&h->slots, &h->cap_slots, h->nr_slots + 1, sizeof(*h->slots)))
+		if (lw_grow((void **)&h->slots, &h->cap_slots, h->nr_slots + 1, sizeof(*h->slots)))
 			return -ENOMEM;
 		i = (uint32_t)h->nr_slots++;
 	} else {

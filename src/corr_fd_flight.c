@@ -151,7 +151,7 @@ int flight_note(struct corr_fd *c, const struct rec *r, uint32_t tgid, int fd)
 {
 	if (!r->ino || !c->flight.v || !hmap__get(c->flight.by_peer, r->ino))
 		return 0;
-	if (grow((void **)&c->gone, &c->cap_gone, c->nr_gone + 1, sizeof(*c->gone)))
+	if (lw_grow((void **)&c->gone, &c->cap_gone, c->nr_gone + 1, sizeof(*c->gone)))
 		return -ENOMEM;
 	c->gone[c->nr_gone++] = (struct gone){.ino = r->ino, .tgid = tgid, .fd = fd};
 	return 0;

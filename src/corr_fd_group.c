@@ -61,7 +61,7 @@ static int group_items(struct item *v, size_t n, bool with_kind, struct group **
 			(*gs)[*ng - 1].len++;
 			continue;
 		}
-		if (grow((void **)gs, &cap, *ng + 1, sizeof(**gs)))
+		if (lw_grow((void **)gs, &cap, *ng + 1, sizeof(**gs)))
 			return -ENOMEM;
 		(*gs)[(*ng)++] = (struct group){.start = i, .len = 1};
 	}
@@ -92,7 +92,7 @@ static int collect_live(struct corr_fd *c, uint64_t now_ns, uint64_t min_age, st
 			it.fd = ent_fd(fi.key);
 			if (age_ns(&it) < min_age)
 				continue;
-			if (grow((void **)v, cap, *n + 1, sizeof(**v)))
+			if (lw_grow((void **)v, cap, *n + 1, sizeof(**v)))
 				return -ENOMEM;
 			(*v)[(*n)++] = it;
 		}
@@ -211,8 +211,8 @@ int xgroup_add(struct corr_fd *c, const struct xgroup *g)
 			continue;
 		x = *v ? &c->xgroups[*v - 1] : NULL;
 		if (!x) {
-			if (grow((void **)&c->xgroups, &c->cap_xgroups, c->nr_xgroups + 1,
-				 sizeof(*c->xgroups))) {
+			if (lw_grow((void **)&c->xgroups, &c->cap_xgroups, c->nr_xgroups + 1,
+				    sizeof(*c->xgroups))) {
 				hmap__del(c->xg_index, key, NULL);
 				return -ENOMEM;
 			}
@@ -297,7 +297,7 @@ int corr_fd__finish(struct corr_fd *c, uint64_t now_ns, struct lw_findings *out)
 	for (size_t i = 0; i < c->nr_leaks && !err; i++) {
 		if (age_ns(&c->leaks[i]) < min_age)
 			continue;
-		err = grow((void **)&v, &cap, n + 1, sizeof(*v));
+		err = lw_grow((void **)&v, &cap, n + 1, sizeof(*v));
 		if (!err)
 			v[n++] = c->leaks[i];
 	}

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "grow.h"
 #include "corr_mem.h"
 #include "hmap.h"
 
@@ -69,22 +70,13 @@ struct corr_mem *corr_mem__new(const struct corr_mem_opts *o)
 	return c;
 }
 
-static void free_values(struct hmap *m)
-{
-	struct hmap_iter it = {0};
-
-	while (m && hmap__next(m, &it))
-		free((void *)(uintptr_t)*it.val);
-	hmap__free(m);
-}
-
 void corr_mem__free(struct corr_mem *c)
 {
 	if (!c)
 		return;
-	free_values(c->procs);
-	free_values(c->stacks);
-	free_values(c->user);
+	hmap__free_ptrs(c->procs);
+	hmap__free_ptrs(c->stacks);
+	hmap__free_ptrs(c->user);
 	for (size_t i = 0; i < LW_FREED_RING; i++)
 		free(c->freed[i]);
 	free(c->live);
@@ -137,24 +129,6 @@ void corr_mem__comm(struct corr_mem *c, uint32_t tgid, const char *comm)
 
 	if (p && comm[0])
 		memcpy(p->comm, comm, LW_COMM_LEN);
-}
-
-static int grow(void **v, size_t *cap, size_t need, size_t sz)
-{
-	void *nv;
-	size_t nc;
-
-	if (need <= *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 64;
-	while (nc < need)
-		nc *= 2;
-	nv = realloc(*v, nc * sz);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = nc;
-	return 0;
 }
 
 int corr_mem__user_alloc(struct corr_mem *c, const struct lw_ev_mem_alloc *ev,
@@ -213,7 +187,7 @@ static const struct block *recently_freed(const struct corr_mem *c, uint32_t tgi
 int corr_mem__bad_free(struct corr_mem *c, const struct lw_ev_mem_bad_free *ev,
 		       const struct lw_ips *stack)
 {
-	if (grow((void **)&c->bads, &c->cap_bads, c->nr_bads + 1, sizeof(*c->bads)))
+	if (lw_grow((void **)&c->bads, &c->cap_bads, c->nr_bads + 1, sizeof(*c->bads)))
 		return -ENOMEM;
 	memcpy(&c->bads[c->nr_bads].ev, ev, sizeof(*ev));
 	c->bads[c->nr_bads].stack = *stack;
@@ -258,7 +232,8 @@ static int unmap_range(struct corr_mem *c, uint32_t tgid, uint32_t gen, uint64_t
 		} else { /* the middle: keep both sides */
 			struct block tail;
 
-			if (grow((void **)&c->maps, &c->cap_maps, c->nr_maps + 1, sizeof(*c->maps)))
+			if (lw_grow((void **)&c->maps, &c->cap_maps, c->nr_maps + 1,
+				    sizeof(*c->maps)))
 				return -ENOMEM;
 			m = &c->maps[i];
 			tail = *m;
@@ -283,7 +258,7 @@ int corr_mem__mmap(struct corr_mem *c, const struct lw_ev_mmap_anon *ev, const s
 	/* MAP_FIXED replaces whatever was there */
 	if (unmap_range(c, ev->hdr.tgid, gen, ev->addr, ev->addr + len))
 		return -ENOMEM;
-	if (grow((void **)&c->maps, &c->cap_maps, c->nr_maps + 1, sizeof(*c->maps)))
+	if (lw_grow((void **)&c->maps, &c->cap_maps, c->nr_maps + 1, sizeof(*c->maps)))
 		return -ENOMEM;
 	b = &c->maps[c->nr_maps++];
 	*b = (struct block){.tgid = ev->hdr.tgid,
@@ -334,7 +309,7 @@ int corr_mem__live(struct corr_mem *c, const struct lw_alloc_key *k, const struc
 
 	if (v->flags & LW_ALLOC_USER)
 		return 0; /* its stack is in c->user */
-	if (grow((void **)&c->live, &c->cap_live, c->nr_live + 1, sizeof(*c->live)))
+	if (lw_grow((void **)&c->live, &c->cap_live, c->nr_live + 1, sizeof(*c->live)))
 		return -ENOMEM;
 	b = &c->live[c->nr_live++];
 	memset(b, 0, sizeof(*b));
@@ -402,7 +377,7 @@ static int add_to_groups(struct group **gs, size_t *n, size_t *cap, const struct
 			return 0;
 		}
 	}
-	if (grow((void **)gs, cap, *n + 1, sizeof(**gs)))
+	if (lw_grow((void **)gs, cap, *n + 1, sizeof(**gs)))
 		return -ENOMEM;
 	(*gs)[(*n)++] = (struct group){.tgid = b->tgid,
 				       .key = key,

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "grow.h"
 #include "corr_pair.h"
 #include "hmap.h"
 
@@ -83,40 +84,13 @@ struct corr_pair {
 	size_t ended_next;
 };
 
-static int grow(void **v, size_t *cap, size_t need, size_t sz)
-{
-	void *nv;
-	size_t nc;
-
-	if (need <= *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 16;
-	while (nc < need)
-		nc *= 2;
-	nv = realloc(*v, nc * sz);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = nc;
-	return 0;
-}
-
-static void free_values(struct hmap *m)
-{
-	struct hmap_iter it = {0};
-
-	while (m && hmap__next(m, &it))
-		free((void *)(uintptr_t)*it.val);
-	hmap__free(m);
-}
-
 static void proc_clear(struct corr_pair *c, struct pproc *p)
 {
 	for (uint32_t r = 0; r < c->nres; r++) {
-		free_values(p->live[r]);
+		hmap__free_ptrs(p->live[r]);
 		p->live[r] = NULL;
 	}
-	free_values(p->threads);
+	hmap__free_ptrs(p->threads);
 	p->threads = NULL;
 }
 
@@ -210,7 +184,7 @@ void corr_pair__comm(struct corr_pair *c, uint32_t tgid, const char *comm)
 static int record(struct corr_pair *c, uint32_t tgid, uint32_t res, uint64_t end_ns,
 		  const struct phandle *h)
 {
-	if (grow((void **)&c->rec, &c->cap_rec, c->nr_rec + 1, sizeof(*c->rec)))
+	if (lw_grow((void **)&c->rec, &c->cap_rec, c->nr_rec + 1, sizeof(*c->rec)))
 		return -ENOMEM;
 	c->rec[c->nr_rec++] =
 	    (struct recorded){.tgid = tgid, .res = res, .end_ns = end_ns, .h = *h};
@@ -337,7 +311,7 @@ static int underflow(struct corr_pair *c, const struct lw_ev_pair *ev, uint32_t 
 {
 	struct under *u;
 
-	if (grow((void **)&c->unders, &c->cap_unders, c->nr_unders + 1, sizeof(*c->unders)))
+	if (lw_grow((void **)&c->unders, &c->cap_unders, c->nr_unders + 1, sizeof(*c->unders)))
 		return -ENOMEM;
 	u = &c->unders[c->nr_unders++];
 	*u = (struct under){.tgid = ev->hdr.tgid,
@@ -577,7 +551,7 @@ static int emit_leaks(struct corr_pair *c, uint64_t now_ns, struct lw_findings *
 	int err = 0;
 
 	for (size_t i = 0; i < c->nr_rec && !err; i++) {
-		err = grow((void **)&v, &cap, n + 1, sizeof(*v));
+		err = lw_grow((void **)&v, &cap, n + 1, sizeof(*v));
 		if (!err)
 			v[n++] = (struct cand){c->rec[i].tgid, c->rec[i].res, c->rec[i].end_ns,
 					       &c->rec[i].h};
@@ -595,7 +569,7 @@ static int emit_leaks(struct corr_pair *c, uint64_t now_ns, struct lw_findings *
 				if (c->o.attach_mode && (now_ns < h->first.ts ||
 							 now_ns - h->first.ts < c->o.min_age_ns))
 					continue;
-				err = grow((void **)&v, &cap, n + 1, sizeof(*v));
+				err = lw_grow((void **)&v, &cap, n + 1, sizeof(*v));
 				if (!err)
 					v[n++] = (struct cand){p->tgid, r, now_ns, h};
 			}
@@ -610,7 +584,7 @@ static int emit_leaks(struct corr_pair *c, uint64_t now_ns, struct lw_findings *
 			runs[nr_runs - 1].n++;
 			continue;
 		}
-		err = grow((void **)&runs, &cap_runs, nr_runs + 1, sizeof(*runs));
+		err = lw_grow((void **)&runs, &cap_runs, nr_runs + 1, sizeof(*runs));
 		if (!err)
 			runs[nr_runs++] = (struct run){i, 1};
 	}
@@ -662,7 +636,7 @@ static int emit_underflows(struct corr_pair *c, struct lw_findings *out)
 			runs[nr_runs - 1].n++;
 			continue;
 		}
-		err = grow((void **)&runs, &cap_runs, nr_runs + 1, sizeof(*runs));
+		err = lw_grow((void **)&runs, &cap_runs, nr_runs + 1, sizeof(*runs));
 		if (!err)
 			runs[nr_runs++] = (struct run){i, 1};
 	}

@@ -236,3 +236,12 @@ void hmap__iter_del(struct hmap *m, struct hmap_iter *it)
 	del_at(m, (it->start + it->cur) & (m->cap - 1));
 	it->pos = it->cur; /* a later entry may have moved into this slot */
 }
+
+void hmap__free_ptrs(struct hmap *m)
+{
+	struct hmap_iter it = {0};
+
+	while (m && hmap__next(m, &it))
+		free((void *)(uintptr_t)*it.val);
+	hmap__free(m);
+}

@@ -18,6 +18,8 @@ struct hmap;
 struct hmap *hmap__new(void);
 /* NULL-safe. Values are the caller's: free what they point at first. */
 void hmap__free(struct hmap *m);
+/* For maps whose values are malloc'ed pointers: free those, then the map. */
+void hmap__free_ptrs(struct hmap *m);
 /* A copy with the same entries; NULL on ENOMEM. */
 struct hmap *hmap__clone(const struct hmap *m);
 size_t hmap__count(const struct hmap *m);

@@ -221,13 +221,7 @@ void session__free(struct lw_session *s)
 	hmap__free(s->exec_gens);
 	hmap__free(s->miss_retries);
 	hmap__free(s->new_ns);
-	if (s->touches) {
-		struct hmap_iter it = {0};
-
-		while (hmap__next(s->touches, &it))
-			free((void *)(uintptr_t)*it.val);
-		hmap__free(s->touches);
-	}
+	hmap__free_ptrs(s->touches);
 	free(s->procs);
 	free(s->rules.v);
 	free(s->command);

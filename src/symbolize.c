@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "grow.h"
 #include "symbolize.h"
 
 #define DEBUG_BUILD_ID_DIR "/usr/lib/debug/.build-id"
@@ -56,24 +57,6 @@ struct symbolizer {
 	struct sym_proc *procs; /* sorted by tgid */
 	size_t nr_procs, cap_procs;
 };
-
-static int grow(void **v, size_t *cap, size_t need, size_t elem)
-{
-	size_t n;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	n = *cap ? *cap * 2 : 8;
-	while (n < need)
-		n *= 2;
-	p = realloc(*v, n * elem);
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = n;
-	return 0;
-}
 
 struct symbolizer *symbolizer__new(void)
 {
@@ -135,7 +118,7 @@ static struct sym_mod *mod_get(struct symbolizer *s, const char *path)
 
 	if (i < s->nr_mods && !strcmp(s->mods[i]->path, path))
 		return s->mods[i];
-	if (grow((void **)&s->mods, &s->cap_mods, s->nr_mods + 1, sizeof(*s->mods)))
+	if (lw_grow((void **)&s->mods, &s->cap_mods, s->nr_mods + 1, sizeof(*s->mods)))
 		return NULL;
 	m = calloc(1, sizeof(*m));
 	if (!m || !(m->path = strdup(path))) {
@@ -266,7 +249,7 @@ static int add_symbols(struct sym_mod *m, Elf *elf, size_t *cap)
 			name = elf_strptr(elf, sh.sh_link, sym.st_name);
 			if (!name || !*name)
 				continue;
-			if (grow((void **)&m->syms, cap, m->nr_syms + 1, sizeof(*m->syms)))
+			if (lw_grow((void **)&m->syms, cap, m->nr_syms + 1, sizeof(*m->syms)))
 				return -ENOMEM;
 			m->syms[m->nr_syms++] = (struct sym_ent){
 			    .addr = sym.st_value,
@@ -466,7 +449,8 @@ static struct sym_proc *proc_get(struct symbolizer *s, uint32_t tgid, bool creat
 
 	if (i < s->nr_procs && s->procs[i].tgid == tgid)
 		return &s->procs[i];
-	if (!create || grow((void **)&s->procs, &s->cap_procs, s->nr_procs + 1, sizeof(*s->procs)))
+	if (!create ||
+	    lw_grow((void **)&s->procs, &s->cap_procs, s->nr_procs + 1, sizeof(*s->procs)))
 		return NULL;
 	memmove(&s->procs[i + 1], &s->procs[i], (s->nr_procs - i) * sizeof(*s->procs));
 	memset(&s->procs[i], 0, sizeof(s->procs[i]));
@@ -490,7 +474,7 @@ static int proc_add(struct sym_proc *p, uint64_t start, uint64_t end, uint64_t f
 			return 0;
 		}
 	}
-	if (grow((void **)&p->maps, &p->cap, p->nr + 1, sizeof(*p->maps)))
+	if (lw_grow((void **)&p->maps, &p->cap, p->nr + 1, sizeof(*p->maps)))
 		return -ENOMEM;
 	m = &p->maps[p->nr++];
 	m->m = (struct lw_mapping){.start = start, .end = end, .file_off = file_off, .path = path};

@@ -24,7 +24,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -DLW_VERSION='"$(VERSION)"' \
 	  -Iinclude -Isrc -I$(OUTPUT) -MMD -MP
 # capstone decodes allocator entry instructions to place uprobes where the
-# kernel emulates instead of single-stepping (see src/probe_place.c)
+# kernel emulates instead of single-stepping (see src/stack/probe_place.c)
 LDLIBS += -lbpf -ldw -lelf -lz -lcapstone
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude -MMD -MP
 
@@ -33,8 +33,10 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 # Code that talks to the kernel; everything else is pure and unit-tested.
-KERNEL_SRCS := $(wildcard src/load_*.c) $(wildcard src/session*.c) src/main.c src/cmd_run.c src/cmd_attach.c
-SRCS := $(wildcard src/*.c)
+# src/ is grouped by stage: cli, session (the only code that talks to the
+# kernel), detect/<name> (correlators), stack, report, base.
+KERNEL_SRCS := $(wildcard src/session/*.c src/cli/*.c)
+SRCS := $(sort $(shell find src -name '*.c'))
 PURE_SRCS := $(filter-out $(KERNEL_SRCS),$(SRCS))
 OBJS := $(patsubst src/%.c,$(OUTPUT)/src/%.o,$(SRCS))
 PURE_OBJS := $(patsubst src/%.c,$(OUTPUT)/src/%.o,$(PURE_SRCS))
@@ -50,7 +52,7 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
 # BPF objects are named so make keeps them (skeletons embed them; bpftool inspects them)
 all: $(BPF_OBJS) $(OUTPUT)/leakwatch $(FIXTURES)
 
-$(OUTPUT) $(OUTPUT)/src $(OUTPUT)/tests/unit $(OUTPUT)/fixtures:
+$(OUTPUT) $(OUTPUT)/tests/unit $(OUTPUT)/fixtures:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
@@ -67,8 +69,9 @@ KERNEL_OBJS := $(patsubst src/%.c,$(OUTPUT)/src/%.o,$(KERNEL_SRCS))
 # Kernel-facing objects include skeletons; generate those first.
 $(KERNEL_OBJS): $(SKELS)
 
-$(OUTPUT)/src/%.o: src/%.c | $(OUTPUT)/src
+$(OUTPUT)/src/%.o: src/%.c
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUTPUT)/leakwatch: $(OBJS)
@@ -124,9 +127,9 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 
 format:
-	clang-format -i $(SRCS) src/*.h include/leakwatch/*.h $(BPF_SRCS) $(UNIT_SRCS) $(FIXTURE_SRCS)
+	clang-format -i $(SRCS) $(shell find src -name '*.h') include/leakwatch/*.h $(BPF_SRCS) $(UNIT_SRCS) $(FIXTURE_SRCS)
 
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/src/*.d $(OUTPUT)/tests/unit/*.d)
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

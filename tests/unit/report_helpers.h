@@ -3,7 +3,7 @@
 #define LW_REPORT_HELPERS_H
 
 #include <stdio.h>
-#include "report.h"
+#include "report/report.h"
 
 struct doc {
 	char *buf;

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "harness.h"
-#include "alloc_resolve.h"
+#include "detect/mem/alloc_resolve.h"
 
 extern char **environ;
 

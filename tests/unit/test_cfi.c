@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "harness.h"
-#include "cfi.h"
+#include "stack/cfi.h"
 
 extern char _start[]; /* crt1: its CFI marks the return address undefined */
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include "harness.h"
-#include "corr_fd.h"
+#include "detect/fd/corr_fd.h"
 
 #define MS 1000000ull
 

@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "harness.h"
-#include "corr_fd.h"
+#include "detect/fd/corr_fd.h"
 
 #define MS    1000000ull
 #define A     100

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "harness.h"
-#include "corr_mount.h"
+#include "detect/mount/corr_mount.h"
 
 #define MS	   1000000ull
 #define HOST	   100 /* router: host namespace 1 */

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "harness.h"
-#include "corr_pair.h"
+#include "detect/pair/corr_pair.h"
 
 #define MS 1000000ull
 

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "harness.h"
-#include "corr_storm.h"
+#include "detect/proc/corr_storm.h"
 
 #define MS	   1000000ull
 #define SEC	   1000000000ull

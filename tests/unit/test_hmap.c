@@ -4,7 +4,7 @@
  */
 #include <stdlib.h>
 #include "harness.h"
-#include "hmap.h"
+#include "base/hmap.h"
 
 /* Keys whose home slots in a fresh 16-slot map are 14, 15, 0 and 1 (three
  * each): their probe run wraps around the end of the array, the case

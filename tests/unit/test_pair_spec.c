@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <unistd.h>
 #include "harness.h"
-#include "pair_spec.h"
+#include "detect/pair/pair_spec.h"
 
 static char err[512];
 

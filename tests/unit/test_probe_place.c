@@ -4,7 +4,7 @@
  */
 #include <errno.h>
 #include "harness.h"
-#include "probe_place.h"
+#include "stack/probe_place.h"
 
 #define LIBC		     "/usr/lib/x86_64-linux-gnu/libc.so.6"
 #define ENTRY		     0x1000

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include "harness.h"
-#include "report.h"
+#include "report/report.h"
 #include "report_helpers.h"
 
 /* Three fds opened at one site, with every frame shape the text prints. */

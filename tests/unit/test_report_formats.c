@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include "harness.h"
-#include "report.h"
+#include "report/report.h"
 #include "report_helpers.h"
 /* these goldens were written with a 1040 ms run */
 static struct lw_report_meta fmt_meta(void)

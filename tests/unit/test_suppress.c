@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "harness.h"
-#include "suppress.h"
+#include "report/suppress.h"
 
 static char err[256];
 

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "harness.h"
-#include "sym_resolve.h"
+#include "stack/sym_resolve.h"
 
 extern char **environ;
 

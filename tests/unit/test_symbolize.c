@@ -5,7 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "harness.h"
-#include "symbolize.h"
+#include "stack/symbolize.h"
 
 #define SYM_TGID   4242
 #define STRIP_TGID 4343

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* leakwatch: find leaked file descriptors in running programs with eBPF. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/cmd.h"
+#include "report/report.h"
+
+static const char usage_text[] =
+    "Usage: leakwatch run [OPTIONS] -- COMMAND [ARGS...]\n"
+    "       leakwatch attach -p PID [OPTIONS]\n"
+    "       leakwatch --version | --help\n"
+    "\n"
+    "Find leaked file descriptors without recompiling or restarting the program.\n"
+    "\n"
+    "Commands:\n"
+    "  run       run COMMAND under observation (probes attach before it execs);\n"
+    "            report at exit; exit with --error-exitcode when leaks remain\n"
+    "  attach    watch a running process and its children; report on Ctrl-C,\n"
+    "            SIGTERM, --duration, or when the process exits\n"
+    "\n"
+    "Options:\n"
+    "  -p, --pid PID            process to attach to\n"
+    "  -d, --duration SECONDS   stop observing after SECONDS (run: SIGTERM the command)\n"
+    "  -i, --interval SECONDS   print live fds per creation site every SECONDS and\n"
+    "                           flag sites whose count keeps growing\n"
+    "      --min-age SECONDS    attach: only fds older than this are leaks (default 5)\n"
+    "  -f, --format FORMAT      text (default), json, junit (CI test XML) or folded\n"
+    "                           (flame graphs); see docs/output-formats.md\n"
+    "  -o, --output FILE        write the report to FILE instead of stdout\n"
+    "  -s, --suppressions FILE  LeakSanitizer-style 'leak:<glob>' lines (also fd:,\n"
+    "                           fd-leak:, ...) matched against frames, modules, resources\n"
+    "      --error-exitcode N   run: exit code when leaks are found (default 23)\n"
+    "      --no-default-suppressions\n"
+    "                           also report glibc internals (thread caches, TLS)\n"
+    "      --only LIST          detectors, comma-separated: fd (default), mem\n"
+    "                           (heap blocks via allocator uprobes)\n"
+    "      --top N              mem: report the N largest leak sites only\n"
+    "      --sample N           mem: track 1 block in N (chosen by address), report\n"
+    "                           scaled estimates; disables bad-free checks\n"
+    "      --min-size BYTES     mem: ignore smaller blocks\n"
+    "      --max-size BYTES     mem: ignore larger blocks\n"
+    "      --no-stacks          mem: skip allocation stacks (one group per process)\n"
+    "      --probe-at-entry     mem: probe function entries even where the kernel\n"
+    "                           must single-step them (benchmark baseline)\n"
+    "      --pair SPEC          track an acquire/release pair, e.g.\n"
+    "                           'pool:pool_create(ret)/+pool_retain(arg0)/-pool_release(arg0)'\n"
+    "                           (+ retain, - release, ! destroy; handles: ret, argN, *argN)\n"
+    "      --pair-file FILE     pair rules, one per line: RESOURCE OP FUNCTION HANDLE [in LIB]\n"
+    "      --pair-profile LIST  built-in rules: freeunit, pjsip, openssl, gnutls, glib\n"
+    "      --last-touch         for each leaked fd, the last syscall that used it and\n"
+    "                           where (costs ~0.4 us per read/write-like syscall)\n"
+    "      --allow-inherit FDS  fds (comma-separated) that may cross an exec without\n"
+    "                           close-on-exec (no fd-inherited finding); 0-2 always may\n"
+    "      --no-follow          do not follow child processes\n"
+    "  -q, --quiet              no live status line\n"
+    "  -v, --verbose            libbpf diagnostics\n"
+    "  -V, --version            print the version\n"
+    "  -h, --help               this text\n"
+    "\n"
+    "Exit codes: 0 clean (run: the command's own status), 23 leaks found,\n"
+    "  2 usage, 3 environment (not root, no BTF, BPF failure), 4 target (no such\n"
+    "  process, exited during attach, command not runnable), 5 internal.\n"
+    "\n"
+    "Examples:\n"
+    "  leakwatch run -- ./server --selftest          # CI gate\n"
+    "  leakwatch run --format json -o leaks.json -- make test\n"
+    "  leakwatch attach -p $(pidof nginx) --duration 60 --min-age 10\n"
+    "  leakwatch attach -p 1234 --interval 5         # watch per-site growth live\n"
+    "  leakwatch run --only fd,mem -- ./tests        # fds and heap blocks\n";
+
+enum {
+	OPT_MIN_AGE = 256,
+	OPT_ERROR_EXITCODE,
+	OPT_NO_FOLLOW,
+	OPT_ONLY,
+	OPT_TOP,
+	OPT_SAMPLE,
+	OPT_MIN_SIZE,
+	OPT_MAX_SIZE,
+	OPT_NO_DEFAULT_SUPP,
+	OPT_NO_STACKS,
+	OPT_PROBE_AT_ENTRY,
+	OPT_ALLOW_INHERIT,
+	OPT_PAIR,
+	OPT_PAIR_FILE,
+	OPT_PAIR_PROFILE,
+	OPT_LAST_TOUCH,
+};
+
+static const struct option long_opts[] = {
+    {"pid", required_argument, NULL, 'p'},
+    {"duration", required_argument, NULL, 'd'},
+    {"interval", required_argument, NULL, 'i'},
+    {"min-age", required_argument, NULL, OPT_MIN_AGE},
+    {"format", required_argument, NULL, 'f'},
+    {"output", required_argument, NULL, 'o'},
+    {"suppressions", required_argument, NULL, 's'},
+    {"error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE},
+    {"no-follow", no_argument, NULL, OPT_NO_FOLLOW},
+    {"only", required_argument, NULL, OPT_ONLY},
+    {"top", required_argument, NULL, OPT_TOP},
+    {"sample", required_argument, NULL, OPT_SAMPLE},
+    {"min-size", required_argument, NULL, OPT_MIN_SIZE},
+    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+    {"no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPP},
+    {"no-stacks", no_argument, NULL, OPT_NO_STACKS},
+    {"probe-at-entry", no_argument, NULL, OPT_PROBE_AT_ENTRY},
+    {"allow-inherit", required_argument, NULL, OPT_ALLOW_INHERIT},
+    {"pair", required_argument, NULL, OPT_PAIR},
+    {"pair-file", required_argument, NULL, OPT_PAIR_FILE},
+    {"pair-profile", required_argument, NULL, OPT_PAIR_PROFILE},
+    {"last-touch", no_argument, NULL, OPT_LAST_TOUCH},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"version", no_argument, NULL, 'V'},
+    {"help", no_argument, NULL, 'h'},
+    {},
+};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "leakwatch: error: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see leakwatch --help)\n");
+	return LW_EXIT_USAGE;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || v < 0 || v > 1e7)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* --allow-inherit 3,7 (repeatable) */
+static int parse_fd_list(const char *list, struct lw_opts *o)
+{
+	char buf[128], *save = NULL, *tok;
+	long v;
+
+	if (strlen(list) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (parse_int(tok, 0, 0x7fffffff, &v) || o->nr_allow_inherit == 16)
+			return -EINVAL;
+		o->allow_inherit[o->nr_allow_inherit++] = (int)v;
+	}
+	return 0;
+}
+
+/* --only fd,mem */
+static int parse_only(const char *list, struct lw_opts *o)
+{
+	char buf[128], *save = NULL, *tok;
+
+	if (strlen(list) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, list);
+	o->det_fd = o->det_mem = false;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "fd"))
+			o->det_fd = true;
+		else if (!strcmp(tok, "mem"))
+			o->det_mem = true;
+		else
+			return -EINVAL;
+	}
+	return o->det_fd || o->det_mem ? 0 : -EINVAL;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-')
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct lw_opts o = {
+	    .format = "text",
+	    .error_exitcode = LW_EXIT_FINDINGS,
+	    .min_age_ns = 5000000000ull,
+	    .det_fd = true,
+	    .sample_every = 1,
+	};
+	char err[1024] = "";
+	const char *verb;
+	double secs;
+	long v;
+	int c, rc;
+
+	if (argc < 2)
+		return usage_error("%s", "missing command: run or attach");
+	verb = argv[1];
+	if (!strcmp(verb, "--help") || !strcmp(verb, "-h")) {
+		fputs(usage_text, stdout);
+		return LW_EXIT_OK;
+	}
+	if (!strcmp(verb, "--version") || !strcmp(verb, "-V")) {
+		printf("leakwatch %s (JSON schema %d)\n", LW_VERSION, LW_JSON_SCHEMA_VERSION);
+		return LW_EXIT_OK;
+	}
+	if (!strcmp(verb, "run"))
+		o.mode = LW_MODE_RUN;
+	else if (!strcmp(verb, "attach"))
+		o.mode = LW_MODE_ATTACH;
+	else
+		return usage_error("unknown command '%s'", verb);
+
+	/* '+': stop at the first non-option, so COMMAND's own flags are its own */
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "+p:d:i:f:o:s:qvVh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_int(optarg, 1, 0x7fffffff, &v))
+				return usage_error("invalid pid '%s'", optarg);
+			o.pid = (pid_t)v;
+			break;
+		case 'd':
+			if (parse_seconds(optarg, &o.duration_s) || o.duration_s <= 0)
+				return usage_error("invalid --duration '%s'", optarg);
+			break;
+		case 'i':
+			if (parse_seconds(optarg, &o.interval_s) || o.interval_s < 0.05)
+				return usage_error("invalid --interval '%s' (at least 0.05)",
+						   optarg);
+			break;
+		case OPT_MIN_AGE:
+			if (parse_seconds(optarg, &secs))
+				return usage_error("invalid --min-age '%s'", optarg);
+			o.min_age_ns = (uint64_t)(secs * 1e9);
+			break;
+		case 'f':
+			if (!reporter__find(optarg))
+				return usage_error(
+				    "unknown --format '%s' (text, json, junit or folded)", optarg);
+			o.format = optarg;
+			break;
+		case 'o':
+			o.output = optarg;
+			break;
+		case 's':
+			o.suppressions = optarg;
+			break;
+		case OPT_ERROR_EXITCODE:
+			if (parse_int(optarg, 0, 255, &v))
+				return usage_error("invalid --error-exitcode '%s' (0-255)", optarg);
+			o.error_exitcode = (int)v;
+			break;
+		case OPT_NO_FOLLOW:
+			o.no_follow = true;
+			break;
+		case OPT_NO_DEFAULT_SUPP:
+			o.no_default_suppressions = true;
+			break;
+		case OPT_NO_STACKS:
+			o.no_stacks = true;
+			break;
+		case OPT_PROBE_AT_ENTRY:
+			o.probe_at_entry = true;
+			break;
+		case OPT_PAIR:
+			if (o.nr_pairs == 16)
+				return usage_error("%s", "at most 16 --pair options");
+			o.pairs[o.nr_pairs++] = optarg;
+			break;
+		case OPT_LAST_TOUCH:
+			o.last_touch = true;
+			break;
+		case OPT_PAIR_FILE:
+			o.pair_file = optarg;
+			break;
+		case OPT_PAIR_PROFILE:
+			o.pair_profiles = optarg;
+			break;
+		case OPT_ALLOW_INHERIT:
+			if (parse_fd_list(optarg, &o))
+				return usage_error(
+				    "invalid --allow-inherit '%s' (fd numbers, at most 16)",
+				    optarg);
+			break;
+		case OPT_ONLY:
+			if (parse_only(optarg, &o))
+				return usage_error("invalid --only '%s' (fd, mem, comma-separated)",
+						   optarg);
+			break;
+		case OPT_TOP:
+			if (parse_int(optarg, 1, 1000000, &v))
+				return usage_error("invalid --top '%s'", optarg);
+			o.top = (unsigned)v;
+			break;
+		case OPT_SAMPLE:
+			if (parse_int(optarg, 1, 1000000, &v))
+				return usage_error("invalid --sample '%s' (1-1000000)", optarg);
+			o.sample_every = (uint32_t)v;
+			break;
+		case OPT_MIN_SIZE:
+			if (parse_size(optarg, &o.min_size))
+				return usage_error("invalid --min-size '%s'", optarg);
+			break;
+		case OPT_MAX_SIZE:
+			if (parse_size(optarg, &o.max_size) || !o.max_size)
+				return usage_error("invalid --max-size '%s'", optarg);
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'V':
+			printf("leakwatch %s\n", LW_VERSION);
+			return LW_EXIT_OK;
+		case 'h':
+			fputs(usage_text, stdout);
+			return LW_EXIT_OK;
+		default:
+			return LW_EXIT_USAGE; /* getopt printed the reason */
+		}
+	}
+	if (o.mode == LW_MODE_RUN) {
+		if (optind >= argc)
+			return usage_error(
+			    "%s", "run: missing COMMAND (leakwatch run [OPTIONS] -- COMMAND)");
+		if (o.pid)
+			return usage_error("%s", "run: -p is for attach");
+		o.argv = &argv[optind];
+		rc = cmd_run(&o, err, sizeof(err));
+	} else {
+		if (!o.pid)
+			return usage_error("%s", "attach: missing -p PID");
+		if (optind < argc)
+			return usage_error("attach: unexpected argument '%s'", argv[optind]);
+		rc = cmd_attach(&o, err, sizeof(err));
+	}
+	if (err[0])
+		fprintf(stderr, "leakwatch: error: %s\n", err);
+	return rc;
+}

@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "base/vec.h"
+#include "detect/mem/corr_mem.h"
+#include "base/hmap.h"
+
+struct mproc {
+	uint32_t tgid;
+	uint32_t exec_gen; /* matches lw_target.exec_gen */
+	bool dead;
+	uint64_t end_ns; /* exit time, for ages in run mode */
+	char comm[LW_COMM_LEN];
+};
+
+struct block {
+	uint32_t tgid, tid;
+	uint32_t exec_gen;
+	uint64_t addr, size, ts_ns;
+	uint64_t stack_id; /* 0: stack below */
+	struct lw_ips stack;
+};
+
+struct bad {
+	struct lw_ev_mem_bad_free ev;
+	struct lw_ips stack;
+};
+
+#define LW_FREED_RING 1024 /* recently freed user-tracked blocks, for bad-free evidence */
+
+struct corr_mem {
+	struct corr_mem_opts o;
+	struct block *freed[LW_FREED_RING];
+	size_t freed_next;
+	struct hmap *procs;  /* tgid → struct mproc * */
+	struct hmap *stacks; /* stack id → struct lw_ips * */
+	struct hmap *user;   /* user-tracked block key → struct block * */
+	struct block *live;  /* blocks from the allocs map */
+	size_t nr_live, cap_live;
+	struct bad *bads;
+	size_t nr_bads, cap_bads;
+	struct block *maps; /* anonymous mappings: addr..addr+size, page-aligned */
+	size_t nr_maps, cap_maps;
+};
+
+static uint64_t user_key(uint32_t tgid, uint32_t gen, uint64_t addr)
+{
+	/* addresses are user-space (< 2^47): fold tgid and gen into one key */
+	return (addr * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)tgid << 32 | gen);
+}
+
+struct corr_mem *corr_mem__new(const struct corr_mem_opts *o)
+{
+	struct corr_mem *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->o = *o;
+	if (!c->o.sample_every)
+		c->o.sample_every = 1;
+	c->procs = hmap__new();
+	c->stacks = hmap__new();
+	c->user = hmap__new();
+	if (!c->procs || !c->stacks || !c->user) {
+		corr_mem__free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void corr_mem__free(struct corr_mem *c)
+{
+	if (!c)
+		return;
+	hmap__free_ptrs(c->procs);
+	hmap__free_ptrs(c->stacks);
+	hmap__free_ptrs(c->user);
+	for (size_t i = 0; i < LW_FREED_RING; i++)
+		free(c->freed[i]);
+	free(c->live);
+	free(c->bads);
+	free(c->maps);
+	free(c);
+}
+
+static struct mproc *proc_get(struct corr_mem *c, uint32_t tgid)
+{
+	bool added;
+	uint64_t *slot = hmap__put(c->procs, tgid, &added);
+	struct mproc *p;
+
+	if (!slot)
+		return NULL;
+	if (!added)
+		return (struct mproc *)(uintptr_t)*slot;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		hmap__del(c->procs, tgid, NULL);
+		return NULL;
+	}
+	p->tgid = tgid;
+	*slot = (uintptr_t)p;
+	return p;
+}
+
+void corr_mem__exec(struct corr_mem *c, uint32_t tgid)
+{
+	struct mproc *p = proc_get(c, tgid);
+
+	if (p)
+		p->exec_gen++;
+}
+
+void corr_mem__exit(struct corr_mem *c, uint32_t tgid, uint64_t ts_ns)
+{
+	struct mproc *p = proc_get(c, tgid);
+
+	if (p) {
+		p->dead = true;
+		p->end_ns = ts_ns;
+	}
+}
+
+void corr_mem__comm(struct corr_mem *c, uint32_t tgid, const char *comm)
+{
+	struct mproc *p = proc_get(c, tgid);
+
+	if (p && comm[0])
+		memcpy(p->comm, comm, LW_COMM_LEN);
+}
+
+int corr_mem__user_alloc(struct corr_mem *c, const struct lw_ev_mem_alloc *ev,
+			 const struct lw_ips *stack)
+{
+	uint64_t key = user_key(ev->hdr.tgid, ev->exec_gen, ev->addr);
+	struct block *b = calloc(1, sizeof(*b));
+	bool added;
+	uint64_t *slot;
+
+	if (!b)
+		return -ENOMEM;
+	*b = (struct block){.tgid = ev->hdr.tgid,
+			    .tid = ev->hdr.tid,
+			    .exec_gen = ev->exec_gen,
+			    .addr = ev->addr,
+			    .size = ev->size,
+			    .ts_ns = ev->hdr.ts_ns};
+	b->stack = *stack;
+	slot = hmap__put(c->user, key, &added);
+	if (!slot) {
+		free(b);
+		return -ENOMEM;
+	}
+	if (!added)
+		free((void *)(uintptr_t)*slot);
+	*slot = (uintptr_t)b;
+	return 0;
+}
+
+void corr_mem__user_free(struct corr_mem *c, const struct lw_ev_mem_free_user *ev)
+{
+	struct block **slot;
+	uint64_t val;
+
+	if (!hmap__del(c->user, user_key(ev->hdr.tgid, ev->exec_gen, ev->addr), &val))
+		return;
+	/* kept a while: a double free of it wants to say where it came from */
+	slot = &c->freed[c->freed_next++ % LW_FREED_RING];
+	free(*slot);
+	*slot = (struct block *)(uintptr_t)val;
+}
+
+static const struct block *recently_freed(const struct corr_mem *c, uint32_t tgid, uint32_t gen,
+					  uint64_t addr)
+{
+	for (size_t i = 0; i < LW_FREED_RING; i++) {
+		const struct block *b = c->freed[i];
+
+		if (b && b->tgid == tgid && b->exec_gen == gen && b->addr == addr)
+			return b;
+	}
+	return NULL;
+}
+
+int corr_mem__bad_free(struct corr_mem *c, const struct lw_ev_mem_bad_free *ev,
+		       const struct lw_ips *stack)
+{
+	if (lw_vec_grow((void **)&c->bads, &c->cap_bads, c->nr_bads + 1, sizeof(*c->bads)))
+		return -ENOMEM;
+	memcpy(&c->bads[c->nr_bads].ev, ev, sizeof(*ev));
+	c->bads[c->nr_bads].stack = *stack;
+	c->nr_bads++;
+	return 0;
+}
+
+#define LW_PAGE 4096ULL
+
+static uint32_t cur_gen(struct corr_mem *c, uint32_t tgid)
+{
+	uint64_t *slot = hmap__get(c->procs, tgid);
+
+	return slot ? ((struct mproc *)(uintptr_t)*slot)->exec_gen : 0;
+}
+
+/* Remove [start, end) from every mapping of (tgid, gen) it overlaps: whole
+ * mappings go, a prefix or suffix trims one, the middle splits it in two.
+ */
+static int unmap_range(struct corr_mem *c, uint32_t tgid, uint32_t gen, uint64_t start,
+		       uint64_t end)
+{
+	size_t i = 0;
+
+	while (i < c->nr_maps) {
+		struct block *m = &c->maps[i];
+		uint64_t ms = m->addr, me = m->addr + m->size;
+
+		if (m->tgid != tgid || m->exec_gen != gen || end <= ms || start >= me) {
+			i++;
+			continue;
+		}
+		if (start <= ms && end >= me) { /* all of it */
+			*m = c->maps[--c->nr_maps];
+			continue;
+		}
+		if (start <= ms) { /* a prefix */
+			m->addr = end;
+			m->size = me - end;
+		} else if (end >= me) { /* a suffix */
+			m->size = start - ms;
+		} else { /* the middle: keep both sides */
+			struct block tail;
+
+			if (lw_vec_grow((void **)&c->maps, &c->cap_maps, c->nr_maps + 1,
+					sizeof(*c->maps)))
+				return -ENOMEM;
+			m = &c->maps[i];
+			tail = *m;
+			tail.addr = end;
+			tail.size = me - end;
+			m->size = start - ms;
+			c->maps[c->nr_maps++] = tail;
+		}
+		i++;
+	}
+	return 0;
+}
+
+int corr_mem__mmap(struct corr_mem *c, const struct lw_ev_mmap_anon *ev, const struct lw_ips *stack)
+{
+	uint32_t gen = cur_gen(c, ev->hdr.tgid);
+	uint64_t len = (ev->len + LW_PAGE - 1) & ~(LW_PAGE - 1);
+	struct block *b;
+
+	if (!len)
+		return 0;
+	/* MAP_FIXED replaces whatever was there */
+	if (unmap_range(c, ev->hdr.tgid, gen, ev->addr, ev->addr + len))
+		return -ENOMEM;
+	if (lw_vec_grow((void **)&c->maps, &c->cap_maps, c->nr_maps + 1, sizeof(*c->maps)))
+		return -ENOMEM;
+	b = &c->maps[c->nr_maps++];
+	*b = (struct block){.tgid = ev->hdr.tgid,
+			    .tid = ev->hdr.tid,
+			    .exec_gen = gen,
+			    .addr = ev->addr,
+			    .size = len,
+			    .ts_ns = ev->hdr.ts_ns};
+	b->stack = *stack;
+	return 0;
+}
+
+int corr_mem__munmap(struct corr_mem *c, const struct lw_ev_munmap *ev)
+{
+	uint64_t len = (ev->len + LW_PAGE - 1) & ~(LW_PAGE - 1);
+	uint64_t start = ev->addr & ~(LW_PAGE - 1);
+
+	if (!len)
+		return 0;
+	return unmap_range(c, ev->hdr.tgid, cur_gen(c, ev->hdr.tgid), start, ev->addr + len);
+}
+
+int corr_mem__stack(struct corr_mem *c, uint64_t stack_id, const struct lw_stack_ips *ips)
+{
+	struct lw_ips *s;
+	bool added;
+	uint64_t *slot = hmap__put(c->stacks, stack_id, &added);
+
+	if (!slot)
+		return -ENOMEM;
+	if (!added)
+		return 0;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		hmap__del(c->stacks, stack_id, NULL);
+		return -ENOMEM;
+	}
+	s->nr = ips->nr > LW_STACK_MAX ? LW_STACK_MAX : ips->nr;
+	s->flags = ips->flags;
+	memcpy(s->ips, ips->ips, s->nr * sizeof(s->ips[0]));
+	*slot = (uintptr_t)s;
+	return 0;
+}
+
+int corr_mem__live(struct corr_mem *c, const struct lw_alloc_key *k, const struct lw_alloc_val *v)
+{
+	struct block *b;
+
+	if (v->flags & LW_ALLOC_USER)
+		return 0; /* its stack is in c->user */
+	if (lw_vec_grow((void **)&c->live, &c->cap_live, c->nr_live + 1, sizeof(*c->live)))
+		return -ENOMEM;
+	b = &c->live[c->nr_live++];
+	memset(b, 0, sizeof(*b));
+	b->tgid = k->tgid;
+	b->exec_gen = k->exec_gen;
+	b->addr = k->addr;
+	b->size = v->size;
+	b->ts_ns = v->ts_ns;
+	b->tid = v->tid;
+	b->stack_id = v->stack_id;
+	return 0;
+}
+
+/* ---- findings ---- */
+
+struct group {
+	uint32_t tgid;
+	uint64_t key; /* stack id, or hash of a user-held stack */
+	const struct lw_ips *stack;
+	uint64_t bytes, count, oldest_ts;
+	uint32_t tid;
+	bool anon; /* anonymous mappings: never merged with heap blocks */
+};
+
+static uint64_t ips_hash(const struct lw_ips *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (uint32_t i = 0; i < s->nr && i < LW_STACK_MAX; i++)
+		h = (h ^ s->ips[i]) * 0x100000001b3ULL;
+	return h ? h : 1;
+}
+
+/* Does this block count as leaked at now_ns? */
+static bool counts(struct corr_mem *c, const struct block *b, uint64_t now_ns, uint64_t *end)
+{
+	uint64_t *slot = hmap__get(c->procs, b->tgid);
+	struct mproc *p = slot ? (struct mproc *)(uintptr_t)*slot : NULL;
+	uint32_t gen = p ? p->exec_gen : 0;
+
+	if (b->exec_gen != gen)
+		return false; /* the image it belonged to was replaced by exec */
+	*end = p && p->dead ? p->end_ns : now_ns;
+	if (c->o.attach_mode) {
+		if (p && p->dead)
+			return false; /* exit freed it */
+		return *end - b->ts_ns >= c->o.min_age_ns;
+	}
+	return true;
+}
+
+static int add_to_groups(struct group **gs, size_t *n, size_t *cap, const struct block *b,
+			 uint64_t key, const struct lw_ips *stack, bool anon)
+{
+	for (size_t i = 0; i < *n; i++) {
+		struct group *g = &(*gs)[i];
+
+		if (g->tgid == b->tgid && g->key == key && g->anon == anon) {
+			g->bytes += b->size;
+			g->count++;
+			if (b->ts_ns < g->oldest_ts) {
+				g->oldest_ts = b->ts_ns;
+				g->tid = b->tid;
+			}
+			return 0;
+		}
+	}
+	if (lw_vec_grow((void **)gs, cap, *n + 1, sizeof(**gs)))
+		return -ENOMEM;
+	(*gs)[(*n)++] = (struct group){.tgid = b->tgid,
+				       .key = key,
+				       .stack = stack,
+				       .bytes = b->size,
+				       .count = 1,
+				       .oldest_ts = b->ts_ns,
+				       .tid = b->tid,
+				       .anon = anon};
+	return 0;
+}
+
+static int group_cmp(const void *pa, const void *pb)
+{
+	const struct group *a = pa, *b = pb;
+
+	if (a->bytes != b->bytes)
+		return a->bytes > b->bytes ? -1 : 1;
+	if (a->tgid != b->tgid)
+		return a->tgid < b->tgid ? -1 : 1;
+	if (a->anon != b->anon)
+		return a->anon ? 1 : -1;
+	return a->key < b->key ? -1 : a->key > b->key;
+}
+
+static void fill_comm(struct corr_mem *c, uint32_t tgid, char *comm)
+{
+	uint64_t *slot = hmap__get(c->procs, tgid);
+
+	if (slot)
+		memcpy(comm, ((struct mproc *)(uintptr_t)*slot)->comm, LW_COMM_LEN);
+}
+
+static int emit_leaks(struct corr_mem *c, uint64_t now_ns, struct lw_findings *out)
+{
+	static const struct lw_ips no_stack;
+	struct group *gs = NULL;
+	size_t n = 0, cap = 0;
+	struct hmap_iter it = {0};
+	uint64_t end, max_end;
+	int err = 0;
+
+	for (size_t i = 0; i < c->nr_live && !err; i++) {
+		struct block *b = &c->live[i];
+		uint64_t *s = hmap__get(c->stacks, b->stack_id);
+
+		if (!counts(c, b, now_ns, &end))
+			continue;
+		err = add_to_groups(&gs, &n, &cap, b, b->stack_id,
+				    s ? (const struct lw_ips *)(uintptr_t)*s : &no_stack, false);
+	}
+	while (!err && hmap__next(c->user, &it)) {
+		struct block *b = (struct block *)(uintptr_t)*it.val;
+
+		if (counts(c, b, now_ns, &end))
+			err =
+			    add_to_groups(&gs, &n, &cap, b, ips_hash(&b->stack), &b->stack, false);
+	}
+	/* still mapped: counted like blocks, but never sampled */
+	for (size_t i = 0; i < c->nr_maps && !err; i++) {
+		struct block *b = &c->maps[i];
+
+		if (counts(c, b, now_ns, &end))
+			err = add_to_groups(&gs, &n, &cap, b, ips_hash(&b->stack), &b->stack, true);
+	}
+	if (n)
+		qsort(gs, n, sizeof(*gs), group_cmp);
+	for (size_t i = 0; i < n && !err; i++) {
+		struct lw_finding *f = lw_findings__add(out);
+		uint64_t *slot = hmap__get(c->procs, gs[i].tgid);
+		uint32_t scale = gs[i].anon ? 1 : c->o.sample_every;
+
+		if (!f) {
+			err = -ENOMEM;
+			break;
+		}
+		max_end = slot && ((struct mproc *)(uintptr_t)*slot)->dead
+			      ? ((struct mproc *)(uintptr_t)*slot)->end_ns
+			      : now_ns;
+		f->kind = "mem-leak";
+		f->pid = gs[i].tgid;
+		f->tid = gs[i].tid;
+		fill_comm(c, gs[i].tgid, f->comm);
+		f->count = gs[i].count * scale;
+		f->bytes = gs[i].bytes * scale;
+		f->age_ms = max_end > gs[i].oldest_ts ? (max_end - gs[i].oldest_ts) / 1000000 : 0;
+		f->stack = *gs[i].stack;
+		if (gs[i].anon)
+			snprintf(f->resource, sizeof(f->resource), "anonymous mmap");
+		else if (c->o.sample_every > 1)
+			snprintf(f->resource, sizeof(f->resource), "estimated from 1 in %u blocks",
+				 c->o.sample_every);
+	}
+	free(gs);
+	return err;
+}
+
+static int emit_bad_frees(struct corr_mem *c, struct lw_findings *out)
+{
+	for (size_t i = 0; i < c->nr_bads; i++) {
+		const struct lw_ev_mem_bad_free *ev = &c->bads[i].ev;
+		struct lw_finding *f = lw_findings__add(out);
+		uint64_t *s;
+
+		if (!f)
+			return -ENOMEM;
+		f->kind = ev->kind == LW_BAD_FREE_DOUBLE ? "mem-double-free" : "mem-invalid-free";
+		f->pid = ev->hdr.tgid;
+		f->tid = ev->hdr.tid;
+		fill_comm(c, ev->hdr.tgid, f->comm);
+		f->count = 1;
+		f->bytes = ev->size;
+		snprintf(f->resource, sizeof(f->resource), "address 0x%llx",
+			 (unsigned long long)ev->addr);
+		f->stack = c->bads[i].stack;
+		s = ev->alloc_stack_id ? hmap__get(c->stacks, ev->alloc_stack_id) : NULL;
+		if (s) {
+			f->extra[f->nr_extra].label = "allocated at";
+			f->extra[f->nr_extra++].stack = *(const struct lw_ips *)(uintptr_t)*s;
+		} else if (ev->kind == LW_BAD_FREE_DOUBLE) {
+			const struct block *b =
+			    recently_freed(c, ev->hdr.tgid, ev->exec_gen, ev->addr);
+
+			if (b) {
+				f->extra[f->nr_extra].label = "allocated at";
+				f->extra[f->nr_extra++].stack = b->stack;
+			}
+		}
+		if (ev->prev_free_caller) {
+			struct lw_evidence *x = &f->extra[f->nr_extra++];
+
+			x->label = "previously freed from";
+			x->stack.nr = 1;
+			x->stack.flags = LW_STK_ALL_RETURN;
+			x->stack.ips[0] = ev->prev_free_caller;
+		}
+	}
+	return 0;
+}
+
+int corr_mem__finish(struct corr_mem *c, uint64_t now_ns, struct lw_findings *out)
+{
+	int err = emit_leaks(c, now_ns, out);
+
+	return err ? err : emit_bad_frees(c, out);
+}

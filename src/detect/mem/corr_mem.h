@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Memory correlator: live blocks (read from BPF maps at the end, plus the
+ * few user space tracks itself) grouped into mem-leak findings by stack, and
+ * bad frees into mem-double-free / mem-invalid-free. Pure: no libbpf.
+ */
+#ifndef LW_CORR_MEM_H
+#define LW_CORR_MEM_H
+
+#include <stdbool.h>
+#include "report/finding.h"
+
+struct corr_mem_opts {
+	bool attach_mode; /* only processes alive at the end; blocks older than min_age */
+	uint64_t min_age_ns;
+	uint32_t sample_every; /* counts and bytes are scaled back up */
+};
+
+struct corr_mem;
+
+struct corr_mem *corr_mem__new(const struct corr_mem_opts *o);
+void corr_mem__free(struct corr_mem *c);
+
+/* Process lifecycle, from the same events as the fd correlator. */
+void corr_mem__exec(struct corr_mem *c, uint32_t tgid);
+void corr_mem__exit(struct corr_mem *c, uint32_t tgid, uint64_t ts_ns);
+void corr_mem__comm(struct corr_mem *c, uint32_t tgid, const char *comm);
+
+/* Streamed events (stacks already complete). */
+int corr_mem__user_alloc(struct corr_mem *c, const struct lw_ev_mem_alloc *ev,
+			 const struct lw_ips *stack);
+void corr_mem__user_free(struct corr_mem *c, const struct lw_ev_mem_free_user *ev);
+int corr_mem__bad_free(struct corr_mem *c, const struct lw_ev_mem_bad_free *ev,
+		       const struct lw_ips *stack);
+
+/* Anonymous mappings, a class of their own: tracked as page ranges per
+ * (tgid, current exec_gen); munmap removes or trims what it overlaps.
+ * The session drops the C library's own mappings before calling these.
+ */
+int corr_mem__mmap(struct corr_mem *c, const struct lw_ev_mmap_anon *ev,
+		   const struct lw_ips *stack);
+int corr_mem__munmap(struct corr_mem *c, const struct lw_ev_munmap *ev);
+
+/* From the BPF maps at report time. */
+int corr_mem__stack(struct corr_mem *c, uint64_t stack_id, const struct lw_stack_ips *ips);
+int corr_mem__live(struct corr_mem *c, const struct lw_alloc_key *k, const struct lw_alloc_val *v);
+
+/* Findings: mem-leak groups (pid, stack) with bytes/count/oldest age, then
+ * the bad frees. Appends to out.
+ */
+int corr_mem__finish(struct corr_mem *c, uint64_t now_ns, struct lw_findings *out);
+
+#endif

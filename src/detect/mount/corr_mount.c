@@ -1,0 +1,776 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "detect/mount/corr_mount.h"
+#include "base/hmap.h"
+
+#define LW_CLONE_NEWNS 0x20000ull
+
+/* linux/mount.h: calls that change an existing mount instead of making one */
+#define LW_MS_REMOUNT	  0x20ull
+#define LW_MS_MOVE	  0x2000ull
+#define LW_MS_PROPAGATION (0x20000ull | 0x40000ull | 0x80000ull | 0x100000ull)
+
+#define MS_NS 1000000ull
+
+struct mproc {
+	uint32_t ns; /* 0: not known yet */
+	bool rerooted;
+	char comm[LW_COMM_LEN];
+};
+
+struct mns {
+	uint32_t origin; /* namespace it was created from, 0 unknown */
+	bool created;	 /* we saw it made: it dies with its last process */
+	uint32_t nprocs;
+};
+
+/* A mount, umount2 or move_mount, kept for races. */
+struct mop {
+	bool valid;
+	bool counted; /* a failing op already counted in a race group */
+	uint64_t ts, seq;
+	uint32_t tgid, tid, ns, nr;
+	int32_t ret;
+	char comm[LW_COMM_LEN];
+	char target[LW_NAME_MAX];
+	struct lw_ips stack;
+};
+
+/* A mount we believe exists. */
+struct mmount {
+	uint64_t ts;
+	uint32_t ns;	 /* where it is */
+	uint32_t src_ns; /* where it was made (== ns unless copy) */
+	uint32_t tgid, tid;
+	bool copy;	 /* arrived in ns by propagation */
+	bool propagated; /* own mount that put a copy in its origin */
+	char comm[LW_COMM_LEN];
+	char target[LW_NAME_MAX];
+	char fstype[32];
+	struct lw_ips stack;
+};
+
+struct pgroup {
+	struct mmount first;
+	uint64_t count;
+};
+
+enum { RACE_COLLISION, RACE_PROPAGATED_UMOUNT };
+
+struct rgroup {
+	int kind;
+	uint64_t count;
+	uint64_t gap;
+	struct mop main, other; /* other: collision only */
+	struct mmount made;	/* propagated umount only: the copy */
+};
+
+struct corr_mount {
+	struct corr_mount_opts o;
+	uint64_t seq;
+	struct hmap *procs; /* tgid → struct mproc * */
+	struct hmap *nss;   /* mnt_ns → struct mns * */
+	struct mop *ops;    /* ring of LW_MNT_OPS_MAX */
+	size_t ops_head;
+	struct mmount *mounts;
+	size_t nr_mounts, cap_mounts;
+	struct pgroup *pg;
+	size_t nr_pg, cap_pg;
+	struct rgroup *rg;
+	size_t nr_rg, cap_rg;
+};
+
+struct corr_mount *corr_mount__new(const struct corr_mount_opts *opts)
+{
+	struct corr_mount *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	if (opts)
+		c->o = *opts;
+	if (!c->o.race_window_ns)
+		c->o.race_window_ns = 2000 * MS_NS;
+	c->procs = hmap__new();
+	c->nss = hmap__new();
+	c->ops = calloc(LW_MNT_OPS_MAX, sizeof(*c->ops));
+	if (!c->procs || !c->nss || !c->ops) {
+		corr_mount__free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void map_free(struct hmap *m)
+{
+	struct hmap_iter it = {0};
+
+	while (m && hmap__next(m, &it))
+		free((void *)(uintptr_t)*it.val);
+	hmap__free(m);
+}
+
+void corr_mount__free(struct corr_mount *c)
+{
+	if (!c)
+		return;
+	map_free(c->procs);
+	map_free(c->nss);
+	free(c->ops);
+	free(c->mounts);
+	free(c->pg);
+	free(c->rg);
+	free(c);
+}
+
+/* snprintf that may truncate: resources are bounded, paths may not be */
+static void fmt(char *dst, size_t size, const char *f, ...) __attribute__((format(printf, 3, 4)));
+
+static void fmt(char *dst, size_t size, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	vsnprintf(dst, size, f, ap);
+	va_end(ap);
+}
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	fmt(dst, size, "%s", src ? src : "");
+}
+
+/* "/r/proc/" and "/r/proc" name one mount point; "/" stays "/". */
+static void norm_path(char *dst, const char *src)
+{
+	size_t len = strnlen(src, LW_NAME_MAX - 1);
+
+	while (len > 1 && src[len - 1] == '/')
+		len--;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+static bool beneath(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/' && path[1];
+	return !strncmp(path, dir, n) && path[n] == '/';
+}
+
+static void *map_obj(struct hmap *m, uint64_t key)
+{
+	uint64_t *v = hmap__get(m, key);
+
+	return v ? (void *)(uintptr_t)*v : NULL;
+}
+
+/* The map's object for key, a zeroed new one when absent; NULL on ENOMEM. */
+static void *map_obj_get(struct hmap *m, uint64_t key, size_t size)
+{
+	void *o = map_obj(m, key);
+	uint64_t *v;
+
+	if (o)
+		return o;
+	o = calloc(1, size);
+	if (!o)
+		return NULL;
+	v = hmap__put(m, key, NULL);
+	if (!v) {
+		free(o);
+		return NULL;
+	}
+	*v = (uintptr_t)o;
+	return o;
+}
+
+static void mount_del(struct corr_mount *c, size_t i)
+{
+	memmove(&c->mounts[i], &c->mounts[i + 1], (c->nr_mounts - i - 1) * sizeof(c->mounts[0]));
+	c->nr_mounts--;
+}
+
+/* The namespace died: its mounts, own and copies, went with it. */
+static void ns_reap(struct corr_mount *c, uint32_t ns)
+{
+	for (size_t i = c->nr_mounts; i-- > 0;)
+		if (c->mounts[i].ns == ns)
+			mount_del(c, i);
+}
+
+static void ns_leave(struct corr_mount *c, uint32_t ns)
+{
+	struct mns *m = ns ? map_obj(c->nss, ns) : NULL;
+	uint64_t v;
+
+	if (!m || !m->nprocs)
+		return;
+	if (--m->nprocs || !m->created)
+		return;
+	ns_reap(c, ns);
+	if (hmap__del(c->nss, ns, &v))
+		free((void *)(uintptr_t)v);
+}
+
+static int ns_enter(struct corr_mount *c, struct mproc *p, uint32_t ns)
+{
+	struct mns *m;
+
+	if (!ns || p->ns == ns)
+		return 0;
+	m = map_obj_get(c->nss, ns, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->nprocs++;
+	ns_leave(c, p->ns);
+	p->ns = ns;
+	return 0;
+}
+
+int corr_mount__fork(struct corr_mount *c, uint32_t parent_tgid, uint32_t child_tgid,
+		     uint64_t ts_ns)
+{
+	struct mproc *pp, *ch;
+
+	(void)ts_ns;
+	pp = map_obj_get(c->procs, parent_tgid, sizeof(*pp));
+	if (!pp)
+		return -ENOMEM;
+	ch = map_obj_get(c->procs, child_tgid, sizeof(*ch));
+	if (!ch)
+		return -ENOMEM;
+	/* a reused tgid: the old process is gone */
+	ns_leave(c, ch->ns);
+	ch->ns = 0;
+	ch->rerooted = pp->rerooted;
+	memcpy(ch->comm, pp->comm, sizeof(ch->comm));
+	return ns_enter(c, ch, pp->ns);
+}
+
+int corr_mount__exit(struct corr_mount *c, uint32_t tgid, uint64_t ts_ns)
+{
+	struct mproc *p = map_obj(c->procs, tgid);
+	uint64_t v;
+
+	(void)ts_ns;
+	if (!p)
+		return 0;
+	ns_leave(c, p->ns);
+	if (hmap__del(c->procs, tgid, &v))
+		free((void *)(uintptr_t)v);
+	return 0;
+}
+
+int corr_mount__comm(struct corr_mount *c, uint32_t tgid, const char *comm)
+{
+	struct mproc *p = map_obj_get(c->procs, tgid, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	copy_str(p->comm, sizeof(p->comm), comm);
+	return 0;
+}
+
+int corr_mount__set_ns(struct corr_mount *c, uint32_t tgid, uint32_t mnt_ns)
+{
+	struct mproc *p = map_obj_get(c->procs, tgid, sizeof(*p));
+
+	return p ? ns_enter(c, p, mnt_ns) : -ENOMEM;
+}
+
+static bool race_errno(int32_t ret)
+{
+	return ret == -ENOENT || ret == -EINVAL || ret == -EBUSY;
+}
+
+static void *grow(void **v, size_t n, size_t *cap, size_t elem)
+{
+	size_t ncap;
+	void *nv;
+
+	if (n < *cap)
+		return (char *)*v + n * elem;
+	ncap = *cap ? *cap * 2 : 16;
+	nv = realloc(*v, ncap * elem);
+	if (!nv)
+		return NULL;
+	*v = nv;
+	*cap = ncap;
+	return (char *)nv + n * elem;
+}
+
+static struct rgroup *rgroup_get(struct corr_mount *c, int kind, const char *target, bool *added)
+{
+	struct rgroup *g;
+
+	*added = false;
+	for (size_t i = 0; i < c->nr_rg; i++)
+		if (c->rg[i].kind == kind && !strcmp(c->rg[i].main.target, target))
+			return &c->rg[i];
+	if (c->nr_rg == LW_MNT_GROUPS_MAX)
+		return NULL;
+	g = grow((void **)&c->rg, c->nr_rg, &c->cap_rg, sizeof(*g));
+	if (!g)
+		return NULL;
+	c->nr_rg++;
+	memset(g, 0, sizeof(*g));
+	g->kind = kind;
+	*added = true;
+	return g;
+}
+
+/* x is about to join the ring: pair it with the closest operation on the
+ * same target in another namespace within the window, when either failed
+ * the way a lost race fails.
+ */
+static int race_check(struct corr_mount *c, struct mop *x)
+{
+	struct mop *best = NULL, *fail, *other;
+	uint64_t best_dt = 0;
+	struct rgroup *g;
+	bool added;
+
+	for (size_t i = 0; i < LW_MNT_OPS_MAX; i++) {
+		struct mop *y = &c->ops[i];
+		uint64_t dt;
+
+		if (!y->valid || !y->ns || y->ns == x->ns)
+			continue;
+		dt = y->ts > x->ts ? y->ts - x->ts : x->ts - y->ts;
+		if (dt > c->o.race_window_ns || (!race_errno(x->ret) && !race_errno(y->ret)))
+			continue;
+		if (strcmp(y->target, x->target))
+			continue;
+		if (!best || dt < best_dt || (dt == best_dt && y->seq > best->seq)) {
+			best = y;
+			best_dt = dt;
+		}
+	}
+	if (!best)
+		return 0;
+	/* the failing one is the evidence; when both failed, the earlier */
+	if (!race_errno(x->ret) || (race_errno(best->ret) && best->ts <= x->ts))
+		fail = best;
+	else
+		fail = x;
+	other = fail == x ? best : x;
+	g = rgroup_get(c, RACE_COLLISION, x->target, &added);
+	if (!g)
+		return c->nr_rg == LW_MNT_GROUPS_MAX ? 0 : -ENOMEM;
+	if (added) {
+		g->main = *fail;
+		g->other = *other;
+		g->gap = best_dt;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct mop *o = i ? best : x;
+
+		if (race_errno(o->ret) && !o->counted) {
+			g->count++;
+			o->counted = true;
+		}
+	}
+	return 0;
+}
+
+static struct mmount *mount_add(struct corr_mount *c)
+{
+	struct mmount *m;
+
+	if (c->nr_mounts == LW_MNT_TRACK_MAX)
+		mount_del(c, 0);
+	m = grow((void **)&c->mounts, c->nr_mounts, &c->cap_mounts, sizeof(*m));
+	if (!m)
+		return NULL;
+	c->nr_mounts++;
+	memset(m, 0, sizeof(*m));
+	return m;
+}
+
+static int track_mount(struct corr_mount *c, const struct lw_ev_mount *ev, const struct mop *x,
+		       uint32_t origin)
+{
+	struct mmount *m = mount_add(c), *cp;
+
+	if (!m)
+		return -ENOMEM;
+	m->ts = x->ts;
+	m->ns = m->src_ns = x->ns;
+	m->tgid = x->tgid;
+	m->tid = x->tid;
+	memcpy(m->comm, x->comm, sizeof(m->comm));
+	memcpy(m->target, x->target, sizeof(m->target));
+	copy_str(m->fstype, sizeof(m->fstype), ev->fstype);
+	m->stack = x->stack;
+	if (!(ev->flags & LW_MNT_PROPAGATES) || !origin || origin == x->ns)
+		return 0;
+	m->propagated = true;
+	cp = mount_add(c);
+	if (!cp)
+		return -ENOMEM;
+	/* mount_add may have moved m (realloc, or the oldest dropped at the
+	 * cap); it is the entry just before the copy either way
+	 */
+	*cp = c->mounts[c->nr_mounts - 2];
+	cp->ns = origin;
+	cp->copy = true;
+	cp->propagated = false;
+	return 0;
+}
+
+static void track_move(struct corr_mount *c, uint32_t ns, const char *from, const char *to)
+{
+	char path[LW_NAME_MAX];
+
+	for (size_t i = 0; i < c->nr_mounts; i++) {
+		struct mmount *m = &c->mounts[i];
+
+		if (m->ns != ns)
+			continue;
+		if (!strcmp(m->target, from)) {
+			copy_str(m->target, sizeof(m->target), to);
+		} else if (beneath(m->target, from)) {
+			fmt(path, sizeof(path), "%s%s", strcmp(to, "/") ? to : "",
+			    m->target + strlen(from));
+			memcpy(m->target, path, sizeof(path));
+		}
+	}
+}
+
+/* Remove the newest own (not copied) mount of target in ns: an umount of
+ * a copy propagates back to the peer it came from.
+ */
+static void drop_origin_peer(struct corr_mount *c, uint32_t ns, const char *target)
+{
+	for (size_t i = c->nr_mounts; i-- > 0;) {
+		struct mmount *m = &c->mounts[i];
+
+		if (m->ns == ns && !m->copy && m->propagated && !strcmp(m->target, target)) {
+			mount_del(c, i);
+			return;
+		}
+	}
+}
+
+static int track_umount(struct corr_mount *c, const struct mop *x)
+{
+	struct mmount gone;
+	struct rgroup *g;
+	bool added;
+	size_t i;
+
+	for (i = c->nr_mounts; i-- > 0;)
+		if (c->mounts[i].ns == x->ns && !strcmp(c->mounts[i].target, x->target))
+			break;
+	if (i != (size_t)-1) {
+		gone = c->mounts[i];
+		mount_del(c, i);
+		if (gone.copy) {
+			/* the origin undid a mount it never made */
+			drop_origin_peer(c, gone.src_ns, gone.target);
+			g = rgroup_get(c, RACE_PROPAGATED_UMOUNT, x->target, &added);
+			if (!g && c->nr_rg != LW_MNT_GROUPS_MAX)
+				return -ENOMEM;
+			if (g && added) {
+				g->main = *x;
+				g->made = gone;
+			}
+			if (g)
+				g->count++;
+		} else if (gone.propagated) {
+			/* the umount propagates to the copy as well */
+			for (size_t j = c->nr_mounts; j-- > 0;)
+				if (c->mounts[j].copy && c->mounts[j].src_ns == x->ns &&
+				    !strcmp(c->mounts[j].target, x->target)) {
+					mount_del(c, j);
+					break;
+				}
+		}
+	}
+	for (i = c->nr_mounts; i-- > 0;)
+		if (c->mounts[i].ns == x->ns && beneath(c->mounts[i].target, x->target))
+			mount_del(c, i);
+	return 0;
+}
+
+static int propagation_leak(struct corr_mount *c, const struct mop *x, const char *fstype)
+{
+	struct pgroup *g;
+
+	for (size_t i = 0; i < c->nr_pg; i++) {
+		g = &c->pg[i];
+		if (g->first.stack.nr == x->stack.nr &&
+		    !memcmp(g->first.stack.ips, x->stack.ips,
+			    x->stack.nr * sizeof(x->stack.ips[0])) &&
+		    !strcmp(g->first.target, x->target)) {
+			g->count++;
+			return 0;
+		}
+	}
+	if (c->nr_pg == LW_MNT_GROUPS_MAX)
+		return 0;
+	g = grow((void **)&c->pg, c->nr_pg, &c->cap_pg, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	c->nr_pg++;
+	memset(g, 0, sizeof(*g));
+	g->count = 1;
+	g->first.ts = x->ts;
+	g->first.ns = g->first.src_ns = x->ns;
+	g->first.tgid = x->tgid;
+	g->first.tid = x->tid;
+	memcpy(g->first.comm, x->comm, sizeof(g->first.comm));
+	memcpy(g->first.target, x->target, sizeof(g->first.target));
+	copy_str(g->first.fstype, sizeof(g->first.fstype), fstype);
+	g->first.stack = x->stack;
+	return 0;
+}
+
+/* Namespace bookkeeping of one record: a namespace created (with the
+ * caller's previous one as origin), entered, or a changed root.
+ */
+static int feed_ns(struct corr_mount *c, const struct lw_ev_mount *ev, struct mproc *p)
+{
+	uint32_t prev = p->ns, ns = ev->mnt_ns;
+	bool creates = false;
+	struct mns *m;
+
+	switch (ev->nr) {
+	case LW_NR_UNSHARE:
+		creates = ev->ret == 0 && (ev->arg_flags & LW_CLONE_NEWNS);
+		break;
+	case LW_NR_CLONE:
+	case LW_NR_CLONE3:
+		creates = ev->ret == 0 && (prev ? ns != prev : !!(ev->arg_flags & LW_CLONE_NEWNS));
+		break;
+	case LW_NR_CHROOT:
+	case LW_NR_PIVOT_ROOT:
+		if (ev->ret == 0)
+			p->rerooted = true;
+		break;
+	}
+	if (creates && ns && ns != prev) {
+		m = map_obj_get(c->nss, ns, sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		m->created = true;
+		if (prev)
+			m->origin = prev;
+	}
+	return ns_enter(c, p, ns);
+}
+
+int corr_mount__feed(struct corr_mount *c, const struct lw_ev_mount *ev, const struct lw_ips *stack)
+{
+	struct mproc *p = map_obj_get(c->procs, ev->hdr.tgid, sizeof(*p));
+	bool op = false, makes = false, moves = false;
+	struct mop x = {.valid = true};
+	struct mns *m;
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	err = feed_ns(c, ev, p);
+	if (err)
+		return err;
+	switch (ev->nr) {
+	case LW_NR_MOUNT:
+		if (ev->arg_flags & (LW_MS_REMOUNT | LW_MS_PROPAGATION))
+			break;
+		op = true;
+		moves = ev->arg_flags & LW_MS_MOVE;
+		makes = !moves;
+		break;
+	case LW_NR_MOVE_MOUNT:
+		op = makes = true;
+		break;
+	case LW_NR_FSMOUNT:
+		makes = true;
+		break;
+	case LW_NR_UMOUNT2:
+		op = true;
+		break;
+	}
+	if (!op && !makes)
+		return 0;
+	x.ts = ev->hdr.ts_ns;
+	x.seq = ++c->seq;
+	x.tgid = ev->hdr.tgid;
+	x.tid = ev->hdr.tid;
+	x.ns = p->ns;
+	x.nr = ev->nr;
+	x.ret = ev->ret;
+	memcpy(x.comm, p->comm, sizeof(x.comm));
+	norm_path(x.target, ev->target);
+	if (stack)
+		x.stack = *stack;
+	if (x.stack.nr > LW_STACK_MAX)
+		x.stack.nr = LW_STACK_MAX;
+
+	if (ev->ret == 0 && (makes || moves) &&
+	    (ev->flags & (LW_MNT_PROPAGATES | LW_MNT_NEW_NS)) ==
+		(LW_MNT_PROPAGATES | LW_MNT_NEW_NS)) {
+		err = propagation_leak(c, &x, ev->fstype);
+		if (err)
+			return err;
+	}
+	if (!op || !x.target[0] || !x.ns || p->rerooted)
+		return 0;
+	err = race_check(c, &x);
+	if (!err && ev->ret == 0) {
+		if (makes) {
+			m = map_obj(c->nss, x.ns);
+			err = track_mount(c, ev, &x, m ? m->origin : 0);
+		} else if (moves) {
+			char from[LW_NAME_MAX];
+
+			norm_path(from, ev->source);
+			track_move(c, x.ns, from, x.target);
+		} else {
+			err = track_umount(c, &x);
+		}
+	}
+	c->ops[c->ops_head] = x;
+	c->ops_head = (c->ops_head + 1) % LW_MNT_OPS_MAX;
+	return err;
+}
+
+static const char *op_name(uint32_t nr)
+{
+	switch (nr) {
+	case LW_NR_MOUNT:
+		return "mount";
+	case LW_NR_UMOUNT2:
+		return "umount2";
+	case LW_NR_MOVE_MOUNT:
+		return "move_mount";
+	}
+	return "mount call";
+}
+
+static const char *ret_name(int32_t ret, char *buf, size_t size)
+{
+	static const struct {
+		int err;
+		const char *name;
+	} names[] = {{ENOENT, "ENOENT"}, {EINVAL, "EINVAL"},   {EBUSY, "EBUSY"},
+		     {EPERM, "EPERM"},	 {EACCES, "EACCES"},   {ENOTDIR, "ENOTDIR"},
+		     {ENODEV, "ENODEV"}, {EEXIST, "EEXIST"},   {ENOMEM, "ENOMEM"},
+		     {ELOOP, "ELOOP"},	 {ENOTBLK, "ENOTBLK"}, {EROFS, "EROFS"}};
+
+	if (ret == 0)
+		return "ok";
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (-ret == names[i].err)
+			return names[i].name;
+	snprintf(buf, size, "errno %d", -ret);
+	return buf;
+}
+
+static void gap_text(uint64_t gap, char *buf, size_t size)
+{
+	if (gap < MS_NS)
+		snprintf(buf, size, "%llu us", (unsigned long long)(gap / 1000));
+	else
+		snprintf(buf, size, "%llu ms", (unsigned long long)(gap / MS_NS));
+}
+
+static void finding_from(struct lw_finding *f, const char *kind, uint32_t tgid, uint32_t tid,
+			 const char *comm, const struct lw_ips *stack)
+{
+	f->kind = kind;
+	f->pid = tgid;
+	f->tid = tid;
+	memcpy(f->comm, comm, sizeof(f->comm));
+	f->stack = *stack;
+}
+
+static int race_finding(const struct rgroup *g, struct lw_findings *out)
+{
+	struct lw_finding *f = lw_findings__add(out);
+	char b1[24], b2[24], gap[32];
+	const struct mop *a, *b;
+
+	if (!f)
+		return -ENOMEM;
+	finding_from(f, "mount-race", g->main.tgid, g->main.tid, g->main.comm, &g->main.stack);
+	f->count = g->count;
+	f->nr_extra = 1;
+	if (g->kind == RACE_PROPAGATED_UMOUNT) {
+		fmt(f->resource, sizeof(f->resource),
+		    "%s: umount2 in ns %u (pid %u) removed a mount made in ns %u (pid %u): "
+		    "host umount2 of a propagated mount",
+		    g->main.target, g->main.ns, g->main.tgid, g->made.src_ns, g->made.tgid);
+		f->extra[0].label = "propagated mount made at";
+		f->extra[0].stack = g->made.stack;
+		return 0;
+	}
+	a = &g->main;
+	b = &g->other;
+	if (b->ts < a->ts || (b->ts == a->ts && b->seq < a->seq)) {
+		a = &g->other;
+		b = &g->main;
+	}
+	gap_text(g->gap, gap, sizeof(gap));
+	fmt(f->resource, sizeof(f->resource),
+	    "%s: %s in ns %u (pid %u, %s) then %s in ns %u (pid %u, %s) %s apart", g->main.target,
+	    op_name(a->nr), a->ns, a->tgid, ret_name(a->ret, b1, sizeof(b1)), op_name(b->nr), b->ns,
+	    b->tgid, ret_name(b->ret, b2, sizeof(b2)), gap);
+	f->age_ms = g->gap / MS_NS;
+	f->extra[0].label = "colliding operation at";
+	f->extra[0].stack = g->other.stack;
+	return 0;
+}
+
+int corr_mount__finish(struct corr_mount *c, uint64_t now_ns, corr_mount_mounted_fn still_mounted,
+		       void *ctx, struct lw_findings *out)
+{
+	struct lw_finding *f;
+	int err;
+
+	for (size_t i = 0; i < c->nr_pg; i++) {
+		const struct mmount *m = &c->pg[i].first;
+
+		f = lw_findings__add(out);
+		if (!f)
+			return -ENOMEM;
+		finding_from(f, "mount-propagation-leak", m->tgid, m->tid, m->comm, &m->stack);
+		f->count = c->pg[i].count;
+		fmt(f->resource, sizeof(f->resource),
+		    "%s (%s) propagates out of mount namespace %u", m->target,
+		    m->fstype[0] ? m->fstype : "?", m->ns);
+	}
+	for (size_t i = 0; i < c->nr_rg; i++) {
+		err = race_finding(&c->rg[i], out);
+		if (err)
+			return err;
+	}
+	if (c->o.attach_mode)
+		return 0;
+	for (size_t i = 0; i < c->nr_mounts; i++) {
+		const struct mmount *m = &c->mounts[i];
+
+		if (still_mounted && !still_mounted(ctx, m->ns, m->target))
+			continue;
+		f = lw_findings__add(out);
+		if (!f)
+			return -ENOMEM;
+		finding_from(f, "mount-leftover", m->tgid, m->tid, m->comm, &m->stack);
+		f->count = 1;
+		f->age_ms = now_ns > m->ts ? (now_ns - m->ts) / MS_NS : 0;
+		if (m->copy)
+			fmt(f->resource, sizeof(f->resource),
+			    "%s (%s) still mounted in ns %u (propagated from ns %u)", m->target,
+			    m->fstype[0] ? m->fstype : "?", m->ns, m->src_ns);
+		else
+			fmt(f->resource, sizeof(f->resource), "%s (%s) still mounted in ns %u",
+			    m->target, m->fstype[0] ? m->fstype : "?", m->ns);
+	}
+	return 0;
+}

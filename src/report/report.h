@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Reporters: one ops struct per output format. They get symbolized findings. */
+#ifndef LW_REPORT_H
+#define LW_REPORT_H
+
+#include <stdio.h>
+#include "report/finding.h"
+
+#define LW_JSON_SCHEMA_VERSION 1
+
+struct lw_proc_info {
+	uint32_t pid;
+	uint32_t ppid;
+	char comm[LW_COMM_LEN];
+	int exited;
+	int exit_code; /* raw wait status when exited */
+};
+
+struct lw_report_meta {
+	const char *tool_version;
+	const char *mode;    /* "run" | "attach" | "replay" */
+	const char *command; /* run: the command line joined by spaces; else NULL */
+	uint32_t pid;	     /* root pid */
+	uint64_t duration_ms;
+	const struct lw_proc_info *procs;
+	size_t nr_procs;
+	struct lw_stats stats;
+	uint64_t reconciled; /* attach: entries /proc/PID/fd reconciliation corrected */
+	size_t nr_suppressed;
+	const char *incomplete_reason; /* NULL when complete */
+};
+
+struct reporter_ops;
+
+/* One report being written. report__write owns it: priv is ops->priv_size
+ * zeroed bytes of per-report state (formats keep no file-scope state), and
+ * nr_findings is set before begin() so headers can state totals up front.
+ */
+struct lw_reporter {
+	const struct reporter_ops *ops;
+	FILE *out;
+	void *priv;
+	size_t nr_findings; /* findings finding() will receive */
+};
+
+struct reporter_ops {
+	const char *name;
+	size_t priv_size;
+	int (*begin)(struct lw_reporter *r, const struct lw_report_meta *m);
+	int (*finding)(struct lw_reporter *r, const struct lw_finding *f);
+	int (*end)(struct lw_reporter *r, const struct lw_report_meta *m, size_t nr_findings);
+};
+
+/* "text", "json", "junit" or "folded"; NULL when unknown. */
+const struct reporter_ops *reporter__find(const char *format);
+
+/* Write the whole report: begin, every finding not suppressed, end. */
+int report__write(const struct reporter_ops *ops, FILE *out, const struct lw_report_meta *m,
+		  const struct lw_findings *fs);
+
+/* Shared by the reporters. */
+
+/* The text reporter's block for one finding (title, details, stack) without
+ * the blank line between findings; JUnit reuses it as the failure body.
+ */
+int report_text__block(FILE *out, const struct lw_finding *f);
+/* Length of the valid UTF-8 sequence at p (n bytes available), 0 if invalid. */
+size_t report__utf8_seq(const unsigned char *p, size_t n);
+/* False when anything may be missing from the report. */
+bool report__complete(const struct lw_report_meta *m);
+
+#endif

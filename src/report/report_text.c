@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Human report shaped like LeakSanitizer/valgrind output, so people (and their
+ * grep habits) recognise "==PID==", "#N 0xADDR in sym", and "SUMMARY:".
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+#include "report/report.h"
+
+#define KINDS_MAX   32
+#define PROCS_SHOWN 8
+
+/* Per report: per-kind tallies for the SUMMARY line. */
+struct text_state {
+	struct {
+		const char *kind;
+		size_t n;
+	} kinds[KINDS_MAX];
+	size_t nr_kinds;
+	size_t other_kinds; /* findings beyond KINDS_MAX distinct kinds */
+};
+
+static int status(FILE *out)
+{
+	return ferror(out) ? -EIO : 0;
+}
+
+static const char *plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* Paths and comms come from the traced program: escape control bytes so a
+ * crafted name cannot forge report lines or drive the terminal. Bounded, as
+ * fixed arrays (comm, resource) may lack a NUL when filled to the brim.
+ */
+static void put_safe_n(FILE *out, const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < max && p[i]; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\')
+			fprintf(out, "\\x%02x", p[i]);
+		else
+			fputc(p[i], out);
+	}
+}
+
+static void put_safe(FILE *out, const char *s)
+{
+	put_safe_n(out, s, SIZE_MAX);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+static int text_begin(struct lw_reporter *r, const struct lw_report_meta *m)
+{
+	const char *mode = m->mode ? m->mode : "run";
+	FILE *out = r->out;
+
+	fprintf(out, "==%" PRIu32 "== leakwatch %s: %s", m->pid,
+		m->tool_version ? m->tool_version : "unknown", mode);
+	if (m->command) {
+		fputs(": ", out);
+		put_safe(out, m->command);
+	} else if (!strcmp(mode, "attach")) {
+		fprintf(out, ": pid %" PRIu32, m->pid);
+	}
+	fputc('\n', out);
+	if (m->incomplete_reason) {
+		fprintf(out, "==%" PRIu32 "== WARNING: report may be incomplete: ", m->pid);
+		put_safe(out, m->incomplete_reason);
+		fputc('\n', out);
+	}
+	fputc('\n', out);
+	return status(out);
+}
+
+static void tally(struct text_state *st, const char *kind)
+{
+	for (size_t i = 0; i < st->nr_kinds; i++) {
+		if (!strcmp(st->kinds[i].kind, kind)) {
+			st->kinds[i].n++;
+			return;
+		}
+	}
+	if (st->nr_kinds == KINDS_MAX) {
+		st->other_kinds++;
+		return;
+	}
+	st->kinds[st->nr_kinds].kind = kind;
+	st->kinds[st->nr_kinds++].n = 1;
+}
+
+static void print_title(FILE *out, const struct lw_finding *f, const char *kind)
+{
+	bool leak = ends_with(kind, "-leak");
+	char what[96] = "";
+
+	if (!strcmp(kind, "fd-leak") || !strcmp(kind, "fd-send-failed-leak"))
+		snprintf(what, sizeof(what), "%" PRIu64 " %s%s", f->count,
+			 plural(f->count, "file descriptor", "file descriptors"),
+			 kind[3] == 's' ? " after a failed send" : "");
+	else if (!strcmp(kind, "fd-double-close"))
+		snprintf(what, sizeof(what), "Double close of fd %d%s", f->fd,
+			 f->count > 1 ? " (repeatedly)" : "");
+	else if (!strcmp(kind, "pair-leak"))
+		snprintf(what, sizeof(what), "%" PRIu64 " %s", f->count,
+			 plural(f->count, "handle", "handles"));
+	else if (!strcmp(kind, "pair-underflow"))
+		snprintf(what, sizeof(what), "Release without a matching acquire, %" PRIu64 " %s",
+			 f->count, plural(f->count, "time", "times"));
+	else if (!strcmp(kind, "fd-inherited"))
+		snprintf(what, sizeof(what), "%" PRIu64 " %s inherited across exec", f->count,
+			 plural(f->count, "file descriptor", "file descriptors"));
+	else if (f->bytes)
+		snprintf(what, sizeof(what), "%" PRIu64 " %s in %" PRIu64 " %s", f->bytes,
+			 plural(f->bytes, "byte", "bytes"), f->count,
+			 plural(f->count, "object", "objects"));
+	if (!what[0])
+		fprintf(out, "%s (count %" PRIu64 ")", kind, f->count);
+	else
+		fprintf(out, "%s%s (%s)", leak ? "Leak of " : "", what, kind);
+	fprintf(out, " in pid %" PRIu32, f->pid);
+	if (f->tid && f->tid != f->pid)
+		fprintf(out, " tid %" PRIu32, f->tid);
+	fputs(" (", out);
+	put_safe_n(out, f->comm, sizeof(f->comm));
+	fputc(')', out);
+	/* Age only means something for things that are still alive. */
+	if (leak)
+		fprintf(out, ", oldest %" PRIu64 " ms", f->age_ms);
+	fputc('\n', out);
+}
+
+static void print_frame(FILE *out, unsigned i, const struct lw_sym_frame *fr)
+{
+	fprintf(out, "    #%u 0x%" PRIx64 " in ", i, fr->addr);
+	if (fr->symbol) {
+		put_safe(out, fr->symbol);
+		if (fr->offset)
+			fprintf(out, "+0x%" PRIx64, fr->offset);
+		if (fr->module) {
+			fputs(" (", out);
+			put_safe(out, fr->module);
+			fputc(')', out);
+		}
+	} else {
+		fputs("??", out);
+		if (fr->module) {
+			fputs(" (", out);
+			put_safe(out, fr->module);
+			if (fr->offset)
+				fprintf(out, "+0x%" PRIx64, fr->offset);
+			fputc(')', out);
+		}
+	}
+	if (fr->file) {
+		fputc(' ', out);
+		put_safe(out, fr->file);
+		if (fr->line > 0)
+			fprintf(out, ":%d", fr->line);
+	}
+	fputc('\n', out);
+}
+
+static void print_frames(FILE *out, const struct lw_ips *stack, const struct lw_sym_frame *frames,
+			 unsigned nr_frames)
+{
+	if (nr_frames && frames) {
+		for (unsigned i = 0; i < nr_frames; i++)
+			print_frame(out, i, &frames[i]);
+	} else if (stack->nr) {
+		/* Not symbolized (e.g. process gone before maps were read): raw pcs. */
+		for (unsigned i = 0; i < stack->nr && i < LW_STACK_MAX; i++)
+			fprintf(out, "    #%u 0x%" PRIx64 " in ??\n", i, stack->ips[i]);
+	} else {
+		fputs("    (no stack)\n", out);
+	}
+	if (stack->flags & LW_STK_TRUNCATED)
+		fprintf(out, "    ... (stack truncated at %d frames)\n", LW_STACK_MAX);
+	else if (stack->flags & (LW_STK_PARTIAL | LW_STK_BAD_READ))
+		fputs("    ... (stack incomplete)\n", out);
+}
+
+static void print_stack(FILE *out, const struct lw_finding *f)
+{
+	print_frames(out, &f->stack, f->frames, f->nr_frames);
+	/* secondary evidence, as valgrind prints "Block was alloc'd at" */
+	for (unsigned i = 0; i < f->nr_extra && i < LW_FINDING_EXTRA_MAX; i++) {
+		fprintf(out, "  %s:\n", f->extra[i].label ? f->extra[i].label : "related");
+		print_frames(out, &f->extra[i].stack, f->extra[i].frames, f->extra[i].nr_frames);
+	}
+}
+
+int report_text__block(FILE *out, const struct lw_finding *f)
+{
+	const char *kind = f->kind ? f->kind : "unknown";
+
+	print_title(out, f, kind);
+	if (f->growing)
+		fputs("  GROWING: live count kept rising\n", out);
+	if (f->nr_fds || f->fd >= 0) {
+		unsigned n = f->nr_fds < LW_FINDING_FDS_MAX ? f->nr_fds : LW_FINDING_FDS_MAX;
+		/* Only a filled list says how many members count has beyond it. */
+		uint64_t more = n && f->count > n ? f->count - n : 0;
+
+		fputs(n > 1 || more ? "  fds: " : "  fd: ", out);
+		if (!n)
+			fprintf(out, "%d", f->fd);
+		for (unsigned i = 0; i < n; i++)
+			fprintf(out, "%s%d", i ? ", " : "", f->fds[i]);
+		if (more)
+			fprintf(out, ", ... (%" PRIu64 " more)", more);
+		fputc('\n', out);
+	}
+	if (f->resource[0]) {
+		fputs("  resource: ", out);
+		put_safe_n(out, f->resource, sizeof(f->resource));
+		fputs(f->count > 1 ? " (first)\n" : "\n", out);
+	}
+	print_stack(out, f);
+	return status(out);
+}
+
+static int text_finding(struct lw_reporter *r, const struct lw_finding *f)
+{
+	tally(r->priv, f->kind ? f->kind : "unknown");
+	report_text__block(r->out, f);
+	fputc('\n', r->out);
+	return status(r->out);
+}
+
+static void print_procs(FILE *out, const struct lw_report_meta *m)
+{
+	if (!m->nr_procs || !m->procs)
+		return;
+	fprintf(out, "==%" PRIu32 "== processes:", m->pid);
+	for (size_t i = 0; i < m->nr_procs && i < PROCS_SHOWN; i++) {
+		const struct lw_proc_info *p = &m->procs[i];
+		int st = p->exit_code;
+
+		fprintf(out, "%s %" PRIu32 " (", i ? "," : "", p->pid);
+		put_safe_n(out, p->comm, sizeof(p->comm));
+		if (!p->exited)
+			fputs(") running", out);
+		else if (WIFSIGNALED(st))
+			fprintf(out, ") killed by signal %d", WTERMSIG(st));
+		else
+			fprintf(out, ") exit %d", WEXITSTATUS(st));
+	}
+	if (m->nr_procs > PROCS_SHOWN)
+		fprintf(out, ", +%zu more", m->nr_procs - PROCS_SHOWN);
+	fputc('\n', out);
+}
+
+/* The loud line: any lost event or full map means findings may be missing. */
+static void print_loss(FILE *out, const struct lw_report_meta *m)
+{
+	const struct {
+		uint64_t n;
+		const char *pre, *post;
+	} loss[] = {
+	    {m->stats.dropped, "", " events dropped"},
+	    {m->stats.stash_full, "stash map full ", "x"},
+	    {m->stats.target_full, "target map full ", "x (children untraced)"},
+	    {m->stats.cfi_full, "unwind map full ", "x"},
+	};
+	const char *sep = "";
+
+	for (size_t i = 0; i < sizeof(loss) / sizeof(loss[0]); i++) {
+		if (!loss[i].n)
+			continue;
+		if (!sep[0])
+			fprintf(out, "==%" PRIu32 "== WARNING: report may be incomplete: ", m->pid);
+		fprintf(out, "%s%s%" PRIu64 "%s", sep, loss[i].pre, loss[i].n, loss[i].post);
+		sep = ", ";
+	}
+	if (sep[0])
+		fputc('\n', out);
+}
+
+static int text_end(struct lw_reporter *r, const struct lw_report_meta *m, size_t nr_findings)
+{
+	const struct text_state *st = r->priv;
+	FILE *out = r->out;
+
+	print_procs(out, m);
+	if (!nr_findings) {
+		fputs("SUMMARY: leakwatch: no leaks found", out);
+	} else {
+		fprintf(out, "SUMMARY: leakwatch: %zu %s:", nr_findings,
+			plural(nr_findings, "finding", "findings"));
+		for (size_t i = 0; i < st->nr_kinds; i++)
+			fprintf(out, "%s %zu %s", i ? "," : "", st->kinds[i].n, st->kinds[i].kind);
+		if (st->other_kinds)
+			fprintf(out, ", %zu other", st->other_kinds);
+	}
+	fprintf(out, " (%zu suppressed)\n", m->nr_suppressed);
+	fprintf(out, "==%" PRIu32 "== events: %" PRIu64 ", dropped: %" PRIu64 "\n", m->pid,
+		(uint64_t)m->stats.events, (uint64_t)m->stats.dropped);
+	/* attach checks its view against /proc/PID/fd; say when it was wrong */
+	if (m->mode && !strcmp(m->mode, "attach"))
+		fprintf(out, "==%" PRIu32 "== /proc reconciliation corrected %" PRIu64 " fd%s\n",
+			m->pid, m->reconciled, m->reconciled == 1 ? "" : "s");
+	print_loss(out, m);
+	return status(out);
+}
+
+const struct reporter_ops lw_report_text = {
+    .name = "text",
+    .priv_size = sizeof(struct text_state),
+    .begin = text_begin,
+    .finding = text_finding,
+    .end = text_end,
+};

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* One observation: BPF events → stack completion → correlator, an epoll loop
+ * over the ring buffer, signals, the target's pidfd and timers, and the final
+ * report.
+ */
+#ifndef LW_SESSION_H
+#define LW_SESSION_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "cli/options.h"
+#include "report/report.h"
+
+struct lw_session;
+
+/* Loads BPF, opens the report sinks; nothing is attached yet. */
+int session__new(struct lw_session **out, const struct lw_opts *opts);
+void session__free(struct lw_session *s);
+/* First error message recorded (for "leakwatch: error: ..."). */
+const char *session__error(const struct lw_session *s);
+
+int session__add_target(struct lw_session *s, pid_t pid, bool root);
+int session__attach(struct lw_session *s);
+/* mem detector: resolve the allocator that serves pid (attach) or the
+ * command argv (run, before exec) and put uprobes on its entry points.
+ */
+int session__attach_mem(struct lw_session *s, pid_t pid, char **argv);
+/* Pair rules: resolve each function (executable, then its libraries) and
+ * put uprobes on it; profile rules whose library is absent are skipped.
+ */
+int session__attach_pairs(struct lw_session *s, pid_t pid, char **argv);
+/* Known-open fds of pid (from /proc) that are not its leaks. */
+int session__seed_fds(struct lw_session *s, pid_t pid);
+/* Learn pid's mappings now, while it is alive. */
+void session__snapshot_maps(struct lw_session *s, pid_t pid);
+
+/* Run the loop until the root exits, SIGINT/SIGTERM, or --duration.
+ * root_pidfd is polled for exit. run_child: forward SIGTERM (and SIGINT that
+ * was not sent by a terminal) to it and collect its status.
+ */
+int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child);
+
+/* Drain, correlate, symbolize, suppress and write the report. Returns the
+ * number of findings not suppressed, or -errno.
+ */
+int session__report(struct lw_session *s);
+
+/* run mode: the child's wait status, -1 if not collected. */
+int session__child_status(const struct lw_session *s);
+void session__set_command(struct lw_session *s, const char *cmdline);
+
+#endif

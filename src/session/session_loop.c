@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "session/session_internal.h"
+
+/* ---- the loop ---- */
+
+static int timer_fd(double seconds, bool periodic)
+{
+	struct itimerspec its = {};
+	int fd;
+
+	if (seconds <= 0)
+		return -1;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	its.it_value.tv_sec = (time_t)seconds;
+	its.it_value.tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9);
+	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value.tv_nsec = 1;
+	if (periodic)
+		its.it_interval = its.it_value;
+	timerfd_settime(fd, 0, &its, NULL);
+	return fd;
+}
+
+static void print_site_line(struct lw_session *s, const struct corr_fd_site *site, int64_t delta,
+			    const char *what)
+{
+	const char *where = "??";
+	struct lw_sym_frame fr = {};
+	char buf[256];
+
+	/* first frame outside libc says more than open64 */
+	for (uint32_t i = 0; i < site->stack.nr; i++) {
+		memset(&fr, 0, sizeof(fr));
+		if (symbolizer__resolve(s->sym, site->pid, site->stack.ips[i], i > 0, &fr))
+			continue;
+		if (fr.symbol && (!fr.module || !strstr(fr.module, "/libc.so"))) {
+			snprintf(buf, sizeof(buf), "%s+0x%llx", fr.symbol,
+				 (unsigned long long)fr.offset);
+			where = buf;
+			free(fr.module);
+			free(fr.symbol);
+			free(fr.file);
+			break;
+		}
+		free(fr.module);
+		free(fr.symbol);
+		free(fr.file);
+	}
+	fprintf(stderr, "  pid %u: %llu live %s (%+lld) from %s%s  %s\n", site->pid,
+		(unsigned long long)site->live, what, (long long)delta, where,
+		trend__is_growing(s->trend, site->key) ? "  GROWING" : "", site->resource);
+}
+
+struct mem_tick {
+	struct lw_session *s;
+	int shown;
+};
+
+static int mem_site_tick(void *ctx, uint64_t id, const struct lw_mem_total *t,
+			 const struct lw_stack_ips *ips)
+{
+	struct mem_tick *mt = ctx;
+	struct corr_fd_site site = {.key = id ^ LW_MEM_SITE_TAG, .pid = (uint32_t)mt->s->root};
+	int64_t d;
+
+	if (!t->live_count)
+		return 0;
+	d = trend__sample(mt->s->trend, site.key, t->live_count);
+	if (ips) {
+		site.stack.nr = ips->nr > LW_STACK_MAX ? LW_STACK_MAX : ips->nr;
+		memcpy(site.stack.ips, ips->ips, site.stack.nr * sizeof(site.stack.ips[0]));
+	}
+	site.live = t->live_count;
+	snprintf(site.resource, sizeof(site.resource), "%llu bytes",
+		 (unsigned long long)t->live_bytes);
+	if (mt->shown++ < 20)
+		print_site_line(mt->s, &site, d, "blocks");
+	return 0;
+}
+
+static void interval_tick(struct lw_session *s)
+{
+	struct corr_fd_site *sites = calloc(LW_SITES_MAX, sizeof(*sites));
+	double t = (double)(mono_ns() - s->start_ns) / 1e9;
+	int n;
+
+	if (!sites)
+		return;
+	ring_buffer__consume(s->rb);
+	n = corr_fd__sites(s->corr, sites, LW_SITES_MAX);
+	if (s->opts->det_fd) {
+		fprintf(stderr, "leakwatch: +%.1fs: %d fd creation site(s) with live fds\n", t,
+			n > 0 ? n : 0);
+		for (int i = 0; i < n; i++) {
+			int64_t d = trend__sample(s->trend, sites[i].key, sites[i].live);
+
+			print_site_line(s, &sites[i], d, "fds");
+		}
+	}
+	if (s->mem) {
+		struct mem_tick mt = {.s = s};
+
+		fprintf(stderr, "leakwatch: +%.1fs: allocation sites with live blocks:\n", t);
+		lw_loader__read_mem_totals(s->ld, mem_site_tick, &mt);
+	}
+	trend__end_round(s->trend);
+	free(sites);
+}
+
+static void status_line(struct lw_session *s)
+{
+	struct lw_stats st;
+
+	lw_loader__stats(s->ld, &st);
+	fprintf(stderr, "\rleakwatch: pid %d: %llu events, %llu dropped, %.0fs   ", s->root,
+		(unsigned long long)st.events, (unsigned long long)st.dropped,
+		(double)(mono_ns() - s->start_ns) / 1e9);
+}
+
+enum { SRC_RB = 1, SRC_SIG, SRC_PIDFD, SRC_DURATION, SRC_INTERVAL, SRC_STATUS };
+
+static int epoll_add(int ep, int fd, int tag)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
+
+	if (fd < 0)
+		return 0;
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
+{
+	bool interactive = !s->opts->quiet && s->opts->mode == LW_MODE_ATTACH && isatty(2) &&
+			   s->opts->interval_s <= 0;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	int dur = timer_fd(s->opts->duration_s, false);
+	int itv = timer_fd(s->opts->interval_s, true);
+	int stat = interactive ? timer_fd(1, true) : -1;
+	int sfd, err = 0, interrupts = 0;
+	sigset_t mask;
+	bool done = false;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (ep < 0 || sfd < 0)
+		return set_error(s, -errno, "cannot set up the event loop: %s", strerror(errno));
+	if ((err = epoll_add(ep, ring_buffer__epoll_fd(s->rb), SRC_RB)) ||
+	    (err = epoll_add(ep, sfd, SRC_SIG)) || (err = epoll_add(ep, root_pidfd, SRC_PIDFD)) ||
+	    (err = epoll_add(ep, dur, SRC_DURATION)) || (err = epoll_add(ep, itv, SRC_INTERVAL)) ||
+	    (err = epoll_add(ep, stat, SRC_STATUS)))
+		goto out;
+
+	while (!done) {
+		struct epoll_event evs[8];
+		/* BPF wakes us only per batch: poll for the rest */
+		int n = epoll_wait(ep, evs, 8, LW_POLL_MS);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = set_error(s, -errno, "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		if (n == 0)
+			ring_buffer__consume(s->rb);
+		for (int i = 0; i < n; i++) {
+			uint64_t ticks;
+
+			switch (evs[i].data.u32) {
+			case SRC_RB:
+				ring_buffer__consume(s->rb);
+				break;
+			case SRC_SIG: {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					break;
+				/* run: the command decides when it is done; a second
+				 * signal, or none to forward, ends observation now.
+				 */
+				if (run_child > 0 && interrupts++ == 0) {
+					if (si.ssi_signo == SIGTERM || si.ssi_code == SI_USER)
+						kill(run_child, si.ssi_signo);
+				} else {
+					done = true;
+				}
+				break;
+			}
+			case SRC_PIDFD:
+				done = true;
+				break;
+			case SRC_DURATION:
+				if (run_child > 0)
+					kill(run_child, SIGTERM);
+				else
+					done = true;
+				break;
+			case SRC_INTERVAL:
+				if (read(itv, &ticks, sizeof(ticks)) > 0)
+					interval_tick(s);
+				break;
+			case SRC_STATUS:
+				if (read(stat, &ticks, sizeof(ticks)) > 0)
+					status_line(s);
+				break;
+			}
+		}
+	}
+	if (interactive)
+		fputc('\n', stderr);
+	if (run_child > 0) {
+		int status;
+
+		if (waitpid(run_child, &status, WNOHANG) == run_child)
+			s->child_status = status;
+	}
+out:
+	close(ep);
+	close(sfd);
+	if (dur >= 0)
+		close(dur);
+	if (itv >= 0)
+		close(itv);
+	if (stat >= 0)
+		close(stat);
+	return err;
+}

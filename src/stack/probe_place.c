@@ -1,0 +1,612 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Probe placement: move an allocator uprobe off a single-stepped entry
+ * instruction onto the first instruction the kernel emulates, when nothing in
+ * between can change what the BPF program reads.
+ *
+ * What x86-64 uprobes emulate (arch/x86/kernel/uprobes.c,
+ * arch_uprobe_analyze_insn() -> branch_setup_xol_ops(), push_setup_xol_ops();
+ * read in the 6.1..6.18 tree and current mainline): an instruction gets
+ * ->emulate ops, i.e. no out-of-line single step, only when
+ *  - branch_setup_xol_ops(): jmp rel8 (eb), jmp rel32 (e9), call rel32 (e8),
+ *    jcc rel8 (70-7f), jcc rel32 (0f 80-8f), any of them WITHOUT a 0x66
+ *    prefix (with one the probe is refused, -ENOTSUPP); and nops: up to 6.15
+ *    "case 0x90" (90 with any prefixes), since 6.16 (commit "uprobes/x86: Add
+ *    support to emulate nop instructions", Jiri Olsa, 2025) the exact
+ *    x86_nops[insn->length] byte patterns (90, 66 90, 0f 1f 00, ...). Only 90
+ *    and 66 90 are emulated on every 6.x, so only those count here.
+ *  - push_setup_xol_ops(): push %reg, opcode 50-57 of length 1 (rax..rdi,
+ *    also push %rsp/%rbp), or length 2 with exactly the REX prefix 0x41
+ *    (push %r8..%r15). Other prefixes (48 50, 66 50, ...) fall through to
+ *    single-step. It is commit e7ed9d9bd0375 "uprobes/x86: Emulate push insns
+ *    for uprobe on x86" (4.x era, absent from 4.14), so every 6.x has it; it
+ *    was not added in a 6.x release.
+ * Everything else is single-stepped out of line (default_xol_ops), including
+ * RIP-relative instructions (riprel_analyze() rewrites them to use a scratch
+ * register, still single-stepped), endbr64 (f3 0f 1e fa: in good_2byte_insns,
+ * no emulate op) and multi-byte nops before 6.16. Not relied on: the 6.18
+ * nop5 -> "call trampoline" optimisation (can_optimize(), nops only, our
+ * allocators do not start with one) and the mov/sub emulation of Jiri Olsa's
+ * "uprobe/x86: Add support to optimize on top of emulated instructions" RFC
+ * (Nov 2025, not merged in 6.18).
+ *
+ * The classification below is conservative: when unsure it says
+ * single-stepped, which only costs speed, never correctness.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <capstone/capstone.h>
+#include "stack/elf_sym.h"
+#include "stack/probe_place.h"
+
+/* Bytes read when the function's size is unknown: enough for the entry and
+ * LW_PROBE_MAX_SKIP skipped instructions (15 bytes at most each).
+ */
+#define PP_WINDOW   96
+#define PP_MAX_BODY (64 * 1024)
+#define PP_TEXT	    48
+
+/* General-purpose register families, in x86 encoding order. */
+enum pp_gpr {
+	GPR_NONE = -1,
+	GPR_AX,
+	GPR_CX,
+	GPR_DX,
+	GPR_BX,
+	GPR_SP,
+	GPR_BP,
+	GPR_SI,
+	GPR_DI,
+	GPR_R8,
+	GPR_R9,
+	GPR_R10,
+	GPR_R11,
+	GPR_R12,
+	GPR_R13,
+	GPR_R14,
+	GPR_R15,
+};
+
+static const char *const gpr_names[] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+					"r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+
+/* LW_ARG_* bit i -> register family, SysV argument order. */
+static const enum pp_gpr arg_gprs[] = {GPR_DI, GPR_SI, GPR_DX, GPR_CX, GPR_R8, GPR_R9};
+
+/* Every name of each general register (0 ends a row: X86_REG_INVALID). */
+static const uint16_t gpr_regs[][5] = {
+    [GPR_AX] = {X86_REG_RAX, X86_REG_EAX, X86_REG_AX, X86_REG_AL, X86_REG_AH},
+    [GPR_CX] = {X86_REG_RCX, X86_REG_ECX, X86_REG_CX, X86_REG_CL, X86_REG_CH},
+    [GPR_DX] = {X86_REG_RDX, X86_REG_EDX, X86_REG_DX, X86_REG_DL, X86_REG_DH},
+    [GPR_BX] = {X86_REG_RBX, X86_REG_EBX, X86_REG_BX, X86_REG_BL, X86_REG_BH},
+    [GPR_SP] = {X86_REG_RSP, X86_REG_ESP, X86_REG_SP, X86_REG_SPL},
+    [GPR_BP] = {X86_REG_RBP, X86_REG_EBP, X86_REG_BP, X86_REG_BPL},
+    [GPR_SI] = {X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL},
+    [GPR_DI] = {X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL},
+    [GPR_R8] = {X86_REG_R8, X86_REG_R8D, X86_REG_R8W, X86_REG_R8B},
+    [GPR_R9] = {X86_REG_R9, X86_REG_R9D, X86_REG_R9W, X86_REG_R9B},
+    [GPR_R10] = {X86_REG_R10, X86_REG_R10D, X86_REG_R10W, X86_REG_R10B},
+    [GPR_R11] = {X86_REG_R11, X86_REG_R11D, X86_REG_R11W, X86_REG_R11B},
+    [GPR_R12] = {X86_REG_R12, X86_REG_R12D, X86_REG_R12W, X86_REG_R12B},
+    [GPR_R13] = {X86_REG_R13, X86_REG_R13D, X86_REG_R13W, X86_REG_R13B},
+    [GPR_R14] = {X86_REG_R14, X86_REG_R14D, X86_REG_R14W, X86_REG_R14B},
+    [GPR_R15] = {X86_REG_R15, X86_REG_R15D, X86_REG_R15W, X86_REG_R15B},
+};
+
+static enum pp_gpr gpr_family(unsigned reg)
+{
+	for (unsigned f = 0; f < sizeof(gpr_regs) / sizeof(gpr_regs[0]); f++)
+		for (unsigned i = 0; i < 5 && gpr_regs[f][i]; i++)
+			if (gpr_regs[f][i] == reg)
+				return (enum pp_gpr)f;
+	return GPR_NONE;
+}
+
+/* Does arch_uprobe_analyze_insn() give these n bytes (one instruction)
+ * emulate ops on every 6.x kernel? See the comment at the top.
+ */
+static bool kernel_emulates(const uint8_t *b, size_t n)
+{
+	/* nop: 90 and 66 90 are both "prefix* + 0x90" (<= 6.15) and x86_nops[] (>= 6.16) */
+	if ((n == 1 && b[0] == 0x90) || (n == 2 && b[0] == 0x66 && b[1] == 0x90))
+		return true;
+	/* push_setup_xol_ops(): 50+r, or 41 50+r */
+	if (n == 1 && b[0] >= 0x50 && b[0] <= 0x57)
+		return true;
+	if (n == 2 && b[0] == 0x41 && b[1] >= 0x50 && b[1] <= 0x57)
+		return true;
+	/* branch_setup_xol_ops(): no prefixes at all (0x66 is refused; REX,
+	 * bnd and the rest are never emitted on these, so we do not guess).
+	 */
+	if ((b[0] == 0xeb || (b[0] >= 0x70 && b[0] <= 0x7f)) && n == 2)
+		return true;
+	if ((b[0] == 0xe9 || b[0] == 0xe8) && n == 5)
+		return true;
+	if (b[0] == 0x0f && n == 6 && b[1] >= 0x80 && b[1] <= 0x8f)
+		return true;
+	return false;
+}
+
+/* snprintf that may truncate on purpose: why[] and text are bounded summaries */
+__attribute__((format(printf, 3, 4))) static void pp_fmt(char *buf, size_t len, const char *fmt,
+							 ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+static int pp_open(csh *h)
+{
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, h) != CS_ERR_OK)
+		return -ENOMEM;
+	cs_option(*h, CS_OPT_DETAIL, CS_OPT_ON);
+	cs_option(*h, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
+	return 0;
+}
+
+static void insn_text(const cs_insn *in, char *text, size_t textlen)
+{
+	if (!text || !textlen)
+		return;
+	if (in->op_str[0])
+		pp_fmt(text, textlen, "%s %s", in->mnemonic, in->op_str);
+	else
+		pp_fmt(text, textlen, "%s", in->mnemonic);
+}
+
+/* Decode one instruction at code[0..len) into in (cs_malloc'd). */
+static bool decode_one(csh h, const uint8_t *code, size_t len, uint64_t addr, cs_insn *in)
+{
+	const uint8_t *p = code;
+	size_t n = len;
+	uint64_t a = addr;
+
+	return cs_disasm_iter(h, &p, &n, &a, in);
+}
+
+int probe_place__classify(const uint8_t *code, size_t len, uint64_t addr, bool *emulated,
+			  char *text, size_t textlen)
+{
+	cs_insn *in;
+	csh h;
+	int err;
+
+	if (text && textlen)
+		text[0] = '\0';
+	if (!code || !len)
+		return -EINVAL;
+	err = pp_open(&h);
+	if (err)
+		return err;
+	in = cs_malloc(h);
+	if (!in) {
+		cs_close(&h);
+		return -ENOMEM;
+	}
+	if (!decode_one(h, code, len, addr, in)) {
+		err = -EINVAL;
+	} else {
+		err = in->size;
+		if (emulated)
+			*emulated = kernel_emulates(in->bytes, in->size);
+		insn_text(in, text, textlen);
+	}
+	cs_free(in, 1);
+	cs_close(&h);
+	return err;
+}
+
+static bool is_control_transfer(const cs_insn *in)
+{
+	const cs_detail *d = in->detail;
+
+	for (unsigned i = 0; i < d->groups_count; i++) {
+		switch (d->groups[i]) {
+		case X86_GRP_JUMP:
+		case X86_GRP_CALL:
+		case X86_GRP_RET:
+		case X86_GRP_INT:
+		case X86_GRP_IRET:
+		case X86_GRP_BRANCH_RELATIVE:
+			return true;
+		}
+	}
+	switch (in->id) {
+	case X86_INS_SYSCALL:
+	case X86_INS_SYSENTER:
+	case X86_INS_UD2:
+	case X86_INS_HLT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* NULL when executing in before the probe changes nothing the probe sees:
+ * only EFLAGS and general registers other than rsp, rbp and the arguments
+ * in arg_mask are written, nothing in memory. Else why not, in words.
+ */
+static const char *cannot_skip(csh h, const cs_insn *in, unsigned arg_mask, char *buf,
+			       size_t buflen)
+{
+	cs_regs rd, wr;
+	uint8_t nrd = 0, nwr = 0;
+	bool reg_dest = false;
+
+	if (is_control_transfer(in))
+		return "transfers control";
+	switch (in->id) {
+	case X86_INS_TEST:
+	case X86_INS_CMP:
+	case X86_INS_NOP:
+	case X86_INS_ENDBR64:
+		break;
+	case X86_INS_MOV:
+	case X86_INS_MOVABS:
+	case X86_INS_MOVZX:
+	case X86_INS_MOVSX:
+	case X86_INS_MOVSXD:
+	case X86_INS_LEA:
+	case X86_INS_XOR:
+		reg_dest = true;
+		break;
+	default:
+		return "is not a compare, test or register move";
+	}
+	/* Operand order in detail follows the syntax (AT&T: destination last);
+	 * the access flags do not depend on it.
+	 */
+	for (unsigned i = 0; i < in->detail->x86.op_count; i++) {
+		const cs_x86_op *op = &in->detail->x86.operands[i];
+
+		if (op->type == X86_OP_MEM && (op->access & CS_AC_WRITE))
+			return "writes memory";
+		if (op->type == X86_OP_REG && (op->access & CS_AC_WRITE))
+			reg_dest = false;
+	}
+	if (reg_dest)
+		return "has no register destination";
+	if (cs_regs_access(h, in, rd, &nrd, wr, &nwr) != CS_ERR_OK)
+		return "has unknown register effects";
+	for (unsigned i = 0; i < nwr; i++) {
+		enum pp_gpr f = gpr_family(wr[i]);
+
+		if (wr[i] == X86_REG_EFLAGS)
+			continue;
+		if (f == GPR_NONE) {
+			pp_fmt(buf, buflen, "writes %%%s", cs_reg_name(h, wr[i]));
+			return buf;
+		}
+		if (f == GPR_SP)
+			return "touches %rsp";
+		if (f == GPR_BP)
+			return "writes %rbp (frame pointer)";
+		for (unsigned a = 0; a < sizeof(arg_gprs) / sizeof(arg_gprs[0]); a++) {
+			if ((arg_mask & (1u << a)) && f == arg_gprs[a]) {
+				pp_fmt(buf, buflen, "writes argument register %%%s", gpr_names[f]);
+				return buf;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* A direct jump or call in code[0..len) into (entry, probe]: such a path
+ * would hit the moved probe without passing the entry (or twice).
+ */
+static bool branch_into(csh h, cs_insn *in, const uint8_t *code, size_t len, uint64_t entry,
+			uint64_t probe, uint64_t *from)
+{
+	const uint8_t *p = code;
+	size_t n = len;
+	uint64_t a = entry;
+
+	while (n) {
+		if (!cs_disasm_iter(h, &p, &n, &a, in)) {
+			/* data or padding capstone cannot decode: resync a byte later */
+			p++;
+			n--;
+			a++;
+			continue;
+		}
+		const cs_x86 *x = &in->detail->x86;
+		bool branch = false;
+
+		for (unsigned i = 0; i < in->detail->groups_count; i++)
+			if (in->detail->groups[i] == X86_GRP_JUMP ||
+			    in->detail->groups[i] == X86_GRP_CALL)
+				branch = true;
+		if (!branch || x->op_count < 1 || x->operands[0].type != X86_OP_IMM)
+			continue;
+		uint64_t t = (uint64_t)x->operands[0].imm;
+		if (t > entry && t <= probe) {
+			*from = in->address;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void place_entry(struct probe_place *out, uint64_t entry, bool emulated)
+{
+	out->offset = entry;
+	out->entry_offset = entry;
+	out->emulated = emulated;
+	out->moved = false;
+}
+
+int probe_place__find_code(const uint8_t *code, size_t len, uint64_t entry_offset,
+			   unsigned arg_regs_used, struct probe_place *out)
+{
+	char first[PP_TEXT], cur[PP_TEXT], reason[64];
+	uint64_t pos = 0, from;
+	cs_insn *in;
+	csh h;
+	int err;
+
+	if (!code || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	place_entry(out, entry_offset, false);
+	err = pp_open(&h);
+	if (err)
+		return err;
+	in = cs_malloc(h);
+	if (!in) {
+		cs_close(&h);
+		return -ENOMEM;
+	}
+	if (!len || !decode_one(h, code, len, entry_offset, in)) {
+		pp_fmt(out->why, sizeof(out->why), "cannot decode the entry at 0x%" PRIx64,
+		       entry_offset);
+		err = -EINVAL;
+		goto out;
+	}
+	insn_text(in, first, sizeof(first));
+	if (kernel_emulates(in->bytes, in->size)) {
+		out->emulated = true;
+		pp_fmt(out->why, sizeof(out->why), "entry '%s' is emulated", first);
+		goto out;
+	}
+	for (int skipped = 0; skipped < LW_PROBE_MAX_SKIP; skipped++) {
+		const char *no = cannot_skip(h, in, arg_regs_used, reason, sizeof(reason));
+
+		insn_text(in, cur, sizeof(cur));
+		if (no) {
+			if (skipped)
+				pp_fmt(out->why, sizeof(out->why),
+				       "entry '%s' is single-stepped; '%s' at +%" PRIu64
+				       " %s; kept at entry",
+				       first, cur, pos, no);
+			else
+				pp_fmt(out->why, sizeof(out->why),
+				       "entry '%s' is single-stepped and %s; kept at entry", first,
+				       no);
+			goto out;
+		}
+		pos += in->size;
+		if (pos >= len || !decode_one(h, code + pos, len - pos, entry_offset + pos, in))
+			break;
+		if (!kernel_emulates(in->bytes, in->size))
+			continue;
+		insn_text(in, cur, sizeof(cur));
+		if (branch_into(h, in, code, len, entry_offset, entry_offset + pos, &from)) {
+			pp_fmt(out->why, sizeof(out->why),
+			       "entry '%s' is single-stepped; branch at +%" PRIu64
+			       " enters the prologue; kept at entry",
+			       first, from - entry_offset);
+			goto out;
+		}
+		out->offset = entry_offset + pos;
+		out->emulated = true;
+		out->moved = true;
+		pp_fmt(out->why, sizeof(out->why),
+		       "entry '%s' is single-stepped; moved %" PRIu64 " bytes to emulated '%s'",
+		       first, pos, cur);
+		goto out;
+	}
+	pp_fmt(out->why, sizeof(out->why),
+	       "entry '%s' is single-stepped; no emulated instruction within %d; kept at entry",
+	       first, LW_PROBE_MAX_SKIP);
+out:
+	cs_free(in, 1);
+	cs_close(&h);
+	return err;
+}
+
+/* ELF side: file offsets <-> virtual addresses through PT_LOAD. */
+
+struct pp_elf {
+	int fd;
+	Elf *e;
+};
+
+static int pp_elf_open(const char *path, struct pp_elf *pe)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	pe->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pe->fd < 0)
+		return -ENOENT;
+	pe->e = elf_begin(pe->fd, ELF_C_READ, NULL);
+	if (!pe->e || elf_kind(pe->e) != ELF_K_ELF) {
+		if (pe->e)
+			elf_end(pe->e);
+		close(pe->fd);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void pp_elf_close(struct pp_elf *pe)
+{
+	elf_end(pe->e);
+	close(pe->fd);
+}
+
+/* Walk the defined STT_FUNC symbols of .symtab then .dynsym. cb returns
+ * nonzero to stop; hidden is set for a non-default symbol version.
+ */
+typedef int (*pp_sym_cb)(const char *name, const GElf_Sym *sym, bool hidden, void *ctx);
+
+static int for_each_func(Elf *e, pp_sym_cb cb, void *ctx)
+{
+	static const Elf64_Word kinds[] = {SHT_SYMTAB, SHT_DYNSYM};
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(e, &shstrndx))
+		return -EINVAL;
+	for (unsigned k = 0; k < 2; k++) {
+		Elf_Scn *scn = NULL, *vscn = NULL;
+		Elf_Data *versym = NULL;
+		GElf_Shdr sh;
+
+		if (kinds[k] == SHT_DYNSYM) {
+			while ((vscn = elf_nextscn(e, vscn)))
+				if (gelf_getshdr(vscn, &sh) && sh.sh_type == SHT_GNU_versym)
+					break;
+			if (vscn)
+				versym = elf_getdata(vscn, NULL);
+		}
+		while ((scn = elf_nextscn(e, scn))) {
+			Elf_Data *d;
+
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != kinds[k] || !sh.sh_entsize)
+				continue;
+			d = elf_getdata(scn, NULL);
+			if (!d)
+				continue;
+			for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+				GElf_Sym s;
+				GElf_Versym vs = 0;
+				const char *name;
+
+				if (!gelf_getsym(d, (int)i, &s) ||
+				    GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF)
+					continue;
+				name = elf_strptr(e, sh.sh_link, s.st_name);
+				if (!name)
+					continue;
+				if (versym)
+					gelf_getversym(versym, (int)i, &vs);
+				if (cb(name, &s, vs & 0x8000, ctx))
+					return 0;
+			}
+		}
+	}
+	return 0;
+}
+
+struct by_name {
+	const char *name;
+	uint64_t value;
+	int rank; /* 0 best: global default version; +1 hidden version; +2 local */
+	bool found;
+};
+
+static int by_name_cb(const char *name, const GElf_Sym *s, bool hidden, void *ctx)
+{
+	struct by_name *b = ctx;
+	int rank = (hidden ? 1 : 0) + (GELF_ST_BIND(s->st_info) == STB_LOCAL ? 2 : 0);
+
+	if (strcmp(name, b->name))
+		return 0;
+	if (!b->found || rank < b->rank) {
+		b->value = s->st_value;
+		b->rank = rank;
+		b->found = true;
+	}
+	return b->rank == 0;
+}
+
+int elf_func_file_offset(const char *path, const char *name, uint64_t *off)
+{
+	struct by_name b = {.name = name};
+	struct pp_elf pe;
+	int err;
+
+	if (!path || !name || !off)
+		return -EINVAL;
+	err = pp_elf_open(path, &pe);
+	if (err)
+		return err;
+	err = for_each_func(pe.e, by_name_cb, &b);
+	if (!err)
+		err = b.found ? (elf_vaddr_to_off(pe.e, b.value, off) ? -EINVAL : 0) : -ENOENT;
+	pp_elf_close(&pe);
+	return err;
+}
+
+struct by_addr {
+	uint64_t vaddr, size;
+};
+
+static int by_addr_cb(const char *name, const GElf_Sym *s, bool hidden, void *ctx)
+{
+	struct by_addr *b = ctx;
+
+	(void)name;
+	(void)hidden;
+	if (s->st_value == b->vaddr && s->st_size > b->size)
+		b->size = s->st_size;
+	return 0;
+}
+
+int probe_place__find(const char *elf_path, uint64_t func_file_offset, unsigned arg_regs_used,
+		      struct probe_place *out)
+{
+	struct by_addr b = {0};
+	struct pp_elf pe;
+	uint8_t *code;
+	size_t want;
+	ssize_t got;
+	int err;
+
+	if (!elf_path || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	place_entry(out, func_file_offset, false);
+	err = pp_elf_open(elf_path, &pe);
+	if (err) {
+		pp_fmt(out->why, sizeof(out->why), "cannot read %s as ELF", elf_path);
+		return err;
+	}
+	err = elf_off_to_vaddr(pe.e, func_file_offset, &b.vaddr) ? -EINVAL : 0;
+	if (err) {
+		pp_fmt(out->why, sizeof(out->why), "offset 0x%" PRIx64 " is in no PT_LOAD",
+		       func_file_offset);
+		goto out;
+	}
+	/* The symbol's size bounds the inbound-branch scan; without one only
+	 * the window we decode is scanned.
+	 */
+	for_each_func(pe.e, by_addr_cb, &b);
+	want = b.size ? (b.size < PP_MAX_BODY ? b.size : PP_MAX_BODY) : PP_WINDOW;
+	code = malloc(want);
+	if (!code) {
+		err = -ENOMEM;
+		goto out;
+	}
+	got = pread(pe.fd, code, want, (off_t)func_file_offset);
+	if (got <= 0) {
+		pp_fmt(out->why, sizeof(out->why), "cannot read code at 0x%" PRIx64,
+		       func_file_offset);
+		err = -EINVAL;
+	} else {
+		err =
+		    probe_place__find_code(code, (size_t)got, func_file_offset, arg_regs_used, out);
+	}
+	free(code);
+out:
+	pp_elf_close(&pe);
+	return err;
+}

@@ -1,0 +1,715 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Symbolizer: per-process executable file mappings, and per-file ELF state
+ * (program headers, sorted function symbols, DWARF lines) opened once and
+ * kept, because every frame of every finding hits the same few modules.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <elfutils/libdw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "base/vec.h"
+#include "stack/symbolize.h"
+
+#define DEBUG_BUILD_ID_DIR "/usr/lib/debug/.build-id"
+#define SYM_NEST_MAX	   16 /* how far back to look for a sized symbol enclosing a pc */
+
+struct sym_ent {
+	uint64_t addr, size;
+	const char *name; /* in the ELF string table, alive while the Elf is */
+	unsigned rank;	  /* lower is the nicer alias */
+};
+
+/* One file on disk; also interns the path that mappings point at. */
+struct sym_mod {
+	char *path;
+	bool tried; /* open attempted; elf stays NULL on failure */
+	bool dw_tried;
+	bool dw_aranges; /* .debug_aranges covers the CUs: no linear CU scan */
+	Elf *elf;
+	Elf *dbg_elf; /* separate debug file found by build id */
+	Dwarf *dw;
+	GElf_Phdr *loads;
+	size_t nr_loads;
+	struct sym_ent *syms;
+	size_t nr_syms;
+};
+
+struct sym_map {
+	struct lw_mapping m;
+	unsigned gen; /* exec generation it was learnt in */
+};
+
+struct sym_proc {
+	uint32_t tgid;
+	unsigned gen;
+	struct sym_map *maps;
+	size_t nr, cap;
+};
+
+struct symbolizer {
+	struct sym_mod **mods; /* sorted by path */
+	size_t nr_mods, cap_mods;
+	struct sym_proc *procs; /* sorted by tgid */
+	size_t nr_procs, cap_procs;
+};
+
+struct symbolizer *symbolizer__new(void)
+{
+	/* libelf refuses elf_begin until a version is set; idempotent. */
+	elf_version(EV_CURRENT);
+	return calloc(1, sizeof(struct symbolizer));
+}
+
+static void mod_free(struct sym_mod *m)
+{
+	if (!m)
+		return;
+	if (m->dw)
+		dwarf_end(m->dw);
+	if (m->dbg_elf)
+		elf_end(m->dbg_elf);
+	if (m->elf)
+		elf_end(m->elf);
+	free(m->loads);
+	free(m->syms);
+	free(m->path);
+	free(m);
+}
+
+void symbolizer__free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nr_mods; i++)
+		mod_free(s->mods[i]);
+	for (size_t i = 0; i < s->nr_procs; i++)
+		free(s->procs[i].maps);
+	free(s->mods);
+	free(s->procs);
+	free(s);
+}
+
+/* Index of the first module whose path is >= path. */
+static size_t mod_lower(const struct symbolizer *s, const char *path)
+{
+	size_t lo = 0, hi = s->nr_mods;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(s->mods[mid]->path, path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Find or create the module for path (not opened yet). NULL on ENOMEM. */
+static struct sym_mod *mod_get(struct symbolizer *s, const char *path)
+{
+	size_t i = mod_lower(s, path);
+	struct sym_mod *m;
+
+	if (i < s->nr_mods && !strcmp(s->mods[i]->path, path))
+		return s->mods[i];
+	if (lw_vec_grow((void **)&s->mods, &s->cap_mods, s->nr_mods + 1, sizeof(*s->mods)))
+		return NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m || !(m->path = strdup(path))) {
+		free(m);
+		return NULL;
+	}
+	memmove(&s->mods[i + 1], &s->mods[i], (s->nr_mods - i) * sizeof(*s->mods));
+	s->mods[i] = m;
+	s->nr_mods++;
+	return m;
+}
+
+/* Open an ELF file fully mmapped and drop the fd: hundreds of modules must
+ * not eat the fd limit.
+ */
+static Elf *elf_open_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf;
+
+	if (fd < 0)
+		return NULL;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf && (elf_kind(elf) != ELF_K_ELF || elf_cntl(elf, ELF_C_FDREAD))) {
+		elf_end(elf);
+		elf = NULL;
+	}
+	close(fd);
+	return elf;
+}
+
+static Elf_Scn *find_section(Elf *elf, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *n;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		n = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (n && !strcmp(n, name) && sh.sh_type != SHT_NOBITS)
+			return scn;
+	}
+	return NULL;
+}
+
+/* Debian-style separate debug file: /usr/lib/debug/.build-id/ab/cdef.debug */
+static Elf *open_debug_file(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		GElf_Nhdr nh;
+		size_t off = 0, noff, doff, next;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		d = elf_getdata(scn, NULL);
+		while (d && (next = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
+			const uint8_t *id = (const uint8_t *)d->d_buf + doff;
+			char path[sizeof(DEBUG_BUILD_ID_DIR) + 2 * 64 + 16];
+			int n;
+
+			off = next;
+			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+			    memcmp((const char *)d->d_buf + noff, "GNU", 4) || nh.n_descsz < 2 ||
+			    nh.n_descsz > 64)
+				continue;
+			n = snprintf(path, sizeof(path), DEBUG_BUILD_ID_DIR "/%02x/", id[0]);
+			for (size_t i = 1; i < nh.n_descsz; i++)
+				n += snprintf(path + n, sizeof(path) - n, "%02x", id[i]);
+			snprintf(path + n, sizeof(path) - n, ".debug");
+			return elf_open_path(path);
+		}
+	}
+	return NULL;
+}
+
+static unsigned sym_rank(const char *name, unsigned char bind)
+{
+	unsigned us = 0;
+
+	while (name[us] == '_' && us < 3)
+		us++;
+	/* getpid over __getpid, fopen over _IO_new_fopen: users call the plain
+	 * name; free over cfree@GLIBC_2.2.5: a non-default version is a compat alias
+	 */
+	return us * 8 + (strchr(name, '@') ? 4 : 0) +
+	       (bind == STB_GLOBAL ? 0
+		: bind == STB_WEAK ? 1
+				   : 2);
+}
+
+static int add_symbols(struct sym_mod *m, Elf *elf, size_t *cap)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) ||
+		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) || !sh.sh_entsize)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d)
+			continue;
+		n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Sym sym;
+			const char *name;
+			int type;
+
+			if (!gelf_getsym(d, i, &sym))
+				break;
+			type = GELF_ST_TYPE(sym.st_info);
+			if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
+			    sym.st_shndx == SHN_UNDEF || !sym.st_value)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (!name || !*name)
+				continue;
+			if (lw_vec_grow((void **)&m->syms, cap, m->nr_syms + 1, sizeof(*m->syms)))
+				return -ENOMEM;
+			m->syms[m->nr_syms++] = (struct sym_ent){
+			    .addr = sym.st_value,
+			    .size = sym.st_size,
+			    .name = name,
+			    .rank = sym_rank(name, GELF_ST_BIND(sym.st_info)),
+			};
+		}
+	}
+	return 0;
+}
+
+static int sym_cmp(const void *a, const void *b)
+{
+	const struct sym_ent *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (!x->size != !y->size)
+		return x->size ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	/* free over cfree: the shorter of equal aliases is the canonical one */
+	if (strlen(x->name) != strlen(y->name))
+		return strlen(x->name) < strlen(y->name) ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Open path, read PT_LOADs and function symbols. Failures leave a module
+ * that resolves nothing, so a missing or stripped file costs one attempt.
+ */
+static void mod_load(struct sym_mod *m)
+{
+	size_t nphdr, cap = 0, j = 0;
+	bool has_symtab, has_dwarf;
+
+	m->tried = true;
+	m->elf = elf_open_path(m->path);
+	if (!m->elf || elf_getphdrnum(m->elf, &nphdr))
+		return;
+	m->loads = calloc(nphdr ? nphdr : 1, sizeof(*m->loads));
+	if (!m->loads)
+		return;
+	for (size_t i = 0; i < nphdr; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(m->elf, i, &ph) && ph.p_type == PT_LOAD)
+			m->loads[m->nr_loads++] = ph;
+	}
+
+	has_symtab = false;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(m->elf, scn));) {
+		GElf_Shdr sh;
+
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
+			has_symtab = true;
+	}
+	has_dwarf = find_section(m->elf, ".debug_info") != NULL;
+	if (!has_symtab || !has_dwarf)
+		m->dbg_elf = open_debug_file(m->elf);
+
+	if (add_symbols(m, m->elf, &cap) || (m->dbg_elf && add_symbols(m, m->dbg_elf, &cap))) {
+		free(m->syms);
+		m->syms = NULL;
+		m->nr_syms = 0;
+		return;
+	}
+	if (!m->nr_syms)
+		return;
+	qsort(m->syms, m->nr_syms, sizeof(*m->syms), sym_cmp);
+	/* keep the best alias per address (sorted first) */
+	for (size_t i = 1; i < m->nr_syms; i++)
+		if (m->syms[i].addr != m->syms[j].addr)
+			m->syms[++j] = m->syms[i];
+	m->nr_syms = j + 1;
+}
+
+static bool mod_off_to_vaddr(const struct sym_mod *m, uint64_t off, uint64_t *vaddr)
+{
+	for (size_t i = 0; i < m->nr_loads; i++) {
+		const GElf_Phdr *ph = &m->loads[i];
+
+		if (off >= ph->p_offset && off - ph->p_offset < ph->p_filesz) {
+			*vaddr = off - ph->p_offset + ph->p_vaddr;
+			return true;
+		}
+	}
+	return false;
+}
+
+static const struct sym_ent *mod_symbol(const struct sym_mod *m, uint64_t vaddr)
+{
+	size_t lo = 0, hi = m->nr_syms, stop;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->syms[mid].addr <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	/* lo-1 is the last symbol starting at or before vaddr; an enclosing
+	 * sized symbol may start earlier (nested aliases), look back a little.
+	 */
+	stop = lo > SYM_NEST_MAX ? lo - SYM_NEST_MAX : 0;
+	for (size_t i = lo; i-- > stop;) {
+		const struct sym_ent *e = &m->syms[i];
+
+		if (e->size && vaddr - e->addr < e->size)
+			return e;
+	}
+	/* unsized (hand-written asm): the nearest preceding one is the best guess */
+	return m->syms[lo - 1].size ? NULL : &m->syms[lo - 1];
+}
+
+static Dwarf *mod_dwarf(struct sym_mod *m)
+{
+	Dwarf_Aranges *ar;
+	size_t nar = 0;
+
+	if (m->dw_tried)
+		return m->dw;
+	m->dw_tried = true;
+	if (find_section(m->elf, ".debug_info"))
+		m->dw = dwarf_begin_elf(m->elf, DWARF_C_READ, NULL);
+	if (!m->dw && m->dbg_elf)
+		m->dw = dwarf_begin_elf(m->dbg_elf, DWARF_C_READ, NULL);
+	if (m->dw && !dwarf_getaranges(m->dw, &ar, &nar) && nar)
+		m->dw_aranges = true;
+	return m->dw;
+}
+
+/* The CU containing vaddr; without .debug_aranges scan CU ranges. */
+static bool mod_cu(struct sym_mod *m, Dwarf *dw, uint64_t vaddr, Dwarf_Die *cu)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+
+	if (dwarf_addrdie(dw, vaddr, cu))
+		return true;
+	if (m->dw_aranges)
+		return false;
+	while (!dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL)) {
+		if (dwarf_offdie(dw, off + hsize, cu) && dwarf_haspc(cu, vaddr) > 0)
+			return true;
+		off = next;
+	}
+	return false;
+}
+
+static int mod_line(struct sym_mod *m, uint64_t vaddr, struct lw_sym_frame *out)
+{
+	Dwarf *dw = mod_dwarf(m);
+	Dwarf_Die cu;
+	Dwarf_Line *l;
+	const char *src;
+	int line = 0;
+
+	if (!dw || !mod_cu(m, dw, vaddr, &cu))
+		return 0;
+	l = dwarf_getsrc_die(&cu, vaddr);
+	if (!l || dwarf_lineno(l, &line) || line <= 0)
+		return 0;
+	src = dwarf_linesrc(l, NULL, NULL);
+	if (!src)
+		return 0;
+	out->file = strdup(src);
+	if (!out->file)
+		return -ENOMEM;
+	out->line = line;
+	return 0;
+}
+
+/* Index of tgid, or where it would be inserted. */
+static size_t proc_lower(const struct symbolizer *s, uint32_t tgid)
+{
+	size_t lo = 0, hi = s->nr_procs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->procs[mid].tgid < tgid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Pointers into s->procs are invalidated when create adds a process. */
+static struct sym_proc *proc_get(struct symbolizer *s, uint32_t tgid, bool create)
+{
+	size_t i = proc_lower(s, tgid);
+
+	if (i < s->nr_procs && s->procs[i].tgid == tgid)
+		return &s->procs[i];
+	if (!create ||
+	    lw_vec_grow((void **)&s->procs, &s->cap_procs, s->nr_procs + 1, sizeof(*s->procs)))
+		return NULL;
+	memmove(&s->procs[i + 1], &s->procs[i], (s->nr_procs - i) * sizeof(*s->procs));
+	memset(&s->procs[i], 0, sizeof(s->procs[i]));
+	s->procs[i].tgid = tgid;
+	s->nr_procs++;
+	return &s->procs[i];
+}
+
+/* 1: added, 0: already known (its generation is refreshed), -errno. */
+static int proc_add(struct sym_proc *p, uint64_t start, uint64_t end, uint64_t file_off,
+		    const char *path, unsigned gen)
+{
+	struct sym_map *m;
+
+	for (size_t i = 0; i < p->nr; i++) {
+		m = &p->maps[i];
+		if (m->m.start == start && m->m.end == end && m->m.file_off == file_off &&
+		    m->m.path == path) {
+			if (m->gen < gen)
+				m->gen = gen;
+			return 0;
+		}
+	}
+	if (lw_vec_grow((void **)&p->maps, &p->cap, p->nr + 1, sizeof(*p->maps)))
+		return -ENOMEM;
+	m = &p->maps[p->nr++];
+	m->m = (struct lw_mapping){.start = start, .end = end, .file_off = file_off, .path = path};
+	m->gen = gen;
+	return 1;
+}
+
+static int add_mapping(struct symbolizer *s, uint32_t tgid, uint64_t start, uint64_t end,
+		       uint64_t file_off, const char *path)
+{
+	struct sym_mod *mod;
+	struct sym_proc *p;
+
+	if (!s || !path || !*path || start >= end)
+		return -EINVAL;
+	mod = mod_get(s, path);
+	p = mod ? proc_get(s, tgid, true) : NULL;
+	if (!p)
+		return -ENOMEM;
+	return proc_add(p, start, end, file_off, mod->path, p->gen);
+}
+
+int symbolizer__add_mapping(struct symbolizer *s, uint32_t tgid, uint64_t start, uint64_t end,
+			    uint64_t file_off, const char *path)
+{
+	int err = add_mapping(s, tgid, start, end, file_off, path);
+
+	return err < 0 ? err : 0;
+}
+
+int symbolizer__load_maps_file(struct symbolizer *s, uint32_t tgid, const char *maps_path)
+{
+	char *line = NULL;
+	size_t len = 0;
+	int added = 0, err = 0;
+	FILE *f;
+
+	if (!s || !maps_path)
+		return -EINVAL;
+	f = fopen(maps_path, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &len, f) > 0) {
+		unsigned long long start, end, off;
+		char perms[8], *path;
+		int pos = 0, n;
+		size_t plen;
+
+		/* start-end perms offset dev inode   path */
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off, &pos) <
+			4 ||
+		    !pos)
+			continue;
+		path = line + pos;
+		plen = strlen(path);
+		while (plen && (path[plen - 1] == '\n' || path[plen - 1] == ' '))
+			path[--plen] = '\0';
+		/* [vdso], [heap], anonymous JIT code: no file to read symbols from */
+		if (strlen(perms) < 3 || perms[2] != 'x' || path[0] != '/')
+			continue;
+		n = add_mapping(s, tgid, start, end, off, path);
+		if (n < 0) {
+			err = n;
+			break;
+		}
+		added += n;
+	}
+	free(line);
+	fclose(f);
+	return err ? err : added;
+}
+
+int symbolizer__snapshot_maps(struct symbolizer *s, uint32_t tgid)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", tgid);
+	return symbolizer__load_maps_file(s, tgid, path);
+}
+
+int symbolizer__fork(struct symbolizer *s, uint32_t parent, uint32_t child)
+{
+	struct sym_proc *c, *p;
+
+	if (!s)
+		return -EINVAL;
+	if (parent == child || !proc_get(s, parent, false))
+		return 0;
+	c = proc_get(s, child, true);
+	p = proc_get(s, parent, false); /* re-fetch: creating the child may move it */
+	if (!c || !p)
+		return -ENOMEM;
+	if (c->gen < p->gen)
+		c->gen = p->gen;
+	for (size_t i = 0; i < p->nr; i++) {
+		const struct sym_map *m = &p->maps[i];
+		int err = proc_add(c, m->m.start, m->m.end, m->m.file_off, m->m.path, m->gen);
+
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+void symbolizer__exec(struct symbolizer *s, uint32_t tgid)
+{
+	struct sym_proc *p = s ? proc_get(s, tgid, true) : NULL;
+
+	/* Old mappings stay: stacks recorded before the exec still need them. */
+	if (p)
+		p->gen++;
+}
+
+const struct lw_mapping *symbolizer__find(struct symbolizer *s, uint32_t tgid, uint64_t addr)
+{
+	const struct sym_map *best = NULL;
+	struct sym_proc *p = s ? proc_get(s, tgid, false) : NULL;
+
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < p->nr; i++) {
+		const struct sym_map *m = &p->maps[i];
+
+		/* >=: at equal generation the most recently learnt wins */
+		if (addr >= m->m.start && addr < m->m.end && (!best || m->gen >= best->gen))
+			best = m;
+	}
+	return best ? &best->m : NULL;
+}
+
+static void frame_clear(struct lw_sym_frame *f)
+{
+	free(f->module);
+	free(f->symbol);
+	free(f->file);
+	memset(f, 0, sizeof(*f));
+}
+
+int symbolizer__resolve(struct symbolizer *s, uint32_t tgid, uint64_t addr, bool is_return_addr,
+			struct lw_sym_frame *out)
+{
+	/* a return address points past the call, maybe into the next function */
+	uint64_t look = is_return_addr && addr ? addr - 1 : addr;
+	const struct lw_mapping *map;
+	const struct sym_ent *sym;
+	struct sym_mod *mod;
+	uint64_t vaddr;
+
+	if (!out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->addr = addr;
+	map = symbolizer__find(s, tgid, look);
+	if (!map)
+		return 0;
+	out->module = strdup(map->path);
+	mod = mod_get(s, map->path);
+	if (!out->module || !mod)
+		goto nomem;
+	if (!mod->tried)
+		mod_load(mod);
+	/* unreadable: the path may no longer name the mapped file (deleted,
+	 * replaced, another mount namespace), so no offset into it
+	 */
+	if (!mod->elf)
+		return 0;
+	if (!mod_off_to_vaddr(mod, look - map->start + map->file_off, &vaddr)) {
+		out->offset = addr - map->start + map->file_off;
+		return 0;
+	}
+	sym = mod_symbol(mod, vaddr);
+	if (sym) {
+		out->symbol = strdup(sym->name);
+		if (!out->symbol)
+			goto nomem;
+		out->offset = vaddr - sym->addr + (addr - look);
+	} else {
+		/* stripped: where in the file the pc is, to look up later in a
+		 * debug copy; from addr like the symbol offset, not from look
+		 */
+		out->offset = addr - map->start + map->file_off;
+	}
+	if (mod_line(mod, vaddr, out))
+		goto nomem;
+	return 0;
+nomem:
+	frame_clear(out);
+	out->addr = addr;
+	return -ENOMEM;
+}
+
+/* Symbolize ips into a fresh frames array (replacing the old one). */
+static int symbolize_ips(struct symbolizer *s, uint32_t pid, const struct lw_ips *ips,
+			 struct lw_sym_frame **frames, unsigned *nr_frames)
+{
+	unsigned nr;
+	int err = 0;
+
+	for (unsigned i = 0; i < *nr_frames; i++)
+		frame_clear(&(*frames)[i]);
+	free(*frames);
+	*frames = NULL;
+	*nr_frames = 0;
+
+	nr = ips->nr < LW_STACK_MAX ? ips->nr : LW_STACK_MAX;
+	if (!nr)
+		return 0;
+	*frames = calloc(nr, sizeof(**frames));
+	if (!*frames)
+		return -ENOMEM;
+	*nr_frames = nr;
+	/* ips[0] is the exact pc; the rest are return addresses */
+	for (unsigned i = 0; i < nr; i++) {
+		bool ret = i > 0 || (ips->flags & LW_STK_ALL_RETURN);
+		int e = symbolizer__resolve(s, pid, ips->ips[i], ret, &(*frames)[i]);
+
+		if (e && !err)
+			err = e;
+	}
+	return err;
+}
+
+int symbolizer__finding(struct symbolizer *s, struct lw_finding *f)
+{
+	int err;
+
+	if (!s || !f)
+		return -EINVAL;
+	err = symbolize_ips(s, f->pid, &f->stack, &f->frames, &f->nr_frames);
+	for (unsigned i = 0; i < f->nr_extra && i < LW_FINDING_EXTRA_MAX; i++) {
+		struct lw_evidence *x = &f->extra[i];
+		int e = symbolize_ips(s, f->pid, &x->stack, &x->frames, &x->nr_frames);
+
+		if (e && !err)
+			err = e;
+	}
+	return err;
+}

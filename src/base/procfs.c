@@ -80,25 +80,67 @@ int procfs__fds(pid_t pid, struct lw_proc_fd **out)
 	return (int)n;
 }
 
-int procfs__ppid(pid_t pid)
+/* The fields of /proc/PID/stat after "(comm)": comm may hold spaces and
+ * parens, so the rest starts after the last ')'.
+ */
+static int stat_tail(pid_t pid, char *buf, size_t len, char **tail)
 {
-	char path[64], buf[512], *p;
-	int ppid;
+	char path[64], *p;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	if (!fgets(buf, sizeof(buf), f)) {
+	if (!fgets(buf, (int)len, f)) {
 		fclose(f);
 		return -EIO;
 	}
 	fclose(f);
-	p = strrchr(buf, ')'); /* comm may contain spaces and parens */
-	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	*tail = p + 1;
+	return 0;
+}
+
+int procfs__ppid(pid_t pid)
+{
+	char buf[512], *p;
+	int ppid, e = stat_tail(pid, buf, sizeof(buf), &p);
+
+	if (e)
+		return e;
+	if (sscanf(p, " %*c %d", &ppid) != 1)
 		return -EIO;
 	return ppid;
+}
+
+#define LW_PF_KTHREAD 0x00200000u /* include/linux/sched.h */
+
+int procfs__is_kthread(pid_t pid)
+{
+	char buf[512], *p;
+	unsigned flags;
+	int e = stat_tail(pid, buf, sizeof(buf), &p);
+
+	if (e)
+		return e;
+	/* state ppid pgrp session tty_nr tpgid flags */
+	if (sscanf(p, " %*c %*d %*d %*d %*d %*d %u", &flags) != 1)
+		return -EIO;
+	return !!(flags & LW_PF_KTHREAD);
+}
+
+bool procfs__is_ancestor(pid_t pid, pid_t of)
+{
+	/* bounded: a pid namespace's init has ppid 0 */
+	for (int depth = 0; of > 1 && depth < 4096; depth++) {
+		of = procfs__ppid(of);
+		if (of == pid)
+			return true;
+	}
+	return false;
 }
 
 void procfs__comm(pid_t pid, char *buf, size_t len)

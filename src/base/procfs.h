@@ -32,5 +32,9 @@ int procfs__mount_shared(pid_t pid, const char *path);
 uint32_t procfs__mnt_ns(pid_t pid);
 /* Parent pid, or -errno. */
 int procfs__ppid(pid_t pid);
+/* 1 when pid is a kernel thread (PF_KTHREAD), 0 when not, or -errno. */
+int procfs__is_kthread(pid_t pid);
+/* Is pid the parent, grandparent, ... of process of? */
+bool procfs__is_ancestor(pid_t pid, pid_t of);
 
 #endif

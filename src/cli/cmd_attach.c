@@ -28,6 +28,19 @@ int cmd_attach(const struct lw_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot attach to leakwatch itself (pid %d)", o->pid);
 		return LW_EXIT_USAGE;
 	}
+	/* its exits and closes are leakwatch's own: it would observe itself */
+	if (procfs__is_ancestor(o->pid, getpid())) {
+		snprintf(err, errlen,
+			 "cannot attach to pid %d: it is an ancestor of leakwatch (pid %d)", o->pid,
+			 getpid());
+		return LW_EXIT_USAGE;
+	}
+	if (procfs__is_kthread(o->pid) == 1) {
+		snprintf(err, errlen,
+			 "cannot attach to pid %d: it is a kernel thread (no user space to watch)",
+			 o->pid);
+		return LW_EXIT_TARGET;
+	}
 	pidfd = syscall(SYS_pidfd_open, o->pid, 0);
 	if (pidfd < 0) {
 		snprintf(err, errlen, "no such process: %d", o->pid);

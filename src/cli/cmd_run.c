@@ -3,6 +3,8 @@
  * every probe is attached, then exec'd, so nothing it does early is missed.
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +33,65 @@ static char *join_argv(char **argv)
 	return s;
 }
 
-static void child_main(int go_fd, int err_fd, char **argv, const sigset_t *old)
+/* Who the command runs as: leakwatch itself stays root to load BPF. */
+struct run_user {
+	bool drop;
+	uid_t uid;
+	gid_t gid;
+	char name[64]; /* empty: a uid with no passwd entry */
+};
+
+/* -u NAME|UID, else $SUDO_UID/$SUDO_GID (sudo leakwatch run -- make test runs
+ * the tests as the user who typed it), else stay root. 0 or -EINVAL.
+ */
+static int resolve_run_user(const char *spec, struct run_user *ru, char *err, size_t errlen)
+{
+	const char *sudo_uid = getenv("SUDO_UID"), *sudo_gid = getenv("SUDO_GID");
+	struct passwd *pw = NULL;
+	char *end;
+	unsigned long id;
+
+	memset(ru, 0, sizeof(*ru));
+	if (!spec && (!sudo_uid || !*sudo_uid))
+		return 0;
+	errno = 0;
+	id = strtoul(spec ? spec : sudo_uid, &end, 10);
+	if (spec && (*end || end == spec || errno)) {
+		pw = getpwnam(spec);
+		if (!pw) {
+			snprintf(err, errlen, "-u: no such user '%s'", spec);
+			return -EINVAL;
+		}
+	} else if (*end || end == (spec ? spec : sudo_uid) || errno || id > 0x7fffffff) {
+		snprintf(err, errlen, "%s: invalid uid '%s'", spec ? "-u" : "SUDO_UID",
+			 spec ? spec : sudo_uid);
+		return -EINVAL;
+	} else {
+		pw = getpwuid((uid_t)id);
+	}
+	ru->uid = pw ? pw->pw_uid : (uid_t)id;
+	ru->gid = pw ? pw->pw_gid : (gid_t)ru->uid;
+	if (!spec && sudo_gid && *sudo_gid)
+		ru->gid = (gid_t)strtoul(sudo_gid, NULL, 10);
+	if (pw)
+		snprintf(ru->name, sizeof(ru->name), "%s", pw->pw_name);
+	ru->drop = ru->uid != 0;
+	return 0;
+}
+
+static int drop_to(const struct run_user *ru)
+{
+	if (!ru->drop)
+		return 0;
+	if (ru->name[0] ? initgroups(ru->name, ru->gid) : setgroups(1, &ru->gid))
+		return -errno;
+	if (setgid(ru->gid) || setuid(ru->uid))
+		return -errno;
+	return 0;
+}
+
+static void child_main(int go_fd, int err_fd, char **argv, const sigset_t *old,
+		       const struct run_user *ru)
 {
 	char c;
 	int e;
@@ -40,8 +100,10 @@ static void child_main(int go_fd, int err_fd, char **argv, const sigset_t *old)
 	/* EOF without a byte: leakwatch died before attaching; do not run untraced */
 	if (read(go_fd, &c, 1) != 1)
 		_exit(127);
-	execvp(argv[0], argv);
-	e = errno;
+	e = drop_to(ru);
+	if (!e)
+		execvp(argv[0], argv);
+	e = e ? -e : errno;
 	if (write(err_fd, &e, sizeof(e)) < 0)
 		_exit(127);
 	_exit(127);
@@ -53,9 +115,12 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 	int go[2] = {-1, -1}, ep[2] = {-1, -1};
 	int rc = LW_EXIT_INTERNAL, e, pidfd = -1, child_errno = 0, status, found;
 	sigset_t block, old;
+	struct run_user ru;
 	char *cmdline;
 	pid_t child;
 
+	if (resolve_run_user(o->user, &ru, err, errlen))
+		return LW_EXIT_USAGE;
 	e = session__new(&s, o);
 	if (e) {
 		snprintf(err, errlen, "%s", session__error(s));
@@ -82,7 +147,7 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 		goto out;
 	}
 	if (child == 0)
-		child_main(go[0], ep[1], o->argv, &old);
+		child_main(go[0], ep[1], o->argv, &old, &ru);
 	close(go[0]);
 	close(ep[1]);
 	go[0] = ep[1] = -1;

@@ -55,6 +55,8 @@ static const char usage_text[] =
     "      --allow-inherit FDS  fds (comma-separated) that may cross an exec without\n"
     "                           close-on-exec (no fd-inherited finding); 0-2 always may\n"
     "      --no-follow          do not follow child processes\n"
+    "  -u, --user USER          run: run COMMAND as USER (name or uid) while leakwatch\n"
+    "                           stays root; default: $SUDO_UID when set, else root\n"
     "  -q, --quiet              no live status line\n"
     "  -v, --verbose            libbpf diagnostics\n"
     "  -V, --version            print the version\n"
@@ -113,6 +115,7 @@ static const struct option long_opts[] = {
     {"pair-file", required_argument, NULL, OPT_PAIR_FILE},
     {"pair-profile", required_argument, NULL, OPT_PAIR_PROFILE},
     {"last-touch", no_argument, NULL, OPT_LAST_TOUCH},
+    {"user", required_argument, NULL, 'u'},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
@@ -239,7 +242,7 @@ int main(int argc, char **argv)
 
 	/* '+': stop at the first non-option, so COMMAND's own flags are its own */
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "+p:d:i:f:o:s:qvVh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:d:i:f:o:s:u:qvVh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_int(optarg, 1, 0x7fffffff, &v))
@@ -332,6 +335,9 @@ int main(int argc, char **argv)
 			if (parse_size(optarg, &o.max_size) || !o.max_size)
 				return usage_error("invalid --max-size '%s'", optarg);
 			break;
+		case 'u':
+			o.user = optarg;
+			break;
 		case 'q':
 			o.quiet = true;
 			break;
@@ -354,6 +360,8 @@ int main(int argc, char **argv)
 			    "%s", "run: missing COMMAND (leakwatch run [OPTIONS] -- COMMAND)");
 		if (o.pid)
 			return usage_error("%s", "run: -p is for attach");
+		if (o.user && !o.user[0])
+			return usage_error("%s", "run: empty -u USER");
 		o.argv = &argv[optind];
 		rc = cmd_run(&o, err, sizeof(err));
 	} else {
@@ -361,6 +369,8 @@ int main(int argc, char **argv)
 			return usage_error("%s", "attach: missing -p PID");
 		if (optind < argc)
 			return usage_error("attach: unexpected argument '%s'", argv[optind]);
+		if (o.user)
+			return usage_error("%s", "attach: -u is for run");
 		rc = cmd_attach(&o, err, sizeof(err));
 	}
 	if (err[0])

@@ -19,7 +19,8 @@ enum lw_mode { LW_MODE_RUN, LW_MODE_ATTACH };
 struct lw_opts {
 	enum lw_mode mode;
 	pid_t pid;
-	char **argv; /* run: the command */
+	char **argv;	  /* run: the command */
+	const char *user; /* run: -u USER (name or uid) the command runs as */
 	double duration_s;
 	double interval_s;
 	uint64_t min_age_ns;

@@ -46,6 +46,9 @@ wait_for() {
 	return 1
 }
 
+# run's default user comes from sudo: the fixtures run as root here
+unset SUDO_UID SUDO_GID SUDO_USER
+
 # fixtures assert exact fd numbers: drop whatever the caller's shell passed in
 for fd in $(ls /proc/$$/fd); do
 	[ "$fd" -gt 2 ] && [ "$fd" != 255 ] && eval "exec $fd>&-" 2>/dev/null
@@ -601,6 +604,36 @@ out=$($LW attach 2>&1)
 rc=$?
 expect_eq "$rc" 2 "exit code" &&
 	expect_eq "$out" "leakwatch: error: attach: missing -p PID (see leakwatch --help)" "message" && ok
+
+start attach_refuses_kernel_thread
+out=$($LW attach -p 2 2>&1)
+rc=$?
+expect_eq "$rc" 4 "exit code" &&
+	expect_eq "$out" "leakwatch: error: cannot attach to pid 2: it is a kernel thread (no user space to watch)" "message" && ok
+
+start attach_refuses_own_ancestor
+out=$($LW attach -p $$ 2>&1)
+rc=$?
+expect_eq "$rc" 2 "exit code" &&
+	expect_eq "$out" "leakwatch: error: cannot attach to pid $$: it is an ancestor of leakwatch (pid ${out##*pid }" "message" &&
+	expect_eq "$(echo "$out" | wc -l)" 1 "one line" && ok
+
+start run_as_user
+mkdir -m 0777 "$TMP/asuser"
+$LW run -q -u nobody -- sh -c "id -u > $TMP/asuser/u; id -g > $TMP/asuser/g" >/dev/null 2>&1
+rc=$?
+SUDO_UID=$(id -u nobody) SUDO_GID=$(id -g nobody) $LW run -q -- sh -c "id -u > $TMP/asuser/sudo" >/dev/null 2>&1
+rc2=$?
+expect_eq "$rc/$rc2" 0/0 "exit codes" &&
+	expect_eq "$(cat $TMP/asuser/u)" "$(id -u nobody)" "-u nobody uid" &&
+	expect_eq "$(cat $TMP/asuser/g)" "$(id -g nobody)" "-u nobody gid" &&
+	expect_eq "$(cat $TMP/asuser/sudo)" "$(id -u nobody)" "SUDO_UID default" && ok
+
+start run_unknown_user
+out=$($LW run -u no-such-user-lw -- /bin/true 2>&1)
+rc=$?
+expect_eq "$rc" 2 "exit code" &&
+	expect_eq "$out" "leakwatch: error: -u: no such user 'no-such-user-lw'" "message" && ok
 
 start no_probes_left_behind
 # the kernel frees detached raw tracepoint programs after an RCU grace period

@@ -23,6 +23,7 @@ int cmd_attach(const struct lw_opts *o, char *err, size_t errlen)
 	struct lw_session *s = NULL;
 	pid_t *kids = NULL;
 	int rc = LW_EXIT_INTERNAL, e, pidfd, nkids = 0, found;
+	sigset_t block;
 
 	if (o->pid == getpid()) {
 		snprintf(err, errlen, "cannot attach to leakwatch itself (pid %d)", o->pid);
@@ -41,6 +42,9 @@ int cmd_attach(const struct lw_opts *o, char *err, size_t errlen)
 			 o->pid);
 		return LW_EXIT_TARGET;
 	}
+	/* an end signal during attach is read by the loop, which then reports */
+	session__end_signals(&block);
+	sigprocmask(SIG_BLOCK, &block, NULL);
 	pidfd = syscall(SYS_pidfd_open, o->pid, 0);
 	if (pidfd < 0) {
 		snprintf(err, errlen, "no such process: %d", o->pid);

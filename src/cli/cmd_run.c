@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include "cli/cmd.h"
@@ -90,9 +91,10 @@ static int drop_to(const struct run_user *ru)
 	return 0;
 }
 
-static void child_main(int go_fd, int err_fd, char **argv, const sigset_t *old,
-		       const struct run_user *ru)
+static void child_main(int go_fd, int err_fd, const struct lw_opts *o, const sigset_t *old,
+		       const struct run_user *ru, pid_t leakwatch)
 {
+	char **argv = o->argv;
 	char c;
 	int e;
 
@@ -101,6 +103,14 @@ static void child_main(int go_fd, int err_fd, char **argv, const sigset_t *old,
 	if (read(go_fd, &c, 1) != 1)
 		_exit(127);
 	e = drop_to(ru);
+	/* after the uid change, which clears it: the command never outlives
+	 * leakwatch untraced (SIGKILL of leakwatch included) unless asked
+	 */
+	if (!e && !o->keep_running && prctl(PR_SET_PDEATHSIG, SIGKILL))
+		e = -errno;
+	/* leakwatch died between the go byte and the prctl */
+	if (!e && !o->keep_running && getppid() != leakwatch)
+		_exit(127);
 	if (!e)
 		execvp(argv[0], argv);
 	e = e ? -e : errno;
@@ -117,10 +127,15 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 	sigset_t block, old;
 	struct run_user ru;
 	char *cmdline;
-	pid_t child;
+	pid_t child, self;
 
 	if (resolve_run_user(o->user, &ru, err, errlen))
 		return LW_EXIT_USAGE;
+	/* from here on an end signal is read by the loop, which then reports:
+	 * one that comes while BPF loads ends the run right after it starts
+	 */
+	session__end_signals(&block);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	e = session__new(&s, o);
 	if (e) {
 		snprintf(err, errlen, "%s", session__error(s));
@@ -136,18 +151,14 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	/* signals arrive through the session's signalfd */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &old);
+	self = getpid();
 	child = fork();
 	if (child < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		goto out;
 	}
 	if (child == 0)
-		child_main(go[0], ep[1], o->argv, &old, &ru);
+		child_main(go[0], ep[1], o, &old, &ru, self);
 	close(go[0]);
 	close(ep[1]);
 	go[0] = ep[1] = -1;
@@ -184,13 +195,16 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 	}
 
 	e = session__loop(s, pidfd, child);
-	if (session__child_status(s) < 0) {
+	status = session__child_status(s);
+	if (status < 0 && o->keep_running) {
+		fprintf(stderr, "leakwatch: %s (pid %d) keeps running, untraced (--keep-running)\n",
+			o->argv[0], child);
+		status = 0;
+	} else if (status < 0) {
 		/* stopped early (second signal): end the command, then report */
 		kill(child, SIGKILL);
-		if (waitpid(child, &status, 0) == child && session__child_status(s) < 0)
-			status = status;
-	} else {
-		status = session__child_status(s);
+		if (waitpid(child, &status, 0) != child)
+			status = 0;
 	}
 	found = session__report(s);
 	if (found < 0) {

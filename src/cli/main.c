@@ -19,11 +19,14 @@ static const char usage_text[] =
     "  run       run COMMAND under observation (probes attach before it execs);\n"
     "            report at exit; exit with --error-exitcode when leaks remain\n"
     "  attach    watch a running process and its children; report on Ctrl-C,\n"
-    "            SIGTERM, --duration, or when the process exits\n"
+    "            SIGTERM, SIGHUP, SIGQUIT, --duration, or when the process exits\n"
     "\n"
     "Options:\n"
     "  -p, --pid PID            process to attach to\n"
-    "  -d, --duration SECONDS   stop observing after SECONDS (run: SIGTERM the command)\n"
+    "  -d, --duration SECONDS   stop observing after SECONDS (run: SIGTERM the command,\n"
+    "                           then SIGKILL it --kill-after SECONDS later, default 5)\n"
+    "      --keep-running       run: let the command outlive leakwatch (untraced);\n"
+    "                           by default it is killed if leakwatch dies\n"
     "  -i, --interval SECONDS   print live fds per creation site every SECONDS and\n"
     "                           flag sites whose count keeps growing\n"
     "      --min-age SECONDS    attach: only fds older than this are leaks (default 5)\n"
@@ -90,6 +93,8 @@ enum {
 	OPT_PAIR_FILE,
 	OPT_PAIR_PROFILE,
 	OPT_LAST_TOUCH,
+	OPT_KILL_AFTER,
+	OPT_KEEP_RUNNING,
 };
 
 static const struct option long_opts[] = {
@@ -116,6 +121,8 @@ static const struct option long_opts[] = {
     {"pair-profile", required_argument, NULL, OPT_PAIR_PROFILE},
     {"last-touch", no_argument, NULL, OPT_LAST_TOUCH},
     {"user", required_argument, NULL, 'u'},
+    {"kill-after", required_argument, NULL, OPT_KILL_AFTER},
+    {"keep-running", no_argument, NULL, OPT_KEEP_RUNNING},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
@@ -214,6 +221,7 @@ int main(int argc, char **argv)
 	    .error_exitcode = LW_EXIT_FINDINGS,
 	    .min_age_ns = 5000000000ull,
 	    .det_fd = true,
+	    .kill_after_s = 5,
 	    .sample_every = 1,
 	};
 	char err[1024] = "";
@@ -337,6 +345,13 @@ int main(int argc, char **argv)
 			break;
 		case 'u':
 			o.user = optarg;
+			break;
+		case OPT_KILL_AFTER:
+			if (parse_seconds(optarg, &o.kill_after_s) || o.kill_after_s <= 0)
+				return usage_error("invalid --kill-after '%s'", optarg);
+			break;
+		case OPT_KEEP_RUNNING:
+			o.keep_running = true;
 			break;
 		case 'q':
 			o.quiet = true;

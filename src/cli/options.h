@@ -22,6 +22,8 @@ struct lw_opts {
 	char **argv;	  /* run: the command */
 	const char *user; /* run: -u USER (name or uid) the command runs as */
 	double duration_s;
+	double kill_after_s; /* run: SIGKILL this long after --duration's SIGTERM */
+	bool keep_running;   /* run: the command may outlive leakwatch */
 	double interval_s;
 	uint64_t min_age_ns;
 	const char *format;

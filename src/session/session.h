@@ -6,6 +6,7 @@
 #ifndef LW_SESSION_H
 #define LW_SESSION_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include "cli/options.h"
@@ -34,9 +35,16 @@ int session__seed_fds(struct lw_session *s, pid_t pid);
 /* Learn pid's mappings now, while it is alive. */
 void session__snapshot_maps(struct lw_session *s, pid_t pid);
 
-/* Run the loop until the root exits, SIGINT/SIGTERM, or --duration.
- * root_pidfd is polled for exit. run_child: forward SIGTERM (and SIGINT that
- * was not sent by a terminal) to it and collect its status.
+/* The signals that end observation with a report: SIGINT, SIGTERM, SIGHUP
+ * and SIGQUIT. Blocked from before the command is forked, read through a
+ * signalfd, so none of them can end leakwatch without its report.
+ */
+void session__end_signals(sigset_t *set);
+
+/* Run the loop until the root exits, an end signal, or --duration.
+ * root_pidfd is polled for exit. run_child: forward SIGTERM, SIGHUP, SIGQUIT
+ * (and SIGINT that was not sent by a terminal) to it and collect its status;
+ * at --duration send it SIGTERM, then SIGKILL --kill-after seconds later.
  */
 int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child);
 

@@ -119,7 +119,16 @@ static void status_line(struct lw_session *s)
 		(double)(mono_ns() - s->start_ns) / 1e9);
 }
 
-enum { SRC_RB = 1, SRC_SIG, SRC_PIDFD, SRC_DURATION, SRC_INTERVAL, SRC_STATUS };
+enum { SRC_RB = 1, SRC_SIG, SRC_PIDFD, SRC_DURATION, SRC_INTERVAL, SRC_STATUS, SRC_KILL };
+
+void session__end_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+}
 
 static int epoll_add(int ep, int fd, int tag)
 {
@@ -138,13 +147,11 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 	int dur = timer_fd(s->opts->duration_s, false);
 	int itv = timer_fd(s->opts->interval_s, true);
 	int stat = interactive ? timer_fd(1, true) : -1;
-	int sfd, err = 0, interrupts = 0;
+	int kill_timer = -1, sfd, err = 0, interrupts = 0;
 	sigset_t mask;
 	bool done = false;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
+	session__end_signals(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (ep < 0 || sfd < 0)
@@ -184,7 +191,8 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 				 * signal, or none to forward, ends observation now.
 				 */
 				if (run_child > 0 && interrupts++ == 0) {
-					if (si.ssi_signo == SIGTERM || si.ssi_code == SI_USER)
+					/* a terminal's ^C reached the command's group already */
+					if (si.ssi_signo != SIGINT || si.ssi_code == SI_USER)
 						kill(run_child, si.ssi_signo);
 				} else {
 					done = true;
@@ -195,10 +203,25 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 				done = true;
 				break;
 			case SRC_DURATION:
-				if (run_child > 0)
-					kill(run_child, SIGTERM);
-				else
-					done = true;
+				if (read(dur, &ticks, sizeof(ticks)) <= 0 || !run_child) {
+					done = !run_child;
+					break;
+				}
+				kill(run_child, SIGTERM);
+				if (kill_timer < 0) {
+					kill_timer = timer_fd(s->opts->kill_after_s, false);
+					if ((err = epoll_add(ep, kill_timer, SRC_KILL)))
+						done = true;
+				}
+				break;
+			case SRC_KILL:
+				if (read(kill_timer, &ticks, sizeof(ticks)) <= 0)
+					break;
+				fprintf(stderr,
+					"leakwatch: the command did not exit %.3g s after SIGTERM "
+					"(--duration); sending SIGKILL\n",
+					s->opts->kill_after_s);
+				kill(run_child, SIGKILL);
 				break;
 			case SRC_INTERVAL:
 				if (read(itv, &ticks, sizeof(ticks)) > 0)
@@ -228,5 +251,7 @@ out:
 		close(itv);
 	if (stat >= 0)
 		close(stat);
+	if (kill_timer >= 0)
+		close(kill_timer);
 	return err;
 }

@@ -635,6 +635,63 @@ rc=$?
 expect_eq "$rc" 2 "exit code" &&
 	expect_eq "$out" "leakwatch: error: -u: no such user 'no-such-user-lw'" "message" && ok
 
+# every end signal gives a report; the command gets the signal too
+for sig in HUP QUIT; do
+	start run_reports_on_sig$sig
+	rm -f "$TMP/sig.ready" "$TMP/sig.r"
+	env --default-signal=$sig $LW run -q -o "$TMP/sig.r" -- sh -c "echo \$\$ > $TMP/sig.ready; exec sleep 30" &
+	p=$!
+	wait_for "$TMP/sig.ready" . 1
+	kill -$sig $p
+	wait $p
+	rc=$?
+	want=$((128 + $(kill -l $sig)))
+	expect_eq "$rc" "$want" "exit code (the command's signal)" &&
+		expect_eq "$(grep -c '^SUMMARY' "$TMP/sig.r")" 1 "report written" && ok
+done
+
+start attach_reports_on_sighup
+sleep 30 &
+t=$!
+rm -f "$TMP/sig.r"
+env --default-signal=HUP $LW attach -p $t -o "$TMP/sig.r" 2>"$TMP/sig.err" &
+p=$!
+wait_for "$TMP/sig.err" "attached to pid" 1
+kill -HUP $p
+wait $p
+rc=$?
+kill $t
+expect_eq "$rc" 0 "exit code" &&
+	expect_eq "$(grep -c '^SUMMARY' "$TMP/sig.r")" 1 "report written" && ok
+
+start run_duration_escalates_to_sigkill
+timeout -s KILL 60 $LW run -q -d 0.2 --kill-after 0.3 -o "$TMP/sig.r" -- sh -c 'trap "" TERM; while :; do sleep 0.05; done' 2>"$TMP/sig.err"
+rc=$?
+expect_eq "$rc" 137 "exit code (SIGKILL)" &&
+	expect_eq "$(cat "$TMP/sig.err")" "leakwatch: the command did not exit 0.3 s after SIGTERM (--duration); sending SIGKILL" "message" &&
+	expect_eq "$(grep -c '^SUMMARY' "$TMP/sig.r")" 1 "report written" && ok
+
+# kill -9 of leakwatch: the command must not go on untraced, unless asked
+for mode in default keep; do
+	start run_command_after_leakwatch_killed_$mode
+	rm -f "$TMP/sig.ready"
+	extra=""
+	[ $mode = keep ] && extra=--keep-running
+	$LW run -q $extra -- sh -c "echo \$\$ > $TMP/sig.ready; exec sleep 30" >/dev/null 2>&1 &
+	p=$!
+	wait_for "$TMP/sig.ready" . 1
+	c=$(cat "$TMP/sig.ready")
+	kill -9 $p
+	wait $p 2>/dev/null
+	for i in $(seq 1 100); do [ -d /proc/$c ] || break; sleep 0.05; done
+	if [ $mode = keep ]; then
+		expect_eq "$([ -d /proc/$c ] && echo alive)" alive "--keep-running command" && ok
+		kill $c 2>/dev/null
+	else
+		expect_eq "$([ -d /proc/$c ] && echo alive)" "" "command after leakwatch died" && ok
+	fi
+done
+
 start no_probes_left_behind
 # the kernel frees detached raw tracepoint programs after an RCU grace period
 for i in $(seq 1 100); do

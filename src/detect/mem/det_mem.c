@@ -43,6 +43,8 @@ static int mem_open(struct lw_det **out, const struct lw_det_env *env)
 	    .attach_mode = o->mode == LW_MODE_ATTACH,
 	    .min_age_ns = o->min_age_ns,
 	    .sample_every = o->sample_every,
+	    .proc = lw_procs__lookup,
+	    .proc_ctx = (void *)env->io->procs,
 	};
 	struct lw_det *d = calloc(1, sizeof(*d));
 
@@ -188,22 +190,6 @@ static int mem_on_event(struct lw_det *d, const struct lw_ev_hdr *h, size_t size
 	return -EINVAL;
 }
 
-static int mem_on_fork(struct lw_det *d, const struct lw_proc *parent, const struct lw_proc *child,
-		       const struct lw_ev_proc_fork *ev)
-{
-	(void)parent, (void)ev;
-	corr_mem__comm(d->mem, child->pid, child->comm);
-	return 0;
-}
-
-static int mem_on_exec(struct lw_det *d, const struct lw_proc *p, const struct lw_ev_proc_exec *ev)
-{
-	(void)ev;
-	corr_mem__exec(d->mem, p->pid);
-	corr_mem__comm(d->mem, p->pid, p->comm);
-	return 0;
-}
-
 static int mem_on_exit(struct lw_det *d, const struct lw_proc *p, const struct lw_ev_proc_exit *ev)
 {
 	if (!lw_det__exit_ends_observation(d->env.opts, p))
@@ -320,8 +306,6 @@ const struct lw_detector_ops det_mem_ops = {
     .open = mem_open,
     .attach = mem_attach,
     .on_event = mem_on_event,
-    .on_fork = mem_on_fork,
-    .on_exec = mem_on_exec,
     .on_exit = mem_on_exit,
     .tick = mem_tick,
     .finish = mem_finish,

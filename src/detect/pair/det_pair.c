@@ -58,6 +58,8 @@ static int pair_open(struct lw_det **out, const struct lw_det_env *env)
 	struct corr_pair_opts po = {
 	    .attach_mode = o->mode == LW_MODE_ATTACH,
 	    .min_age_ns = o->min_age_ns,
+	    .proc = lw_procs__lookup,
+	    .proc_ctx = (void *)env->io->procs,
 	};
 	int err;
 
@@ -146,10 +148,9 @@ static int pair_on_event(struct lw_det *d, const struct lw_ev_hdr *h, size_t siz
 static int pair_on_fork(struct lw_det *d, const struct lw_proc *parent, const struct lw_proc *child,
 			const struct lw_ev_proc_fork *ev)
 {
-	(void)parent;
+	(void)parent, (void)child;
 	/* as before: a fork's bookkeeping is best effort, not an event lost */
 	corr_pair__fork(d->pair, ev->hdr.tgid, ev->child_tgid);
-	corr_pair__comm(d->pair, child->pid, child->comm);
 	return 0;
 }
 
@@ -157,7 +158,6 @@ static int pair_on_exec(struct lw_det *d, const struct lw_proc *p, const struct 
 {
 	(void)ev;
 	corr_pair__exec(d->pair, p->pid);
-	corr_pair__comm(d->pair, p->pid, p->comm);
 	return 0;
 }
 

@@ -119,40 +119,28 @@ union lw_ev_copy {
 	uint8_t bytes[LW_SLICE_OFFSET];
 };
 
-/* Where each stack-carrying record keeps its stack. */
+/* Where each stack-carrying record keeps its stack: a row per record type
+ * (base: the record's size without the slice).
+ */
+#define LW_STACK_ROW(type, rec) [type] = {sizeof(struct rec), offsetof(struct rec, stack)}
+static const struct {
+	size_t base, off;
+} stack_rows[LW_EV__MAX] = {
+    LW_STACK_ROW(LW_EV_FD_OPEN, lw_ev_fd_open),
+    LW_STACK_ROW(LW_EV_FD_CLOSE, lw_ev_fd_close),
+    LW_STACK_ROW(LW_EV_FD_SEND, lw_ev_fd_send),
+    LW_STACK_ROW(LW_EV_FD_TOUCH, lw_ev_fd_touch),
+    LW_STACK_ROW(LW_EV_PAIR, lw_ev_pair),
+    LW_STACK_ROW(LW_EV_MOUNT, lw_ev_mount),
+    LW_STACK_ROW(LW_EV_MEM_ALLOC, lw_ev_mem_alloc),
+    LW_STACK_ROW(LW_EV_MEM_BAD_FREE, lw_ev_mem_bad_free),
+    LW_STACK_ROW(LW_EV_MMAP_ANON, lw_ev_mmap_anon),
+};
+
 static size_t stack_offset(uint16_t type, size_t *base)
 {
-	switch (type) {
-	case LW_EV_FD_OPEN:
-		*base = sizeof(struct lw_ev_fd_open);
-		return offsetof(struct lw_ev_fd_open, stack);
-	case LW_EV_FD_CLOSE:
-		*base = sizeof(struct lw_ev_fd_close);
-		return offsetof(struct lw_ev_fd_close, stack);
-	case LW_EV_FD_SEND:
-		*base = sizeof(struct lw_ev_fd_send);
-		return offsetof(struct lw_ev_fd_send, stack);
-	case LW_EV_PAIR:
-		*base = sizeof(struct lw_ev_pair);
-		return offsetof(struct lw_ev_pair, stack);
-	case LW_EV_MOUNT:
-		*base = sizeof(struct lw_ev_mount);
-		return offsetof(struct lw_ev_mount, stack);
-	case LW_EV_FD_TOUCH:
-		*base = sizeof(struct lw_ev_fd_touch);
-		return offsetof(struct lw_ev_fd_touch, stack);
-	case LW_EV_MEM_ALLOC:
-		*base = sizeof(struct lw_ev_mem_alloc);
-		return offsetof(struct lw_ev_mem_alloc, stack);
-	case LW_EV_MEM_BAD_FREE:
-		*base = sizeof(struct lw_ev_mem_bad_free);
-		return offsetof(struct lw_ev_mem_bad_free, stack);
-	case LW_EV_MMAP_ANON:
-		*base = sizeof(struct lw_ev_mmap_anon);
-		return offsetof(struct lw_ev_mmap_anon, stack);
-	}
-	*base = 0;
-	return 0;
+	*base = type < LW_EV__MAX ? stack_rows[type].base : 0;
+	return *base ? stack_rows[type].off : 0;
 }
 
 /* Copy a stack-carrying record and finish its stack from the slice that

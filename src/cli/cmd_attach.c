@@ -70,20 +70,20 @@ int cmd_attach(const struct lw_opts *o, char *err, size_t errlen)
 		rc = LW_EXIT_ENV;
 		goto out;
 	}
-	if (session__attach_mem(s, o->pid, NULL) || session__attach_pairs(s, o->pid, NULL)) {
+	if (session__attach_detectors(s, o->pid, NULL)) {
 		snprintf(err, errlen, "%s", session__error(s));
 		rc = LW_EXIT_TARGET;
 		goto out;
 	}
 	/* after attach, so no fd slips between the snapshot and the probes */
-	if (session__seed_fds(s, o->pid) || exited(pidfd)) {
+	if (session__seed(s, o->pid) || exited(pidfd)) {
 		snprintf(err, errlen, "process %d exited during attach", o->pid);
 		rc = LW_EXIT_TARGET;
 		goto out;
 	}
 	session__snapshot_maps(s, o->pid);
 	for (int i = 0; i < nkids; i++) {
-		session__seed_fds(s, kids[i]);
+		session__seed(s, kids[i]);
 		session__snapshot_maps(s, kids[i]);
 	}
 	if (!o->quiet)

@@ -172,7 +172,7 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 		goto out;
 	}
 	/* no allocator, stripped binary, symbol missing: the target's problem */
-	if (session__attach_mem(s, child, o->argv) || session__attach_pairs(s, child, o->argv)) {
+	if (session__attach_detectors(s, child, o->argv)) {
 		snprintf(err, errlen, "%s", session__error(s));
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
@@ -180,7 +180,7 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 		goto out;
 	}
 	/* what the command inherits is not its leak */
-	session__seed_fds(s, child);
+	session__seed(s, child);
 	if (write(go[1], "g", 1) != 1) {
 		snprintf(err, errlen, "cannot start the command: %s", strerror(errno));
 		goto out;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cmd.h"
+#include "detect/detector.h"
+#include "report/kinds.h"
 #include "report/report.h"
 
 static const char usage_text[] =
@@ -38,8 +40,7 @@ static const char usage_text[] =
     "      --error-exitcode N   run: exit code when leaks are found (default 23)\n"
     "      --no-default-suppressions\n"
     "                           also report glibc internals (thread caches, TLS)\n"
-    "      --only LIST          detectors, comma-separated: fd (default), mem\n"
-    "                           (heap blocks via allocator uprobes)\n"
+    "      --only LIST          detectors, comma-separated (see Detectors below)\n"
     "      --top N              mem: report the N largest leak sites only\n"
     "      --sample N           mem: track 1 block in N (chosen by address), report\n"
     "                           scaled estimates; disables bad-free checks\n"
@@ -54,7 +55,7 @@ static const char usage_text[] =
     "      --pair-file FILE     pair rules, one per line: RESOURCE OP FUNCTION HANDLE [in LIB]\n"
     "      --pair-profile LIST  built-in rules: freeunit, pjsip, openssl, gnutls, glib\n"
     "      --last-touch         for each leaked fd, the last syscall that used it and\n"
-    "                           where (costs ~0.4 us per read/write-like syscall)\n"
+    "                           where (costs ~0.3 us per read/write-like syscall)\n"
     "      --allow-inherit FDS  fds (comma-separated) that may cross an exec without\n"
     "                           close-on-exec (no fd-inherited finding); 0-2 always may\n"
     "      --no-follow          do not follow child processes\n"
@@ -64,7 +65,10 @@ static const char usage_text[] =
     "  -v, --verbose            libbpf diagnostics\n"
     "  -V, --version            print the version\n"
     "  -h, --help               this text\n"
-    "\n"
+    "\n";
+
+/* After the generated Detectors and Finding kinds sections. */
+static const char usage_tail[] =
     "Exit codes: 0 clean (run: the command's own status), 23 leaks found,\n"
     "  2 usage, 3 environment (not root, no BTF, BPF failure), 4 target (no such\n"
     "  process, exited during attach, command not runnable), 5 internal.\n"
@@ -130,6 +134,42 @@ static const struct option long_opts[] = {
     {},
 };
 
+/* --help: the detector and kinds tables, so the text cannot drift from them. */
+static void usage(FILE *out)
+{
+	fputs(usage_text, out);
+	fputs("Detectors (--only):\n", out);
+	for (unsigned i = 0; lw_detectors[i]; i++) {
+		const struct lw_detector_ops *d = lw_detectors[i];
+
+		fprintf(out, "  %-6s %-8s %s\n", d->name,
+			d->default_on ? "default"
+			: d->implied  ? "auto"
+				      : "opt-in",
+			d->help);
+	}
+	fputs("\nFinding kinds (also suppression prefixes; leak: covers those with *):\n", out);
+	for (unsigned i = 0; lw_detectors[i]; i++) {
+		size_t col = 8;
+
+		fprintf(out, "  %-5s", lw_detectors[i]->name);
+		for (size_t k = 0; k < lw_nr_kinds; k++) {
+			const struct lw_kind *kd = &lw_kinds[k];
+
+			if (strcmp(kd->detector, lw_detectors[i]->name))
+				continue;
+			if (col + strlen(kd->name) + 2 > 79) {
+				fputs("\n       ", out);
+				col = 7;
+			}
+			col += fprintf(out, " %s%s", kd->name, kd->is_leak ? "*" : "");
+		}
+		fputc('\n', out);
+	}
+	fputc('\n', out);
+	fputs(usage_tail, out);
+}
+
 static int usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "leakwatch: error: ");
@@ -181,26 +221,6 @@ static int parse_fd_list(const char *list, struct lw_opts *o)
 	return 0;
 }
 
-/* --only fd,mem */
-static int parse_only(const char *list, struct lw_opts *o)
-{
-	char buf[128], *save = NULL, *tok;
-
-	if (strlen(list) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, list);
-	o->det_fd = o->det_mem = false;
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(tok, "fd"))
-			o->det_fd = true;
-		else if (!strcmp(tok, "mem"))
-			o->det_mem = true;
-		else
-			return -EINVAL;
-	}
-	return o->det_fd || o->det_mem ? 0 : -EINVAL;
-}
-
 static int parse_size(const char *s, uint64_t *out)
 {
 	char *end;
@@ -220,7 +240,7 @@ int main(int argc, char **argv)
 	    .format = "text",
 	    .error_exitcode = LW_EXIT_FINDINGS,
 	    .min_age_ns = 5000000000ull,
-	    .det_fd = true,
+	    .detectors = lw_detectors__defaults(),
 	    .kill_after_s = 5,
 	    .sample_every = 1,
 	};
@@ -234,7 +254,7 @@ int main(int argc, char **argv)
 		return usage_error("%s", "missing command: run or attach");
 	verb = argv[1];
 	if (!strcmp(verb, "--help") || !strcmp(verb, "-h")) {
-		fputs(usage_text, stdout);
+		usage(stdout);
 		return LW_EXIT_OK;
 	}
 	if (!strcmp(verb, "--version") || !strcmp(verb, "-V")) {
@@ -321,8 +341,9 @@ int main(int argc, char **argv)
 				    optarg);
 			break;
 		case OPT_ONLY:
-			if (parse_only(optarg, &o))
-				return usage_error("invalid --only '%s' (fd, mem, comma-separated)",
+			if (lw_detectors__parse(optarg, &o.detectors))
+				return usage_error("invalid --only '%s' (fd, mem, pair, mount, "
+						   "proc, comma-separated)",
 						   optarg);
 			break;
 		case OPT_TOP:
@@ -363,7 +384,7 @@ int main(int argc, char **argv)
 			printf("leakwatch %s\n", LW_VERSION);
 			return LW_EXIT_OK;
 		case 'h':
-			fputs(usage_text, stdout);
+			usage(stdout);
 			return LW_EXIT_OK;
 		default:
 			return LW_EXIT_USAGE; /* getopt printed the reason */

@@ -39,8 +39,10 @@ struct lw_opts {
 	const char *pair_profiles; /* --pair-profile a,b */
 	int allow_inherit[16];	   /* fds that may cross an exec (fd-inherited) */
 	unsigned nr_allow_inherit;
-	bool det_fd; /* --only: detectors */
-	bool det_mem;
+	/* --only: bit i is lw_detectors[i] (detect/detector.h); pair also
+	 * runs whenever rules are given
+	 */
+	uint32_t detectors;
 	uint32_t sample_every; /* mem: keep 1 block in N */
 	uint64_t min_size, max_size;
 	bool no_stacks;	     /* mem: no allocation stacks (cost floor) */

@@ -4,17 +4,10 @@
 #define LW_REPORT_H
 
 #include <stdio.h>
+#include "base/proc_table.h"
 #include "report/finding.h"
 
 #define LW_JSON_SCHEMA_VERSION 1
-
-struct lw_proc_info {
-	uint32_t pid;
-	uint32_t ppid;
-	char comm[LW_COMM_LEN];
-	int exited;
-	int exit_code; /* raw wait status when exited */
-};
 
 struct lw_report_meta {
 	const char *tool_version;
@@ -22,7 +15,7 @@ struct lw_report_meta {
 	const char *command; /* run: the command line joined by spaces; else NULL */
 	uint32_t pid;	     /* root pid */
 	uint64_t duration_ms;
-	const struct lw_proc_info *procs;
+	const struct lw_proc *procs; /* the session's process table */
 	size_t nr_procs;
 	struct lw_stats stats;
 	uint64_t reconciled; /* attach: entries /proc/PID/fd reconciliation corrected */

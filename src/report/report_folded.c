@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdint.h>
 #include <string.h>
+#include "report/kinds.h"
 #include "report/report.h"
 
 static int status(FILE *out)
@@ -64,7 +65,7 @@ static int folded_finding(struct lw_reporter *r, const struct lw_finding *f)
 	bool symbolized = f->nr_frames && f->frames;
 	unsigned n = symbolized ? f->nr_frames : f->stack.nr;
 	/* Memory is weighed in bytes, as heap flame graphs are; the rest in count. */
-	uint64_t value = !strncmp(kind, "mem-", 4) && f->bytes ? f->bytes : f->count;
+	uint64_t value = lw_kind__of(kind, "mem") && f->bytes ? f->bytes : f->count;
 	FILE *out = r->out;
 
 	if (!symbolized && n > LW_STACK_MAX)

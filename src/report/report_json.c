@@ -92,7 +92,7 @@ static void write_procs(FILE *out, const struct lw_report_meta *m)
 
 	fputs("  \"processes\": [", out);
 	for (size_t i = 0; i < n; i++) {
-		const struct lw_proc_info *p = &m->procs[i];
+		const struct lw_proc *p = &m->procs[i];
 
 		fprintf(out,
 			"%s\n    {\n      \"pid\": %" PRIu32 ",\n      \"ppid\": %" PRIu32

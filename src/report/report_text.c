@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
+#include "report/kinds.h"
 #include "report/report.h"
 
 #define KINDS_MAX   32
@@ -53,13 +54,6 @@ static void put_safe(FILE *out, const char *s)
 	put_safe_n(out, s, SIZE_MAX);
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-
-	return a >= b && !strcmp(s + a - b, suffix);
-}
-
 static int text_begin(struct lw_reporter *r, const struct lw_report_meta *m)
 {
 	const char *mode = m->mode ? m->mode : "run";
@@ -101,7 +95,8 @@ static void tally(struct text_state *st, const char *kind)
 
 static void print_title(FILE *out, const struct lw_finding *f, const char *kind)
 {
-	bool leak = ends_with(kind, "-leak");
+	const struct lw_kind *k = lw_kind__find(kind);
+	bool leak = k && k->aged;
 	char what[96] = "";
 
 	if (!strcmp(kind, "fd-leak") || !strcmp(kind, "fd-send-failed-leak"))
@@ -244,7 +239,7 @@ static void print_procs(FILE *out, const struct lw_report_meta *m)
 		return;
 	fprintf(out, "==%" PRIu32 "== processes:", m->pid);
 	for (size_t i = 0; i < m->nr_procs && i < PROCS_SHOWN; i++) {
-		const struct lw_proc_info *p = &m->procs[i];
+		const struct lw_proc *p = &m->procs[i];
 		int st = p->exit_code;
 
 		fprintf(out, "%s %" PRIu32 " (", i ? "," : "", p->pid);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "report/kinds.h"
 #include "report/suppress.h"
 
 enum rule_scope {
@@ -21,7 +22,7 @@ enum rule_scope {
 
 struct rule {
 	enum rule_scope scope;
-	const char *kind; /* SCOPE_KIND: static string from known_kinds */
+	const char *kind; /* SCOPE_KIND: static string from the kinds table */
 	char *pattern;
 	bool glob;
 	char *text; /* "prefix:pattern" as written, trimmed */
@@ -31,17 +32,6 @@ struct rule {
 struct suppressions {
 	struct rule *v;
 	size_t n, cap;
-};
-
-static const char *const known_kinds[] = {
-    "fd-leak",		 "fd-double-close", "fd-inherited",	      "fd-send-failed-leak",
-    "fd-in-flight-lost", "mem-leak",	    "mem-double-free",	      "mem-invalid-free",
-    "pair-leak",	 "pair-underflow",  "mount-propagation-leak", "mount-race",
-    "mount-leftover",	 "respawn-storm",
-};
-
-static const char *const leak_kinds[] = {
-    "fd-leak", "mem-leak", "pair-leak", "fd-send-failed-leak", "fd-in-flight-lost",
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -74,6 +64,7 @@ static bool parse_scope(struct rule *r, const char *p, size_t len)
 		const char *name;
 		enum rule_scope scope;
 	} groups[] = {{"leak", SCOPE_LEAK}, {"fd", SCOPE_FD}, {"mem", SCOPE_MEM}};
+	const struct lw_kind *k;
 
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
 		if (strlen(groups[i].name) == len && !strncmp(p, groups[i].name, len)) {
@@ -81,14 +72,12 @@ static bool parse_scope(struct rule *r, const char *p, size_t len)
 			return true;
 		}
 	}
-	for (size_t i = 0; i < sizeof(known_kinds) / sizeof(known_kinds[0]); i++) {
-		if (strlen(known_kinds[i]) == len && !strncmp(p, known_kinds[i], len)) {
-			r->scope = SCOPE_KIND;
-			r->kind = known_kinds[i];
-			return true;
-		}
-	}
-	return false;
+	k = lw_kind__find_n(p, len);
+	if (!k)
+		return false;
+	r->scope = SCOPE_KIND;
+	r->kind = k->name;
+	return true;
 }
 
 /* One line (without its newline). Returns 0, a positive 1-based column of a
@@ -227,15 +216,15 @@ struct suppressions *suppress__load(const char *path, char *err, size_t errlen)
 static bool scope_matches(const struct rule *r, const char *kind)
 {
 	switch (r->scope) {
-	case SCOPE_LEAK:
-		for (size_t i = 0; i < sizeof(leak_kinds) / sizeof(leak_kinds[0]); i++)
-			if (!strcmp(kind, leak_kinds[i]))
-				return true;
-		return false;
+	case SCOPE_LEAK: {
+		const struct lw_kind *k = lw_kind__find(kind);
+
+		return k && k->is_leak;
+	}
 	case SCOPE_FD:
-		return !strncmp(kind, "fd-", 3);
+		return lw_kind__of(kind, "fd");
 	case SCOPE_MEM:
-		return !strncmp(kind, "mem-", 4);
+		return lw_kind__of(kind, "mem");
 	case SCOPE_KIND:
 		return !strcmp(kind, r->kind);
 	}

@@ -52,59 +52,122 @@ void session__set_command(struct lw_session *s, const char *cmdline)
 	s->command = strdup(cmdline);
 }
 
-struct lw_proc_info *proc_get(struct lw_session *s, uint32_t pid)
+struct lw_det *session_det(const struct lw_session *s, const char *name)
 {
-	for (size_t i = 0; i < s->nr_procs; i++)
-		if (s->procs[i].pid == pid && !s->procs[i].exited)
-			return &s->procs[i];
-	if (s->nr_procs == s->cap_procs) {
-		size_t cap = s->cap_procs ? s->cap_procs * 2 : 16;
-		struct lw_proc_info *v = realloc(s->procs, cap * sizeof(*v));
+	for (size_t i = 0; i < s->nr_dets; i++)
+		if (!strcmp(s->dets[i].ops->name, name))
+			return s->dets[i].d;
+	return NULL;
+}
 
-		if (!v)
-			return NULL;
-		s->procs = v;
-		s->cap_procs = cap;
-	}
-	memset(&s->procs[s->nr_procs], 0, sizeof(s->procs[0]));
-	s->procs[s->nr_procs].pid = pid;
-	return &s->procs[s->nr_procs++];
+/* ---- what detectors may ask of the session (struct lw_det_io) ---- */
+
+static const struct lw_mapping *io_mapping(void *ctx, uint32_t tgid, uint64_t ip)
+{
+	return symbolizer__find(((struct lw_session *)ctx)->sym, tgid, ip);
+}
+
+static int io_mount_shared(void *ctx, uint32_t tgid, const char *target)
+{
+	(void)ctx;
+	return procfs__mount_shared(tgid, target);
+}
+
+/* mount-leftover: is that mount still there (our own namespace's view)? */
+static bool io_still_mounted(void *ctx, uint32_t mnt_ns, const char *target)
+{
+	(void)ctx;
+	/* another namespace: gone with it, or not ours to see */
+	if (mnt_ns != procfs__mnt_ns(0))
+		return false;
+	return procfs__mount_shared(getpid(), target) >= 0;
+}
+
+static uint32_t io_mnt_ns(void *ctx, uint32_t pid)
+{
+	(void)ctx;
+	return procfs__mnt_ns(pid);
+}
+
+static int io_proc_fds(void *ctx, uint32_t pid, struct lw_proc_fd **out)
+{
+	(void)ctx;
+	return procfs__fds(pid, out);
+}
+
+static int io_open_fds(void *ctx, uint32_t tgid)
+{
+	return det_fd__open_count(session_det(ctx, "fd"), tgid);
+}
+
+static int io_touch(void *ctx, uint32_t tgid, int fd, struct lw_touch *out)
+{
+	return lw_loader__touch(((struct lw_session *)ctx)->ld, tgid, fd, out);
+}
+
+static int io_read_mem(void *ctx, lw_mem_stack_fn on_stack, lw_mem_block_fn on_block, void *cbctx)
+{
+	return lw_loader__read_mem(((struct lw_session *)ctx)->ld, on_stack, on_block, cbctx);
+}
+
+static int io_read_mem_totals(void *ctx, lw_mem_total_fn cb, void *cbctx)
+{
+	return lw_loader__read_mem_totals(((struct lw_session *)ctx)->ld, cb, cbctx);
+}
+
+static int io_attach_uprobe(void *ctx, const char *prog, const char *path, uint64_t offset,
+			    bool ret, char *err, size_t errlen)
+{
+	return lw_loader__attach_uprobe(((struct lw_session *)ctx)->ld, prog, path, offset, ret,
+					err, errlen);
+}
+
+static int io_attach_pair(void *ctx, const char *prog, const char *path, uint64_t offset,
+			  uint64_t cookie, char *err, size_t errlen)
+{
+	return lw_loader__attach_pair(((struct lw_session *)ctx)->ld, prog, path, offset, cookie,
+				      err, errlen);
 }
 
 /* ---- set-up ---- */
 
-/* --pair, --pair-file, --pair-profile into one rule table; a bad rule is a
- * usage error (-EINVAL) with the parser's line.
+/* The enabled detectors, in table order. A bad pair rule is a usage error
+ * (-EINVAL) with the parser's line.
  */
-static int load_pairs(struct lw_session *s, const struct lw_opts *o)
+static int open_detectors(struct lw_session *s)
 {
-	char buf[128], *save = NULL, *name;
-	int err = 0;
+	struct lw_det_env env = {
+	    .opts = s->opts, .io = &s->io, .err = s->errmsg, .errlen = sizeof(s->errmsg)};
+	uint32_t mask = lw_detectors__enabled(s->opts);
+	int err;
 
-	for (unsigned i = 0; i < o->nr_pairs && !err; i++)
-		err = pair_spec__parse_compact(&s->spec, o->pairs[i], s->errmsg, sizeof(s->errmsg));
-	if (!err && o->pair_file)
-		err = pair_spec__parse_file(&s->spec, o->pair_file, s->errmsg, sizeof(s->errmsg));
-	s->first_profile_rule = s->spec.n;
-	if (!err && o->pair_profiles) {
-		snprintf(buf, sizeof(buf), "%s", o->pair_profiles);
-		for (name = strtok_r(buf, ",", &save); name && !err;
-		     name = strtok_r(NULL, ",", &save)) {
-			const char *text = pair_spec__profile(name);
+	s->io = (struct lw_det_io){
+	    .ctx = s,
+	    .procs = &s->procs,
+	    .mapping = io_mapping,
+	    .mount_shared = io_mount_shared,
+	    .still_mounted = io_still_mounted,
+	    .mnt_ns = io_mnt_ns,
+	    .proc_fds = io_proc_fds,
+	    .open_fds = io_open_fds,
+	    .touch = io_touch,
+	    .read_mem = io_read_mem,
+	    .read_mem_totals = io_read_mem_totals,
+	    .attach_uprobe = io_attach_uprobe,
+	    .attach_pair = io_attach_pair,
+	};
+	for (unsigned i = 0; lw_detectors[i] && s->nr_dets < LW_DETS_MAX; i++) {
+		struct lw_det_slot *slot = &s->dets[s->nr_dets];
 
-			if (!text) {
-				snprintf(s->errmsg, sizeof(s->errmsg),
-					 "unknown --pair-profile '%s' (see leakwatch --help)",
-					 name);
-				return -EINVAL;
-			}
-			err = pair_spec__parse_text(&s->spec, name, text, s->errmsg,
-						    sizeof(s->errmsg));
-		}
+		if (!(mask & (1u << i)))
+			continue;
+		slot->ops = lw_detectors[i];
+		s->nr_dets++;
+		err = slot->ops->open(&slot->d, &env);
+		if (err)
+			return err == -ENOMEM ? set_error(s, err, "out of memory") : err;
 	}
-	if (!err && s->spec.n)
-		err = pair_spec__validate(&s->spec, s->errmsg, sizeof(s->errmsg));
-	return err ? -EINVAL : 0;
+	return 0;
 }
 
 int session__new(struct lw_session **out, const struct lw_opts *opts)
@@ -113,25 +176,14 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	    .follow_children = !opts->no_follow,
 	    .verbose = opts->verbose,
 	    .ringbuf_bytes = LW_RINGBUF_BYTES,
-	    .fd = opts->det_fd,
-	    .mem = opts->det_mem,
+	    .fd = lw_detectors__enabled(opts) & 1u << lw_detector__bit(&det_fd_ops),
+	    .mem = lw_detectors__enabled(opts) & 1u << lw_detector__bit(&det_mem_ops),
 	    .mem_sample_every = opts->sample_every,
 	    .mem_min_size = opts->min_size,
 	    .mem_max_size = opts->max_size,
 	    .mem_no_stacks = opts->no_stacks,
-	    .pair = opts->nr_pairs || opts->pair_file || opts->pair_profiles,
+	    .pair = lw_detectors__enabled(opts) & 1u << lw_detector__bit(&det_pair_ops),
 	    .last_touch = opts->last_touch,
-	};
-	struct corr_mem_opts mo = {
-	    .attach_mode = opts->mode == LW_MODE_ATTACH,
-	    .min_age_ns = opts->min_age_ns,
-	    .sample_every = opts->sample_every,
-	};
-	struct corr_fd_opts co = {
-	    .attach_mode = opts->mode == LW_MODE_ATTACH,
-	    .min_age_ns = opts->min_age_ns,
-	    .allow_inherit = opts->allow_inherit,
-	    .nr_allow_inherit = opts->nr_allow_inherit,
 	};
 	struct lw_session *s = calloc(1, sizeof(*s));
 	int err;
@@ -147,7 +199,7 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 		if (!s->supp)
 			return -EINVAL;
 	}
-	err = load_pairs(s, opts);
+	err = open_detectors(s);
 	if (err)
 		return err;
 	if (!opts->no_default_suppressions) {
@@ -159,37 +211,11 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	err = lw_preflight(s->errmsg, sizeof(s->errmsg));
 	if (err)
 		return err;
-	s->corr = corr_fd__new(&co);
 	s->sym = symbolizer__new();
 	s->cfi = cfi_cache__new();
 	s->trend = trend__new();
-	s->exec_gens = hmap__new();
 	s->miss_retries = hmap__new();
-	s->new_ns = hmap__new();
-	s->touches = hmap__new();
-	if (opts->det_mem)
-		s->mem = corr_mem__new(&mo);
-	{
-		struct corr_mount_opts mno = {.attach_mode = opts->mode == LW_MODE_ATTACH};
-
-		s->mnt = corr_mount__new(&mno);
-		s->storm = corr_storm__new(NULL);
-		if (!s->mnt || !s->storm)
-			return set_error(s, -ENOMEM, "out of memory");
-	}
-	if (s->spec.n) {
-		struct corr_pair_opts po = {
-		    .attach_mode = opts->mode == LW_MODE_ATTACH,
-		    .min_age_ns = opts->min_age_ns,
-		    .spec = &s->spec,
-		};
-
-		s->pair = corr_pair__new(&po);
-		if (!s->pair)
-			return set_error(s, -ENOMEM, "out of memory");
-	}
-	if (!s->corr || !s->sym || !s->cfi || !s->trend || !s->exec_gens || !s->miss_retries ||
-	    !s->new_ns || !s->touches || (opts->det_mem && !s->mem))
+	if (!s->sym || !s->cfi || !s->trend || !s->miss_retries)
 		return set_error(s, -ENOMEM, "out of memory");
 	err = lw_loader__open(&s->ld, &lo, s->errmsg, sizeof(s->errmsg));
 	if (err)
@@ -207,22 +233,15 @@ void session__free(struct lw_session *s)
 	ring_buffer__free(s->rb);
 	lw_loader__detach(s->ld);
 	lw_loader__free(s->ld);
-	corr_fd__free(s->corr);
-	corr_mem__free(s->mem);
-	corr_pair__free(s->pair);
-	corr_mount__free(s->mnt);
-	corr_storm__free(s->storm);
-	pair_spec__free(&s->spec);
+	for (size_t i = 0; i < s->nr_dets; i++)
+		s->dets[i].ops->free(s->dets[i].d);
 	symbolizer__free(s->sym);
 	cfi_cache__free(s->cfi);
 	suppress__free(s->supp);
 	suppress__free(s->builtin);
 	trend__free(s->trend);
-	hmap__free(s->exec_gens);
 	hmap__free(s->miss_retries);
-	hmap__free(s->new_ns);
-	hmap__free_ptrs(s->touches);
-	free(s->procs);
+	lw_procs__free(&s->procs);
 	free(s->rules.v);
 	free(s->command);
 	free(s);
@@ -230,29 +249,24 @@ void session__free(struct lw_session *s)
 
 int session__add_target(struct lw_session *s, pid_t pid, bool root)
 {
-	struct lw_proc_info *pi;
-	int err = lw_loader__add_target(s->ld, pid, root ? LW_TGT_ROOT : 0);
+	struct lw_proc *p;
+	int ppid, err = lw_loader__add_target(s->ld, pid, root ? LW_TGT_ROOT : 0);
 
 	if (err)
 		return set_error(s, err, "cannot add pid %d to the target map: %s", pid,
 				 strerror(-err));
-	if (root) {
-		uint32_t ns = procfs__mnt_ns(pid);
-
+	if (root)
 		s->root = pid;
-		/* the namespace the root starts in: a new one made later is
-		 * told apart from it (mount-propagation-leak)
-		 */
-		if (ns)
-			corr_mount__set_ns(s->mnt, pid, ns);
-	}
-	pi = proc_get(s, pid);
-	if (pi) {
-		int ppid = procfs__ppid(pid);
-
-		pi->ppid = ppid > 0 ? ppid : 0;
-		procfs__comm(pid, pi->comm, sizeof(pi->comm));
-	}
+	p = lw_procs__get(&s->procs, pid);
+	if (!p)
+		return 0;
+	ppid = procfs__ppid(pid);
+	p->ppid = ppid > 0 ? ppid : 0;
+	p->root = root;
+	procfs__comm(pid, p->comm, sizeof(p->comm));
+	for (size_t i = 0; i < s->nr_dets; i++)
+		if (s->dets[i].ops->on_target)
+			s->dets[i].ops->on_target(s->dets[i].d, p);
 	return 0;
 }
 
@@ -261,127 +275,27 @@ int session__attach(struct lw_session *s)
 	return lw_loader__attach(s->ld, s->errmsg, sizeof(s->errmsg));
 }
 
-static const struct mem_probe {
-	enum lw_alloc_fn fn;
-	const char *prog;
-	unsigned args; /* registers the entry program reads */
-	bool ret;      /* needs the return value */
-} mem_probes[] = {
-    {LW_FN_MALLOC, "mem_malloc", LW_ARG_RDI, true},
-    {LW_FN_CALLOC, "mem_calloc", LW_ARG_RDI | LW_ARG_RSI, true},
-    {LW_FN_REALLOC, "mem_realloc", LW_ARG_RDI | LW_ARG_RSI, true},
-    {LW_FN_REALLOCARRAY, "mem_reallocarray", LW_ARG_RDI | LW_ARG_RSI | LW_ARG_RDX, true},
-    {LW_FN_FREE, "mem_free", LW_ARG_RDI, false},
-    {LW_FN_POSIX_MEMALIGN, "mem_posix_memalign", LW_ARG_RDI | LW_ARG_RSI | LW_ARG_RDX, true},
-    {LW_FN_ALIGNED_ALLOC, "mem_memalign", LW_ARG_RDI | LW_ARG_RSI, true},
-    {LW_FN_MEMALIGN, "mem_memalign", LW_ARG_RDI | LW_ARG_RSI, true},
-    {LW_FN_VALLOC, "mem_valloc", LW_ARG_RDI, true},
-    {LW_FN_PVALLOC, "mem_valloc", LW_ARG_RDI, true},
-};
-
-int session__attach_mem(struct lw_session *s, pid_t pid, char **argv)
+int session__attach_detectors(struct lw_session *s, pid_t pid, char **argv)
 {
-	extern char **environ;
-	struct lw_alloc_target t;
-	char err[256] = "";
-	int e;
+	for (size_t i = 0; i < s->nr_dets; i++) {
+		const struct lw_detector_ops *ops = s->dets[i].ops;
+		int err = ops->attach ? ops->attach(s->dets[i].d, pid, argv) : 0;
 
-	if (!s->mem)
-		return 0;
-	e = argv ? alloc_resolve__command(argv[0], environ, &t, err, sizeof(err))
-		 : alloc_resolve__pid(pid, &t, err, sizeof(err));
-	if (e)
-		return set_error(s, e, "mem: %s", err);
-	if (!t.found[LW_FN_MALLOC] || !t.found[LW_FN_FREE])
-		return set_error(s, -ENOENT, "mem: %s: no malloc/free found", t.path);
-	if (s->opts->verbose)
-		fprintf(stderr, "leakwatch: mem: allocator %s (%s)\n", t.path, t.why);
-	for (size_t i = 0; i < sizeof(mem_probes) / sizeof(mem_probes[0]); i++) {
-		const struct mem_probe *mp = &mem_probes[i];
-		struct probe_place pp = {.offset = t.offset[mp->fn]};
-		bool dup = false;
-
-		if (!t.found[mp->fn])
-			continue;
-		/* aliases (one function under two names) get one probe */
-		for (size_t j = 0; j < i; j++)
-			dup |= t.found[mem_probes[j].fn] &&
-			       t.offset[mem_probes[j].fn] == t.offset[mp->fn];
-		if (dup)
-			continue;
-		/* where the entry instruction would be single-stepped, probe the
-		 * first equivalent instruction the kernel emulates
-		 */
-		if (s->opts->probe_at_entry ||
-		    probe_place__find(t.path, t.offset[mp->fn], mp->args, &pp))
-			pp.offset = t.offset[mp->fn];
-		if (s->opts->verbose)
-			fprintf(stderr, "leakwatch: mem: %s at +0x%llx: %s\n",
-				alloc_fn_name(mp->fn), (unsigned long long)pp.offset, pp.why);
-		e = lw_loader__attach_uprobe(s->ld, mp->prog, t.path, pp.offset, false, err,
-					     sizeof(err));
-		/* a uretprobe hijacks the return address: only at the entry */
-		if (!e && mp->ret)
-			e = lw_loader__attach_uprobe(s->ld, "mem_ret", t.path, t.offset[mp->fn],
-						     true, err, sizeof(err));
-		if (e)
-			return set_error(s, e, "mem: %s", err);
+		if (err)
+			return err;
 	}
 	return 0;
 }
 
-int session__attach_pairs(struct lw_session *s, pid_t pid, char **argv)
+int session__seed(struct lw_session *s, pid_t pid)
 {
-	extern char **environ;
-	unsigned attached = 0;
-	char err[512];
+	for (size_t i = 0; i < s->nr_dets; i++) {
+		const struct lw_detector_ops *ops = s->dets[i].ops;
+		int err = ops->seed ? ops->seed(s->dets[i].d, pid) : 0;
 
-	for (size_t i = 0; i < s->spec.n; i++) {
-		const struct lw_pair_rule *r = &s->spec.v[i];
-		struct lw_sym_target t;
-		uint64_t cookie = LW_PAIR_COOKIE(i, r->how, r->argn);
-		int e;
-
-		e = argv ? sym_resolve__command(argv[0], environ, r->func, r->module, &t, err,
-						sizeof(err))
-			 : sym_resolve__pid(pid, r->func, r->module, &t, err, sizeof(err));
-		if (e) {
-			/* a profile names libraries the target may not use */
-			if (i >= s->first_profile_rule) {
-				if (s->opts->verbose)
-					fprintf(stderr, "leakwatch: pair: skipped: %s\n", err);
-				continue;
-			}
-			return set_error(s, e, "pair %s: %s", r->resource, err);
-		}
-		if (s->opts->verbose)
-			fprintf(stderr, "leakwatch: pair: %s %s at %s+0x%llx\n", r->resource,
-				r->func, t.path, (unsigned long long)t.offset);
-		e = lw_loader__attach_pair(s->ld, "pair_entry", t.path, t.offset, cookie, err,
-					   sizeof(err));
-		if (!e && r->how != LW_PAIR_H_ARG)
-			e = lw_loader__attach_pair(s->ld, "pair_ret", t.path, t.offset, cookie, err,
-						   sizeof(err));
-		if (e)
-			return set_error(s, e, "pair %s: %s", r->resource, err);
-		attached++;
+		if (err)
+			return err;
 	}
-	if (s->spec.n && !attached)
-		return set_error(s, -ENOENT,
-				 "pair: none of the profile's functions is in the target");
-	return 0;
-}
-
-int session__seed_fds(struct lw_session *s, pid_t pid)
-{
-	struct lw_proc_fd *fds;
-	int n = procfs__fds(pid, &fds);
-
-	if (n < 0)
-		return n;
-	for (int i = 0; i < n; i++)
-		corr_fd__seed(s->corr, pid, fds[i].fd, fds[i].target, fds[i].cloexec);
-	free(fds);
 	return 0;
 }
 

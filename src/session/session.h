@@ -22,16 +22,15 @@ const char *session__error(const struct lw_session *s);
 
 int session__add_target(struct lw_session *s, pid_t pid, bool root);
 int session__attach(struct lw_session *s);
-/* mem detector: resolve the allocator that serves pid (attach) or the
- * command argv (run, before exec) and put uprobes on its entry points.
+/* Each enabled detector's probes on the target: pid (attach) or the
+ * command argv (run, before exec). mem resolves the allocator that serves
+ * it, pair each rule's function; an error names what is missing.
  */
-int session__attach_mem(struct lw_session *s, pid_t pid, char **argv);
-/* Pair rules: resolve each function (executable, then its libraries) and
- * put uprobes on it; profile rules whose library is absent are skipped.
+int session__attach_detectors(struct lw_session *s, pid_t pid, char **argv);
+/* What pid held before observation began (fd: its open fds, from /proc),
+ * which is never its leak.
  */
-int session__attach_pairs(struct lw_session *s, pid_t pid, char **argv);
-/* Known-open fds of pid (from /proc) that are not its leaks. */
-int session__seed_fds(struct lw_session *s, pid_t pid);
+int session__seed(struct lw_session *s, pid_t pid);
 /* Learn pid's mappings now, while it is alive. */
 void session__snapshot_maps(struct lw_session *s, pid_t pid);
 

@@ -53,60 +53,35 @@ static void print_site_line(struct lw_session *s, const struct corr_fd_site *sit
 		trend__is_growing(s->trend, site->key) ? "  GROWING" : "", site->resource);
 }
 
-struct mem_tick {
-	struct lw_session *s;
-	int shown;
-};
-
-static int mem_site_tick(void *ctx, uint64_t id, const struct lw_mem_total *t,
-			 const struct lw_stack_ips *ips)
+static void tick_header(void *ctx, const char *line)
 {
-	struct mem_tick *mt = ctx;
-	struct corr_fd_site site = {.key = id ^ LW_MEM_SITE_TAG, .pid = (uint32_t)mt->s->root};
-	int64_t d;
+	(void)ctx;
+	fprintf(stderr, "leakwatch: %s\n", line);
+}
 
-	if (!t->live_count)
-		return 0;
-	d = trend__sample(mt->s->trend, site.key, t->live_count);
-	if (ips) {
-		site.stack.nr = ips->nr > LW_STACK_MAX ? LW_STACK_MAX : ips->nr;
-		memcpy(site.stack.ips, ips->ips, site.stack.nr * sizeof(site.stack.ips[0]));
-	}
-	site.live = t->live_count;
-	snprintf(site.resource, sizeof(site.resource), "%llu bytes",
-		 (unsigned long long)t->live_bytes);
-	if (mt->shown++ < 20)
-		print_site_line(mt->s, &site, d, "blocks");
-	return 0;
+static void tick_site(void *ctx, const struct corr_fd_site *site, const char *what, bool show)
+{
+	struct lw_session *s = ctx;
+	int64_t d = trend__sample(s->trend, site->key, site->live);
+
+	if (show)
+		print_site_line(s, site, d, what);
 }
 
 static void interval_tick(struct lw_session *s)
 {
-	struct corr_fd_site *sites = calloc(LW_SITES_MAX, sizeof(*sites));
-	double t = (double)(mono_ns() - s->start_ns) / 1e9;
-	int n;
+	struct lw_det_tick t = {
+	    .ctx = s,
+	    .t_s = (double)(mono_ns() - s->start_ns) / 1e9,
+	    .header = tick_header,
+	    .site = tick_site,
+	};
 
-	if (!sites)
-		return;
 	ring_buffer__consume(s->rb);
-	n = corr_fd__sites(s->corr, sites, LW_SITES_MAX);
-	if (s->opts->det_fd) {
-		fprintf(stderr, "leakwatch: +%.1fs: %d fd creation site(s) with live fds\n", t,
-			n > 0 ? n : 0);
-		for (int i = 0; i < n; i++) {
-			int64_t d = trend__sample(s->trend, sites[i].key, sites[i].live);
-
-			print_site_line(s, &sites[i], d, "fds");
-		}
-	}
-	if (s->mem) {
-		struct mem_tick mt = {.s = s};
-
-		fprintf(stderr, "leakwatch: +%.1fs: allocation sites with live blocks:\n", t);
-		lw_loader__read_mem_totals(s->ld, mem_site_tick, &mt);
-	}
+	for (size_t i = 0; i < s->nr_dets; i++)
+		if (s->dets[i].ops->tick)
+			s->dets[i].ops->tick(s->dets[i].d, &t);
 	trend__end_round(s->trend);
-	free(sites);
 }
 
 static void status_line(struct lw_session *s)

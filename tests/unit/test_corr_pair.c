@@ -20,10 +20,24 @@ static const char spec_text[] = "pool acquire pool_create  ret\n"
 				"mp   acquire mp_create_ex ret\n";
 
 static struct lw_pair_spec spec;
+/* the session's process table, synthetic: comm comes from it */
+static struct lw_procs procs;
+
+static void set_comm(uint32_t tgid, const char *comm)
+{
+	struct lw_proc *p = lw_procs__get(&procs, tgid);
+
+	if (p)
+		snprintf(p->comm, sizeof(p->comm), "%s", comm);
+}
 
 static struct corr_pair *mk(bool attach, uint64_t min_age)
 {
-	struct corr_pair_opts o = {.attach_mode = attach, .min_age_ns = min_age, .spec = &spec};
+	struct corr_pair_opts o = {.attach_mode = attach,
+				   .min_age_ns = min_age,
+				   .spec = &spec,
+				   .proc = lw_procs__lookup,
+				   .proc_ctx = &procs};
 	char err[256];
 
 	if (!spec.n && pair_spec__parse_text(&spec, "test", spec_text, err, sizeof(err))) {
@@ -84,7 +98,7 @@ LW_TEST(pair_leak_acquire_stack)
 	struct lw_findings fs = {};
 	const struct lw_finding *f;
 
-	corr_pair__comm(c, 100, "server");
+	set_comm(100, "server");
 	call(c, 100, POOL_CREATE, 0x7000, 1, 0);
 	call(c, 100, POOL_CREATE, 0x6000, 1, MS);
 	call(c, 100, POOL_CREATE, 0x9000, 2, MS);
@@ -193,7 +207,7 @@ LW_TEST(pair_underflow_run_mode)
 	struct lw_findings fs = {};
 	const struct lw_finding *f;
 
-	corr_pair__comm(c, 100, "app");
+	set_comm(100, "app");
 	call(c, 100, POOL_RELEASE, 0xbad0, 7, 0); /* never acquired */
 	call(c, 100, POOL_RELEASE, 0xbad8, 7, 0);
 	call(c, 100, POOL_CREATE, 0x5000, 1, 0);
@@ -397,10 +411,11 @@ LW_TEST(pair_fork_child)
 	struct corr_pair *c = mk(false, 0);
 	struct lw_findings fs = {};
 
-	corr_pair__comm(c, 100, "parent");
+	set_comm(100, "parent");
 	call(c, 100, POOL_CREATE, 0x5000, 1, 0);
 	ASSERT_EQ(corr_pair__fork(c, 100, 200), 0, "fork");
-	call(c, 200, POOL_RELEASE, 0x5000, 2, MS); /* its copy: no underflow */
+	lw_procs__fork(&procs, 100, 200, "parent"); /* the child's comm at fork */
+	call(c, 200, POOL_RELEASE, 0x5000, 2, MS);  /* its copy: no underflow */
 	call(c, 200, POOL_CREATE, 0x7000, 3, MS);
 	ASSERT_EQ(corr_pair__exit(c, 200, 2 * MS), 0, "child exit");
 	ASSERT_EQ(corr_pair__exec(c, 300), 0, "another child");

@@ -72,8 +72,13 @@ LW_TEST(text_golden)
 	    "SUMMARY: leakwatch: 2 findings: 2 fd-leak (1 suppressed)\n"
 	    "==1234== events: 17, dropped: 2\n"
 	    "==1234== WARNING: report may be incomplete: 2 events dropped, unwind map full 1x\n";
-	struct lw_proc_info procs[] = {{1234, 1, "fixture_leak", 1, 0},
-				       {1240, 1234, "child", 1, 9 /* SIGKILL */}};
+	struct lw_proc procs[] = {
+	    {.pid = 1234, .ppid = 1, .comm = "fixture_leak", .exited = 1, .exit_code = 0},
+	    {.pid = 1240,
+	     .ppid = 1234,
+	     .comm = "child",
+	     .exited = 1,
+	     .exit_code = 9 /* SIGKILL */}};
 	struct lw_report_meta m = base_meta();
 	struct lw_findings fs = {0};
 	struct lw_finding *g;
@@ -290,7 +295,8 @@ LW_TEST(json_golden)
 				   "    \"suppressed\": 0\n"
 				   "  }\n"
 				   "}\n";
-	struct lw_proc_info procs[] = {{42, 1, "srv", 0, 0}};
+	struct lw_proc procs[] = {
+	    {.pid = 42, .ppid = 1, .comm = "srv", .exited = 0, .exit_code = 0}};
 	struct lw_report_meta m = base_meta();
 	struct lw_findings fs = {0};
 	struct lw_finding *f = lw_findings__add(&fs);
@@ -395,7 +401,8 @@ static int python_check(const char *doc, const char *check)
 
 LW_TEST(json_parses)
 {
-	struct lw_proc_info procs[] = {{1234, 1, "fix\"ture\n", 1, 256}};
+	struct lw_proc procs[] = {
+	    {.pid = 1234, .ppid = 1, .comm = "fix\"ture\n", .exited = 1, .exit_code = 256}};
 	struct lw_report_meta m = base_meta();
 	struct lw_findings fs = {0};
 	struct lw_finding *f;

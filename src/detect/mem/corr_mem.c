@@ -7,12 +7,13 @@
 #include "detect/mem/corr_mem.h"
 #include "base/hmap.h"
 
+/* What only this correlator knows of a process (comm and exec generation
+ * are the session's process table's).
+ */
 struct mproc {
 	uint32_t tgid;
-	uint32_t exec_gen; /* matches lw_target.exec_gen */
-	bool dead;
+	bool dead;	 /* its exit was seen (attach: not the root's) */
 	uint64_t end_ns; /* exit time, for ages in run mode */
-	char comm[LW_COMM_LEN];
 };
 
 struct block {
@@ -105,14 +106,6 @@ static struct mproc *proc_get(struct corr_mem *c, uint32_t tgid)
 	return p;
 }
 
-void corr_mem__exec(struct corr_mem *c, uint32_t tgid)
-{
-	struct mproc *p = proc_get(c, tgid);
-
-	if (p)
-		p->exec_gen++;
-}
-
 void corr_mem__exit(struct corr_mem *c, uint32_t tgid, uint64_t ts_ns)
 {
 	struct mproc *p = proc_get(c, tgid);
@@ -121,14 +114,6 @@ void corr_mem__exit(struct corr_mem *c, uint32_t tgid, uint64_t ts_ns)
 		p->dead = true;
 		p->end_ns = ts_ns;
 	}
-}
-
-void corr_mem__comm(struct corr_mem *c, uint32_t tgid, const char *comm)
-{
-	struct mproc *p = proc_get(c, tgid);
-
-	if (p && comm[0])
-		memcpy(p->comm, comm, LW_COMM_LEN);
 }
 
 int corr_mem__user_alloc(struct corr_mem *c, const struct lw_ev_mem_alloc *ev,
@@ -197,11 +182,12 @@ int corr_mem__bad_free(struct corr_mem *c, const struct lw_ev_mem_bad_free *ev,
 
 #define LW_PAGE 4096ULL
 
-static uint32_t cur_gen(struct corr_mem *c, uint32_t tgid)
+/* The process's current exec generation (lw_target.exec_gen's mirror). */
+static uint32_t cur_gen(const struct corr_mem *c, uint32_t tgid)
 {
-	uint64_t *slot = hmap__get(c->procs, tgid);
+	const struct lw_proc *p = c->o.proc ? c->o.proc(c->o.proc_ctx, tgid) : NULL;
 
-	return slot ? ((struct mproc *)(uintptr_t)*slot)->exec_gen : 0;
+	return p ? p->exec_gen : 0;
 }
 
 /* Remove [start, end) from every mapping of (tgid, gen) it overlaps: whole
@@ -348,7 +334,7 @@ static bool counts(struct corr_mem *c, const struct block *b, uint64_t now_ns, u
 {
 	uint64_t *slot = hmap__get(c->procs, b->tgid);
 	struct mproc *p = slot ? (struct mproc *)(uintptr_t)*slot : NULL;
-	uint32_t gen = p ? p->exec_gen : 0;
+	uint32_t gen = cur_gen(c, b->tgid);
 
 	if (b->exec_gen != gen)
 		return false; /* the image it belonged to was replaced by exec */
@@ -403,12 +389,12 @@ static int group_cmp(const void *pa, const void *pb)
 	return a->key < b->key ? -1 : a->key > b->key;
 }
 
-static void fill_comm(struct corr_mem *c, uint32_t tgid, char *comm)
+static void fill_comm(const struct corr_mem *c, uint32_t tgid, char *comm)
 {
-	uint64_t *slot = hmap__get(c->procs, tgid);
+	const struct lw_proc *p = c->o.proc ? c->o.proc(c->o.proc_ctx, tgid) : NULL;
 
-	if (slot)
-		memcpy(comm, ((struct mproc *)(uintptr_t)*slot)->comm, LW_COMM_LEN);
+	if (p)
+		memcpy(comm, p->comm, LW_COMM_LEN);
 }
 
 static int emit_leaks(struct corr_mem *c, uint64_t now_ns, struct lw_findings *out)

@@ -7,12 +7,18 @@
 #define LW_CORR_MEM_H
 
 #include <stdbool.h>
+#include "base/proc_table.h"
 #include "report/finding.h"
 
 struct corr_mem_opts {
 	bool attach_mode; /* only processes alive at the end; blocks older than min_age */
 	uint64_t min_age_ns;
 	uint32_t sample_every; /* counts and bytes are scaled back up */
+	/* the session's process table: comm and the current exec generation
+	 * (NULL: generation 0, no comm)
+	 */
+	lw_proc_lookup_fn proc;
+	void *proc_ctx;
 };
 
 struct corr_mem;
@@ -20,10 +26,11 @@ struct corr_mem;
 struct corr_mem *corr_mem__new(const struct corr_mem_opts *o);
 void corr_mem__free(struct corr_mem *c);
 
-/* Process lifecycle, from the same events as the fd correlator. */
-void corr_mem__exec(struct corr_mem *c, uint32_t tgid);
+/* The process exited (its blocks stop aging; attach mode: freed by exit).
+ * An exec needs no call: the process table's exec generation tells the
+ * old image's blocks apart.
+ */
 void corr_mem__exit(struct corr_mem *c, uint32_t tgid, uint64_t ts_ns);
-void corr_mem__comm(struct corr_mem *c, uint32_t tgid, const char *comm);
 
 /* Streamed events (stacks already complete). */
 int corr_mem__user_alloc(struct corr_mem *c, const struct lw_ev_mem_alloc *ev,

@@ -566,10 +566,28 @@ static int feed_ns(struct corr_mount *c, const struct lw_ev_mount *ev, struct mp
 	return ns_enter(c, p, ns);
 }
 
+unsigned corr_mount__classify(const struct lw_ev_mount *ev)
+{
+	switch (ev->nr) {
+	case LW_NR_MOUNT:
+		if (ev->arg_flags & (LW_MS_REMOUNT | LW_MS_PROPAGATION))
+			return 0;
+		return LW_MNTC_OP | (ev->arg_flags & LW_MS_MOVE ? LW_MNTC_MOVES : LW_MNTC_MAKES);
+	case LW_NR_MOVE_MOUNT:
+		return LW_MNTC_OP | LW_MNTC_MAKES;
+	case LW_NR_FSMOUNT:
+		return LW_MNTC_MAKES;
+	case LW_NR_UMOUNT2:
+		return LW_MNTC_OP;
+	}
+	return 0;
+}
+
 int corr_mount__feed(struct corr_mount *c, const struct lw_ev_mount *ev, const struct lw_ips *stack)
 {
+	unsigned what = corr_mount__classify(ev);
 	struct mproc *p = map_obj_get(c->procs, ev->hdr.tgid, sizeof(*p));
-	bool op = false, makes = false, moves = false;
+	bool op = what & LW_MNTC_OP, makes = what & LW_MNTC_MAKES, moves = what & LW_MNTC_MOVES;
 	struct mop x = {.valid = true};
 	struct mns *m;
 	int err;
@@ -579,24 +597,6 @@ int corr_mount__feed(struct corr_mount *c, const struct lw_ev_mount *ev, const s
 	err = feed_ns(c, ev, p);
 	if (err)
 		return err;
-	switch (ev->nr) {
-	case LW_NR_MOUNT:
-		if (ev->arg_flags & (LW_MS_REMOUNT | LW_MS_PROPAGATION))
-			break;
-		op = true;
-		moves = ev->arg_flags & LW_MS_MOVE;
-		makes = !moves;
-		break;
-	case LW_NR_MOVE_MOUNT:
-		op = makes = true;
-		break;
-	case LW_NR_FSMOUNT:
-		makes = true;
-		break;
-	case LW_NR_UMOUNT2:
-		op = true;
-		break;
-	}
 	if (!op && !makes)
 		return 0;
 	x.ts = ev->hdr.ts_ns;

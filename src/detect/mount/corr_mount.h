@@ -56,6 +56,19 @@
 #define LW_MNT_TRACK_MAX  4096
 #define LW_MNT_GROUPS_MAX 1024
 
+/* What a mount-family record does, one decision for the correlator and the
+ * mount detector's mountinfo check (bits):
+ *  LW_MNTC_OP	  a mount/umount2/move_mount on a target (races, tracking)
+ *  LW_MNTC_MAKES  it makes a mount: mount(2) that is not MS_REMOUNT, not a
+ *		  propagation change (MS_SHARED/PRIVATE/SLAVE/UNBINDABLE) and
+ *		  not MS_MOVE; move_mount; fsmount (no target: not an op)
+ *  LW_MNTC_MOVES  mount(2) with MS_MOVE: moves the mount at the source
+ */
+#define LW_MNTC_OP    (1u << 0)
+#define LW_MNTC_MAKES (1u << 1)
+#define LW_MNTC_MOVES (1u << 2)
+unsigned corr_mount__classify(const struct lw_ev_mount *ev);
+
 struct corr_mount_opts {
 	bool attach_mode;	 /* no mount-leftover findings */
 	uint64_t race_window_ns; /* 0: 2 s */

@@ -36,7 +36,6 @@ struct pproc {
 	uint32_t tgid;
 	bool inherited; /* forked, not exec'd: holds handles we never saw */
 	uint64_t last_ts;
-	char comm[LW_COMM_LEN];
 	struct hmap **live;   /* [resource]: handle → struct phandle *, lazily */
 	struct hmap *threads; /* tid → struct tlast * */
 };
@@ -173,14 +172,6 @@ static struct pproc *proc_find(const struct corr_pair *c, uint32_t tgid)
 	return slot ? (struct pproc *)(uintptr_t)*slot : NULL;
 }
 
-void corr_pair__comm(struct corr_pair *c, uint32_t tgid, const char *comm)
-{
-	struct pproc *p = proc_get(c, tgid);
-
-	if (p && comm[0])
-		snprintf(p->comm, sizeof(p->comm), "%.*s", LW_COMM_LEN - 1, comm);
-}
-
 static int record(struct corr_pair *c, uint32_t tgid, uint32_t res, uint64_t end_ns,
 		  const struct phandle *h)
 {
@@ -241,9 +232,8 @@ int corr_pair__fork(struct corr_pair *c, uint32_t parent_tgid, uint32_t child_tg
 
 	if (!child)
 		return -ENOMEM;
+	(void)parent;
 	child->inherited = true;
-	if (parent && !child->comm[0])
-		memcpy(child->comm, parent->comm, LW_COMM_LEN);
 	return 0;
 }
 
@@ -502,7 +492,7 @@ static int cand_run_cmp(const void *pa, const void *pb, void *arg)
 
 static void fill_comm(const struct corr_pair *c, uint32_t tgid, char *comm)
 {
-	const struct pproc *p = proc_find(c, tgid);
+	const struct lw_proc *p = c->o.proc ? c->o.proc(c->o.proc_ctx, tgid) : NULL;
 
 	if (p)
 		memcpy(comm, p->comm, LW_COMM_LEN);

@@ -32,6 +32,7 @@
 
 #include <stdbool.h>
 #include "report/finding.h"
+#include "base/proc_table.h"
 #include "detect/pair/pair_spec.h"
 
 struct corr_pair_opts {
@@ -45,6 +46,9 @@ struct corr_pair_opts {
 	 * the correlator
 	 */
 	const struct lw_pair_spec *spec;
+	/* the session's process table: findings take comm from it */
+	lw_proc_lookup_fn proc;
+	void *proc_ctx;
 };
 
 struct corr_pair;
@@ -69,7 +73,6 @@ int corr_pair__feed(struct corr_pair *c, const struct lw_ev_pair *ev, const stru
 int corr_pair__exec(struct corr_pair *c, uint32_t tgid);
 int corr_pair__exit(struct corr_pair *c, uint32_t tgid, uint64_t ts_ns);
 int corr_pair__fork(struct corr_pair *c, uint32_t parent_tgid, uint32_t child_tgid);
-void corr_pair__comm(struct corr_pair *c, uint32_t tgid, const char *comm);
 
 /* Findings appended to out (now_ns on the events' clock), in order
  * (kind, pid, resource, first handle):

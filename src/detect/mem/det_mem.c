@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The mem detector: allocator uprobes, streamed blocks and bad frees, the
+ * anonymous-mapping class, and the BPF maps read at the end.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "detect/fd/corr_fd.h"
+#include "detect/mem/corr_mem.h"
+#include "detect/mem/det_mem.h"
+#include "report/kinds.h"
+#include "stack/probe_place.h"
+#include "stack/symbolize.h"
+
+struct lw_det {
+	struct lw_det_env env;
+	struct corr_mem *mem;
+};
+
+static const struct mem_probe {
+	enum lw_alloc_fn fn;
+	const char *prog;
+	unsigned args; /* registers the entry program reads */
+	bool ret;      /* needs the return value */
+} mem_probes[] = {
+    {LW_FN_MALLOC, "mem_malloc", LW_ARG_RDI, true},
+    {LW_FN_CALLOC, "mem_calloc", LW_ARG_RDI | LW_ARG_RSI, true},
+    {LW_FN_REALLOC, "mem_realloc", LW_ARG_RDI | LW_ARG_RSI, true},
+    {LW_FN_REALLOCARRAY, "mem_reallocarray", LW_ARG_RDI | LW_ARG_RSI | LW_ARG_RDX, true},
+    {LW_FN_FREE, "mem_free", LW_ARG_RDI, false},
+    {LW_FN_POSIX_MEMALIGN, "mem_posix_memalign", LW_ARG_RDI | LW_ARG_RSI | LW_ARG_RDX, true},
+    {LW_FN_ALIGNED_ALLOC, "mem_memalign", LW_ARG_RDI | LW_ARG_RSI, true},
+    {LW_FN_MEMALIGN, "mem_memalign", LW_ARG_RDI | LW_ARG_RSI, true},
+    {LW_FN_VALLOC, "mem_valloc", LW_ARG_RDI, true},
+    {LW_FN_PVALLOC, "mem_valloc", LW_ARG_RDI, true},
+};
+
+static int mem_open(struct lw_det **out, const struct lw_det_env *env)
+{
+	const struct lw_opts *o = env->opts;
+	struct corr_mem_opts mo = {
+	    .attach_mode = o->mode == LW_MODE_ATTACH,
+	    .min_age_ns = o->min_age_ns,
+	    .sample_every = o->sample_every,
+	    .proc = lw_procs__lookup,
+	    .proc_ctx = (void *)env->io->procs,
+	};
+	struct lw_det *d = calloc(1, sizeof(*d));
+
+	*out = d;
+	if (!d)
+		return -ENOMEM;
+	d->env = *env;
+	d->mem = corr_mem__new(&mo);
+	return d->mem ? 0 : -ENOMEM;
+}
+
+static void mem_free(struct lw_det *d)
+{
+	if (!d)
+		return;
+	corr_mem__free(d->mem);
+	free(d);
+}
+
+int det_mem__attach_target(const struct lw_det_env *env, const struct lw_alloc_target *t)
+{
+	const struct lw_opts *o = env->opts;
+	const struct lw_det_io *io = env->io;
+	char err[256] = "";
+	int e;
+
+	if (!t->found[LW_FN_MALLOC] || !t->found[LW_FN_FREE])
+		return lw_det__error(env, -ENOENT, "mem: %s: no malloc/free found", t->path);
+	if (o->verbose)
+		fprintf(stderr, "leakwatch: mem: allocator %s (%s)\n", t->path, t->why);
+	for (size_t i = 0; i < sizeof(mem_probes) / sizeof(mem_probes[0]); i++) {
+		const struct mem_probe *mp = &mem_probes[i];
+		struct probe_place pp = {.offset = t->offset[mp->fn]};
+		bool dup = false;
+
+		if (!t->found[mp->fn])
+			continue;
+		/* aliases (one function under two names) get one probe */
+		for (size_t j = 0; j < i; j++)
+			dup |= t->found[mem_probes[j].fn] &&
+			       t->offset[mem_probes[j].fn] == t->offset[mp->fn];
+		if (dup)
+			continue;
+		/* where the entry instruction would be single-stepped, probe the
+		 * first equivalent instruction the kernel emulates
+		 */
+		if (o->probe_at_entry ||
+		    probe_place__find(t->path, t->offset[mp->fn], mp->args, &pp))
+			pp.offset = t->offset[mp->fn];
+		if (o->verbose)
+			fprintf(stderr, "leakwatch: mem: %s at +0x%llx: %s\n",
+				alloc_fn_name(mp->fn), (unsigned long long)pp.offset, pp.why);
+		e = io->attach_uprobe ? io->attach_uprobe(io->ctx, mp->prog, t->path, pp.offset,
+							  false, err, sizeof(err))
+				      : -ENOSYS;
+		/* a uretprobe hijacks the return address: only at the entry */
+		if (!e && mp->ret)
+			e = io->attach_uprobe(io->ctx, "mem_ret", t->path, t->offset[mp->fn], true,
+					      err, sizeof(err));
+		if (e)
+			return lw_det__error(env, e, "mem: %s", err);
+	}
+	return 0;
+}
+
+static int mem_attach(struct lw_det *d, pid_t pid, char **argv)
+{
+	extern char **environ;
+	struct lw_alloc_target *t = calloc(1, sizeof(*t));
+	char err[256] = "";
+	int e;
+
+	if (!t)
+		return -ENOMEM;
+	e = argv ? alloc_resolve__command(argv[0], environ, t, err, sizeof(err))
+		 : alloc_resolve__pid(pid, t, err, sizeof(err));
+	e = e ? lw_det__error(&d->env, e, "mem: %s", err) : det_mem__attach_target(&d->env, t);
+	free(t);
+	return e;
+}
+
+static bool in_libc(const struct lw_det_io *io, uint32_t tgid, uint64_t ip)
+{
+	const struct lw_mapping *m = io->mapping ? io->mapping(io->ctx, tgid, ip) : NULL;
+	const char *base;
+
+	if (!m || !m->path)
+		return false;
+	base = strrchr(m->path, '/');
+	base = base ? base + 1 : m->path;
+	return !strncmp(base, "libc.so", 7) || !strncmp(base, "ld-linux", 8);
+}
+
+bool det_mem__keep_mmap(const struct lw_det_io *io, uint32_t tgid, struct lw_ips *ips)
+{
+	/* malloc's large chunks and arenas, thread stacks, ld.so's segments
+	 * and TLS: the heap detector's business or nobody's
+	 */
+	if (ips->nr >= 2 && in_libc(io, tgid, ips->ips[1]))
+		return false;
+	if (ips->nr >= 2 && in_libc(io, tgid, ips->ips[0])) {
+		memmove(ips->ips, ips->ips + 1, (ips->nr - 1) * sizeof(ips->ips[0]));
+		ips->nr--;
+		ips->flags |= LW_STK_ALL_RETURN;
+	}
+	return true;
+}
+
+static int mem_on_event(struct lw_det *d, const struct lw_ev_hdr *h, size_t size)
+{
+	struct lw_ips ips = {};
+
+	switch (h->type) {
+	case LW_EV_MEM_ALLOC: {
+		const struct lw_ev_mem_alloc *ev = (const void *)h;
+
+		lw_stack__ips(&ev->stack, &ips);
+		return corr_mem__user_alloc(d->mem, ev, &ips);
+	}
+	case LW_EV_MEM_FREE_USER:
+		if (size >= sizeof(struct lw_ev_mem_free_user))
+			corr_mem__user_free(d->mem, (const void *)h);
+		return 0;
+	case LW_EV_MMAP_ANON: {
+		const struct lw_ev_mmap_anon *ev = (const void *)h;
+
+		lw_stack__ips(&ev->stack, &ips);
+		if (!det_mem__keep_mmap(d->env.io, h->tgid, &ips))
+			return 0;
+		return corr_mem__mmap(d->mem, ev, &ips);
+	}
+	case LW_EV_MUNMAP:
+		if (size < sizeof(struct lw_ev_munmap))
+			return -EINVAL;
+		return corr_mem__munmap(d->mem, (const void *)h);
+	case LW_EV_MEM_BAD_FREE: {
+		const struct lw_ev_mem_bad_free *ev = (const void *)h;
+
+		lw_stack__ips(&ev->stack, &ips);
+		return corr_mem__bad_free(d->mem, ev, &ips);
+	}
+	}
+	return -EINVAL;
+}
+
+static int mem_on_exit(struct lw_det *d, const struct lw_proc *p, const struct lw_ev_proc_exit *ev)
+{
+	if (!lw_det__exit_ends_observation(d->env.opts, p))
+		corr_mem__exit(d->mem, p->pid, ev->hdr.ts_ns);
+	return 0;
+}
+
+static int on_stack(void *ctx, uint64_t id, const struct lw_stack_ips *ips)
+{
+	return corr_mem__stack(ctx, id, ips);
+}
+
+static int on_block(void *ctx, const struct lw_alloc_key *k, const struct lw_alloc_val *v)
+{
+	return corr_mem__live(ctx, k, v);
+}
+
+static int mem_finish(struct lw_det *d, uint64_t now_ns, struct lw_findings *out)
+{
+	const struct lw_det_io *io = d->env.io;
+	int err = io->read_mem ? io->read_mem(io->ctx, on_stack, on_block, d->mem) : 0;
+
+	return err ? err : corr_mem__finish(d->mem, now_ns, out);
+}
+
+struct tick_ctx {
+	const struct lw_det_tick *t;
+	pid_t root;
+	int shown;
+};
+
+static int site_tick(void *ctx, uint64_t id, const struct lw_mem_total *total,
+		     const struct lw_stack_ips *ips)
+{
+	struct tick_ctx *tc = ctx;
+	struct corr_fd_site site = {.key = id ^ LW_MEM_SITE_TAG, .pid = (uint32_t)tc->root};
+
+	if (!total->live_count)
+		return 0;
+	if (ips) {
+		site.stack.nr = ips->nr > LW_STACK_MAX ? LW_STACK_MAX : ips->nr;
+		memcpy(site.stack.ips, ips->ips, site.stack.nr * sizeof(site.stack.ips[0]));
+	}
+	site.live = total->live_count;
+	snprintf(site.resource, sizeof(site.resource), "%llu bytes",
+		 (unsigned long long)total->live_bytes);
+	tc->t->site(tc->t->ctx, &site, "blocks", tc->shown++ < 20);
+	return 0;
+}
+
+static void mem_tick(struct lw_det *d, const struct lw_det_tick *t)
+{
+	const struct lw_det_io *io = d->env.io;
+	struct tick_ctx tc = {.t = t};
+	char line[128];
+
+	for (size_t i = 0; io->procs && i < io->procs->n; i++)
+		if (io->procs->v[i].root)
+			tc.root = io->procs->v[i].pid;
+	snprintf(line, sizeof(line), "+%.1fs: allocation sites with live blocks:", t->t_s);
+	t->header(t->ctx, line);
+	if (io->read_mem_totals)
+		io->read_mem_totals(io->ctx, site_tick, &tc);
+}
+
+uint64_t det_mem__stack_key(const struct lw_ips *st)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (uint32_t i = 0; i < st->nr && i < LW_STACK_MAX; i++)
+		h = (h ^ st->ips[i]) * 0x100000001b3ULL;
+	return h ? h : 1;
+}
+
+static uint64_t mem_site_key(struct lw_det *d, const struct lw_finding *f)
+{
+	const struct lw_kind *k = lw_kind__find(f->kind);
+
+	(void)d;
+	return k && k->is_leak ? det_mem__stack_key(&f->stack) ^ LW_MEM_SITE_TAG : 0;
+}
+
+size_t det_mem__apply_top(struct lw_findings *fs, unsigned top)
+{
+	size_t seen = 0, cut = 0;
+
+	for (size_t i = 0; i < fs->n && top; i++) {
+		const struct lw_kind *k = lw_kind__find(fs->v[i].kind);
+
+		if (!k || strcmp(k->detector, "mem") || !k->is_leak || fs->v[i].suppressed)
+			continue;
+		if (++seen > top) {
+			fs->v[i].suppressed = true;
+			cut++;
+		}
+	}
+	return cut;
+}
+
+static size_t mem_trim(struct lw_det *d, struct lw_findings *fs)
+{
+	return det_mem__apply_top(fs, d->env.opts->top);
+}
+
+static const uint16_t mem_types[] = {
+    LW_EV_MEM_ALLOC, LW_EV_MEM_FREE_USER, LW_EV_MEM_BAD_FREE, LW_EV_MMAP_ANON, LW_EV_MUNMAP, 0,
+};
+
+const struct lw_detector_ops det_mem_ops = {
+    .name = "mem",
+    .ev_types = mem_types,
+    .default_on = false,
+    .help = "heap blocks (allocator uprobes), anonymous mmaps",
+    .open = mem_open,
+    .attach = mem_attach,
+    .on_event = mem_on_event,
+    .on_exit = mem_on_exit,
+    .tick = mem_tick,
+    .finish = mem_finish,
+    .site_key = mem_site_key,
+    .trim = mem_trim,
+    .free = mem_free,
+};

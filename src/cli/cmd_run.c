@@ -122,8 +122,8 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 	if (session__child_status(s) < 0) {
 		/* stopped early (second signal): end the command, then report */
 		kill(child, SIGKILL);
-		if (waitpid(child, &status, 0) == child && session__child_status(s) < 0)
-			status = status;
+		if (waitpid(child, &status, 0) != child)
+			status = SIGKILL; /* as the wait status of the kill above */
 	} else {
 		status = session__child_status(s);
 	}

@@ -663,9 +663,10 @@ rc=$?
 expect_eq "$rc" 2 "exit code" &&
 	expect_eq "$out" "leakwatch: error: attach: missing -p PID (see leakwatch --help)" "message" && ok
 
-# Leftovers by owner: the programs and links held by a leakwatch this suite
-# started (alive after it should have ended), and those of ours no process
-# holds at all. Another leakwatch's programs have their own holder.
+# Leftovers by owner (/proc/PID/fdinfo, see bpf_owned.py): the programs and
+# links held by a leakwatch this suite started (alive after it should have
+# ended), and those of ours no process holds at all. Another leakwatch's
+# programs have their own holder; bpftool names and lists them.
 start no_probes_left_behind
 if ! command -v bpftool >/dev/null || ! $OWNED maxid >/dev/null 2>"$TMP/owned.err" ||
 	[ "$prog_max0" = x ]; then

@@ -5,7 +5,6 @@
 #include "ev_builders.h"
 #include "detect/mem/corr_mem.h"
 #include "detect/mount/corr_mount.h"
-#include "detect/pair/corr_pair.h"
 #include "detect/proc/corr_storm.h"
 
 #define STR(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "")
@@ -300,34 +299,6 @@ int ev_mount_proc(struct corr_mount *c, const void *rec)
 		err = corr_mount__comm(c, h->tgid, ev->comm);
 		return err ? err : corr_mount__exit(c, h->tgid, h->ts_ns);
 	}
-	}
-	return -EINVAL;
-}
-
-int ev_pair_proc(struct corr_pair *c, const void *rec)
-{
-	const struct lw_ev_hdr *h = rec;
-	int err;
-
-	switch (h->type) {
-	case LW_EV_PROC_FORK: {
-		const struct lw_ev_proc_fork *ev = rec;
-
-		err = corr_pair__fork(c, h->tgid, ev->child_tgid);
-		if (!err)
-			corr_pair__comm(c, ev->child_tgid, ev->comm);
-		return err;
-	}
-	case LW_EV_PROC_EXEC: {
-		const struct lw_ev_proc_exec *ev = rec;
-
-		err = corr_pair__exec(c, h->tgid);
-		if (!err)
-			corr_pair__comm(c, h->tgid, ev->comm);
-		return err;
-	}
-	case LW_EV_PROC_EXIT:
-		return corr_pair__exit(c, h->tgid, h->ts_ns);
 	}
 	return -EINVAL;
 }

@@ -19,7 +19,6 @@
 struct corr_mem;
 struct corr_storm;
 struct corr_mount;
-struct corr_pair;
 
 struct lw_ev_hdr ev_hdr(int type, size_t size, uint32_t tgid, uint64_t ts_ns);
 void ev_stack(struct lw_stack *s, uint64_t ip);
@@ -72,6 +71,5 @@ struct lw_ev_pair ev_pair(uint32_t tgid, uint32_t rule, uint64_t handle, uint64_
 int ev_mem_proc(struct corr_mem *c, const void *rec);
 int ev_storm_proc(struct corr_storm *c, const void *rec);
 int ev_mount_proc(struct corr_mount *c, const void *rec);
-int ev_pair_proc(struct corr_pair *c, const void *rec);
 
 #endif

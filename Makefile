@@ -91,6 +91,9 @@ $(OUTPUT)/tests/unit/%.o: tests/unit/%.c | $(OUTPUT)/tests/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# cfi_fp_fn must have a frame-pointer frame, with gcc and clang alike
+$(OUTPUT)/tests/unit/test_cfi.o: CFLAGS += -fno-omit-frame-pointer
+
 $(OUTPUT)/unit-tests: $(UNIT_OBJS) $(PURE_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -ldw -lelf -lz -lcapstone -o $@

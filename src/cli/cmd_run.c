@@ -204,7 +204,7 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 		/* stopped early (second signal): end the command, then report */
 		kill(child, SIGKILL);
 		if (waitpid(child, &status, 0) != child)
-			status = 0;
+			status = SIGKILL; /* as the wait status of the kill above */
 	}
 	found = session__report(s);
 	if (found < 0) {

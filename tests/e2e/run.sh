@@ -10,22 +10,52 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 Q="python3 $HERE/findings.py"
 TMP=$(mktemp -d /tmp/lw-e2e.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$TMP"' EXIT
+started=0
 passed=0
 failed=0
 current=""
+verdict=2 # of the current test: 0 none yet, 1 ok, 2 FAIL
+silent="" # tests that started and said neither
+stray=0   # FAILs outside any test
 
+# One verdict per test: a second FAIL line still prints but counts once;
+# a FAIL after ok turns the test into a failure.
 fail() {
-	echo "  FAIL: $current: $*"
-	failed=$((failed + 1))
-	current=""
+	echo "  FAIL: ${current:-(outside any test)}: $*"
+	case "$verdict${current:+t}" in
+	0t) failed=$((failed + 1)) ;;
+	2) failed=$((failed + 1)) stray=$((stray + 1)) ;;
+	1t) passed=$((passed - 1)) failed=$((failed + 1)) ;;
+	esac
+	verdict=2
 }
 
 ok() {
-	[ -n "$current" ] && { echo "ok   $current"; passed=$((passed + 1)); }
-	current=""
+	[ "$verdict" = 0 ] || return 0
+	echo "ok   $current"
+	passed=$((passed + 1))
+	verdict=1
 }
 
-start() { current=$1; }
+start() {
+	[ "$verdict" = 0 ] && silent="$silent $current"
+	current=$1
+	verdict=0
+	started=$((started + 1))
+}
+
+# The closing lines: every test that started must have said ok or FAIL.
+summary() {
+	[ "$verdict" = 0 ] && silent="$silent $current"
+	verdict=2
+	local reported=$((passed + failed - stray))
+	if [ "$reported" != "$started" ]; then
+		echo "  FAIL: $started tests started, $reported said ok or FAIL; silent:${silent:- none}"
+		failed=$((failed + (started > reported ? started - reported : 1)))
+	fi
+	echo "e2e: $started started"
+	echo "e2e: $passed passed, $failed failed"
+}
 
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() {
@@ -59,6 +89,26 @@ if [ "$(id -u)" != 0 ]; then
 	echo "e2e: 0 passed, 1 failed"
 	exit 1
 fi
+
+# Every leakwatch the suite starts goes through this wrapper: it records its
+# pid and start time (pids get reused) and execs leakwatch in place, so $!
+# and signals still reach leakwatch itself. no_probes_left_behind then
+# checks BPF objects by these pids, whatever else runs on the machine.
+LWBIN=$(readlink -f "$LW")
+LW_PIDS=$TMP/lw.pids
+export LWBIN LW_PIDS
+: >"$LW_PIDS"
+cat >"$TMP/leakwatch" <<'EOW'
+#!/bin/sh
+echo "$$ $(awk '{sub(/.*\) /, ""); print $20}' /proc/$$/stat)" >>"$LW_PIDS"
+exec "$LWBIN" "$@"
+EOW
+chmod +x "$TMP/leakwatch"
+LW=$TMP/leakwatch
+OWNED="python3 $HERE/bpf_owned.py"
+# ids loaded before the suite are not ours (empty when bpftool is missing:
+# no_probes_left_behind fails then)
+read -r prog_max0 link_max0 < <($OWNED maxid 2>/dev/null || echo "x x")
 
 # --- run mode ---------------------------------------------------------------
 
@@ -495,16 +545,27 @@ if [ -n "$current" ]; then
 		ok || fail "interval output: $(tail -4 "$TMP/grow.err")"
 fi
 
+# --duration alone ends it: the target stays up, and what leaked inside the
+# window is reported then (a broken timer is caught by the watchdog, not hung)
 start attach_duration_ends_observation
 rm -f "$TMP/ready5"
 "$FX/fd_server" --ready-file "$TMP/ready5" &
 srv=$!
 wait_for "$TMP/ready5" ready 1
-$LW attach -p $srv --duration 0.3 -f json -o "$TMP/dur.json" 2>/dev/null
+timeout -s KILL 60 $LW attach -p $srv --duration 3 --min-age 0 -f json -o "$TMP/dur.json" 2>"$TMP/dur.err" &
+lw=$!
+wait_for "$TMP/dur.err" "attached to pid" 1
+kill -USR1 $srv
+wait_for "$TMP/ready5" request 1
+wait $lw
 rc=$?
+kill -0 $srv 2>/dev/null
+alive=$?
 kill -TERM $srv
 wait $srv
-expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/dur.json" fd_server)" "" "findings" && ok
+expect_eq "$rc" 23 "exit code (137: it did not end by itself)" &&
+	expect_eq "$alive" 0 "target still running when leakwatch ended" &&
+	expect_eq "$($Q "$TMP/dur.json" fd_server)" "fd-leak count=1 fds=7 func=handle_request resource=socket:[N] (AF_INET, SOCK_STREAM)" "findings" && ok
 
 start attach_report_when_target_exits
 rm -f "$TMP/ready2"
@@ -592,7 +653,7 @@ expect_eq "$rc" 2 "exit code" &&
 	expect_eq "$out" "leakwatch: error: $TMP/nope.supp: No such file or directory" "message" && ok
 
 start not_root
-out=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all $(readlink -f $LW) run -- true 2>&1)
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all "$LWBIN" run -- true 2>&1)
 rc=$?
 expect_eq "$rc" 3 "exit code" && case "$out" in
 	"leakwatch: error: need root, or CAP_BPF and CAP_PERFMON"*) ok ;;
@@ -692,14 +753,60 @@ for mode in default keep; do
 	fi
 done
 
+# Leftovers by owner (/proc/PID/fdinfo, see bpf_owned.py): the programs and
+# links held by a leakwatch this suite started (alive after it should have
+# ended), and those of ours no process holds at all. Another leakwatch's
+# programs have their own holder; bpftool names and lists them.
 start no_probes_left_behind
-# the kernel frees detached raw tracepoint programs after an RCU grace period
-for i in $(seq 1 100); do
-	left=$(bpftool prog show 2>/dev/null | grep -c "fd_sys_\|proc_fork\|proc_exec\|proc_exit")
-	[ "$left" = 0 ] && break
-	sleep 0.05
-done
-expect_eq "$left" 0 "leakwatch programs still loaded after the tests" && ok
+if ! command -v bpftool >/dev/null || ! $OWNED maxid >/dev/null 2>"$TMP/owned.err" ||
+	[ "$prog_max0" = x ]; then
+	fail "bpftool is needed to check for leftover programs: $(cat "$TMP/owned.err")"
+else
+	# first show that the check sees a live leakwatch's programs, links and fds
+	rm -f "$TMP/ready6"
+	"$FX/fd_server" --ready-file "$TMP/ready6" &
+	srv=$!
+	wait_for "$TMP/ready6" ready 1
+	$LW attach -p $srv -f json -o "$TMP/probe.json" 2>"$TMP/probe.err" &
+	lw=$!
+	wait_for "$TMP/probe.err" "attached to pid" 1
+	$OWNED held $lw >"$TMP/held.txt"
+	fdinfo=$(cat /proc/$lw/fdinfo/* 2>/dev/null | grep -c "^prog_id:\|^link_id:")
+	# our program names: the skeletons', and what the live one holds
+	{
+		sed -n 's/.*progs\[[0-9]*\]\.name = "\(.*\)";/\1/p' "$(dirname "$LWBIN")"/*.skel.h
+		awk '$1 == "prog" {print $3}' "$TMP/held.txt"
+	} 2>/dev/null | sort -u >"$TMP/names.txt"
+	kill -INT $lw
+	wait $lw
+	kill -TERM $srv
+	wait $srv
+	nprog=$(grep -c "^prog " "$TMP/held.txt")
+	nlink=$(grep -c "^link " "$TMP/held.txt")
+	# then every leakwatch the suite started: ended, holding nothing
+	live=""
+	while read -r pid st; do
+		now=$(awk '{sub(/.*\) /, ""); print $20}' /proc/$pid/stat 2>/dev/null)
+		[ "$now" = "$st" ] && live="$live $pid"
+	done <"$LW_PIDS"
+	held=""
+	[ -n "$live" ] && held=$($OWNED held $live | tr '\n' ';')
+	# detached programs go after an RCU grace period: wait for those (bounded)
+	for i in $(seq 1 100); do
+		orphans=$($OWNED orphans "$prog_max0" "$link_max0" "$TMP/names.txt" | tr '\n' ';')
+		[ -z "$orphans" ] && break
+		sleep 0.05
+	done
+	if [ "$nprog" = 0 ] || [ "$nlink" = 0 ] || [ "$fdinfo" = 0 ]; then
+		fail "a live leakwatch showed $nprog programs, $nlink links, $fdinfo bpf fds"
+	elif ! grep -q "^$lw " "$LW_PIDS"; then
+		fail "the wrapper did not record leakwatch pid $lw"
+	else
+		expect_eq "$live" "" "leakwatch processes still running" &&
+			expect_eq "$held" "" "programs and links they hold" &&
+			expect_eq "$orphans" "" "our programs and links held by no process" && ok
+	fi
+fi
 
-echo "e2e: $passed passed, $failed failed"
+summary
 [ "$failed" = 0 ]

@@ -9,6 +9,16 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A function the optimiser must leave alone (not inlined, cloned or
+ * renamed), so its symbol and its frame are the ones a test names. clang
+ * has no noipa; noinline and used do the same there.
+ */
+#ifdef __clang__
+#define LW_NOIPA __attribute__((noinline, used))
+#else
+#define LW_NOIPA __attribute__((noipa))
+#endif
+
 typedef void (*lw_test_fn)(void);
 void lw_test_register(const char *name, lw_test_fn fn);
 extern int lw_test_failed; /* set by ASSERT_* in the running test */

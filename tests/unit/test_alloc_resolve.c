@@ -394,9 +394,10 @@ LW_TEST(alloc_resolve_stripped_static)
 {
 	struct lw_alloc_target t;
 	char err[256] = "";
-	const char *exe = tmp_path("stripped");
+	const char *exe;
 
 	ASSERT_EQ(build_stripped(), 0, "objcopy --strip-all");
+	exe = tmp_path("stripped"); /* only now: tmp_path recycles 4 buffers */
 	ASSERT_EQ(alloc_resolve__command(exe, environ, &t, err, sizeof(err)), -ENODATA, err);
 	ASSERT_CONTAINS(err, "stripped: no symbol table, cannot find malloc", "error");
 }

@@ -20,15 +20,16 @@ static struct symbolizer *self_sym(void)
 	return s;
 }
 
-__attribute__((noipa)) static uint64_t cfi_sink(uint64_t v)
+LW_NOIPA static uint64_t cfi_sink(uint64_t v)
 {
 	return v ^ 1;
 }
 
-/* The unit tests build with -O2 (no frame pointers); this one keeps them.
+/* The unit tests build with -O2 (no frame pointers); this file keeps them
+ * (Makefile: clang has no per-function optimize()), for this function.
  * pc is taken in the body, i.e. after push %rbp; mov %rsp,%rbp.
  */
-__attribute__((noipa, optimize("no-omit-frame-pointer"))) static uint64_t cfi_fp_fn(void)
+LW_NOIPA static uint64_t cfi_fp_fn(void)
 {
 	uint64_t pc;
 
@@ -369,8 +370,7 @@ static uint64_t stack_top(void)
 }
 
 /* What BPF hands over for a partial stack: pc, sp, bp and the memory above sp. */
-__attribute__((noipa)) static uint32_t capture_live(struct lw_stack *stk, uint8_t *slice,
-						    uint64_t top)
+LW_NOIPA static uint32_t capture_live(struct lw_stack *stk, uint8_t *slice, uint64_t top)
 {
 	uint64_t pc, sp, bp, len;
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include "harness.h"
+#include "ev_builders.h"
 #include "detect/fd/corr_fd.h"
 
 #define MS 1000000ull
@@ -19,28 +20,16 @@ static void feed(struct corr_fd *c, const void *ev)
 	}
 }
 
-static struct lw_ev_hdr hdr(int type, size_t size, uint32_t tgid, uint32_t tid, uint64_t ts)
-{
-	return (struct lw_ev_hdr){
-	    .type = type, .size = size, .tgid = tgid, .tid = tid, .ts_ns = ts};
-}
-
 /* site picks the creation stack: {0x1000 + site, 0x4000}. */
 static void open_ex(struct corr_fd *c, uint32_t tgid, uint32_t tid, uint64_t ts, int fd,
 		    uint32_t flags, int src_fd, int site, const char *path)
 {
-	static struct lw_ev_fd_open ev; /* 600 bytes: keep it off the stack */
+	struct lw_ev_fd_open ev = ev_fd_open(tgid, fd, path, 0x1000 + site);
 
-	memset(&ev, 0, sizeof(ev));
-	ev.hdr = hdr(LW_EV_FD_OPEN, sizeof(ev), tgid, tid, ts);
-	ev.fd = fd;
+	ev.hdr.tid = tid;
+	ev.hdr.ts_ns = ts;
 	ev.src_fd = src_fd;
 	ev.fd_flags = flags;
-	ev.res_kind = LW_RES_FILE;
-	snprintf(ev.name, sizeof(ev.name), "%s", path);
-	ev.stack.nr = 2;
-	ev.stack.ips[0] = 0x1000 + site;
-	ev.stack.ips[1] = 0x4000;
 	feed(c, &ev);
 }
 
@@ -54,71 +43,55 @@ static void open_fd(struct corr_fd *c, uint32_t tgid, uint64_t ts, int fd, int s
 
 static void close_fd(struct corr_fd *c, uint32_t tgid, uint64_t ts, int fd, int ret)
 {
-	struct lw_ev_fd_close ev = {
-	    .hdr = hdr(LW_EV_FD_CLOSE, sizeof(ev), tgid, tgid, ts), .fd = fd, .ret = ret};
+	struct lw_ev_fd_close ev = ev_fd_close(tgid, fd, ret, 0);
 
+	ev.hdr.ts_ns = ts;
 	feed(c, &ev);
 }
 
 static void close_range(struct corr_fd *c, uint32_t tgid, uint32_t first, uint32_t last,
 			uint32_t flags)
 {
-	struct lw_ev_fd_close_range ev = {
-	    .hdr = hdr(LW_EV_FD_CLOSE_RANGE, sizeof(ev), tgid, tgid, 0),
-	    .first = first,
-	    .last = last,
-	    .flags = flags,
-	};
+	struct lw_ev_fd_close_range ev = ev_fd_close_range(tgid, first, last, flags);
 
 	feed(c, &ev);
 }
 
 static void set_cloexec(struct corr_fd *c, uint32_t tgid, int fd, bool on)
 {
-	struct lw_ev_fd_cloexec ev = {
-	    .hdr = hdr(LW_EV_FD_CLOEXEC, sizeof(ev), tgid, tgid, 0), .fd = fd, .cloexec = on};
+	struct lw_ev_fd_cloexec ev = ev_fd_cloexec(tgid, fd, on);
 
 	feed(c, &ev);
 }
 
 static void fork_ev(struct corr_fd *c, uint32_t parent, uint32_t child, uint32_t flags)
 {
-	struct lw_ev_proc_fork ev = {.hdr = hdr(LW_EV_PROC_FORK, sizeof(ev), parent, parent, 0),
-				     .child_tgid = child,
-				     .fork_flags = flags,
-				     .comm = "parent"};
+	struct lw_ev_proc_fork ev = ev_proc_fork(parent, child, flags, "parent");
 
 	feed(c, &ev);
 }
 
 static void exec_ev(struct corr_fd *c, uint32_t tgid, const char *comm)
 {
-	struct lw_ev_proc_exec ev = {.hdr = hdr(LW_EV_PROC_EXEC, sizeof(ev), tgid, tgid, 0)};
+	struct lw_ev_proc_exec ev = ev_proc_exec(tgid, comm, "");
 
-	snprintf(ev.comm, sizeof(ev.comm), "%s", comm);
 	feed(c, &ev);
 }
 
 static void exit_ev(struct corr_fd *c, uint32_t tgid, uint64_t ts)
 {
-	struct lw_ev_proc_exit ev = {.hdr = hdr(LW_EV_PROC_EXIT, sizeof(ev), tgid, tgid, ts)};
+	struct lw_ev_proc_exit ev = ev_proc_exit(tgid, 0, "");
 
+	ev.hdr.ts_ns = ts;
 	feed(c, &ev);
 }
 
 static void feed_pipe(struct corr_fd *c, uint32_t tgid, int fd, int site)
 {
-	static struct lw_ev_fd_open ev;
+	struct lw_ev_fd_open ev = ev_fd_open(tgid, fd, "", 0x1000 + site);
 
-	memset(&ev, 0, sizeof(ev));
-	ev.hdr = hdr(LW_EV_FD_OPEN, sizeof(ev), tgid, tgid, 0);
-	ev.fd = fd;
-	ev.src_fd = -1;
 	ev.res_kind = LW_RES_PIPE;
 	ev.ino = 77;
-	ev.stack.nr = 2;
-	ev.stack.ips[0] = 0x1000 + site;
-	ev.stack.ips[1] = 0x4000;
 	feed(c, &ev);
 }
 
@@ -723,10 +696,9 @@ LW_TEST(fd_finish_twice_and_tgid_reuse)
 LW_TEST(fd_bad_records)
 {
 	struct corr_fd *c = run_mode();
-	struct lw_ev_hdr h = hdr(LW_EV_FD_CLOSE, 8, 100, 100, 0);
-	struct lw_ev_hdr cfi = hdr(LW_EV_CFI_MISS, sizeof(h), 100, 100, 0);
-
-	struct lw_ev_fd_close_range r0 = {.hdr = hdr(LW_EV_FD_CLOSE_RANGE, sizeof(r0), 0, 0, 0)};
+	struct lw_ev_hdr h = ev_hdr(LW_EV_FD_CLOSE, 8, 100, 0);
+	struct lw_ev_hdr cfi = ev_hdr(LW_EV_CFI_MISS, sizeof(h), 100, 0);
+	struct lw_ev_fd_close_range r0 = ev_fd_close_range(0, 0, 0, 0);
 
 	ASSERT_EQ(corr_fd__feed(c, &h), -EINVAL, "short record");
 	ASSERT_EQ(corr_fd__feed(c, &r0.hdr), -EINVAL, "tgid 0");
@@ -739,22 +711,20 @@ LW_TEST(fd_bad_records)
 
 static const char *describe(int kind, const char *name, int family, int type, uint64_t ino)
 {
-	static struct lw_ev_fd_open ev;
+	struct lw_ev_fd_open ev = ev_fd_open(100, 3, name, 0);
 	static char buf[LW_RESOURCE_MAX];
 
-	memset(&ev, 0, sizeof(ev));
 	ev.res_kind = kind;
 	ev.sock_family = family;
 	ev.sock_type = type;
 	ev.ino = ino;
-	snprintf(ev.name, sizeof(ev.name), "%s", name);
 	corr_fd__describe(&ev, buf, sizeof(buf));
 	return buf;
 }
 
 LW_TEST(fd_describe)
 {
-	static struct lw_ev_fd_open full;
+	struct lw_ev_fd_open full = ev_fd_open(100, 3, "", 0);
 	char small[8];
 
 	ASSERT_STREQ(describe(LW_RES_FILE, "/etc/hosts", 0, 0, 1), "/etc/hosts", "file");
@@ -774,7 +744,6 @@ LW_TEST(fd_describe)
 	ASSERT_STREQ(describe(LW_RES_UNKNOWN, "", 0, 0, 0), "unknown", "unknown");
 	ASSERT_STREQ(describe(LW_RES_UNKNOWN, "/dev/x", 0, 0, 0), "/dev/x", "unknown kind, name");
 	/* a name filling the whole field has no NUL */
-	full.res_kind = LW_RES_FILE;
 	memset(full.name, 'a', sizeof(full.name));
 	corr_fd__describe(&full, small, sizeof(small));
 	ASSERT_STREQ(small, "aaaaaaa", "truncated to the buffer");

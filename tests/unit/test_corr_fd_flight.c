@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "harness.h"
+#include "ev_builders.h"
 #include "detect/fd/corr_fd.h"
 
 #define MS    1000000ull
@@ -28,74 +29,47 @@ static void feed(struct corr_fd *c, const void *ev)
 	}
 }
 
-static struct lw_ev_hdr hdr(int type, size_t size, uint32_t tgid)
-{
-	return (struct lw_ev_hdr){.type = type, .size = size, .tgid = tgid, .tid = tgid};
-}
-
-static void stack2(struct lw_stack *s, uint64_t ip)
-{
-	s->nr = 2;
-	s->ips[0] = ip;
-	s->ips[1] = 0x4000;
-}
-
 /* creation stack {0x1000 + fd, 0x4000}; src >= 0: a dup of src */
 static void open_ev(struct corr_fd *c, uint32_t tgid, int fd, int src, uint32_t flags, uint64_t ino)
 {
-	static struct lw_ev_fd_open ev;
+	char path[16];
+	struct lw_ev_fd_open ev;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.hdr = hdr(LW_EV_FD_OPEN, sizeof(ev), tgid);
-	ev.fd = fd;
+	snprintf(path, sizeof(path), "/f%d", fd);
+	ev = ev_fd_open(tgid, fd, path, 0x1000 + fd);
 	ev.src_fd = src;
 	ev.fd_flags = flags | (src >= 0 ? LW_FD_DUP : 0);
 	ev.ino = ino;
-	ev.res_kind = LW_RES_FILE;
-	snprintf(ev.name, sizeof(ev.name), "/f%d", fd);
-	stack2(&ev.stack, 0x1000 + fd);
 	feed(c, &ev);
 }
 
 /* close stack {0x3000 + fd, 0x4000} */
 static void close_ev(struct corr_fd *c, uint32_t tgid, int fd)
 {
-	struct lw_ev_fd_close ev = {.hdr = hdr(LW_EV_FD_CLOSE, sizeof(ev), tgid), .fd = fd};
+	struct lw_ev_fd_close ev = ev_fd_close(tgid, fd, 0, 0x3000 + fd);
 
-	stack2(&ev.stack, 0x3000 + fd);
 	feed(c, &ev);
 }
 
 /* send over fd 3 to SV1, stack {0x2000 + site, 0x4000}; inos[i] = FILE0 + i */
 static void send_ev(struct corr_fd *c, int ret, const int *fds, unsigned n, int site)
 {
-	static struct lw_ev_fd_send ev;
+	struct lw_ev_fd_send ev = ev_fd_send(A, 3, ret, fds, n, FILE0, 0x2000 + site);
 
-	memset(&ev, 0, sizeof(ev));
-	ev.hdr = hdr(LW_EV_FD_SEND, sizeof(ev), A);
-	ev.sock_fd = 3;
-	ev.ret = ret;
-	ev.nr_fds = n;
 	ev.peer_ino = SV1;
-	for (unsigned i = 0; i < n; i++) {
-		ev.fds[i] = fds[i];
-		ev.inos[i] = FILE0 + i;
-	}
-	stack2(&ev.stack, 0x2000 + site);
 	feed(c, &ev);
 }
 
 static void fork_ev(struct corr_fd *c, uint32_t parent, uint32_t child)
 {
-	struct lw_ev_proc_fork ev = {
-	    .hdr = hdr(LW_EV_PROC_FORK, sizeof(ev), parent), .child_tgid = child, .comm = "fx"};
+	struct lw_ev_proc_fork ev = ev_proc_fork(parent, child, 0, "fx");
 
 	feed(c, &ev);
 }
 
 static void exit_ev(struct corr_fd *c, uint32_t tgid)
 {
-	struct lw_ev_proc_exit ev = {.hdr = hdr(LW_EV_PROC_EXIT, sizeof(ev), tgid)};
+	struct lw_ev_proc_exit ev = ev_proc_exit(tgid, 0, "");
 
 	feed(c, &ev);
 }
@@ -326,11 +300,9 @@ LW_TEST(fdf_dup_and_dup2_over)
 LW_TEST(fdf_close_range_and_exec)
 {
 	struct corr_fd *c = setup(false, true);
-	struct lw_ev_fd_close_range cr = {
-	    .hdr = hdr(LW_EV_FD_CLOSE_RANGE, sizeof(cr), B), .first = 3, .last = ~0u};
-	struct lw_ev_proc_exec ex = {.hdr = hdr(LW_EV_PROC_EXEC, sizeof(ex), A)};
-	struct lw_ev_fd_cloexec ce = {
-	    .hdr = hdr(LW_EV_FD_CLOEXEC, sizeof(ce), A), .fd = 4, .cloexec = 1};
+	struct lw_ev_fd_close_range cr = ev_fd_close_range(B, 3, ~0u, 0);
+	struct lw_ev_proc_exec ex = ev_proc_exec(A, "", "");
+	struct lw_ev_fd_cloexec ce = ev_fd_cloexec(A, 4, true);
 	struct lw_findings fs = {};
 	const struct lw_finding *f;
 	const int fds[] = {5};

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "harness.h"
+#include "ev_builders.h"
 #include "detect/fd/corr_fd.h"
 
 #define MS 1000000ull
@@ -19,40 +20,22 @@ static void feed(struct corr_fd *c, const void *ev)
 	}
 }
 
-static struct lw_ev_hdr hdr(int type, size_t size, uint32_t tgid, uint64_t ts)
-{
-	return (struct lw_ev_hdr){
-	    .type = type, .size = size, .tgid = tgid, .tid = tgid, .ts_ns = ts};
-}
-
-static void stack2(struct lw_stack *s, uint64_t ip)
-{
-	s->nr = 2;
-	s->ips[0] = ip;
-	s->ips[1] = 0x4000;
-}
-
 /* creation stack {0x1000 + site, 0x4000}; ino 0 makes a file "/tmp/fN" */
 static void open_ino(struct corr_fd *c, uint32_t tgid, int fd, uint32_t flags, int site,
 		     uint64_t ino)
 {
-	static struct lw_ev_fd_open ev;
+	char path[32];
+	struct lw_ev_fd_open ev;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.hdr = hdr(LW_EV_FD_OPEN, sizeof(ev), tgid, 0);
-	ev.fd = fd;
-	ev.src_fd = -1;
+	snprintf(path, sizeof(path), "/tmp/f%d-%d", fd, site);
+	ev = ev_fd_open(tgid, fd, ino ? "" : path, 0x1000 + site);
 	ev.fd_flags = flags;
 	ev.ino = ino;
 	if (ino) {
 		ev.res_kind = LW_RES_SOCKET;
 		ev.sock_family = 1; /* AF_UNIX */
 		ev.sock_type = 1;   /* SOCK_STREAM */
-	} else {
-		ev.res_kind = LW_RES_FILE;
-		snprintf(ev.name, sizeof(ev.name), "/tmp/f%d-%d", fd, site);
 	}
-	stack2(&ev.stack, 0x1000 + site);
 	feed(c, &ev);
 }
 
@@ -63,25 +46,16 @@ static void open_fd(struct corr_fd *c, uint32_t tgid, int fd, uint32_t flags, in
 
 static void dup2_fd(struct corr_fd *c, uint32_t tgid, int src, int fd)
 {
-	static struct lw_ev_fd_open ev;
+	struct lw_ev_fd_open ev = ev_fd_dup(tgid, src, fd, 0x1999);
 
-	memset(&ev, 0, sizeof(ev));
-	ev.hdr = hdr(LW_EV_FD_OPEN, sizeof(ev), tgid, 0);
-	ev.fd = fd;
-	ev.src_fd = src;
-	ev.fd_flags = LW_FD_DUP;
-	stack2(&ev.stack, 0x1999);
 	feed(c, &ev);
 }
 
 /* close stack {ip} when ip, else none (a short record) */
 static void close_fd(struct corr_fd *c, uint32_t tgid, int fd, int ret, uint64_t ip)
 {
-	struct lw_ev_fd_close ev = {
-	    .hdr = hdr(LW_EV_FD_CLOSE, sizeof(ev), tgid, 0), .fd = fd, .ret = ret};
+	struct lw_ev_fd_close ev = ev_fd_close(tgid, fd, ret, ip);
 
-	if (ip)
-		stack2(&ev.stack, ip);
 	feed(c, &ev);
 }
 
@@ -89,18 +63,8 @@ static void close_fd(struct corr_fd *c, uint32_t tgid, int fd, int ret, uint64_t
 static void send_fds(struct corr_fd *c, uint32_t tgid, int ret, const int *fds, unsigned n,
 		     uint64_t ino, int site)
 {
-	static struct lw_ev_fd_send ev;
+	struct lw_ev_fd_send ev = ev_fd_send(tgid, 3, ret, fds, n, ino, 0x2000 + site);
 
-	memset(&ev, 0, sizeof(ev));
-	ev.hdr = hdr(LW_EV_FD_SEND, sizeof(ev), tgid, 0);
-	ev.sock_fd = 3;
-	ev.ret = ret;
-	ev.nr_fds = n;
-	for (unsigned i = 0; i < n; i++) {
-		ev.fds[i] = fds[i];
-		ev.inos[i] = ino ? ino + i : 0;
-	}
-	stack2(&ev.stack, 0x2000 + site);
 	feed(c, &ev);
 }
 
@@ -111,35 +75,30 @@ static void send_one(struct corr_fd *c, uint32_t tgid, int ret, int fd, uint64_t
 
 static void close_range_ev(struct corr_fd *c, uint32_t tgid, uint32_t first, uint32_t last)
 {
-	struct lw_ev_fd_close_range ev = {
-	    .hdr = hdr(LW_EV_FD_CLOSE_RANGE, sizeof(ev), tgid, 0), .first = first, .last = last};
+	struct lw_ev_fd_close_range ev = ev_fd_close_range(tgid, first, last, 0);
 
 	feed(c, &ev);
 }
 
 static void fork_ev(struct corr_fd *c, uint32_t parent, uint32_t child, uint32_t flags)
 {
-	struct lw_ev_proc_fork ev = {.hdr = hdr(LW_EV_PROC_FORK, sizeof(ev), parent, 0),
-				     .child_tgid = child,
-				     .fork_flags = flags,
-				     .comm = "parent"};
+	struct lw_ev_proc_fork ev = ev_proc_fork(parent, child, flags, "parent");
 
 	feed(c, &ev);
 }
 
 static void exec_ev(struct corr_fd *c, uint32_t tgid, const char *filename)
 {
-	struct lw_ev_proc_exec ev = {.hdr = hdr(LW_EV_PROC_EXEC, sizeof(ev), tgid, 0)};
+	struct lw_ev_proc_exec ev = ev_proc_exec(tgid, "child", filename);
 
-	snprintf(ev.comm, sizeof(ev.comm), "child");
-	snprintf(ev.filename, sizeof(ev.filename), "%s", filename);
 	feed(c, &ev);
 }
 
 static void exit_ev(struct corr_fd *c, uint32_t tgid, uint64_t ts)
 {
-	struct lw_ev_proc_exit ev = {.hdr = hdr(LW_EV_PROC_EXIT, sizeof(ev), tgid, ts)};
+	struct lw_ev_proc_exit ev = ev_proc_exit(tgid, 0, "");
 
+	ev.hdr.ts_ns = ts;
 	feed(c, &ev);
 }
 
@@ -673,12 +632,8 @@ LW_TEST(fdk_inherited_not)
 	struct lw_findings fs = {};
 
 	/* cloexec by flag, by fcntl and by close_range */
-	struct lw_ev_fd_cloexec ce = {
-	    .hdr = hdr(LW_EV_FD_CLOEXEC, sizeof(ce), 100, 0), .fd = 6, .cloexec = 1};
-	struct lw_ev_fd_close_range cr = {.hdr = hdr(LW_EV_FD_CLOSE_RANGE, sizeof(cr), 100, 0),
-					  .first = 7,
-					  .last = ~0u,
-					  .flags = LW_CLOSE_RANGE_CLOEXEC};
+	struct lw_ev_fd_cloexec ce = ev_fd_cloexec(100, 6, true);
+	struct lw_ev_fd_close_range cr = ev_fd_close_range(100, 7, ~0u, LW_CLOSE_RANGE_CLOEXEC);
 
 	open_fd(c, 100, 1, 0, 1);
 	open_fd(c, 100, 5, LW_FD_CLOEXEC, 1);
@@ -703,7 +658,7 @@ LW_TEST(fdk_inherited_not)
 LW_TEST(fdk_inherited_suffix_fits_or_not)
 {
 	struct corr_fd *c = mk(false, 0);
-	static struct lw_ev_fd_open long_path;
+	struct lw_ev_fd_open long_path;
 	struct lw_findings fs = {};
 	char name[LW_NAME_MAX], want[LW_RESOURCE_MAX];
 
@@ -711,12 +666,7 @@ LW_TEST(fdk_inherited_suffix_fits_or_not)
 	name[0] = '/';
 	name[sizeof(name) - 1] = '\0';
 	open_ino(c, 100, 5, 0, 1, 4242);
-	long_path.hdr = hdr(LW_EV_FD_OPEN, sizeof(long_path), 100, 0);
-	long_path.fd = 6;
-	long_path.src_fd = -1;
-	long_path.res_kind = LW_RES_FILE;
-	memcpy(long_path.name, name, sizeof(name)); /* 127 bytes */
-	stack2(&long_path.stack, 0x1002);
+	long_path = ev_fd_open(100, 6, name, 0x1002); /* 127 bytes */
 	feed(c, &long_path);
 	close_fd(c, 100, 5, 0, 0x3001); /* the parent's copies: no fd-leak */
 	close_fd(c, 100, 6, 0, 0x3001);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "harness.h"
+#include "ev_builders.h"
 #include "detect/mount/corr_mount.h"
 
 #define MS	   1000000ull
@@ -30,22 +31,12 @@ static void call(struct corr_mount *c, uint32_t tgid, uint32_t ns, uint32_t nr, 
 		 uint64_t arg_flags, uint32_t flags, const char *src, const char *target,
 		 const char *fstype, int site, uint64_t ts)
 {
-	struct lw_ev_mount ev = {.hdr = {.type = LW_EV_MOUNT,
-					 .size = sizeof(ev),
-					 .tgid = tgid,
-					 .tid = tgid,
-					 .ts_ns = ts},
-				 .nr = nr,
-				 .ret = ret,
-				 .arg_flags = arg_flags,
-				 .mnt_ns = ns,
-				 .flags = flags};
-	struct lw_ips stack = {.nr = 2, .ips = {0x1000 + site, 0x4000}};
+	struct lw_ev_mount ev = ev_mount(tgid, ns, nr, ret, arg_flags, src, target, fstype);
+	struct lw_ips stack = ev_ips(0x1000 + site);
 	int err;
 
-	snprintf(ev.source, sizeof(ev.source), "%s", src);
-	snprintf(ev.target, sizeof(ev.target), "%s", target);
-	snprintf(ev.fstype, sizeof(ev.fstype), "%s", fstype);
+	ev.hdr.ts_ns = ts;
+	ev.flags = flags;
 	err = corr_mount__feed(c, &ev, site ? &stack : NULL);
 	if (err) {
 		fprintf(stderr, "  corr_mount__feed: %d\n", err);
@@ -72,8 +63,19 @@ static void umnt(struct corr_mount *c, uint32_t tgid, uint32_t ns, int32_t ret, 
 
 static void worker(struct corr_mount *c, uint32_t w, uint64_t ts)
 {
-	ASSERT_EQ(corr_mount__fork(c, HOST, w, ts), 0, "fork");
-	ASSERT_EQ(corr_mount__comm(c, w, "unitd"), 0, "comm");
+	struct lw_ev_proc_fork ev = ev_proc_fork(HOST, w, 0, "unitd");
+
+	ev.hdr.ts_ns = ts;
+	ASSERT_EQ(ev_mount_proc(c, &ev), 0, "fork");
+}
+
+/* a worker's exit: 0 or -errno */
+static int worker_exit(struct corr_mount *c, uint32_t w, uint64_t ts)
+{
+	struct lw_ev_proc_exit ev = ev_proc_exit(w, 0, "unitd");
+
+	ev.hdr.ts_ns = ts;
+	return ev_mount_proc(c, &ev);
 }
 
 static bool all_mounted(void *ctx, uint32_t ns, const char *target)
@@ -86,8 +88,10 @@ static bool all_mounted(void *ctx, uint32_t ns, const char *target)
 
 static void host(struct corr_mount *c)
 {
+	struct lw_ev_proc_exec ev = ev_proc_exec(HOST, "unitd", "/usr/sbin/unitd");
+
 	ASSERT_EQ(corr_mount__set_ns(c, HOST, 1), 0, "host ns");
-	ASSERT_EQ(corr_mount__comm(c, HOST, "unitd"), 0, "host comm");
+	ASSERT_EQ(ev_mount_proc(c, &ev), 0, "host comm");
 }
 
 /* The seed: gen 1 mounts /r/proc before making "/" private, so it
@@ -105,12 +109,12 @@ LW_TEST(mount_seed_propagation_and_race)
 	worker(c, W1, 0);
 	unshare_ns(c, W1, 2, 0);
 	mnt(c, W1, 2, 0, LW_MNT_PROPAGATES | LW_MNT_NEW_NS, "/r/proc", "proc", 1, MS);
-	ASSERT_EQ(corr_mount__exit(c, W1, 100 * MS), 0, "gen 1 exits");
+	ASSERT_EQ(worker_exit(c, W1, 100 * MS), 0, "gen 1 exits");
 	worker(c, W2, T - 5 * MS);
 	unshare_ns(c, W2, 3, T - 5 * MS);
 	umnt(c, HOST, 1, 0, "/r/proc", 2, T);
 	mnt(c, W2, 3, -ENOENT, LW_MNT_NEW_NS, "/r/proc/", "proc", 1, T + MS);
-	ASSERT_EQ(corr_mount__exit(c, W2, T + 2 * MS), 0, "gen 2 exits");
+	ASSERT_EQ(worker_exit(c, W2, T + 2 * MS), 0, "gen 2 exits");
 	ASSERT_EQ(corr_mount__finish(c, T + 3 * MS, all_mounted, NULL, &fs), 0, "finish");
 	corr_mount__free(c);
 
@@ -169,7 +173,7 @@ LW_TEST(mount_seed_fixed_quiet)
 		unshare_ns(c, W1 + g, 2 + g, t);
 		call(c, W1 + g, 2 + g, LW_NR_MOUNT, 0, MS_REC | MS_PRIVATE, 0, "", "/", "", 3, t);
 		mnt(c, W1 + g, 2 + g, 0, LW_MNT_NEW_NS, "/r/proc", "proc", 1, t + MS);
-		ASSERT_EQ(corr_mount__exit(c, W1 + g, t + 5 * MS), 0, "exit");
+		ASSERT_EQ(worker_exit(c, W1 + g, t + 5 * MS), 0, "exit");
 	}
 	ASSERT_EQ(corr_mount__finish(c, 100 * MS, all_mounted, NULL, &fs), 0, "finish");
 	corr_mount__free(c);
@@ -252,7 +256,7 @@ LW_TEST(mount_race_needs_two_namespaces_and_a_failure)
 	/* two namespaces, different paths */
 	mnt(c, W1, 2, -ENOENT, 0, "/srv/c", "tmpfs", 2, 2 * MS);
 	umnt(c, HOST, 1, 0, "/srv/cc", 1, 2 * MS);
-	ASSERT_EQ(corr_mount__exit(c, W1, 3 * MS), 0, "exit");
+	ASSERT_EQ(worker_exit(c, W1, 3 * MS), 0, "exit");
 	ASSERT_EQ(corr_mount__finish(c, 4 * MS, NULL, NULL, &fs), 0, "finish");
 	corr_mount__free(c);
 	ASSERT_EQ(fs.n, 0, "no race");
@@ -328,7 +332,7 @@ LW_TEST(mount_leftover_propagated_copy)
 	unshare_ns(c, W1, 2, 0);
 	mnt(c, W1, 2, 0, LW_MNT_PROPAGATES | LW_MNT_NEW_NS, "/r/proc", "proc", 1, MS);
 	mnt(c, W1, 2, 0, LW_MNT_PROPAGATES | LW_MNT_NEW_NS, "/r/proc", "proc", 1, 2 * MS);
-	ASSERT_EQ(corr_mount__exit(c, W1, 3 * MS), 0, "exit");
+	ASSERT_EQ(worker_exit(c, W1, 3 * MS), 0, "exit");
 	ASSERT_EQ(corr_mount__finish(c, 4 * MS, all_mounted, &a, &fs), 0, "finish");
 	corr_mount__free(c);
 	ASSERT_EQ(fs.n, 3, "leak + two copies left");

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "harness.h"
+#include "ev_builders.h"
 #include "detect/pair/corr_pair.h"
 
 #define MS 1000000ull
@@ -51,11 +52,11 @@ static struct corr_pair *mk(bool attach, uint64_t min_age)
 static int call_tid(struct corr_pair *c, uint32_t tgid, uint32_t tid, int rule, uint64_t handle,
 		    int site, uint64_t ts)
 {
-	struct lw_ev_pair ev = {
-	    .hdr = {.type = LW_EV_PAIR, .size = sizeof(ev), .tgid = tgid, .tid = tid, .ts_ns = ts},
-	    .rule = rule,
-	    .handle = handle};
-	struct lw_ips stack = {.nr = 2, .ips = {0x1000 + site, 0x4000}};
+	struct lw_ev_pair ev = ev_pair(tgid, rule, handle, 0);
+	struct lw_ips stack = ev_ips(0x1000 + site);
+
+	ev.hdr.tid = tid;
+	ev.hdr.ts_ns = ts;
 
 	return corr_pair__feed(c, &ev, &stack);
 }

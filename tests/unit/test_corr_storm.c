@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "harness.h"
+#include "ev_builders.h"
 #include "detect/proc/corr_storm.h"
 
 #define MS	   1000000ull
@@ -12,27 +13,57 @@
 #define PARENT	   100
 #define EXIT(code) ((code) << 8)
 
-/* child pid exec's prog (NULL: no exec) and exits with status at ts */
+static int fork_at(struct corr_storm *c, uint32_t parent, uint32_t pid, const char *comm,
+		   uint64_t ts)
+{
+	struct lw_ev_proc_fork ev = ev_proc_fork(parent, pid, 0, comm);
+
+	ev.hdr.ts_ns = ts;
+	return ev_storm_proc(c, &ev);
+}
+
+static int exec_at(struct corr_storm *c, uint32_t pid, const char *prog, const char *comm,
+		   uint64_t ts)
+{
+	struct lw_ev_proc_exec ev = ev_proc_exec(pid, comm, prog);
+
+	ev.hdr.ts_ns = ts;
+	return ev_storm_proc(c, &ev);
+}
+
+static int exit_at(struct corr_storm *c, uint32_t pid, int32_t status, const char *comm,
+		   uint64_t ts)
+{
+	struct lw_ev_proc_exit ev = ev_proc_exit(pid, status, comm);
+
+	ev.hdr.ts_ns = ts;
+	return ev_storm_proc(c, &ev);
+}
+
+/* child pid of a unitd parent exec's prog (NULL: no exec) and exits with
+ * status at ts
+ */
 static void child(struct corr_storm *c, uint32_t parent, uint32_t pid, const char *prog,
 		  int32_t status, uint64_t ts)
 {
-	int err = corr_storm__fork(c, parent, pid, ts);
+	int err = fork_at(c, parent, pid, "unitd", ts);
 
 	if (!err && prog)
-		err = corr_storm__exec(c, pid, prog, "worker", ts);
+		err = exec_at(c, pid, prog, "worker", ts);
 	if (!err)
-		err = corr_storm__exit(c, pid, status, ts + MS);
+		err = exit_at(c, pid, status, "worker", ts + MS);
 	if (err) {
 		fprintf(stderr, "  corr_storm: %d\n", err);
 		lw_test_failed = 1;
 	}
 }
 
+/* the parent, unitd, forked by init */
 static struct corr_storm *mk(void)
 {
 	struct corr_storm *c = corr_storm__new(NULL);
 
-	if (c && corr_storm__comm(c, PARENT, "unitd"))
+	if (c && fork_at(c, 1, PARENT, "unitd", 0))
 		lw_test_failed = 1;
 	return c;
 }
@@ -75,9 +106,8 @@ LW_TEST(storm_codes_and_signals)
 	const int32_t st[] = {EXIT(1), 9, EXIT(2), EXIT(1), 9 | 0x80, EXIT(1), EXIT(0)};
 
 	for (int i = 0; i < 7; i++) {
-		ASSERT_EQ(corr_storm__fork(c, PARENT, 300 + i, i * SEC), 0, "fork");
-		ASSERT_EQ(corr_storm__comm(c, 300 + i, "prototype"), 0, "comm");
-		ASSERT_EQ(corr_storm__exit(c, 300 + i, st[i], i * SEC + 10 * MS), 0, "exit");
+		ASSERT_EQ(fork_at(c, PARENT, 300 + i, "prototype", i * SEC), 0, "fork");
+		ASSERT_EQ(exit_at(c, 300 + i, st[i], "prototype", i * SEC + 10 * MS), 0, "exit");
 	}
 	ASSERT_EQ(finish(c, &fs), 0, "finish");
 	ASSERT_EQ(fs.n, 1, "one storm");
@@ -114,8 +144,8 @@ LW_TEST(storm_below_min)
 		child(c, PARENT + 3, 250 + i, "/bin/a", EXIT(1), i * 100 * MS);
 	}
 	/* a child whose fork was not seen has no parent */
-	ASSERT_EQ(corr_storm__exec(c, 260, "/bin/a", "a", 0), 0, "exec");
-	ASSERT_EQ(corr_storm__exit(c, 260, EXIT(1), MS), 0, "exit");
+	ASSERT_EQ(exec_at(c, 260, "/bin/a", "a", 0), 0, "exec");
+	ASSERT_EQ(exit_at(c, 260, EXIT(1), "a", MS), 0, "exit");
 	ASSERT_EQ(finish(c, &fs), 0, "finish");
 	ASSERT_EQ(fs.n, 0, "4 failures, min 5");
 }

@@ -134,7 +134,7 @@ LW_TEST(sym_fork_inherits_mappings)
 static int probe_line;
 
 /* noipa: no inlining or cloning, so the symbol keeps this exact name */
-__attribute__((noipa)) static uint64_t sym_probe_fn(int x)
+LW_NOIPA static uint64_t sym_probe_fn(int x)
 {
 	uint64_t pc;
 

@@ -203,14 +203,25 @@ LW_TEST(reach_roots_skip_heap_and_special_maps)
 	struct lw_reach_block sorted[] = {{.addr = 0x3000, .size = 64},
 					  {.addr = 0x4000, .size = 8}};
 	uint64_t sps[] = {0x18000, 0x1c000};
-	struct lw_reach_region out[8];
-	size_t n = reach__pick_roots(maps, 5, sorted, 2, sps, 2, out, 8);
+	struct lw_reach_region *out = NULL;
+	size_t n = 0;
 
+	ASSERT_EQ(reach__pick_roots(maps, 5, sorted, 2, sps, 2, false, &out, &n), 0, "pick");
 	ASSERT_EQ(n, 2, "roots: .data and the stack");
 	ASSERT_EQ(out[0].start, 0x1000, ".data start");
 	ASSERT_EQ(out[1].start, 0x18000 - 128, "stack from the lowest sp, red zone included");
 	ASSERT_EQ(out[1].end, 0x20000, "stack end");
-	ASSERT_EQ(reach__pick_roots(maps, 5, sorted, 2, sps, 2, out, 1), 1, "cap respected");
+	free(out);
+	/* attach: what lies between known blocks may be blocks from before */
+	ASSERT_EQ(reach__pick_roots(maps, 5, sorted, 2, sps, 2, true, &out, &n), 0, "pick");
+	ASSERT_EQ(n, 5, "roots: .data, three heap gaps, the stack");
+	ASSERT_EQ(out[1].start, 0x2000, "gap before the first block");
+	ASSERT_EQ(out[1].end, 0x3000, "up to it");
+	ASSERT_EQ(out[2].start, 0x3040, "gap after the first block");
+	ASSERT_EQ(out[2].end, 0x4000, "up to the second");
+	ASSERT_EQ(out[3].start, 0x4008, "gap after the last block");
+	ASSERT_EQ(out[3].end, 0x9000, "to the end of the heap");
+	free(out);
 }
 
 LW_TEST(reach_parse_maps_lines)

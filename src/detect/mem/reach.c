@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/vec.h"
 #include "detect/mem/reach.h"
 
 #define CHUNK	 (64u << 10)
@@ -251,36 +252,68 @@ const char *reach__class_name(enum lw_reach_class c)
 	return (unsigned)c < sizeof(names) / sizeof(names[0]) ? names[c] : "?";
 }
 
-/* Does any block start in [start, end)? */
-static bool holds_block(const struct lw_reach_block *sorted, size_t n, uint64_t start, uint64_t end)
+/* The first block at or after addr. */
+static size_t first_from(const struct lw_reach_block *sorted, size_t n, uint64_t addr)
 {
 	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (sorted[mid].addr < start)
+		if (sorted[mid].addr < addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < n && sorted[lo].addr < end;
+	return lo;
 }
 
-size_t reach__pick_roots(const struct lw_reach_map *maps, size_t nr_maps,
-			 const struct lw_reach_block *sorted_blocks, size_t nr_blocks,
-			 const uint64_t *sps, size_t nr_sps, struct lw_reach_region *out,
-			 size_t cap)
+static int add_root(struct lw_reach_region **v, size_t *n, size_t *cap, uint64_t start,
+		    uint64_t end)
 {
-	size_t n = 0;
+	if (end <= start)
+		return 0;
+	if (lw_vec_grow((void **)v, cap, *n + 1, sizeof(**v)))
+		return -ENOMEM;
+	(*v)[(*n)++] = (struct lw_reach_region){.start = start, .end = end};
+	return 0;
+}
 
-	for (size_t i = 0; i < nr_maps && n < cap; i++) {
+/* The stretches of a heap mapping between known blocks. */
+static int add_gaps(const struct lw_reach_map *m, const struct lw_reach_block *sorted, size_t n,
+		    size_t first, struct lw_reach_region **v, size_t *nr, size_t *cap)
+{
+	uint64_t at = m->start;
+	int err = 0;
+
+	for (size_t i = first; i < n && sorted[i].addr < m->end && !err; i++) {
+		err = add_root(v, nr, cap, at, sorted[i].addr);
+		at = sorted[i].addr + sorted[i].size;
+	}
+	return err ? err : add_root(v, nr, cap, at, m->end);
+}
+
+int reach__pick_roots(const struct lw_reach_map *maps, size_t nr_maps,
+		      const struct lw_reach_block *sorted_blocks, size_t nr_blocks,
+		      const uint64_t *sps, size_t nr_sps, bool unknown_heap,
+		      struct lw_reach_region **out, size_t *nr_out)
+{
+	struct lw_reach_region *v = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < nr_maps && !err; i++) {
 		const struct lw_reach_map *m = &maps[i];
+		size_t first = first_from(sorted_blocks, nr_blocks, m->start);
 		uint64_t start = m->start;
 
-		if (!m->readable || !m->writable || m->special ||
-		    holds_block(sorted_blocks, nr_blocks, m->start, m->end))
+		if (!m->readable || !m->writable || m->special)
 			continue;
+		if (first < nr_blocks && sorted_blocks[first].addr < m->end) {
+			if (unknown_heap)
+				err = add_gaps(m, sorted_blocks, nr_blocks, first, &v, &n, &cap);
+			continue;
+		}
 		for (size_t j = 0; j < nr_sps; j++) {
 			if (sps[j] >= m->start && sps[j] < m->end) {
 				uint64_t from = sps[j] - RED_ZONE;
@@ -290,9 +323,15 @@ size_t reach__pick_roots(const struct lw_reach_map *maps, size_t nr_maps,
 					start = from;
 			}
 		}
-		out[n++] = (struct lw_reach_region){.start = start, .end = m->end};
+		err = add_root(&v, &n, &cap, start, m->end);
 	}
-	return n;
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	*nr_out = n;
+	return 0;
 }
 
 int reach__parse_map(const char *line, struct lw_reach_map *m)

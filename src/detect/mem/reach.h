@@ -65,16 +65,19 @@ struct lw_reach_map {
 };
 
 /* Roots from a process's mappings: every readable, writable mapping that is
- * not special and holds no live block (heap arenas and mmapped chunks are
- * scanned only block by block: their free chunks hold stale pointers). A
- * mapping that holds a thread's stack pointer starts at sp - 128 (the x86-64
- * red zone), not below. blocks must be sorted by address. Returns the
- * number of roots written to out (at most cap).
+ * not special and holds no live block. Heap arenas and mmapped chunks (the
+ * mappings that hold blocks) are scanned block by block, since their free
+ * chunks hold stale pointers; with unknown_heap (attach: blocks allocated
+ * before leakwatch came are not in the list) the gaps between the known
+ * blocks count as roots too, which can only make fewer blocks lost. A
+ * mapping that holds a thread's stack pointer starts at sp - 128 (the
+ * x86-64 red zone), not below. blocks must be sorted by address. 0 or
+ * -ENOMEM; *out is malloc'ed.
  */
-size_t reach__pick_roots(const struct lw_reach_map *maps, size_t nr_maps,
-			 const struct lw_reach_block *sorted_blocks, size_t nr_blocks,
-			 const uint64_t *sps, size_t nr_sps, struct lw_reach_region *out,
-			 size_t cap);
+int reach__pick_roots(const struct lw_reach_map *maps, size_t nr_maps,
+		      const struct lw_reach_block *sorted_blocks, size_t nr_blocks,
+		      const uint64_t *sps, size_t nr_sps, bool unknown_heap,
+		      struct lw_reach_region **out, size_t *nr_out);
 
 /* Parse one maps line ("start-end perms off dev inode [path]"). 0 or -EINVAL. */
 int reach__parse_map(const char *line, struct lw_reach_map *m);

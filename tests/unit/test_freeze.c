@@ -68,12 +68,15 @@ static pid_t start_child(int *to_child, struct made *m)
 		close(down[1]);
 		make_blocks(up[1]);
 		scrub_stack();
+		/* only now: until here B's address is still in its registers */
+		if (write(up[1], "r", 1) != 1)
+			_exit(3);
 		/* blocked here while frozen; a byte lets it finish */
 		_exit(read(down[0], &c, 1) == 1 && kept_global ? 0 : 4);
 	}
 	close(up[1]);
 	close(down[0]);
-	if (read(up[0], m, sizeof(*m)) != sizeof(*m)) {
+	if (read(up[0], m, sizeof(*m)) != sizeof(*m) || read(up[0], &c, 1) != 1) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		pid = -1;

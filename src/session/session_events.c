@@ -204,9 +204,9 @@ static void stack_to_ips(const struct lw_stack *st, struct lw_ips *ips)
 static void mount_flags(struct lw_session *s, struct lw_ev_mount *mv)
 {
 	bool makes =
-	    mv->ret == 0 && mv->target[0] && (mv->nr == LW_NR_MOUNT || mv->nr == LW_NR_MOVE_MOUNT);
+	    mv->ret == 0 && mv->target[0] && (mv->nr == LW_NR_mount || mv->nr == LW_NR_move_mount);
 
-	if (mv->ret == 0 && (mv->nr == LW_NR_UNSHARE || mv->nr == LW_NR_CLONE)) {
+	if (mv->ret == 0 && (mv->nr == LW_NR_unshare || mv->nr == LW_NR_clone)) {
 		bool added;
 
 		hmap__put(s->new_ns, mv->mnt_ns, &added);
@@ -214,7 +214,7 @@ static void mount_flags(struct lw_session *s, struct lw_ev_mount *mv)
 	if (hmap__get(s->new_ns, mv->mnt_ns))
 		mv->flags |= LW_MNT_NEW_NS;
 	/* remounts and propagation changes make no mount */
-	if (makes && mv->nr == LW_NR_MOUNT &&
+	if (makes && mv->nr == LW_NR_mount &&
 	    (mv->arg_flags & (MS_REMOUNT | MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE)))
 		makes = false;
 	/* BPF read it at mount time; mountinfo is the fallback for kernels

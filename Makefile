@@ -28,9 +28,12 @@ CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -DLW_VERSION='"$(VERSIO
 LDLIBS += -lbpf -ldw -lelf -lz -lcapstone
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude -MMD -MP
 
+# One BPF source per concern, linked into one object and one skeleton
+# (struct lw_bpf); shared maps and globals are __weak in bpf/common.bpf.h.
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
-BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
-SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_OBJ := $(OUTPUT)/leakwatch.bpf.o
+SKELS := $(OUTPUT)/leakwatch.skel.h
 
 # Code that talks to the kernel; everything else is pure and unit-tested.
 # src/ is grouped by stage: cli, session (the only code that talks to the
@@ -49,21 +52,26 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
 .DELETE_ON_ERROR:
 .PHONY: all clean check unit e2e bench install vmlinux format demo fixtures
 
-# BPF objects are named so make keeps them (skeletons embed them; bpftool inspects them)
-all: $(BPF_OBJS) $(OUTPUT)/leakwatch $(FIXTURES)
+# BPF objects are named so make keeps them (the skeleton embeds the linked
+# one; bpftool inspects them)
+all: $(BPF_OBJ) $(OUTPUT)/leakwatch $(FIXTURES)
 
-$(OUTPUT) $(OUTPUT)/tests/unit $(OUTPUT)/fixtures:
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/tests/unit $(OUTPUT)/fixtures:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $(@:.o=.tmp.o)
-	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o)
-	$(Q)rm -f $(@:.o=.tmp.o)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $@
 
-$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+# bpftool's static linker resolves the __weak and extern symbols the
+# sources share (and shrinks the result a lot).
+$(BPF_OBJ): $(BPF_OBJS)
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(SKELS): $(BPF_OBJ)
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name lw_$* > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name lw_bpf > $@
 
 KERNEL_OBJS := $(patsubst src/%.c,$(OUTPUT)/src/%.o,$(KERNEL_SRCS))
 # Kernel-facing objects include skeletons; generate those first.
@@ -130,7 +138,7 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 
 format:
-	clang-format -i $(SRCS) $(shell find src -name '*.h') include/leakwatch/*.h $(BPF_SRCS) $(UNIT_SRCS) $(FIXTURE_SRCS)
+	clang-format -i $(SRCS) $(wildcard bpf/*.h) $(shell find src -name '*.h') include/leakwatch/*.h $(BPF_SRCS) $(UNIT_SRCS) $(FIXTURE_SRCS)
 
 clean:
 	rm -rf $(OUTPUT)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Maps every leakwatch BPF object shares (the loader reuses the first
- * object's fds for the others) and the target filter.
+/* Maps, globals and helpers every leakwatch BPF source shares. The sources
+ * are linked into one object (bpftool gen object); what they share is
+ * declared __weak here, so each source sees it and the linker keeps one.
  */
 #ifndef LW_COMMON_BPF_H
 #define LW_COMMON_BPF_H
@@ -10,13 +11,15 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include <leakwatch/events.h>
+#include <leakwatch/hash.h>
+#include <leakwatch/syscalls.h>
 
 #define LW_MAX_TARGETS 8192
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20); /* resized by the loader */
-} events SEC(".maps");
+} events __weak SEC(".maps");
 
 /* tgids under observation */
 struct {
@@ -24,9 +27,30 @@ struct {
 	__uint(max_entries, LW_MAX_TARGETS);
 	__type(key, __u32);
 	__type(value, struct lw_target);
-} targets SEC(".maps");
+} targets __weak SEC(".maps");
 
-struct lw_stats lw_stats = {};
+struct lw_stats lw_stats __weak = {};
+
+/* One per-CPU buffer for building records bigger than the BPF stack:
+ * a record, then (when the unwind is PARTIAL) a slice at LW_SLICE_OFFSET.
+ */
+struct lw_scratch {
+	__u8 buf[LW_SCRATCH_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lw_scratch);
+} scratch __weak SEC(".maps");
+
+static __always_inline struct lw_scratch *lw_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
 
 static __always_inline struct lw_target *lw_target_of(__u32 tgid)
 {
@@ -58,8 +82,9 @@ static __always_inline void lw_hdr_init(struct lw_ev_hdr *h, __u16 type, __u16 s
 
 static __always_inline __u64 lw_rb_flags(void)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= LW_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
-									     : BPF_RB_NO_WAKEUP;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= LW_WAKEUP_BYTES
+		   ? BPF_RB_FORCE_WAKEUP
+		   : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void lw_count_event(void)

@@ -4,8 +4,7 @@
  * carrying fds and failed closes are streamed, creations with their unwound
  * user stack.
  */
-#include "common.bpf.h"
-#include "unwind.bpf.h"
+#include "emit.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -17,50 +16,6 @@ struct {
 	__type(key, struct lw_touch_key);
 	__type(value, struct lw_touch);
 } touches SEC(".maps");
-
-/* x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl) */
-#define NR_open		     2
-#define NR_close	     3
-#define NR_pipe		     22
-#define NR_dup		     32
-#define NR_dup2		     33
-#define NR_socket	     41
-#define NR_accept	     43
-#define NR_sendmsg	     46
-#define NR_sendmmsg	     307
-#define NR_recvmsg	     47
-#define NR_socketpair	     53
-#define NR_fcntl	     72
-#define NR_creat	     85
-#define NR_epoll_create	     213
-#define NR_inotify_init	     253
-#define NR_openat	     257
-#define NR_signalfd	     282
-#define NR_timerfd_create    283
-#define NR_eventfd	     284
-#define NR_accept4	     288
-#define NR_signalfd4	     289
-#define NR_eventfd2	     290
-#define NR_epoll_create1     291
-#define NR_dup3		     292
-#define NR_pipe2	     293
-#define NR_inotify_init1     294
-#define NR_perf_event_open   298
-#define NR_recvmmsg	     299
-#define NR_fanotify_init     300
-#define NR_open_by_handle_at 304
-#define NR_memfd_create	     319
-#define NR_userfaultfd	     323
-#define NR_io_uring_setup    425
-#define NR_open_tree	     428
-#define NR_fsopen	     430
-#define NR_fsmount	     432
-#define NR_fspick	     433
-#define NR_pidfd_open	     434
-#define NR_close_range	     436
-#define NR_openat2	     437
-#define NR_pidfd_getfd	     438
-#define NR_memfd_secret	     447
 
 #define O_CLOEXEC_	      02000000
 #define F_DUPFD_	      0
@@ -85,67 +40,6 @@ struct lw_sys_args {
 	__u64 nr;
 	__u64 a[6];
 };
-
-struct lw_scratch {
-	__u8 buf[LW_SCRATCH_SIZE];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct lw_scratch);
-} scratch SEC(".maps");
-
-static __always_inline bool fd_tracked(__u64 nr)
-{
-	switch (nr) {
-	case NR_open:
-	case NR_close:
-	case NR_pipe:
-	case NR_dup:
-	case NR_dup2:
-	case NR_socket:
-	case NR_accept:
-	case NR_sendmsg:
-	case NR_sendmmsg:
-	case NR_recvmsg:
-	case NR_socketpair:
-	case NR_fcntl:
-	case NR_creat:
-	case NR_epoll_create:
-	case NR_inotify_init:
-	case NR_openat:
-	case NR_signalfd:
-	case NR_timerfd_create:
-	case NR_eventfd:
-	case NR_accept4:
-	case NR_signalfd4:
-	case NR_eventfd2:
-	case NR_epoll_create1:
-	case NR_dup3:
-	case NR_pipe2:
-	case NR_inotify_init1:
-	case NR_perf_event_open:
-	case NR_recvmmsg:
-	case NR_fanotify_init:
-	case NR_open_by_handle_at:
-	case NR_memfd_create:
-	case NR_userfaultfd:
-	case NR_io_uring_setup:
-	case NR_open_tree:
-	case NR_fsopen:
-	case NR_fsmount:
-	case NR_fspick:
-	case NR_pidfd_open:
-	case NR_close_range:
-	case NR_openat2:
-	case NR_pidfd_getfd:
-	case NR_memfd_secret:
-		return true;
-	}
-	return false;
-}
 
 static __always_inline struct file *fd_file(int fd)
 {
@@ -219,40 +113,14 @@ static __always_inline void fill_resource(struct lw_ev_fd_open *ev, int fd, cons
 	lw_file_path((struct lw_name *)ev->name, (__u64)f);
 }
 
-static __always_inline struct lw_scratch *scratch_get(void)
+/* The record in s, with the stack of the syscall whose registers are regs. */
+static __always_inline void fd_output(struct lw_scratch *s, __u16 type, __u32 size,
+				      struct pt_regs *regs, __u32 how)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&scratch, &zero);
-}
-
-/* Unwind into st (the last member of the record at buf) and stream the record,
- * followed by a stack slice when BPF could not finish the unwind.
- */
-static __always_inline void output_with_stack(struct lw_scratch *s, struct lw_ev_hdr *hdr,
-					      __u32 base, struct lw_stack *st, struct pt_regs *regs)
-{
-	__u32 size = base;
 	struct lw_regs r;
 
 	lw_regs_from_kernel(&r, regs);
-	if (lw_unwind(st, hdr->tgid, &r, 0)) {
-		__u32 len = lw_copy_slice(s->buf + LW_SLICE_OFFSET, st->sp);
-
-		if (len > LW_SLICE_MAX)
-			len = LW_SLICE_MAX;
-		/* the slice always starts where the largest record ends */
-		st->slice_len = len;
-		hdr->flags |= LW_F_STACK_PARTIAL;
-		size = LW_SLICE_OFFSET + len;
-	}
-	hdr->size = size;
-	if (size > LW_SCRATCH_SIZE)
-		return;
-	if (bpf_ringbuf_output(&events, s->buf, size, lw_rb_flags()))
-		lw_count_drop();
-	else
-		lw_count_event();
+	lw_emit_with_stack(s, type, size, &r, how);
 }
 
 /* BPF calls take five arguments: nr and fd_flags travel packed. */
@@ -263,13 +131,12 @@ __noinline int emit_open(__u64 regs_addr, int fd, int src_fd, __u64 op, __u64 up
 	struct pt_regs *regs = (struct pt_regs *)regs_addr;
 	const char *upath = (const char *)upath_addr;
 	__u32 nr = (__u32)op, fd_flags = op >> 32;
-	struct lw_scratch *s = scratch_get();
+	struct lw_scratch *s = lw_scratch_get();
 	struct lw_ev_fd_open *ev;
 
 	if (!s)
 		return 0;
 	ev = (struct lw_ev_fd_open *)s->buf;
-	lw_hdr_init(&ev->hdr, LW_EV_FD_OPEN, sizeof(*ev));
 	ev->fd = fd;
 	ev->src_fd = src_fd;
 	ev->syscall_nr = nr;
@@ -277,53 +144,27 @@ __noinline int emit_open(__u64 regs_addr, int fd, int src_fd, __u64 op, __u64 up
 	ev->__pad0 = 0;
 	ev->__pad1 = 0;
 	fill_resource(ev, fd, upath);
-	output_with_stack(s, &ev->hdr, sizeof(*ev), &ev->stack, regs);
+	fd_output(s, LW_EV_FD_OPEN, sizeof(*ev), regs, 0);
 	return 0;
 }
 
 __noinline int emit_close(__u64 regs_addr, int fd, int ret)
 {
 	struct pt_regs *regs = (struct pt_regs *)regs_addr;
-	struct lw_scratch *s = scratch_get();
+	struct lw_scratch *s = lw_scratch_get();
 	struct lw_ev_fd_close *ev;
 
 	if (!s)
 		return 0;
 	ev = (struct lw_ev_fd_close *)s->buf;
-	lw_hdr_init(&ev->hdr, LW_EV_FD_CLOSE, sizeof(*ev));
 	ev->fd = fd;
 	ev->ret = ret;
-	if (ret == 0) {
-		/* Successful closes are hot: a few frames (cheap, no slice) are
-		 * enough to say where a later double close was preceded.
-		 */
-		struct lw_regs r;
-		__u32 size;
-
-		lw_regs_from_kernel(&r, regs);
-		if (lw_unwind(&ev->stack, ev->hdr.tgid, &r, LW_UNWIND_MAX(LW_CLOSE_FRAMES))) {
-			/* first sight of this call site: user space finishes it */
-			__u32 len = lw_copy_slice(s->buf + LW_SLICE_OFFSET, ev->stack.sp);
-
-			if (len > LW_SLICE_MAX)
-				len = LW_SLICE_MAX;
-			ev->stack.slice_len = len;
-			ev->hdr.flags |= LW_F_STACK_PARTIAL;
-			size = LW_SLICE_OFFSET + len;
-		} else {
-			size = __builtin_offsetof(struct lw_ev_fd_close, stack.ips) +
-			       (ev->stack.nr & 7) * sizeof(__u64);
-		}
-		if (size > LW_SCRATCH_SIZE)
-			size = LW_SCRATCH_SIZE;
-		ev->hdr.size = size;
-		if (bpf_ringbuf_output(&events, ev, size, lw_rb_flags()))
-			lw_count_drop();
-		else
-			lw_count_event();
-		return 0;
-	}
-	output_with_stack(s, &ev->hdr, sizeof(*ev), &ev->stack, regs);
+	/* Successful closes are hot: a few frames (cheap, no slice unless this
+	 * call site is new) are enough to say where a later double close was
+	 * preceded. A failed one gets a full stack.
+	 */
+	fd_output(s, LW_EV_FD_CLOSE, sizeof(*ev), regs,
+		  ret == 0 ? LW_UNWIND_MAX(LW_CLOSE_FRAMES) | LW_EMIT_SHORT : 0);
 	return 0;
 }
 
@@ -449,7 +290,7 @@ __noinline int scan_rights(__u64 regs, __u64 umsg, __u32 nr, __u32 fd_flags)
  */
 __noinline int scan_send(__u64 regs, __u64 umsg, __u32 sock_fd, __s32 ret)
 {
-	struct lw_scratch *s = scratch_get();
+	struct lw_scratch *s = lw_scratch_get();
 	struct lw_ev_fd_send *ev;
 	struct lw_rights r;
 	__u32 n;
@@ -470,7 +311,6 @@ __noinline int scan_send(__u64 regs, __u64 umsg, __u32 sock_fd, __s32 ret)
 	}
 	if (!n)
 		return 0;
-	lw_hdr_init(&ev->hdr, LW_EV_FD_SEND, sizeof(*ev));
 	ev->peer_ino = 0;
 	{
 		/* the connected peer of an AF_UNIX socket is where the fds wait
@@ -491,60 +331,8 @@ __noinline int scan_send(__u64 regs, __u64 umsg, __u32 sock_fd, __s32 ret)
 	ev->ret = ret;
 	ev->nr_fds = n;
 	ev->__pad = 0;
-	output_with_stack(s, &ev->hdr, sizeof(*ev), &ev->stack, (struct pt_regs *)regs);
+	fd_output(s, LW_EV_FD_SEND, sizeof(*ev), (struct pt_regs *)regs, 0);
 	return 0;
-}
-
-/* Syscalls whose first argument is an fd they use (not create or close). */
-static __always_inline bool fd_touching(__u32 nr)
-{
-	switch (nr) {
-	case 0:
-	case 1:
-	case 5:
-	case 8:
-	case 16:
-	case 17:
-	case 18:
-	case 19:
-	case 20:
-	case 40:
-	case 42:
-	case 44:
-	case 45:
-	case 46:
-	case 47:
-	case 48:
-	case 49:
-	case 50:
-	case 51:
-	case 52:
-	case 54:
-	case 55:
-	case 72:
-	case 73:
-	case 74:
-	case 75:
-	case 77:
-	case 91:
-	case 93:
-	case 138:
-	case 217:
-	case 221:
-	case 232:
-	case 233:
-	case 254:
-	case 275:
-	case 277:
-	case 285:
-	case 286:
-	case 287:
-	case 288:
-	case 43:
-	case 426:
-		return true;
-	}
-	return false;
 }
 
 /* Where and how an fd was last used: a short stack, kept in the kernel and
@@ -553,39 +341,25 @@ static __always_inline bool fd_touching(__u32 nr)
 __noinline int touch_fd(__u64 regs_addr, __u32 nr, int fd)
 {
 	struct lw_touch_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd};
-	struct lw_touch t = {.nr = nr, .ts_ns = bpf_ktime_get_ns()};
-	struct lw_scratch *s = scratch_get();
+	struct lw_touch t = {.nr = nr};
+	struct lw_scratch *s = lw_scratch_get();
 	struct lw_ev_fd_touch *ev;
-	struct lw_stack *st;
 	struct lw_regs r;
 
 	if (!s || fd < 0)
 		return 0;
 	ev = (struct lw_ev_fd_touch *)s->buf;
-	st = &ev->stack;
+	ev->fd = fd;
+	ev->nr = nr;
 	lw_regs_from_kernel(&r, (struct pt_regs *)regs_addr);
-	if (lw_unwind(st, k.tgid, &r, LW_UNWIND_MAX(LW_TOUCH_FRAMES))) {
-		/* first sight of this call site: user space finishes it */
-		__u32 len = lw_copy_slice(s->buf + LW_SLICE_OFFSET, st->sp), size;
-
-		if (len > LW_SLICE_MAX)
-			len = LW_SLICE_MAX;
-		st->slice_len = len;
-		lw_hdr_init(&ev->hdr, LW_EV_FD_TOUCH, 0);
-		ev->hdr.ts_ns = t.ts_ns; /* user space matches it to the map entry */
-		ev->hdr.flags |= LW_F_STACK_PARTIAL;
-		ev->fd = fd;
-		ev->nr = nr;
-		size = LW_SLICE_OFFSET + len;
-		ev->hdr.size = size;
-		if (size <= LW_SCRATCH_SIZE &&
-		    !bpf_ringbuf_output(&events, s->buf, size, lw_rb_flags()))
-			lw_count_event();
-		else
-			lw_count_drop();
-	}
-	t.nr_ips = st->nr > LW_TOUCH_FRAMES ? LW_TOUCH_FRAMES : st->nr;
-	bpf_probe_read_kernel(t.ips, sizeof(t.ips), st->ips);
+	/* streamed only at the first sight of a call site: user space
+	 * finishes that stack and matches it to the map entry by time
+	 */
+	lw_emit_with_stack(s, LW_EV_FD_TOUCH, sizeof(*ev), &r,
+			   LW_UNWIND_MAX(LW_TOUCH_FRAMES) | LW_EMIT_IF_PARTIAL);
+	t.ts_ns = ev->hdr.ts_ns;
+	t.nr_ips = ev->stack.nr > LW_TOUCH_FRAMES ? LW_TOUCH_FRAMES : ev->stack.nr;
+	bpf_probe_read_kernel(t.ips, sizeof(t.ips), ev->stack.ips);
 	bpf_map_update_elem(&touches, &k, &t, BPF_ANY);
 	return 0;
 }
@@ -597,7 +371,7 @@ int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	long ret = ctx->args[1];
 	struct pt_regs *r = (struct pt_regs *)regs;
 	struct lw_sys_args sa;
-	__u32 nr, cloexec = 0;
+	__u32 nr, cls, cloexec = 0;
 	bool touch, tracked;
 
 	/* At sys_exit the saved user registers still hold the arguments
@@ -605,8 +379,9 @@ int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	 * program and no per-thread stash are needed.
 	 */
 	nr = BPF_CORE_READ(r, orig_ax);
-	touch = last_touch && fd_touching(nr);
-	tracked = fd_tracked(nr);
+	cls = lw_syscall_class(nr);
+	touch = last_touch && (cls & LW_SC_TOUCH);
+	tracked = cls & LW_SC_FD;
 	/* syscall number first: the target lookup is the costlier filter */
 	if ((!touch && !tracked) || !lw_is_target(bpf_get_current_pid_tgid() >> 32))
 		return 0;
@@ -622,7 +397,7 @@ int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	sa.a[4] = BPF_CORE_READ(r, r8);
 	sa.a[5] = BPF_CORE_READ(r, r9);
 
-	if (nr == NR_close) {
+	if (nr == LW_NR_close) {
 		if (ret == 0 || ret == -EBADF_)
 			emit_close(regs, (int)sa.a[0], (int)ret);
 		if (ret == 0 && last_touch) {
@@ -634,11 +409,11 @@ int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	}
 	/* a failed send matters most: the fds it carried stay with the sender */
-	if (nr == NR_sendmsg) {
+	if (nr == LW_NR_sendmsg) {
 		scan_send(regs, sa.a[1], sa.a[0], ret);
 		return 0;
 	}
-	if (nr == NR_sendmmsg) {
+	if (nr == LW_NR_sendmmsg) {
 		/* ret: messages sent; the rest of the vector was not */
 		for (int i = 0; i < LW_RIGHTS_MSGS; i++) {
 			if (i >= sa.a[2])
@@ -652,18 +427,18 @@ int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		return 0; /* failed syscalls create nothing */
 
 	switch (nr) {
-	case NR_open:
+	case LW_NR_open:
 		cloexec = sa.a[1] & O_CLOEXEC_;
 		emit_open(regs, ret, -1, OP(nr, cloexec ? LW_FD_CLOEXEC : 0), sa.a[0]);
 		return 0;
-	case NR_creat:
+	case LW_NR_creat:
 		emit_open(regs, ret, -1, OP(nr, 0), sa.a[0]);
 		return 0;
-	case NR_openat:
+	case LW_NR_openat:
 		cloexec = sa.a[2] & O_CLOEXEC_;
 		emit_open(regs, ret, -1, OP(nr, cloexec ? LW_FD_CLOEXEC : 0), sa.a[1]);
 		return 0;
-	case NR_openat2: {
+	case LW_NR_openat2: {
 		__u64 how_flags = 0;
 
 		bpf_probe_read_user(&how_flags, sizeof(how_flags), (void *)sa.a[2]);
@@ -671,21 +446,21 @@ int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			  sa.a[1]);
 		return 0;
 	}
-	case NR_open_by_handle_at:
+	case LW_NR_open_by_handle_at:
 		cloexec = sa.a[2] & O_CLOEXEC_;
 		break;
-	case NR_dup:
+	case LW_NR_dup:
 		emit_open(regs, ret, sa.a[0], OP(nr, LW_FD_DUP), 0);
 		return 0;
-	case NR_dup2:
+	case LW_NR_dup2:
 		if ((int)sa.a[0] != (int)sa.a[1])
 			emit_open(regs, ret, sa.a[0], OP(nr, LW_FD_DUP), 0);
 		return 0;
-	case NR_dup3:
+	case LW_NR_dup3:
 		emit_open(regs, ret, sa.a[0],
 			  OP(nr, LW_FD_DUP | ((sa.a[2] & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0)), 0);
 		return 0;
-	case NR_fcntl:
+	case LW_NR_fcntl:
 		if (sa.a[1] == F_DUPFD_ || sa.a[1] == F_DUPFD_CLOEXEC_)
 			emit_open(
 			    regs, ret, sa.a[0],
@@ -694,23 +469,23 @@ int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		else if (sa.a[1] == F_SETFD_)
 			emit_cloexec(sa.a[0], sa.a[2] & FD_CLOEXEC_);
 		return 0;
-	case NR_close_range:
+	case LW_NR_close_range:
 		emit_close_range(sa.a[0], sa.a[1], sa.a[2]);
 		return 0;
-	case NR_pipe:
+	case LW_NR_pipe:
 		emit_pair(regs, nr, sa.a[0], 0);
 		return 0;
-	case NR_pipe2:
+	case LW_NR_pipe2:
 		emit_pair(regs, nr, sa.a[0], (sa.a[1] & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
 		return 0;
-	case NR_socketpair:
+	case LW_NR_socketpair:
 		emit_pair(regs, nr, sa.a[3], (sa.a[1] & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
 		return 0;
 
-	case NR_recvmsg:
+	case LW_NR_recvmsg:
 		scan_rights(regs, sa.a[1], nr, (sa.a[2] & MSG_CMSG_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
 		return 0;
-	case NR_recvmmsg:
+	case LW_NR_recvmmsg:
 		for (int i = 0; i < LW_RIGHTS_MSGS; i++) {
 			if (i >= ret)
 				break;
@@ -719,49 +494,50 @@ int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 				    (sa.a[3] & MSG_CMSG_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
 		}
 		return 0;
-	case NR_signalfd:
-	case NR_signalfd4:
+	case LW_NR_signalfd:
+	case LW_NR_signalfd4:
 		if ((int)sa.a[0] != -1)
 			return 0; /* updates an existing signalfd */
-		cloexec = nr == NR_signalfd4 && (sa.a[3] & O_CLOEXEC_);
+		cloexec = nr == LW_NR_signalfd4 && (sa.a[3] & O_CLOEXEC_);
 		break;
-	case NR_socket:
-	case NR_eventfd2:
-	case NR_timerfd_create:
-	case NR_inotify_init1:
-	case NR_userfaultfd:
+	case LW_NR_socket:
+	case LW_NR_eventfd2:
+	case LW_NR_timerfd_create:
+	case LW_NR_inotify_init1:
+	case LW_NR_userfaultfd:
 		/* the CLOEXEC flags of these all equal O_CLOEXEC */
-		cloexec = sa.a[nr == NR_socket || nr == NR_timerfd_create ? 1 : 0] & O_CLOEXEC_;
+		cloexec =
+		    sa.a[nr == LW_NR_socket || nr == LW_NR_timerfd_create ? 1 : 0] & O_CLOEXEC_;
 		break;
-	case NR_epoll_create1:
+	case LW_NR_epoll_create1:
 		cloexec = sa.a[0] & O_CLOEXEC_;
 		break;
-	case NR_accept4:
+	case LW_NR_accept4:
 		cloexec = sa.a[3] & O_CLOEXEC_;
 		break;
-	case NR_memfd_create:
-	case NR_fsopen:
-	case NR_fspick:
-		cloexec = sa.a[nr == NR_fspick ? 2 : 1] & 1; /* MFD/FSOPEN/FSPICK_CLOEXEC */
+	case LW_NR_memfd_create:
+	case LW_NR_fsopen:
+	case LW_NR_fspick:
+		cloexec = sa.a[nr == LW_NR_fspick ? 2 : 1] & 1; /* MFD/FSOPEN/FSPICK_CLOEXEC */
 		break;
-	case NR_fsmount:
+	case LW_NR_fsmount:
 		cloexec = sa.a[1] & 1; /* FSMOUNT_CLOEXEC */
 		break;
-	case NR_open_tree:
+	case LW_NR_open_tree:
 		cloexec = sa.a[2] & O_CLOEXEC_;
 		break;
-	case NR_fanotify_init:
+	case LW_NR_fanotify_init:
 		cloexec = sa.a[0] & 1; /* FAN_CLOEXEC */
 		break;
-	case NR_perf_event_open:
+	case LW_NR_perf_event_open:
 		cloexec = sa.a[4] & PERF_FLAG_FD_CLOEXEC_;
 		break;
-	case NR_pidfd_open:
-	case NR_pidfd_getfd:
-	case NR_io_uring_setup:
+	case LW_NR_pidfd_open:
+	case LW_NR_pidfd_getfd:
+	case LW_NR_io_uring_setup:
 		cloexec = 1; /* always O_CLOEXEC */
 		break;
-	case NR_memfd_secret:
+	case LW_NR_memfd_secret:
 		cloexec = sa.a[0] & O_CLOEXEC_;
 		break;
 	default: /* accept, eventfd, epoll_create, inotify_init */

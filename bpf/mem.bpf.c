@@ -4,8 +4,7 @@
  * events are streamed: a block whose stack BPF could not finish yet, and
  * frees of addresses that are not live.
  */
-#include "common.bpf.h"
-#include "unwind.bpf.h"
+#include "emit.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -73,19 +72,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct lw_pending);
 } pending SEC(".maps");
-
-#define LW_MEM_SCRATCH LW_SCRATCH_SIZE
-
-struct lw_mem_scratch {
-	__u8 buf[LW_MEM_SCRATCH];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct lw_mem_scratch);
-} mem_scratch SEC(".maps");
 
 static __always_inline bool sampled_out(__u64 addr)
 {
@@ -202,66 +188,46 @@ static __always_inline void block_gone(struct lw_alloc_key *k, __u64 caller)
 		bpf_map_update_elem(&freed, k, &fr, BPF_ANY);
 }
 
-static __always_inline __u64 stack_hash(const struct lw_stack *st)
-{
-	__u64 h = 0xcbf29ce484222325ULL;
-
-	for (int i = 0; i < LW_STACK_MAX; i++) {
-		if (i >= st->nr)
-			break;
-		h = (h ^ st->ips[i]) * 0x100000001b3ULL;
-	}
-	return h ? h : 1;
-}
-
 /* Record a new block; its stack is unwound here, at the return into the
  * caller, where the caller's frame is a plain return address.
  */
 static __noinline int block_new(struct pt_regs *ctx, __u64 addr, __u64 size)
 {
 	struct lw_alloc_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .addr = addr};
-	struct lw_alloc_val v = {
-	    .size = size, .ts_ns = bpf_ktime_get_ns(), .tid = (__u32)bpf_get_current_pid_tgid()};
-	struct lw_mem_scratch *s;
+	struct lw_alloc_val v = {.size = size, .tid = (__u32)bpf_get_current_pid_tgid()};
+	struct lw_scratch *s;
 	struct lw_ev_mem_alloc *ev;
 	struct lw_mem_total *tot, zero_tot = {};
 	struct lw_regs r;
-	__u32 zero = 0;
+	int partial = 0;
 
 	if (!addr || size < min_size || size > max_size || sampled_out(addr))
 		return 0;
 	target_gen(k.tgid, &k.exec_gen);
 	if (check_frees)
 		bpf_map_delete_elem(&freed, &k); /* reused address: not a double free */
-	s = bpf_map_lookup_elem(&mem_scratch, &zero);
+	s = lw_scratch_get();
 	if (!s)
 		return 0;
 	ev = (struct lw_ev_mem_alloc *)s->buf;
-	lw_regs_from_ctx(&r, ctx);
 	ev->stack.nr = 0;
 	ev->stack.flags = 0;
-	if (with_stacks && lw_unwind(&ev->stack, k.tgid, &r, 0)) {
-		/* BPF cannot finish this stack yet: user space does, and holds it */
-		__u32 len = lw_copy_slice(s->buf + LW_SLICE_OFFSET, ev->stack.sp), size_ev;
-
-		if (len > LW_SLICE_MAX)
-			len = LW_SLICE_MAX;
-		ev->stack.slice_len = len;
-		lw_hdr_init(&ev->hdr, LW_EV_MEM_ALLOC, 0);
-		ev->hdr.flags |= LW_F_STACK_PARTIAL;
+	if (with_stacks) {
 		ev->addr = addr;
 		ev->size = size;
 		ev->exec_gen = k.exec_gen;
 		ev->__pad = 0;
-		size_ev = LW_SLICE_OFFSET + len;
-		ev->hdr.size = size_ev;
-		if (size_ev > LW_MEM_SCRATCH)
+		lw_regs_from_ctx(&r, ctx);
+		/* BPF cannot finish this stack yet: user space does, and holds it */
+		partial =
+		    lw_emit_with_stack(s, LW_EV_MEM_ALLOC, sizeof(*ev), &r, LW_EMIT_IF_PARTIAL);
+		if (partial < 0)
 			return 0;
-		if (bpf_ringbuf_output(&events, s->buf, size_ev, lw_rb_flags())) {
-			lw_count_drop();
-			return 0;
-		}
-		lw_count_event();
+		v.ts_ns = ev->hdr.ts_ns; /* one clock read for both */
+	} else {
+		v.ts_ns = bpf_ktime_get_ns();
+	}
+	if (partial) {
 		v.flags = LW_ALLOC_USER;
 	} else {
 		/* the stacks map holds struct lw_stack_ips, not struct lw_stack:
@@ -269,7 +235,7 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, __u64 size)
 		 */
 		struct lw_stack_ips *si = (struct lw_stack_ips *)(s->buf + LW_SLICE_OFFSET);
 
-		v.stack_id = stack_hash(&ev->stack);
+		v.stack_id = lw_hash_ips(ev->stack.ips, ev->stack.nr, LW_STACK_MAX);
 		si->nr = ev->stack.nr;
 		si->flags = ev->stack.flags;
 		bpf_probe_read_kernel(si->ips, sizeof(si->ips), ev->stack.ips);
@@ -335,18 +301,16 @@ int BPF_KRETPROBE(mem_ret, __u64 ret)
 static __noinline int bad_free(struct pt_regs *ctx, struct lw_alloc_key *k, __u32 kind,
 			       struct lw_freed *fr)
 {
-	struct lw_mem_scratch *s;
+	struct lw_scratch *s;
 	struct lw_ev_mem_bad_free *ev;
-	__u32 zero = 0, size_ev = sizeof(*ev);
 	struct lw_regs r;
 
 	if (!k)
 		return 0;
-	s = bpf_map_lookup_elem(&mem_scratch, &zero);
+	s = lw_scratch_get();
 	if (!s)
 		return 0;
 	ev = (struct lw_ev_mem_bad_free *)s->buf;
-	lw_hdr_init(&ev->hdr, LW_EV_MEM_BAD_FREE, sizeof(*ev));
 	ev->addr = k->addr;
 	ev->kind = kind;
 	ev->exec_gen = k->exec_gen;
@@ -356,23 +320,9 @@ static __noinline int bad_free(struct pt_regs *ctx, struct lw_alloc_key *k, __u3
 	ev->prev_free_ts = fr ? fr->free_ts : 0;
 	ev->alloc_ts = fr ? fr->alloc_ts : 0;
 	lw_regs_from_ctx(&r, ctx);
-	if (lw_unwind(&ev->stack, k->tgid, &r, LW_UNWIND_AT_ENTRY)) {
-		__u32 len = lw_copy_slice(s->buf + LW_SLICE_OFFSET, ev->stack.sp);
-
-		if (len > LW_SLICE_MAX)
-			len = LW_SLICE_MAX;
-		ev->stack.slice_len = len;
-		ev->hdr.flags |= LW_F_STACK_PARTIAL;
-		size_ev = LW_SLICE_OFFSET + len;
-	}
-	ev->hdr.size = size_ev;
-	if (size_ev > LW_MEM_SCRATCH)
-		return 0;
 	/* the process may abort right after this (glibc's double-free check) */
-	if (bpf_ringbuf_output(&events, s->buf, size_ev, BPF_RB_FORCE_WAKEUP))
-		lw_count_drop();
-	else
-		lw_count_event();
+	lw_emit_with_stack(s, LW_EV_MEM_BAD_FREE, sizeof(*ev), &r,
+			   LW_UNWIND_AT_ENTRY | LW_EMIT_WAKE);
 	return 0;
 }
 
@@ -403,5 +353,68 @@ int BPF_KPROBE(mem_free, __u64 ptr)
 		return bad_free(ctx, &k, LW_BAD_FREE_DOUBLE, fr);
 	if (t->flags & LW_TGT_FROM_EXEC)
 		return bad_free(ctx, &k, LW_BAD_FREE_INVALID, NULL);
+	return 0;
+}
+
+/* ---- anonymous mappings: a class of the mem detector ---- */
+
+#define MAP_ANONYMOUS_ 0x20
+
+/* A successful anonymous mmap of a target, with the caller's full stack. */
+__noinline int emit_mmap_anon(__u64 regs_addr, __u64 addr)
+{
+	struct pt_regs *regs = (struct pt_regs *)regs_addr;
+	struct lw_scratch *s = lw_scratch_get();
+	struct lw_ev_mmap_anon *ev;
+	struct lw_regs r;
+
+	if (!s)
+		return 0;
+	ev = (struct lw_ev_mmap_anon *)s->buf;
+	ev->addr = addr;
+	ev->len = BPF_CORE_READ(regs, si);
+	ev->prot = BPF_CORE_READ(regs, dx);
+	ev->flags = BPF_CORE_READ(regs, r10);
+	lw_regs_from_kernel(&r, regs);
+	lw_emit_with_stack(s, LW_EV_MMAP_ANON, sizeof(*ev), &r, 0);
+	return 0;
+}
+
+static __always_inline void emit_munmap(struct pt_regs *regs)
+{
+	struct lw_ev_munmap *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+
+	if (!ev) {
+		lw_count_drop();
+		return;
+	}
+	lw_hdr_init(&ev->hdr, LW_EV_MUNMAP, sizeof(*ev));
+	ev->addr = BPF_CORE_READ(regs, di);
+	ev->len = BPF_CORE_READ(regs, si);
+	lw_count_event();
+	bpf_ringbuf_submit(ev, lw_rb_flags());
+}
+
+/* Anonymous mmap (MAP_ANONYMOUS, fd -1) and munmap of targets, seen at
+ * sys_exit, where the saved registers still hold the arguments. Loaded only
+ * with the mem detector.
+ */
+SEC("raw_tracepoint/sys_exit")
+int mem_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long ret = ctx->args[1];
+	__u32 nr = BPF_CORE_READ(regs, orig_ax);
+
+	if (nr == LW_NR_munmap) {
+		if (ret == 0 && lw_is_target(bpf_get_current_pid_tgid() >> 32))
+			emit_munmap(regs);
+		return 0;
+	}
+	if (nr != LW_NR_mmap || ret < 0 || !(BPF_CORE_READ(regs, r10) & MAP_ANONYMOUS_) ||
+	    (int)BPF_CORE_READ(regs, r8) != -1)
+		return 0;
+	if (lw_is_target(bpf_get_current_pid_tgid() >> 32))
+		emit_mmap_anon((__u64)regs, ret);
 	return 0;
 }

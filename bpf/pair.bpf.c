@@ -4,8 +4,7 @@
  * cookie; a handle taken from an argument is reported at entry, one taken
  * from the return value or an out-parameter at return.
  */
-#include "common.bpf.h"
-#include "unwind.bpf.h"
+#include "emit.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -23,19 +22,6 @@ struct {
 	__type(value, struct pair_pending);
 } pair_pending SEC(".maps");
 
-#define LW_PAIR_SCRATCH LW_SCRATCH_SIZE
-
-struct lw_pair_scratch {
-	__u8 buf[LW_PAIR_SCRATCH];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct lw_pair_scratch);
-} pair_scratch SEC(".maps");
-
 /* Every argument register at a fixed ctx offset: the verifier rejects a
  * computed ctx offset, which a switch on n compiles into.
  */
@@ -49,36 +35,18 @@ static __always_inline __u64 arg_n(struct pt_regs *ctx, __u32 n)
 
 static __noinline int pair_emit(struct pt_regs *ctx, __u32 rule, __u64 handle, __u32 how)
 {
-	struct lw_pair_scratch *s;
+	struct lw_scratch *s = lw_scratch_get();
 	struct lw_ev_pair *ev;
 	struct lw_regs r;
-	__u32 zero = 0, size = sizeof(struct lw_ev_pair);
 
-	s = bpf_map_lookup_elem(&pair_scratch, &zero);
 	if (!s)
 		return 0;
 	ev = (struct lw_ev_pair *)s->buf;
-	lw_hdr_init(&ev->hdr, LW_EV_PAIR, sizeof(*ev));
 	ev->rule = rule;
 	ev->__pad = 0;
 	ev->handle = handle;
 	lw_regs_from_ctx(&r, ctx);
-	if (lw_unwind(&ev->stack, ev->hdr.tgid, &r, how)) {
-		__u32 len = lw_copy_slice(s->buf + LW_SLICE_OFFSET, ev->stack.sp);
-
-		if (len > LW_SLICE_MAX)
-			len = LW_SLICE_MAX;
-		ev->stack.slice_len = len;
-		ev->hdr.flags |= LW_F_STACK_PARTIAL;
-		size = LW_SLICE_OFFSET + len;
-	}
-	ev->hdr.size = size;
-	if (size > LW_PAIR_SCRATCH)
-		return 0;
-	if (bpf_ringbuf_output(&events, s->buf, size, lw_rb_flags()))
-		lw_count_drop();
-	else
-		lw_count_event();
+	lw_emit_with_stack(s, LW_EV_PAIR, sizeof(*ev), &r, how);
 	return 0;
 }
 

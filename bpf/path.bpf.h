@@ -69,7 +69,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct lw_pathbuf);
-} pathbuf SEC(".maps");
+} pathbuf __weak SEC(".maps");
 
 struct lw_name {
 	char s[LW_NAME_MAX];
@@ -103,7 +103,7 @@ static long lw_join_step(__u32 i, void *ctx)
 	return 0;
 }
 
-__noinline int lw_file_path(struct lw_name *out, __u64 file_addr)
+__weak __noinline int lw_file_path(struct lw_name *out, __u64 file_addr)
 {
 	struct lw_path_join j = {};
 	__u32 zero = 0, off;

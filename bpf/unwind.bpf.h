@@ -21,7 +21,7 @@ struct {
 	__uint(max_entries, LW_CFI_RULES_MAX);
 	__type(key, struct lw_cfi_key);
 	__type(value, struct lw_cfi_rule);
-} cfi_rules SEC(".maps");
+} cfi_rules __weak SEC(".maps");
 
 struct lw_vma_info {
 	__u64 start, end, pgoff;
@@ -54,9 +54,10 @@ static __always_inline void lw_fill_path(struct lw_ev_cfi_miss *ev, struct file 
 }
 
 /* Global (not static) subprograms are verified once, on their own, instead
- * of once per call site per loop iteration.
+ * of once per call site per loop iteration; __weak: every source includes
+ * this, the linker keeps one.
  */
-__noinline int lw_emit_vma(__u32 type, __u32 exec_gen, __u64 pc)
+__weak __noinline int lw_emit_vma(__u32 type, __u32 exec_gen, __u64 pc)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct lw_vma_info vi = {};
@@ -120,7 +121,7 @@ static __always_inline void lw_regs_from_ctx(struct lw_regs *r, struct pt_regs *
  * pc-1 lookup would land in the previous function. Returns 1 when st is
  * PARTIAL (the caller then appends a slice).
  */
-__noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs *regs, __u32 how)
+__weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs *regs, __u32 how)
 {
 	__u64 pc, sp, bp;
 	struct lw_cfi_key key = {.tgid = tgid};
@@ -197,7 +198,8 @@ __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs *regs, 
 			return 0;
 		}
 		if (tramp && ra == tramp) {
-			ri = ri ? BPF_CORE_READ(ri, next) : BPF_CORE_READ(task, utask, return_instances);
+			ri = ri ? BPF_CORE_READ(ri, next)
+				: BPF_CORE_READ(task, utask, return_instances);
 			if (!ri)
 				return 0;
 			ra = BPF_CORE_READ(ri, orig_ret_vaddr);

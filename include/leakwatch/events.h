@@ -63,7 +63,8 @@ _Static_assert(sizeof(struct lw_ev_hdr) == 24, "lw_ev_hdr layout");
 /* A user stack as BPF unwound it. ips[0] is the exact pc of the innermost
  * frame; ips[i > 0] are return addresses. When LW_STK_PARTIAL is set, ips[nr-1]
  * is the frame BPF could not unwind, sp/bp are that frame's registers, and
- * slice_len bytes of user memory starting at sp follow the record.
+ * slice_len bytes of user memory starting at sp travel with the record, at
+ * LW_SLICE_OFFSET (below).
  */
 #define LW_RET_PENDING 4 /* active uretprobes whose real return addresses travel along */
 
@@ -115,7 +116,7 @@ struct lw_ev_fd_open {
 	__u32 __pad1;
 	char name[LW_NAME_MAX];
 	struct lw_stack stack;
-	/* __u8 slice[stack.slice_len] when hdr.flags & LW_F_STACK_PARTIAL */
+	/* slice at LW_SLICE_OFFSET when hdr.flags & LW_F_STACK_PARTIAL */
 };
 _Static_assert(sizeof(struct lw_ev_fd_open) == 24 + 40 + LW_NAME_MAX + sizeof(struct lw_stack),
 	       "lw_ev_fd_open layout");
@@ -289,7 +290,7 @@ struct lw_ev_mem_alloc {
 	__u64 size;
 	__u32 exec_gen;
 	__u32 __pad;
-	struct lw_stack stack; /* slice follows, at offset sizeof(struct lw_ev_fd_open) */
+	struct lw_stack stack; /* slice follows at LW_SLICE_OFFSET */
 };
 
 struct lw_ev_mem_free_user {
@@ -333,7 +334,7 @@ struct lw_ev_mem_bad_free {
 	__u64 prev_free_caller; /* return address of the earlier free() call */
 	__u64 prev_free_ts;
 	__u64 alloc_ts;
-	struct lw_stack stack; /* this free; slice follows at sizeof(struct lw_ev_fd_open) */
+	struct lw_stack stack; /* this free; slice follows at LW_SLICE_OFFSET */
 };
 
 /* --last-touch: the last syscall that used an fd, per (tgid, fd) */
@@ -414,20 +415,28 @@ struct lw_ev_pair {
 	struct lw_stack stack; /* slice follows at LW_SLICE_OFFSET */
 };
 
-/* The slice of any stack-carrying record starts here (the BPF scratch
- * layout: record, then slice), so every such record must fit before it.
+/* Every stack-carrying record ends with its struct lw_stack; when BPF could
+ * not finish the unwind (LW_F_STACK_PARTIAL), stack.slice_len bytes of user
+ * stack follow at LW_SLICE_OFFSET, not right after the record: the BPF
+ * scratch buffer holds the record, a gap, then the slice, and hdr.size
+ * covers all three. So every such record must fit before the offset.
  */
 #define LW_SLICE_OFFSET 768
 #define LW_SCRATCH_SIZE (LW_SLICE_OFFSET + LW_SLICE_MAX)
-_Static_assert(sizeof(struct lw_ev_fd_open) <= LW_SLICE_OFFSET, "slice offset");
-_Static_assert(sizeof(struct lw_ev_fd_close) <= LW_SLICE_OFFSET, "slice offset");
-_Static_assert(sizeof(struct lw_ev_fd_send) <= LW_SLICE_OFFSET, "slice offset");
-_Static_assert(sizeof(struct lw_ev_mem_alloc) <= LW_SLICE_OFFSET, "slice offset");
-_Static_assert(sizeof(struct lw_ev_mem_bad_free) <= LW_SLICE_OFFSET, "slice offset");
-_Static_assert(sizeof(struct lw_ev_pair) <= LW_SLICE_OFFSET, "slice offset");
-_Static_assert(sizeof(struct lw_ev_mount) <= LW_SLICE_OFFSET, "slice offset");
-_Static_assert(sizeof(struct lw_ev_fd_touch) <= LW_SLICE_OFFSET, "slice offset");
-_Static_assert(sizeof(struct lw_ev_mmap_anon) <= LW_SLICE_OFFSET, "slice offset");
+/* ... and ends with its stack: lw_emit_with_stack() finds it from the size */
+#define LW_STACK_RECORD(T)                                                                         \
+	_Static_assert(sizeof(T) <= LW_SLICE_OFFSET &&                                             \
+			   __builtin_offsetof(T, stack) + sizeof(struct lw_stack) == sizeof(T),    \
+		       #T ": stack last, before the slice")
+LW_STACK_RECORD(struct lw_ev_fd_open);
+LW_STACK_RECORD(struct lw_ev_fd_close);
+LW_STACK_RECORD(struct lw_ev_fd_send);
+LW_STACK_RECORD(struct lw_ev_mem_alloc);
+LW_STACK_RECORD(struct lw_ev_mem_bad_free);
+LW_STACK_RECORD(struct lw_ev_pair);
+LW_STACK_RECORD(struct lw_ev_mount);
+LW_STACK_RECORD(struct lw_ev_fd_touch);
+LW_STACK_RECORD(struct lw_ev_mmap_anon);
 
 /* tgid map value: why a process is traced */
 #define LW_TGT_ROOT	 (1u << 0) /* the command or attached pid itself */
@@ -440,17 +449,6 @@ struct lw_target {
 	__u32 __pad;
 };
 
-/* Counters in .bss, read at report time. */
-struct lw_stats {
-	__u64 events;
-	__u64 dropped;	     /* ringbuf reserve/output failed */
-	__u64 stash_full;    /* syscall-args stash map full */
-	__u64 target_full;   /* tgid map full: a child went untraced */
-	__u64 cfi_full;	     /* unwind rule map full */
-	__u64 stack_partial; /* stacks that needed the user-space slice unwinder */
-	__u64 alloc_full;    /* allocs map full: a block went untracked */
-	__u64 stackmap_full; /* stacks map full: a block's stack was lost */
-	__u64 mem_pending_full;
-};
+#include <leakwatch/stats.h> /* struct lw_stats */
 
 #endif /* LEAKWATCH_EVENTS_H */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "report/report.h"
+#include "report/stats.h"
 
 extern const struct reporter_ops lw_report_text;
 extern const struct reporter_ops lw_report_json;
@@ -103,8 +104,5 @@ size_t report__utf8_seq(const unsigned char *p, size_t n)
 /* Any lost event or full map means findings may be missing. */
 bool report__complete(const struct lw_report_meta *m)
 {
-	const struct lw_stats *s = &m->stats;
-
-	return !m->incomplete_reason && !s->dropped && !s->stash_full && !s->target_full &&
-	       !s->cfi_full && !s->alloc_full && !s->stackmap_full && !s->mem_pending_full;
+	return !m->incomplete_reason && lw_stats__lossless(&m->stats);
 }

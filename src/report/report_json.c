@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "report/report.h"
+#include "report/stats.h"
 
 /* Per report: the comma before each finding depends on how many came before. */
 struct json_state {
@@ -231,21 +232,13 @@ static int json_finding(struct lw_reporter *r, const struct lw_finding *f)
 static int json_end(struct lw_reporter *r, const struct lw_report_meta *m, size_t nr_findings)
 {
 	const struct json_state *st = r->priv;
-	const struct lw_stats *s = &m->stats;
 	FILE *out = r->out;
 
 	(void)nr_findings; /* the array already holds them */
 	fputs(st->nr_written ? "\n  ],\n" : "],\n", out);
-	fprintf(out,
-		"  \"stats\": {\n    \"events\": %" PRIu64 ",\n    \"dropped\": %" PRIu64
-		",\n    \"stash_full\": %" PRIu64 ",\n    \"target_full\": %" PRIu64
-		",\n    \"cfi_full\": %" PRIu64 ",\n    \"stack_partial\": %" PRIu64
-		",\n    \"alloc_full\": %" PRIu64 ",\n    \"stackmap_full\": %" PRIu64
-		",\n    \"mem_pending_full\": %" PRIu64 ",\n    \"reconciled\": %" PRIu64
-		",\n    \"suppressed\": %zu\n  }\n}\n",
-		(uint64_t)s->events, (uint64_t)s->dropped, (uint64_t)s->stash_full,
-		(uint64_t)s->target_full, (uint64_t)s->cfi_full, (uint64_t)s->stack_partial,
-		(uint64_t)s->alloc_full, (uint64_t)s->stackmap_full, (uint64_t)s->mem_pending_full,
+	fputs("  \"stats\": {\n", out);
+	lw_stats__json(out, &m->stats, "    ");
+	fprintf(out, "    \"reconciled\": %" PRIu64 ",\n    \"suppressed\": %zu\n  }\n}\n",
 		m->reconciled, m->nr_suppressed);
 	return status(out);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "report/report.h"
+#include "report/stats.h"
 
 static int status(FILE *out)
 {
@@ -92,9 +93,13 @@ static void prop_u64(FILE *out, const char *name, uint64_t value)
 	fprintf(out, "    <property name=\"%s\" value=\"%" PRIu64 "\"/>\n", name, value);
 }
 
+static void prop_stat(void *out, const char *name, uint64_t value)
+{
+	prop_u64(out, name, value);
+}
+
 static int junit_begin(struct lw_reporter *r, const struct lw_report_meta *m)
 {
-	const struct lw_stats *s = &m->stats;
 	size_t n = r->nr_findings;
 	FILE *out = r->out;
 
@@ -110,12 +115,7 @@ static int junit_begin(struct lw_reporter *r, const struct lw_report_meta *m)
 	prop_u64(out, "pid", m->pid);
 	prop_str(out, "complete", report__complete(m) ? "true" : "false");
 	prop_str(out, "incomplete_reason", m->incomplete_reason);
-	prop_u64(out, "events", s->events);
-	prop_u64(out, "dropped", s->dropped);
-	prop_u64(out, "stash_full", s->stash_full);
-	prop_u64(out, "target_full", s->target_full);
-	prop_u64(out, "cfi_full", s->cfi_full);
-	prop_u64(out, "stack_partial", s->stack_partial);
+	lw_stats__each(&m->stats, prop_stat, out);
 	prop_u64(out, "reconciled", m->reconciled);
 	prop_u64(out, "suppressed", m->nr_suppressed);
 	fputs("  </properties>\n", out);

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include "report/kinds.h"
 #include "report/report.h"
+#include "report/stats.h"
 
 #define KINDS_MAX   32
 #define PROCS_SHOWN 8
@@ -259,27 +260,11 @@ static void print_procs(FILE *out, const struct lw_report_meta *m)
 /* The loud line: any lost event or full map means findings may be missing. */
 static void print_loss(FILE *out, const struct lw_report_meta *m)
 {
-	const struct {
-		uint64_t n;
-		const char *pre, *post;
-	} loss[] = {
-	    {m->stats.dropped, "", " events dropped"},
-	    {m->stats.stash_full, "stash map full ", "x"},
-	    {m->stats.target_full, "target map full ", "x (children untraced)"},
-	    {m->stats.cfi_full, "unwind map full ", "x"},
-	};
-	const char *sep = "";
+	char buf[512];
 
-	for (size_t i = 0; i < sizeof(loss) / sizeof(loss[0]); i++) {
-		if (!loss[i].n)
-			continue;
-		if (!sep[0])
-			fprintf(out, "==%" PRIu32 "== WARNING: report may be incomplete: ", m->pid);
-		fprintf(out, "%s%s%" PRIu64 "%s", sep, loss[i].pre, loss[i].n, loss[i].post);
-		sep = ", ";
-	}
-	if (sep[0])
-		fputc('\n', out);
+	if (!lw_stats__losses(&m->stats, buf, sizeof(buf)))
+		return;
+	fprintf(out, "==%" PRIu32 "== WARNING: report may be incomplete: %s\n", m->pid, buf);
 }
 
 static int text_end(struct lw_reporter *r, const struct lw_report_meta *m, size_t nr_findings)

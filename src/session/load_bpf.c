@@ -10,18 +10,17 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "session/load_bpf.h"
-#include "proc.skel.h"
-#include "fd.skel.h"
-#include "mem.skel.h"
-#include "pair.skel.h"
+#include "leakwatch.skel.h"
 
 #define LW_MAX_UPROBES 256
 
+#define LW_MAX_TRACEPOINTS 8
+
 struct lw_loader {
-	struct lw_proc *proc;
-	struct lw_fd *fd;
-	struct lw_mem *mem;   /* NULL unless the mem detector is on */
-	struct lw_pair *pair; /* NULL unless pair rules are given */
+	struct lw_bpf *skel; /* every concern's programs and maps, one object */
+	bool mem, pair;	     /* their programs were loaded */
+	struct bpf_link *tps[LW_MAX_TRACEPOINTS];
+	int nr_tps;
 	struct bpf_link *uprobes[LW_MAX_UPROBES];
 	int nr_uprobes;
 	bool verbose;
@@ -72,10 +71,37 @@ int lw_preflight(char *err, size_t errlen)
 	return 0;
 }
 
+/* Programs a session does not need are not loaded (nor verified), and maps
+ * only they use are not created.
+ */
+static void select_programs(struct lw_bpf *b, const struct lw_load_opts *o)
+{
+	struct bpf_program *mem_progs[] = {
+	    b->progs.mem_malloc,	 b->progs.mem_calloc,	b->progs.mem_realloc,
+	    b->progs.mem_reallocarray,	 b->progs.mem_memalign, b->progs.mem_valloc,
+	    b->progs.mem_posix_memalign, b->progs.mem_free,	b->progs.mem_ret,
+	    b->progs.mem_sys_exit, /* anonymous mmap/munmap */
+	};
+	struct bpf_map *mem_maps[] = {b->maps.allocs, b->maps.stacks, b->maps.mem_totals,
+				      b->maps.freed, b->maps.pending};
+
+	for (size_t i = 0; i < sizeof(mem_progs) / sizeof(mem_progs[0]); i++)
+		bpf_program__set_autoload(mem_progs[i], o->mem);
+	for (size_t i = 0; i < sizeof(mem_maps) / sizeof(mem_maps[0]); i++)
+		bpf_map__set_autocreate(mem_maps[i], o->mem);
+	bpf_program__set_autoload(b->progs.pair_entry, o->pair);
+	bpf_program__set_autoload(b->progs.pair_ret, o->pair);
+	bpf_map__set_autocreate(b->maps.pair_pending, o->pair);
+	bpf_program__set_autoload(b->progs.fd_sys_exit, o->fd);
+	bpf_map__set_autocreate(b->maps.touches, o->fd && o->last_touch);
+	bpf_program__set_autoload(b->progs.mount_sys_exit, !o->no_mount);
+}
+
 int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, char *err,
 		    size_t errlen)
 {
 	struct lw_loader *l = calloc(1, sizeof(*l));
+	struct lw_bpf *b;
 	int e;
 
 	if (!l)
@@ -83,88 +109,35 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 	l->verbose = opts->verbose;
 	libbpf_set_print(opts->verbose ? libbpf_print_verbose : libbpf_print_quiet);
 
-	l->proc = lw_proc__open();
-	l->fd = lw_fd__open();
-	if (!l->proc || !l->fd) {
+	b = l->skel = lw_bpf__open();
+	if (!b) {
 		e = -errno;
-		snprintf(err, errlen, "cannot open BPF objects: %s", strerror(-e));
+		snprintf(err, errlen, "cannot open BPF object: %s", strerror(-e));
 		goto fail;
 	}
-	l->proc->rodata->follow_children = opts->follow_children;
-	l->proc->rodata->track_anon = opts->mem;
+	b->rodata->follow_children = opts->follow_children;
+	b->rodata->last_touch = opts->last_touch;
+	b->rodata->sample_every = opts->mem_sample_every ? opts->mem_sample_every : 1;
+	b->rodata->min_size = opts->mem_min_size;
+	b->rodata->with_stacks = !opts->mem_no_stacks;
+	b->rodata->max_size = opts->mem_max_size ? opts->mem_max_size : ~0ULL;
+	/* with blocks hidden on purpose, an unknown free proves nothing */
+	b->rodata->check_frees =
+	    b->rodata->sample_every == 1 && !opts->mem_min_size && !opts->mem_max_size;
 	if (opts->ringbuf_bytes)
-		bpf_map__set_max_entries(l->proc->maps.events, opts->ringbuf_bytes);
+		bpf_map__set_max_entries(b->maps.events, opts->ringbuf_bytes);
+	if (opts->mem_max_blocks)
+		bpf_map__set_max_entries(b->maps.allocs, opts->mem_max_blocks);
+	select_programs(b, opts);
+	l->mem = opts->mem;
+	l->pair = opts->pair;
 
-	e = lw_proc__load(l->proc);
+	e = lw_bpf__load(b);
 	if (e) {
 		snprintf(err, errlen,
-			 "cannot load BPF program proc: %s (run with -v for the verifier log)",
+			 "cannot load BPF programs: %s (run with -v for the verifier log)",
 			 strerror(-e));
 		goto fail;
-	}
-	/* one ringbuf and one target set for every object */
-	bpf_map__reuse_fd(l->fd->maps.events, bpf_map__fd(l->proc->maps.events));
-	bpf_map__reuse_fd(l->fd->maps.targets, bpf_map__fd(l->proc->maps.targets));
-	bpf_map__reuse_fd(l->fd->maps.cfi_rules, bpf_map__fd(l->proc->maps.cfi_rules));
-	l->fd->rodata->last_touch = opts->last_touch;
-	if (!opts->fd) {
-		/* the fd object also owns the unwind rules: load it, attach nothing */
-
-		bpf_program__set_autoattach(l->fd->progs.fd_sys_exit, false);
-	}
-	e = lw_fd__load(l->fd);
-	if (e) {
-		snprintf(err, errlen,
-			 "cannot load BPF program fd: %s (run with -v for the verifier log)",
-			 strerror(-e));
-		goto fail;
-	}
-	if (opts->mem) {
-		l->mem = lw_mem__open();
-		if (!l->mem) {
-			e = -errno;
-			snprintf(err, errlen, "cannot open BPF object mem: %s", strerror(-e));
-			goto fail;
-		}
-		l->mem->rodata->sample_every = opts->mem_sample_every ? opts->mem_sample_every : 1;
-		l->mem->rodata->min_size = opts->mem_min_size;
-		l->mem->rodata->with_stacks = !opts->mem_no_stacks;
-		l->mem->rodata->max_size = opts->mem_max_size ? opts->mem_max_size : ~0ULL;
-		/* with blocks hidden on purpose, an unknown free proves nothing */
-		l->mem->rodata->check_frees =
-		    l->mem->rodata->sample_every == 1 && !opts->mem_min_size && !opts->mem_max_size;
-		if (opts->mem_max_blocks)
-			bpf_map__set_max_entries(l->mem->maps.allocs, opts->mem_max_blocks);
-		bpf_map__reuse_fd(l->mem->maps.events, bpf_map__fd(l->proc->maps.events));
-		bpf_map__reuse_fd(l->mem->maps.targets, bpf_map__fd(l->proc->maps.targets));
-		bpf_map__reuse_fd(l->mem->maps.cfi_rules, bpf_map__fd(l->proc->maps.cfi_rules));
-		e = lw_mem__load(l->mem);
-		if (e) {
-			snprintf(
-			    err, errlen,
-			    "cannot load BPF program mem: %s (run with -v for the verifier log)",
-			    strerror(-e));
-			goto fail;
-		}
-	}
-	if (opts->pair) {
-		l->pair = lw_pair__open();
-		if (!l->pair) {
-			e = -errno;
-			snprintf(err, errlen, "cannot open BPF object pair: %s", strerror(-e));
-			goto fail;
-		}
-		bpf_map__reuse_fd(l->pair->maps.events, bpf_map__fd(l->proc->maps.events));
-		bpf_map__reuse_fd(l->pair->maps.targets, bpf_map__fd(l->proc->maps.targets));
-		bpf_map__reuse_fd(l->pair->maps.cfi_rules, bpf_map__fd(l->proc->maps.cfi_rules));
-		e = lw_pair__load(l->pair);
-		if (e) {
-			snprintf(
-			    err, errlen,
-			    "cannot load BPF program pair: %s (run with -v for the verifier log)",
-			    strerror(-e));
-			goto fail;
-		}
 	}
 	*out = l;
 	return 0;
@@ -175,13 +148,33 @@ fail:
 
 int lw_loader__attach(struct lw_loader *l, char *err, size_t errlen)
 {
-	int e = lw_proc__attach(l->proc);
+	/* proc first: a fork or exec record must precede what the new
+	 * process does; then the per-concern sys_exit programs
+	 */
+	struct bpf_program *order[] = {
+	    l->skel->progs.proc_fork,	   l->skel->progs.proc_exec,
+	    l->skel->progs.proc_exit,	   l->skel->progs.proc_sys_exit,
+	    l->skel->progs.mount_sys_exit, l->skel->progs.mem_sys_exit,
+	    l->skel->progs.fd_sys_exit,
+	};
+	_Static_assert(sizeof(order) / sizeof(order[0]) <= LW_MAX_TRACEPOINTS, "tps");
 
-	if (!e)
-		e = lw_fd__attach(l->fd);
-	if (e)
-		snprintf(err, errlen, "cannot attach BPF programs: %s", strerror(-e));
-	return e;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(order[i]))
+			continue;
+		link = bpf_program__attach(order[i]);
+		if (!link) {
+			int e = -errno;
+
+			snprintf(err, errlen, "cannot attach BPF program %s: %s",
+				 bpf_program__name(order[i]), strerror(-e));
+			return e;
+		}
+		l->tps[l->nr_tps++] = link;
+	}
+	return 0;
 }
 
 void lw_loader__detach(struct lw_loader *l)
@@ -191,10 +184,9 @@ void lw_loader__detach(struct lw_loader *l)
 	for (int i = 0; i < l->nr_uprobes; i++)
 		bpf_link__destroy(l->uprobes[i]);
 	l->nr_uprobes = 0;
-	if (l->fd)
-		lw_fd__detach(l->fd);
-	if (l->proc)
-		lw_proc__detach(l->proc);
+	for (int i = l->nr_tps - 1; i >= 0; i--)
+		bpf_link__destroy(l->tps[i]);
+	l->nr_tps = 0;
 }
 
 void lw_loader__free(struct lw_loader *l)
@@ -202,10 +194,7 @@ void lw_loader__free(struct lw_loader *l)
 	if (!l)
 		return;
 	lw_loader__detach(l);
-	lw_mem__destroy(l->mem);
-	lw_pair__destroy(l->pair);
-	lw_fd__destroy(l->fd);
-	lw_proc__destroy(l->proc);
+	lw_bpf__destroy(l->skel);
 	free(l);
 }
 
@@ -213,7 +202,7 @@ int lw_loader__add_target(struct lw_loader *l, uint32_t tgid, uint32_t flags)
 {
 	struct lw_target t = {.flags = flags};
 
-	if (bpf_map__update_elem(l->proc->maps.targets, &tgid, sizeof(tgid), &t, sizeof(t),
+	if (bpf_map__update_elem(l->skel->maps.targets, &tgid, sizeof(tgid), &t, sizeof(t),
 				 BPF_ANY))
 		return -errno;
 	return 0;
@@ -221,13 +210,13 @@ int lw_loader__add_target(struct lw_loader *l, uint32_t tgid, uint32_t flags)
 
 int lw_loader__ringbuf_fd(struct lw_loader *l)
 {
-	return bpf_map__fd(l->proc->maps.events);
+	return bpf_map__fd(l->skel->maps.events);
 }
 
 int lw_loader__set_rule(struct lw_loader *l, const struct lw_cfi_key *key,
 			const struct lw_cfi_rule *rule)
 {
-	if (bpf_map__update_elem(l->proc->maps.cfi_rules, key, sizeof(*key), rule, sizeof(*rule),
+	if (bpf_map__update_elem(l->skel->maps.cfi_rules, key, sizeof(*key), rule, sizeof(*rule),
 				 BPF_ANY))
 		return -errno;
 	return 0;
@@ -235,45 +224,29 @@ int lw_loader__set_rule(struct lw_loader *l, const struct lw_cfi_key *key,
 
 int lw_loader__del_rule(struct lw_loader *l, const struct lw_cfi_key *key)
 {
-	if (bpf_map__delete_elem(l->proc->maps.cfi_rules, key, sizeof(*key), 0))
+	if (bpf_map__delete_elem(l->skel->maps.cfi_rules, key, sizeof(*key), 0))
 		return -errno;
 	return 0;
 }
 
-static void stats_add(struct lw_stats *dst, const struct lw_stats *src)
-{
-	dst->events += src->events;
-	dst->dropped += src->dropped;
-	dst->stash_full += src->stash_full;
-	dst->target_full += src->target_full;
-	dst->cfi_full += src->cfi_full;
-	dst->stack_partial += src->stack_partial;
-}
-
 void lw_loader__stats(struct lw_loader *l, struct lw_stats *out)
 {
-	memset(out, 0, sizeof(*out));
-	stats_add(out, &l->proc->bss->lw_stats);
-	stats_add(out, &l->fd->bss->lw_stats);
-	if (l->mem)
-		stats_add(out, &l->mem->bss->lw_stats);
-	if (l->pair)
-		stats_add(out, &l->pair->bss->lw_stats);
+	/* one object, one set of counters */
+	*out = l->skel->bss->lw_stats;
 }
 
-static int attach_prog(struct lw_loader *l, struct bpf_object *obj, const char *prog,
-		       const char *path, uint64_t offset, bool retprobe, uint64_t cookie, char *err,
-		       size_t errlen)
+static int attach_prog(struct lw_loader *l, bool loaded, const char *prog, const char *path,
+		       uint64_t offset, bool retprobe, uint64_t cookie, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = retprobe, .bpf_cookie = cookie);
 	struct bpf_program *p;
 	struct bpf_link *link;
 
-	if (!obj || l->nr_uprobes == LW_MAX_UPROBES) {
+	if (!loaded || l->nr_uprobes == LW_MAX_UPROBES) {
 		snprintf(err, errlen, "too many uprobes (at most %d)", LW_MAX_UPROBES);
 		return -E2BIG;
 	}
-	p = bpf_object__find_program_by_name(obj, prog);
+	p = bpf_object__find_program_by_name(l->skel->obj, prog);
 	if (!p) {
 		snprintf(err, errlen, "internal: no BPF program %s", prog);
 		return -ENOENT;
@@ -293,15 +266,14 @@ static int attach_prog(struct lw_loader *l, struct bpf_object *obj, const char *
 int lw_loader__attach_pair(struct lw_loader *l, const char *prog, const char *path, uint64_t offset,
 			   uint64_t cookie, char *err, size_t errlen)
 {
-	return attach_prog(l, l->pair ? l->pair->obj : NULL, prog, path, offset,
-			   !strcmp(prog, "pair_ret"), cookie, err, errlen);
+	return attach_prog(l, l->pair, prog, path, offset, !strcmp(prog, "pair_ret"), cookie, err,
+			   errlen);
 }
 
 int lw_loader__attach_uprobe(struct lw_loader *l, const char *prog, const char *path,
 			     uint64_t offset, bool retprobe, char *err, size_t errlen)
 {
-	return attach_prog(l, l->mem ? l->mem->obj : NULL, prog, path, offset, retprobe, 0, err,
-			   errlen);
+	return attach_prog(l, l->mem, prog, path, offset, retprobe, 0, err, errlen);
 }
 
 int lw_loader__read_mem(struct lw_loader *l,
@@ -321,7 +293,7 @@ int lw_loader__read_mem(struct lw_loader *l,
 	if (!l->mem)
 		return 0;
 	/* stacks: modest in number, plain iteration */
-	fd = bpf_map__fd(l->mem->maps.stacks);
+	fd = bpf_map__fd(l->skel->maps.stacks);
 	for (e = bpf_map_get_next_key(fd, NULL, &next); !e && !err;
 	     e = bpf_map_get_next_key(fd, &id, &next)) {
 		id = next;
@@ -333,7 +305,7 @@ int lw_loader__read_mem(struct lw_loader *l,
 	vals = calloc(BATCH, sizeof(*vals));
 	if (!keys || !vals)
 		err = -ENOMEM;
-	fd = bpf_map__fd(l->mem->maps.allocs);
+	fd = bpf_map__fd(l->skel->maps.allocs);
 	while (!done && !err) {
 		__u32 n = BATCH;
 
@@ -365,8 +337,8 @@ int lw_loader__read_mem_totals(struct lw_loader *l,
 
 	if (!l->mem)
 		return 0;
-	tfd = bpf_map__fd(l->mem->maps.mem_totals);
-	sfd = bpf_map__fd(l->mem->maps.stacks);
+	tfd = bpf_map__fd(l->skel->maps.mem_totals);
+	sfd = bpf_map__fd(l->skel->maps.stacks);
 	for (e = bpf_map_get_next_key(tfd, NULL, &next); !e && !err;
 	     e = bpf_map_get_next_key(tfd, &id, &next)) {
 		id = next;
@@ -381,7 +353,9 @@ int lw_loader__touch(struct lw_loader *l, uint32_t tgid, int fd, struct lw_touch
 {
 	struct lw_touch_key k = {.tgid = tgid, .fd = fd};
 
-	if (bpf_map__lookup_elem(l->fd->maps.touches, &k, sizeof(k), out, sizeof(*out), 0))
+	if (!bpf_map__autocreate(l->skel->maps.touches))
+		return -ENOENT;
+	if (bpf_map__lookup_elem(l->skel->maps.touches, &k, sizeof(k), out, sizeof(*out), 0))
 		return -errno;
 	return 0;
 }

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Opens, sizes, loads and attaches the BPF objects a session needs. */
+/* Opens, sizes, loads and attaches the one BPF object (every concern's
+ * programs, linked into one skeleton); programs a session does not need are
+ * not loaded.
+ */
 #ifndef LW_LOAD_BPF_H
 #define LW_LOAD_BPF_H
 
@@ -21,6 +24,7 @@ struct lw_load_opts {
 	bool mem_no_stacks;
 	bool pair;	 /* acquire/release pair rules will be attached */
 	bool last_touch; /* record each fd's last use */
+	bool no_mount;	 /* leave the mount-namespace syscalls alone */
 };
 
 /* Environment checks before anything is loaded: root/CAP_BPF, BTF, tracefs
@@ -70,7 +74,7 @@ int lw_loader__read_mem_totals(struct lw_loader *l,
 /* --last-touch: the last use of (tgid, fd), 0 or -ENOENT. */
 int lw_loader__touch(struct lw_loader *l, uint32_t tgid, int fd, struct lw_touch *out);
 
-/* Sum of every object's counters. */
+/* The BPF counters. */
 void lw_loader__stats(struct lw_loader *l, struct lw_stats *out);
 
 #endif

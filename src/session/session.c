@@ -184,6 +184,7 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	    .mem_no_stacks = opts->no_stacks,
 	    .pair = lw_detectors__enabled(opts) & 1u << lw_detector__bit(&det_pair_ops),
 	    .last_touch = opts->last_touch,
+	    .no_mount = !(lw_detectors__enabled(opts) & 1u << lw_detector__bit(&det_mount_ops)),
 	};
 	struct lw_session *s = calloc(1, sizeof(*s));
 	int err;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "report/kinds.h"
 #include "session/session_internal.h"
+#include "report/stats.h"
 
 /* ---- the report ---- */
 
@@ -30,42 +31,18 @@ static bool gates_exit(const struct lw_finding *f)
 	return !k || k->gates_exit;
 }
 
+/* What was lost, in the words of the text report's loss line, and events
+ * user space could not process.
+ */
 static const char *incomplete_reason(const struct lw_stats *st, uint64_t user_errors, char *buf,
 				     size_t len)
 {
-	size_t off = 0;
+	size_t off = lw_stats__losses(st, buf, len);
 
-	if (st->dropped)
-		off += snprintf(buf + off, len - off, "%llu events dropped (ring buffer full); ",
-				(unsigned long long)st->dropped);
-	if (st->stash_full)
-		off += snprintf(buf + off, len - off, "%llu syscalls missed (stash map full); ",
-				(unsigned long long)st->stash_full);
-	if (st->target_full && off < len)
-		off += snprintf(buf + off, len - off, "%llu processes untraced (target map full); ",
-				(unsigned long long)st->target_full);
-	if (st->cfi_full && off < len)
-		off += snprintf(buf + off, len - off, "%llu stacks cut short (unwind map full); ",
-				(unsigned long long)st->cfi_full);
-	if (st->alloc_full && off < len)
-		off += snprintf(buf + off, len - off, "%llu blocks untracked (allocs map full); ",
-				(unsigned long long)st->alloc_full);
-	if (st->stackmap_full && off < len)
-		off += snprintf(buf + off, len - off,
-				"%llu allocation stacks lost (stacks map full); ",
-				(unsigned long long)st->stackmap_full);
-	if (st->mem_pending_full && off < len)
-		off += snprintf(buf + off, len - off,
-				"%llu allocator calls missed (pending map full); ",
-				(unsigned long long)st->mem_pending_full);
 	if (user_errors && off < len)
-		off += snprintf(buf + off, len - off, "%llu events not processed; ",
-				(unsigned long long)user_errors);
-	if (!off)
-		return NULL;
-	if (off >= 2 && off < len)
-		buf[off - 2] = 0;
-	return buf;
+		off += snprintf(buf + off, len - off, "%s%llu events not processed",
+				off ? "; " : "", (unsigned long long)user_errors);
+	return off ? buf : NULL;
 }
 
 int session__report(struct lw_session *s)

@@ -410,6 +410,22 @@ expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/memfix.json" mem_leak)" "
 # own mappings (malloc of 1 MiB) must leave nothing
 kind_test mem_anon_mmap mem_mmap "mem-leak count=1 bytes=65536 func=map_buffer" --only mem
 
+start mem_live_block_map_overflow_is_reported
+# 1.3 M live blocks, the live-block map holds 1 Mi: the overflow must reach
+# the report as lost data, in JSON and in text
+$LW run -q --only mem -f json -o "$TMP/memov.json" -- "$FX/mem_overflow" >/dev/null 2>&1
+rc=$?
+$LW run -q --only mem --no-stacks -o "$TMP/memov.txt" -- "$FX/mem_overflow" >/dev/null 2>&1
+full=$($Q "$TMP/memov.json" --stat alloc_full)
+if expect_eq "$rc" 23 "exit code" && expect_eq "$($Q "$TMP/memov.json" --field complete)" false "complete"; then
+	if [ "${full:-0}" -gt 0 ] 2>/dev/null &&
+		grep -q "WARNING: report may be incomplete: .*allocs map full [0-9]*x (blocks untracked)" "$TMP/memov.txt"; then
+		ok
+	else
+		fail "alloc_full [$full], text: $(grep WARNING "$TMP/memov.txt")"
+	fi
+fi
+
 start mem_threads_one_site
 $LW run -q --only mem -f json -o "$TMP/memt.json" -- "$FX/mem_threads" >/dev/null 2>&1
 rc=$?

@@ -46,19 +46,19 @@ static void call(struct corr_mount *c, uint32_t tgid, uint32_t ns, uint32_t nr, 
 
 static void unshare_ns(struct corr_mount *c, uint32_t tgid, uint32_t ns, uint64_t ts)
 {
-	call(c, tgid, ns, LW_NR_UNSHARE, 0, NEWNS, 0, "", "", "", 0, ts);
+	call(c, tgid, ns, LW_NR_unshare, 0, NEWNS, 0, "", "", "", 0, ts);
 }
 
 static void mnt(struct corr_mount *c, uint32_t tgid, uint32_t ns, int32_t ret, uint32_t flags,
 		const char *target, const char *fstype, int site, uint64_t ts)
 {
-	call(c, tgid, ns, LW_NR_MOUNT, ret, 0, flags, fstype, target, fstype, site, ts);
+	call(c, tgid, ns, LW_NR_mount, ret, 0, flags, fstype, target, fstype, site, ts);
 }
 
 static void umnt(struct corr_mount *c, uint32_t tgid, uint32_t ns, int32_t ret, const char *target,
 		 int site, uint64_t ts)
 {
-	call(c, tgid, ns, LW_NR_UMOUNT2, ret, DETACH, 0, "", target, "", site, ts);
+	call(c, tgid, ns, LW_NR_umount2, ret, DETACH, 0, "", target, "", site, ts);
 }
 
 static void worker(struct corr_mount *c, uint32_t w, uint64_t ts)
@@ -171,7 +171,7 @@ LW_TEST(mount_seed_fixed_quiet)
 
 		worker(c, W1 + g, t);
 		unshare_ns(c, W1 + g, 2 + g, t);
-		call(c, W1 + g, 2 + g, LW_NR_MOUNT, 0, MS_REC | MS_PRIVATE, 0, "", "/", "", 3, t);
+		call(c, W1 + g, 2 + g, LW_NR_mount, 0, MS_REC | MS_PRIVATE, 0, "", "/", "", 3, t);
 		mnt(c, W1 + g, 2 + g, 0, LW_MNT_NEW_NS, "/r/proc", "proc", 1, t + MS);
 		ASSERT_EQ(worker_exit(c, W1 + g, t + 5 * MS), 0, "exit");
 	}
@@ -292,7 +292,7 @@ LW_TEST(mount_leftover_callback)
 	mnt(c, HOST, 1, 0, 0, "/mnt/c", "tmpfs", 3, MS);
 	mnt(c, HOST, 1, 0, 0, "/mnt/c/sub", "tmpfs", 4, MS);
 	mnt(c, HOST, 1, -EPERM, 0, "/mnt/d", "tmpfs", 5, MS);
-	call(c, HOST, 1, LW_NR_MOUNT, 0, MS_MOVE, 0, "/mnt/b/", "/mnt/bb", "", 6, 2 * MS);
+	call(c, HOST, 1, LW_NR_mount, 0, MS_MOVE, 0, "/mnt/b/", "/mnt/bb", "", 6, 2 * MS);
 	umnt(c, HOST, 1, 0, "/mnt/c", 7, 3 * MS); /* takes /mnt/c/sub along */
 	ASSERT_EQ(corr_mount__finish(c, 1000 * MS, some_mounted, &a, &fs), 0, "finish");
 	corr_mount__free(c);

@@ -307,34 +307,34 @@ LW_TEST(det_mount_flags)
 
 	ASSERT_EQ(det_mount_ops.open(&d, &env), 0, "open");
 	/* a mount in the namespace we started in: not new, but shared */
-	ev = mount_ev(LW_NR_MOUNT, 0, 50, "/r/proc");
+	ev = mount_ev(LW_NR_mount, 0, 50, "/r/proc");
 	det_mount__flags(d, &ev);
 	ASSERT_EQ(ev.flags, LW_MNT_PROPAGATES, "shared, old namespace");
 	ASSERT_EQ(f.shared_calls, 1, "mountinfo asked");
 	/* unshare makes namespace 77 */
-	ev = mount_ev(LW_NR_UNSHARE, 0x20000, 77, "");
+	ev = mount_ev(LW_NR_unshare, 0x20000, 77, "");
 	det_mount__flags(d, &ev);
 	ASSERT_EQ(ev.flags, LW_MNT_NEW_NS, "the unshare is in it");
 	ASSERT_EQ(f.shared_calls, 1, "unshare makes no mount");
 	/* remounts and propagation changes make no mount: no mountinfo read */
-	ev = mount_ev(LW_NR_MOUNT, 0x20 /* MS_REMOUNT */, 77, "/r/proc");
+	ev = mount_ev(LW_NR_mount, 0x20 /* MS_REMOUNT */, 77, "/r/proc");
 	det_mount__flags(d, &ev);
-	ev = mount_ev(LW_NR_MOUNT, 0x40000 /* MS_PRIVATE */, 77, "/");
+	ev = mount_ev(LW_NR_mount, 0x40000 /* MS_PRIVATE */, 77, "/");
 	det_mount__flags(d, &ev);
 	ASSERT_EQ(f.shared_calls, 1, "no mountinfo for remount/propagation");
 	ASSERT_EQ(ev.flags, LW_MNT_NEW_NS, "still the new namespace");
 	/* BPF already knew: no mountinfo read either */
-	ev = mount_ev(LW_NR_MOUNT, 0, 77, "/r/sys");
+	ev = mount_ev(LW_NR_mount, 0, 77, "/r/sys");
 	ev.flags = LW_MNT_PROPAGATES;
 	det_mount__flags(d, &ev);
 	ASSERT_EQ(f.shared_calls, 1, "BPF's answer kept");
 	/* a failed mount makes nothing */
-	ev = mount_ev(LW_NR_MOUNT, 0, 77, "/r/dev");
+	ev = mount_ev(LW_NR_mount, 0, 77, "/r/dev");
 	ev.ret = -ENOENT;
 	det_mount__flags(d, &ev);
 	ASSERT_EQ(f.shared_calls, 1, "failed mount");
 	/* the whole path: a new namespace's shared mount propagates out */
-	ev = mount_ev(LW_NR_MOUNT, 0, 77, "/r/proc");
+	ev = mount_ev(LW_NR_mount, 0, 77, "/r/proc");
 	ASSERT_EQ(det_mount_ops.on_event(d, &ev.hdr, sizeof(ev)), 0, "feed");
 	ASSERT_EQ(f.shared_calls, 2, "mountinfo asked");
 	ASSERT_EQ(det_mount_ops.finish(d, 1, &fs), 0, "finish");
@@ -347,20 +347,20 @@ LW_TEST(det_mount_flags)
 
 LW_TEST(corr_mount_classify_one_decision)
 {
-	struct lw_ev_mount ev = mount_ev(LW_NR_MOUNT, 0, 1, "/a");
+	struct lw_ev_mount ev = mount_ev(LW_NR_mount, 0, 1, "/a");
 
 	ASSERT_EQ(corr_mount__classify(&ev), LW_MNTC_OP | LW_MNTC_MAKES, "mount");
 	ev.arg_flags = 0x2000; /* MS_MOVE */
 	ASSERT_EQ(corr_mount__classify(&ev), LW_MNTC_OP | LW_MNTC_MOVES, "move");
 	ev.arg_flags = 0x100000; /* MS_SHARED */
 	ASSERT_EQ(corr_mount__classify(&ev), 0, "propagation change");
-	ev.nr = LW_NR_MOVE_MOUNT;
+	ev.nr = LW_NR_move_mount;
 	ASSERT_EQ(corr_mount__classify(&ev), LW_MNTC_OP | LW_MNTC_MAKES, "move_mount");
-	ev.nr = LW_NR_FSMOUNT;
+	ev.nr = LW_NR_fsmount;
 	ASSERT_EQ(corr_mount__classify(&ev), LW_MNTC_MAKES, "fsmount: no target");
-	ev.nr = LW_NR_UMOUNT2;
+	ev.nr = LW_NR_umount2;
 	ASSERT_EQ(corr_mount__classify(&ev), LW_MNTC_OP, "umount2");
-	ev.nr = LW_NR_UNSHARE;
+	ev.nr = LW_NR_unshare;
 	ASSERT_EQ(corr_mount__classify(&ev), 0, "unshare");
 }
 

@@ -204,16 +204,16 @@ LW_TEST(text_incomplete_map_full)
 	struct lw_report_meta m = base_meta();
 	struct doc d;
 
-	m.stats.stash_full = 4, m.stats.target_full = 1;
+	m.stats.alloc_full = 4, m.stats.target_full = 1;
 	d = render("text", &m, NULL);
 	ASSERT_EQ(d.rc, 0, "report__write");
 	ASSERT_CONTAINS(
 	    d.buf,
 	    "==1234== events: 17, dropped: 0\n==1234== WARNING: report may be incomplete: "
-	    "stash map full 4x, target map full 1x (children untraced)\n",
+	    "target map full 1x (children untraced), allocs map full 4x (blocks untracked)\n",
 	    "map-full warning");
 	free(d.buf);
-	m.stats.stash_full = m.stats.target_full = 0;
+	m.stats.alloc_full = m.stats.target_full = 0;
 	d = render("text", &m, NULL);
 	ASSERT_TRUE(!strstr(d.buf, "WARNING"), "no warning when nothing was lost");
 	free(d.buf);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/vec.h"
+#include <leakwatch/hash.h>
 #include "detect/fd/corr_fd.h"
 #include "base/hmap.h"
 
@@ -192,18 +193,8 @@ struct corr_fd {
 	size_t nr_gone, cap_gone;
 };
 
-#define FNV_BASIS 0xcbf29ce484222325ull
-
-static inline uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
+#define FNV_BASIS LW_FNV_BASIS
+#define fnv1a	  lw_fnv1a
 
 static inline struct rec *ent_rec(uint64_t v)
 {

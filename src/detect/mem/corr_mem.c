@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/vec.h"
+#include <leakwatch/hash.h>
 #include "detect/mem/corr_mem.h"
 #include "base/hmap.h"
 
@@ -320,13 +321,10 @@ struct group {
 	bool anon; /* anonymous mappings: never merged with heap blocks */
 };
 
+/* the BPF side's stack id, so groups of both sides merge */
 static uint64_t ips_hash(const struct lw_ips *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (uint32_t i = 0; i < s->nr && i < LW_STACK_MAX; i++)
-		h = (h ^ s->ips[i]) * 0x100000001b3ULL;
-	return h ? h : 1;
+	return lw_hash_ips(s->ips, s->nr, LW_STACK_MAX);
 }
 
 /* Does this block count as leaked at now_ns? */

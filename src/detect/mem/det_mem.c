@@ -2,6 +2,7 @@
 /* The mem detector: allocator uprobes, streamed blocks and bad frees, the
  * anonymous-mapping class, and the BPF maps read at the end.
  */
+#include <leakwatch/hash.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,13 +256,10 @@ static void mem_tick(struct lw_det *d, const struct lw_det_tick *t)
 		io->read_mem_totals(io->ctx, site_tick, &tc);
 }
 
+/* The BPF side's stack id (bpf/mem.bpf.c) */
 uint64_t det_mem__stack_key(const struct lw_ips *st)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (uint32_t i = 0; i < st->nr && i < LW_STACK_MAX; i++)
-		h = (h ^ st->ips[i]) * 0x100000001b3ULL;
-	return h ? h : 1;
+	return lw_hash_ips(st->ips, st->nr, LW_STACK_MAX);
 }
 
 static uint64_t mem_site_key(struct lw_det *d, const struct lw_finding *f)

@@ -542,15 +542,15 @@ static int feed_ns(struct corr_mount *c, const struct lw_ev_mount *ev, struct mp
 	struct mns *m;
 
 	switch (ev->nr) {
-	case LW_NR_UNSHARE:
+	case LW_NR_unshare:
 		creates = ev->ret == 0 && (ev->arg_flags & LW_CLONE_NEWNS);
 		break;
-	case LW_NR_CLONE:
-	case LW_NR_CLONE3:
+	case LW_NR_clone:
+	case LW_NR_clone3:
 		creates = ev->ret == 0 && (prev ? ns != prev : !!(ev->arg_flags & LW_CLONE_NEWNS));
 		break;
-	case LW_NR_CHROOT:
-	case LW_NR_PIVOT_ROOT:
+	case LW_NR_chroot:
+	case LW_NR_pivot_root:
 		if (ev->ret == 0)
 			p->rerooted = true;
 		break;
@@ -569,15 +569,15 @@ static int feed_ns(struct corr_mount *c, const struct lw_ev_mount *ev, struct mp
 unsigned corr_mount__classify(const struct lw_ev_mount *ev)
 {
 	switch (ev->nr) {
-	case LW_NR_MOUNT:
+	case LW_NR_mount:
 		if (ev->arg_flags & (LW_MS_REMOUNT | LW_MS_PROPAGATION))
 			return 0;
 		return LW_MNTC_OP | (ev->arg_flags & LW_MS_MOVE ? LW_MNTC_MOVES : LW_MNTC_MAKES);
-	case LW_NR_MOVE_MOUNT:
+	case LW_NR_move_mount:
 		return LW_MNTC_OP | LW_MNTC_MAKES;
-	case LW_NR_FSMOUNT:
+	case LW_NR_fsmount:
 		return LW_MNTC_MAKES;
-	case LW_NR_UMOUNT2:
+	case LW_NR_umount2:
 		return LW_MNTC_OP;
 	}
 	return 0;
@@ -644,11 +644,11 @@ int corr_mount__feed(struct corr_mount *c, const struct lw_ev_mount *ev, const s
 static const char *op_name(uint32_t nr)
 {
 	switch (nr) {
-	case LW_NR_MOUNT:
+	case LW_NR_mount:
 		return "mount";
-	case LW_NR_UMOUNT2:
+	case LW_NR_umount2:
 		return "umount2";
-	case LW_NR_MOVE_MOUNT:
+	case LW_NR_move_mount:
 		return "move_mount";
 	}
 	return "mount call";

@@ -36,21 +36,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <leakwatch/syscalls.h> /* lw_ev_mount.nr: LW_NR_* */
 #include "report/finding.h"
-
-/* lw_ev_mount.nr: x86-64 syscall numbers */
-#define LW_NR_CLONE	    56
-#define LW_NR_PIVOT_ROOT    155
-#define LW_NR_CHROOT	    161
-#define LW_NR_MOUNT	    165
-#define LW_NR_UMOUNT2	    166
-#define LW_NR_UNSHARE	    272
-#define LW_NR_SETNS	    308
-#define LW_NR_OPEN_TREE	    428
-#define LW_NR_MOVE_MOUNT    429
-#define LW_NR_FSMOUNT	    432
-#define LW_NR_CLONE3	    435
-#define LW_NR_MOUNT_SETATTR 442
 
 #define LW_MNT_OPS_MAX	  4096
 #define LW_MNT_TRACK_MAX  4096
@@ -82,7 +69,7 @@ void corr_mount__free(struct corr_mount *c);
 
 /* One LW_EV_MOUNT record and its completed stack (NULL: no stack).
  * The session synthesizes a record for a fork into a new namespace:
- * nr LW_NR_CLONE (or LW_NR_CLONE3), hdr.tgid = the CHILD, mnt_ns = the
+ * nr LW_NR_clone (or LW_NR_clone3), hdr.tgid = the CHILD, mnt_ns = the
  * child's namespace, arg_flags = the clone flags, ret 0; call
  * corr_mount__fork first so the namespace it left is known.
  * 0 or -ENOMEM.

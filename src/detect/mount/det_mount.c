@@ -61,7 +61,7 @@ void det_mount__flags(struct lw_det *d, struct lw_ev_mount *mv)
 	bool makes = mv->ret == 0 && mv->target[0] && (what & LW_MNTC_OP) &&
 		     (what & (LW_MNTC_MAKES | LW_MNTC_MOVES));
 
-	if (mv->ret == 0 && (mv->nr == LW_NR_UNSHARE || mv->nr == LW_NR_CLONE))
+	if (mv->ret == 0 && (mv->nr == LW_NR_unshare || mv->nr == LW_NR_clone))
 		hmap__put(d->new_ns, mv->mnt_ns, NULL);
 	if (hmap__get(d->new_ns, mv->mnt_ns))
 		mv->flags |= LW_MNT_NEW_NS;

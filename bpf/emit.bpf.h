@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The one tail of every record that carries a user stack. */
+#ifndef LW_EMIT_BPF_H
+#define LW_EMIT_BPF_H
+
+#include "common.bpf.h"
+#include "unwind.bpf.h"
+
+/* lw_emit_with_stack() how: the LW_UNWIND_* flags, plus */
+#define LW_EMIT_WAKE	   (1u << 1) /* rare, or racing the process: wake user space now */
+#define LW_EMIT_IF_PARTIAL (1u << 2) /* stream only what BPF could not finish */
+#define LW_EMIT_SHORT	   (1u << 3) /* a finished stack travels as its frames only */
+#define LW_UNWIND_FLAGS	   (LW_UNWIND_AT_ENTRY | LW_UNWIND_MAX(0xff))
+
+/* s->buf holds a record of base bytes whose body is filled in and whose
+ * last member is its struct lw_stack (LW_STACK_RECORD). Fill the header,
+ * unwind from r into that stack, append a slice of the user stack at
+ * LW_SLICE_OFFSET when BPF could not finish it, stream and count the record.
+ * Returns 1 when the stack is PARTIAL, 0 when BPF finished it, -1 when the
+ * record was lost.
+ */
+static __always_inline int lw_emit_with_stack(struct lw_scratch *s, __u16 type, __u32 base,
+					      struct lw_regs *r, __u32 how)
+{
+	struct lw_ev_hdr *hdr = (struct lw_ev_hdr *)s->buf;
+	struct lw_stack *st = (struct lw_stack *)(s->buf + base - sizeof(struct lw_stack));
+	__u32 size = base, nr;
+	int partial;
+
+	lw_hdr_init(hdr, type, base);
+	partial = lw_unwind(st, hdr->tgid, r, how & LW_UNWIND_FLAGS);
+	if (partial) {
+		__u32 len = lw_copy_slice(s->buf + LW_SLICE_OFFSET, st->sp);
+
+		if (len > LW_SLICE_MAX)
+			len = LW_SLICE_MAX;
+		st->slice_len = len;
+		hdr->flags |= LW_F_STACK_PARTIAL;
+		size = LW_SLICE_OFFSET + len;
+	} else if (how & LW_EMIT_IF_PARTIAL) {
+		return 0;
+	} else if (how & LW_EMIT_SHORT) {
+		nr = st->nr > LW_STACK_MAX ? LW_STACK_MAX : st->nr;
+		size = base - sizeof(struct lw_stack) + __builtin_offsetof(struct lw_stack, ips) +
+		       nr * sizeof(__u64);
+	}
+	hdr->size = size;
+	if (size > LW_SCRATCH_SIZE)
+		return -1;
+	if (bpf_ringbuf_output(&events, s->buf, size,
+			       (how & LW_EMIT_WAKE) ? BPF_RB_FORCE_WAKEUP : lw_rb_flags())) {
+		lw_count_drop();
+		return -1;
+	}
+	lw_count_event();
+	return partial;
+}
+
+#endif

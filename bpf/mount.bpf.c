@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Mount-namespace syscalls of targets (mount, umount2, move_mount, unshare,
+ * setns, ...), seen at sys_exit with their paths as passed and their stack,
+ * and children cloned into a new mount namespace.
+ */
+#include "emit.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define CLONE_NEWNS_ 0x00020000
+
+static __always_inline __u32 mnt_ns_of(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+}
+
+/* Called by proc_fork for a traced child: when it was cloned into a new
+ * mount namespace (clone/clone3 CLONE_NEWNS), report that as a mount event
+ * of the child, without a stack, right after the fork record.
+ */
+__noinline int mount_fork(__u64 parent_task, __u64 child_task, __u32 child)
+{
+	__u32 ns = mnt_ns_of((struct task_struct *)child_task);
+	struct lw_ev_mount *ev;
+
+	if (ns == mnt_ns_of((struct task_struct *)parent_task))
+		return 0;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		lw_count_drop();
+		return 0;
+	}
+	lw_hdr_init(&ev->hdr, LW_EV_MOUNT, sizeof(*ev));
+	ev->hdr.tgid = ev->hdr.tid = child;
+	ev->nr = LW_NR_clone;
+	ev->ret = 0;
+	ev->arg_flags = CLONE_NEWNS_;
+	ev->mnt_ns = ns;
+	ev->flags = 0;
+	ev->source[0] = ev->target[0] = ev->fstype[0] = 0;
+	ev->stack.nr = 0;
+	ev->stack.flags = 0;
+	ev->stack.slice_len = 0;
+	lw_count_event();
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* Did the mount just made by this task join a shared peer group? Read now:
+ * a propagated umount can remove it before user space looks. The newest
+ * mount is the rightmost in the namespace's tree, keyed by a monotonic id
+ * (the rb-tree replaced a list in 6.8; older kernels: user space checks
+ * mountinfo instead).
+ */
+static __always_inline bool newest_mount_shared(struct task_struct *task)
+{
+	struct mnt_namespace *ns = BPF_CORE_READ(task, nsproxy, mnt_ns);
+	struct rb_node *n, *r;
+	struct mount *m;
+
+	if (!bpf_core_field_exists(ns->mounts))
+		return false;
+	n = BPF_CORE_READ(ns, mounts.rb_node);
+	for (int i = 0; i < 64 && n; i++) {
+		r = BPF_CORE_READ(n, rb_right);
+		if (!r)
+			break;
+		n = r;
+	}
+	if (!n)
+		return false;
+	m = container_of(n, struct mount, mnt_node);
+	/* a peer group id is what "shared" means on every kernel (6.15 moved
+	 * the flag itself from mnt_flags to mnt_t_flags)
+	 */
+	return BPF_CORE_READ(m, mnt_group_id) != 0;
+}
+
+/* One mount-namespace syscall, with its paths as passed and its stack. */
+__noinline int emit_mount(__u64 regs_addr, __u32 nr, __s32 ret)
+{
+	struct pt_regs *regs = (struct pt_regs *)regs_addr;
+	__u64 a0 = BPF_CORE_READ(regs, di), a1 = BPF_CORE_READ(regs, si);
+	__u64 a2 = BPF_CORE_READ(regs, dx), a3 = BPF_CORE_READ(regs, r10);
+	__u64 src = 0, tgt = 0, fstype = 0, flags = 0;
+	struct lw_ev_mount *ev;
+	struct lw_scratch *s;
+	struct lw_regs r;
+
+	switch (nr) {
+	case LW_NR_mount:
+		src = a0, tgt = a1, fstype = a2, flags = a3;
+		break;
+	case LW_NR_umount2:
+		tgt = a0, flags = a1;
+		break;
+	case LW_NR_pivot_root:
+		src = a0, tgt = a1;
+		break;
+	case LW_NR_chroot:
+		tgt = a0;
+		break;
+	case LW_NR_unshare:
+		if (!(a0 & CLONE_NEWNS_))
+			return 0;
+		flags = a0;
+		break;
+	case LW_NR_setns:
+		flags = a1;
+		break;
+	case LW_NR_move_mount:
+		src = a1, tgt = a3, flags = BPF_CORE_READ(regs, r8);
+		break;
+	case LW_NR_open_tree:
+	case LW_NR_mount_setattr:
+		tgt = a1, flags = a2;
+		break;
+	case LW_NR_fsmount:
+		flags = a1;
+		break;
+	default:
+		return 0;
+	}
+	s = lw_scratch_get();
+	if (!s)
+		return 0;
+	ev = (struct lw_ev_mount *)s->buf;
+	ev->nr = nr;
+	ev->ret = ret;
+	ev->arg_flags = flags;
+	ev->mnt_ns = mnt_ns_of((struct task_struct *)bpf_get_current_task());
+	ev->flags = 0;
+	if (ret == 0 && (nr == LW_NR_mount || nr == LW_NR_move_mount) &&
+	    newest_mount_shared((struct task_struct *)bpf_get_current_task()))
+		ev->flags |= LW_MNT_PROPAGATES;
+	ev->source[0] = ev->target[0] = ev->fstype[0] = 0;
+	if (src)
+		bpf_probe_read_user_str(ev->source, sizeof(ev->source), (void *)src);
+	if (tgt)
+		bpf_probe_read_user_str(ev->target, sizeof(ev->target), (void *)tgt);
+	if (fstype)
+		bpf_probe_read_user_str(ev->fstype, sizeof(ev->fstype), (void *)fstype);
+	lw_regs_from_kernel(&r, regs);
+	/* rare, and races are about timing: wake user space now */
+	lw_emit_with_stack(s, LW_EV_MOUNT, sizeof(*ev), &r, LW_EMIT_WAKE);
+	return 0;
+}
+
+SEC("raw_tracepoint/sys_exit")
+int mount_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	__u32 nr = BPF_CORE_READ(regs, orig_ax);
+
+	if ((lw_syscall_class(nr) & LW_SC_MOUNT) && lw_is_target(bpf_get_current_pid_tgid() >> 32))
+		emit_mount((__u64)regs, nr, ctx->args[1]);
+	return 0;
+}

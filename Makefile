@@ -50,7 +50,7 @@ FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all clean check unit e2e bench install vmlinux format demo fixtures
+.PHONY: all clean check unit e2e bench install vmlinux format demo fixtures fuzz
 
 # BPF objects are named so make keeps them (the skeleton embeds the linked
 # one; bpftool inspects them)
@@ -124,6 +124,34 @@ check: all $(OUTPUT)/unit-tests
 bench: all $(OUTPUT)/bench/fd_openclose $(OUTPUT)/bench/mem_pairs
 	$(Q)bash bench/run.sh $(OUTPUT)
 
+# libFuzzer harnesses (tests/fuzz) over the pure code, built by clang with
+# ASan and UBSan (libFuzzer: libclang-rt-14-dev, see tools/install-fuzz-deps.sh).
+# `make fuzz FUZZ_SECONDS=60` runs each harness that long from its seed corpus.
+FUZZ_SECONDS ?= 10
+FUZZ_TARGETS := suppress pair_spec maps unwind
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	       -fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE \
+	       -DLW_VERSION='"$(VERSION)"' -Iinclude -Isrc -MMD -MP
+FUZZ_OBJS := $(patsubst src/%.c,$(OUTPUT)/fuzz/obj/%.o,$(PURE_SRCS))
+FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+
+$(OUTPUT)/fuzz/obj/%.o: src/%.c
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUTPUT)/fuzz/libpure.a: $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(OUTPUT)/fuzz/libpure.a
+	$(call msg,FUZZER,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(OUTPUT)/fuzz/libpure.a \
+		-ldw -lelf -lz -lcapstone -o $@
+
+fuzz: $(FUZZ_BINS)
+	$(Q)bash tests/fuzz/run.sh $(OUTPUT)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 demo: all
 	$(Q)$(OUTPUT)/leakwatch run -- $(OUTPUT)/fixtures/demo_leaky_server
 
@@ -138,7 +166,7 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 
 format:
-	clang-format -i $(SRCS) $(wildcard bpf/*.h) $(shell find src -name '*.h') include/leakwatch/*.h $(BPF_SRCS) $(UNIT_SRCS) $(FIXTURE_SRCS)
+	clang-format -i $(SRCS) $(wildcard bpf/*.h) $(shell find src -name '*.h') include/leakwatch/*.h $(BPF_SRCS) $(UNIT_SRCS) $(FIXTURE_SRCS) $(wildcard tests/fuzz/*.c)
 
 clean:
 	rm -rf $(OUTPUT)

@@ -25,9 +25,9 @@ echo "  events $ev, dropped $dr, stacks finished in user space $pa"
 echo "== fd: open + read + write + close, $N iterations (last-touch cost)"
 base=$($FD "$N" rw)
 printf '  %-34s %9.1f ns/op\n' "untraced" "$base"
-t=$($LW run -q -o /dev/null -- "$FD" "$N" rw)
+t=$($LW run -q -o "$TMP/discard.txt" -- "$FD" "$N" rw)
 printf '  %-34s %s\n' "leakwatch" "$(added "$base" "$t")"
-t2=$($LW run -q --last-touch -o /dev/null -- "$FD" "$N" rw)
+t2=$($LW run -q --last-touch -o "$TMP/discard.txt" -- "$FD" "$N" rw)
 printf '  %-34s %s\n' "leakwatch --last-touch" "$(added "$base" "$t2")"
 python3 -c "import sys; print(f'  last-touch adds {(float(sys.argv[2])-float(sys.argv[1]))/2:8.1f} ns per read or write')" "$t" "$t2"
 
@@ -37,9 +37,9 @@ base=$($MEM "$M")
 printf '  %-34s %9.1f ns/op\n' "untraced" "$base"
 t=$($LW run -q --only mem -f json -o "$TMP/mem.json" -- "$MEM" "$M")
 printf '  %-34s %s   (target: added <= 2500 ns)\n' "leakwatch (stacks on)" "$(added "$base" "$t")"
-t=$($LW run -q --only mem --no-stacks -o /dev/null -- "$MEM" "$M")
+t=$($LW run -q --only mem --no-stacks -o "$TMP/discard.txt" -- "$MEM" "$M")
 printf '  %-34s %s\n' "leakwatch --no-stacks" "$(added "$base" "$t")"
-t=$($LW run -q --only mem --probe-at-entry -o /dev/null -- "$MEM" $((M / 10)))
+t=$($LW run -q --only mem --probe-at-entry -o "$TMP/discard.txt" -- "$MEM" $((M / 10)))
 printf '  %-34s %s\n' "leakwatch, probes at entries" "$(added "$base" "$t")"
 if command -v valgrind >/dev/null; then
 	t=$(valgrind -q --leak-check=full "$MEM" $((M / 10)) 2>/dev/null)

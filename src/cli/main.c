@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/num.h"
 #include "cli/cmd.h"
 #include "detect/detector.h"
 #include "report/kinds.h"
+#include "report/output.h"
 #include "report/report.h"
 
 static const char usage_text[] =
@@ -34,7 +36,11 @@ static const char usage_text[] =
     "      --min-age SECONDS    attach: only fds older than this are leaks (default 5)\n"
     "  -f, --format FORMAT      text (default), json, junit (CI test XML) or folded\n"
     "                           (flame graphs); see docs/output-formats.md\n"
-    "  -o, --output FILE        write the report to FILE instead of stdout\n"
+    "  -o, --output FILE        write the report to FILE instead of stdout: checked\n"
+    "                           before the run, never through a symlink, renamed\n"
+    "                           into place when complete (run: needed for json,\n"
+    "                           junit, folded; -o /dev/stdout to share stdout)\n"
+    "      --output-special     let -o name a FIFO or a device (written in place)\n"
     "  -s, --suppressions FILE  LeakSanitizer-style 'leak:<glob>' lines (also fd:,\n"
     "                           fd-leak:, ...) matched against frames, modules, resources\n"
     "      --error-exitcode N   run: exit code when leaks are found (default 23)\n"
@@ -70,8 +76,10 @@ static const char usage_text[] =
 /* After the generated Detectors and Finding kinds sections. */
 static const char usage_tail[] =
     "Exit codes: 0 clean (run: the command's own status), 23 leaks found,\n"
-    "  2 usage, 3 environment (not root, no BTF, BPF failure), 4 target (no such\n"
-    "  process, exited during attach, command not runnable), 5 internal.\n"
+    "  2 usage (bad option or number, bad rule file, -o FILE cannot be created),\n"
+    "  3 environment (not root, no BTF, BPF failure), 4 target (no such process,\n"
+    "  exited during attach, command not runnable), 5 internal. See README.md,\n"
+    "  \"Reliability promises\".\n"
     "\n"
     "Examples:\n"
     "  leakwatch run -- ./server --selftest          # CI gate\n"
@@ -99,6 +107,7 @@ enum {
 	OPT_LAST_TOUCH,
 	OPT_KILL_AFTER,
 	OPT_KEEP_RUNNING,
+	OPT_OUTPUT_SPECIAL,
 };
 
 static const struct option long_opts[] = {
@@ -108,6 +117,7 @@ static const struct option long_opts[] = {
     {"min-age", required_argument, NULL, OPT_MIN_AGE},
     {"format", required_argument, NULL, 'f'},
     {"output", required_argument, NULL, 'o'},
+    {"output-special", no_argument, NULL, OPT_OUTPUT_SPECIAL},
     {"suppressions", required_argument, NULL, 's'},
     {"error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE},
     {"no-follow", no_argument, NULL, OPT_NO_FOLLOW},
@@ -178,30 +188,19 @@ static int usage_error(const char *fmt, const char *arg)
 	return LW_EXIT_USAGE;
 }
 
-static int parse_seconds(const char *s, double *out)
-{
-	char *end;
-	double v;
+/* Every number on the command line goes through src/base/num.c: decimal,
+ * finite, the whole string, in range ("nan", "inf", "5s", " 1" are errors).
+ */
+#define LW_SECONDS_MAX 1e7 /* ~115 days: keeps seconds * 1e9 well inside 64 bits */
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0 || v > 1e7)
-		return -EINVAL;
-	*out = v;
-	return 0;
+static int parse_seconds(const char *s, double lo, double *out)
+{
+	return num__parse_double(s, lo, LW_SECONDS_MAX, out);
 }
 
 static int parse_int(const char *s, long lo, long hi, long *out)
 {
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -EINVAL;
-	*out = v;
-	return 0;
+	return num__parse_long(s, lo, hi, out);
 }
 
 /* --allow-inherit 3,7 (repeatable) */
@@ -221,18 +220,6 @@ static int parse_fd_list(const char *list, struct lw_opts *o)
 	return 0;
 }
 
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-')
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -246,10 +233,13 @@ int main(int argc, char **argv)
 	};
 	char err[1024] = "";
 	const char *verb;
+	unsigned closed;
 	double secs;
 	long v;
 	int c, rc;
 
+	/* before anything opens a file: a closed fd 1 must not become the report */
+	closed = output__fix_stdio();
 	if (argc < 2)
 		return usage_error("%s", "missing command: run or attach");
 	verb = argv[1];
@@ -278,17 +268,19 @@ int main(int argc, char **argv)
 			o.pid = (pid_t)v;
 			break;
 		case 'd':
-			if (parse_seconds(optarg, &o.duration_s) || o.duration_s <= 0)
-				return usage_error("invalid --duration '%s'", optarg);
+			if (parse_seconds(optarg, 0, &o.duration_s) || o.duration_s <= 0)
+				return usage_error(
+				    "invalid --duration '%s' (seconds, 0 < S <= 1e7)", optarg);
 			break;
 		case 'i':
-			if (parse_seconds(optarg, &o.interval_s) || o.interval_s < 0.05)
-				return usage_error("invalid --interval '%s' (at least 0.05)",
+			if (parse_seconds(optarg, 0.05, &o.interval_s))
+				return usage_error("invalid --interval '%s' (seconds, 0.05 to 1e7)",
 						   optarg);
 			break;
 		case OPT_MIN_AGE:
-			if (parse_seconds(optarg, &secs))
-				return usage_error("invalid --min-age '%s'", optarg);
+			if (parse_seconds(optarg, 0, &secs))
+				return usage_error("invalid --min-age '%s' (seconds, 0 to 1e7)",
+						   optarg);
 			o.min_age_ns = (uint64_t)(secs * 1e9);
 			break;
 		case 'f':
@@ -299,6 +291,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			o.output = optarg;
+			break;
+		case OPT_OUTPUT_SPECIAL:
+			o.output_special = true;
 			break;
 		case 's':
 			o.suppressions = optarg;
@@ -357,18 +352,18 @@ int main(int argc, char **argv)
 			o.sample_every = (uint32_t)v;
 			break;
 		case OPT_MIN_SIZE:
-			if (parse_size(optarg, &o.min_size))
+			if (num__parse_u64(optarg, 0, UINT64_MAX, &o.min_size))
 				return usage_error("invalid --min-size '%s'", optarg);
 			break;
 		case OPT_MAX_SIZE:
-			if (parse_size(optarg, &o.max_size) || !o.max_size)
+			if (num__parse_u64(optarg, 1, UINT64_MAX, &o.max_size))
 				return usage_error("invalid --max-size '%s'", optarg);
 			break;
 		case 'u':
 			o.user = optarg;
 			break;
 		case OPT_KILL_AFTER:
-			if (parse_seconds(optarg, &o.kill_after_s) || o.kill_after_s <= 0)
+			if (parse_seconds(optarg, 0, &o.kill_after_s) || o.kill_after_s <= 0)
 				return usage_error("invalid --kill-after '%s'", optarg);
 			break;
 		case OPT_KEEP_RUNNING:
@@ -398,8 +393,14 @@ int main(int argc, char **argv)
 			return usage_error("%s", "run: -p is for attach");
 		if (o.user && !o.user[0])
 			return usage_error("%s", "run: empty -u USER");
+		/* COMMAND writes to the same stdout: a machine-read report there
+		 * would be mixed with its output (-o /dev/stdout asks for that)
+		 */
+		if (!o.output && strcmp(o.format, "text"))
+			return usage_error("run: -f %s needs -o FILE: the command's output "
+					   "shares stdout",
+					   o.format);
 		o.argv = &argv[optind];
-		rc = cmd_run(&o, err, sizeof(err));
 	} else {
 		if (!o.pid)
 			return usage_error("%s", "attach: missing -p PID");
@@ -407,8 +408,20 @@ int main(int argc, char **argv)
 			return usage_error("attach: unexpected argument '%s'", argv[optind]);
 		if (o.user)
 			return usage_error("%s", "attach: -u is for run");
-		rc = cmd_attach(&o, err, sizeof(err));
 	}
+	/* before the command starts or the attach begins: a report that cannot
+	 * be written fails now, not after the run
+	 */
+	if (output__open(&o.out, o.output,
+			 (o.output_special ? LW_OUTPUT_SPECIAL : 0) |
+			     (closed & 2 ? LW_OUTPUT_STDOUT_CLOSED : 0),
+			 err, sizeof(err))) {
+		fprintf(stderr, "leakwatch: error: %s\n", err);
+		return LW_EXIT_USAGE;
+	}
+	rc = o.mode == LW_MODE_RUN ? cmd_run(&o, err, sizeof(err))
+				   : cmd_attach(&o, err, sizeof(err));
+	output__free(o.out);
 	if (err[0])
 		fprintf(stderr, "leakwatch: error: %s\n", err);
 	return rc;

@@ -16,6 +16,8 @@
 
 enum lw_mode { LW_MODE_RUN, LW_MODE_ATTACH };
 
+struct lw_output;
+
 struct lw_opts {
 	enum lw_mode mode;
 	pid_t pid;
@@ -28,6 +30,8 @@ struct lw_opts {
 	uint64_t min_age_ns;
 	const char *format;
 	const char *output;
+	bool output_special;   /* --output-special: -o may name a FIFO or device */
+	struct lw_output *out; /* the report's destination, opened before the run */
 	const char *suppressions;
 	int error_exitcode;
 	bool no_follow;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/textfile.h"
 #include "report/kinds.h"
 #include "report/suppress.h"
 
@@ -174,41 +175,16 @@ struct suppressions *suppress__parse(const char *name, const char *text, char *e
 
 struct suppressions *suppress__load(const char *path, char *err, size_t errlen)
 {
-	struct suppressions *s = NULL;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = fopen(path, "r"), *mem;
-	int saved;
+	struct suppressions *s;
+	char *buf;
+	int e;
 
-	if (!f) {
-		saved = errno;
-		set_err(err, errlen, "%s: %s", path, strerror(saved));
-		errno = saved;
+	e = textfile__read(path, LW_TEXTFILE_MAX, &buf, NULL, err, errlen);
+	if (e) {
+		errno = -e;
 		return NULL;
 	}
-	mem = open_memstream(&buf, &len);
-	if (mem) {
-		char chunk[4096];
-		size_t n;
-
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			fwrite(chunk, 1, n, mem);
-	}
-	saved = ferror(f) ? errno : 0;
-	fclose(f);
-	if (!mem || fclose(mem) || saved) {
-		saved = saved ? saved : ENOMEM;
-		set_err(err, errlen, "%s: %s", path, strerror(saved));
-		free(buf);
-		errno = saved;
-		return NULL;
-	}
-	if (memchr(buf, '\0', len)) {
-		set_err(err, errlen, "%s: not a text file", path);
-		errno = EINVAL;
-	} else {
-		s = suppress__parse(path, buf, err, errlen);
-	}
+	s = suppress__parse(path, buf, err, errlen);
 	free(buf);
 	return s;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "report/kinds.h"
 #include "session/session_internal.h"
+#include "report/output.h"
 #include "report/stats.h"
 
 /* ---- the report ---- */
@@ -51,7 +52,7 @@ int session__report(struct lw_session *s)
 	struct lw_findings fs = {};
 	struct lw_report_meta m = {};
 	char reason[512];
-	FILE *out = stdout;
+	FILE *out = output__stream(s->opts->out);
 	size_t shown = 0;
 	uint64_t now;
 	int err;
@@ -105,22 +106,11 @@ int session__report(struct lw_session *s)
 			s->dets[i].ops->meta(s->dets[i].d, &m);
 	m.incomplete_reason = incomplete_reason(&m.stats, s->user_errors, reason, sizeof(reason));
 
-	if (s->opts->output) {
-		out = fopen(s->opts->output, "we");
-		if (!out) {
-			err = set_error(s, -errno, "cannot write report to %s: %s", s->opts->output,
-					strerror(errno));
-			goto done;
-		}
-	}
-	err = report__write(ops, out, &m, &fs);
-	if (out == stdout)
-		fflush(stdout);
-	else if (fclose(out) && !err)
-		err = -errno;
+	/* opened before the run (report/output.c); renamed into place here */
+	err = output__commit(s->opts->out, report__write(ops, out, &m, &fs));
 	if (err)
-		set_error(s, err, "cannot write the report: %s", strerror(-err));
-done:
+		set_error(s, err, "cannot write the report to %s: %s", output__name(s->opts->out),
+			  strerror(-err));
 	lw_findings__free(&fs);
 	lw_loader__detach(s->ld);
 	return err ? err : (int)shown;

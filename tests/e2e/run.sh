@@ -688,6 +688,9 @@ rc=$?
 expect_eq "$rc" 4 "exit code" &&
 	expect_eq "$out" "leakwatch: error: cannot attach to pid 2: it is a kernel thread (no user space to watch)" "message" && ok
 
+# --- report output, bounded input, numbers (README "Reliability promises") ---
+. "$HERE/reliability.sh"
+
 start attach_refuses_own_ancestor
 out=$($LW attach -p $$ 2>&1)
 rc=$?

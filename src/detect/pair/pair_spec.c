@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/textfile.h"
 #include "detect/pair/pair_spec.h"
 
 #define MSG_LEN 256
@@ -394,38 +395,13 @@ fail:
 
 int pair_spec__parse_file(struct lw_pair_spec *spec, const char *path, char *err, size_t errlen)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = fopen(path, "r"), *mem;
-	int saved, ret;
+	char *buf;
+	int ret;
 
-	if (!f) {
-		saved = errno;
-		set_err(err, errlen, "%s: %s", path, strerror(saved));
-		return -saved;
-	}
-	mem = open_memstream(&buf, &len);
-	if (mem) {
-		char chunk[4096];
-		size_t n;
-
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			fwrite(chunk, 1, n, mem);
-	}
-	saved = ferror(f) ? errno : 0;
-	fclose(f);
-	if (!mem || fclose(mem) || saved) {
-		saved = saved ? saved : ENOMEM;
-		set_err(err, errlen, "%s: %s", path, strerror(saved));
-		free(buf);
-		return -saved;
-	}
-	if (memchr(buf, '\0', len)) {
-		set_err(err, errlen, "%s: not a text file", path);
-		ret = -EINVAL;
-	} else {
-		ret = pair_spec__parse_text(spec, path, buf, err, errlen);
-	}
+	ret = textfile__read(path, LW_TEXTFILE_MAX, &buf, NULL, err, errlen);
+	if (ret)
+		return ret;
+	ret = pair_spec__parse_text(spec, path, buf, err, errlen);
 	free(buf);
 	return ret;
 }

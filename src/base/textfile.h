@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Bounded reads of the small text files a user names on the command line
+ * (suppressions, pair rules): a regular file of at most LW_TEXTFILE_MAX
+ * bytes, so /dev/zero, a FIFO without a writer or a huge file is one clear
+ * error instead of a hang or an endless read.
+ */
+#ifndef LW_TEXTFILE_H
+#define LW_TEXTFILE_H
+
+#include <stddef.h>
+
+#define LW_TEXTFILE_MAX (4u << 20) /* 4 MiB: rule files are a few KiB */
+
+/* Read all of path (at most max bytes) into a NUL-terminated buffer the
+ * caller frees. Refuses anything but a regular file and a file with a NUL
+ * byte. Returns 0, or -errno with "PATH: message" in err.
+ */
+int textfile__read(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);
+
+#endif

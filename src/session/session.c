@@ -293,9 +293,9 @@ int session__attach_mem(struct lw_session *s, pid_t pid, char **argv)
 	if (e)
 		return set_error(s, e, "mem: %s", err);
 	if (!t.found[LW_FN_MALLOC] || !t.found[LW_FN_FREE])
-		return set_error(s, -ENOENT, "mem: %s: no malloc/free found", t.path);
+		return set_error(s, -ENOENT, "mem: %s: no malloc/free found", t.shown);
 	if (s->opts->verbose)
-		fprintf(stderr, "leakwatch: mem: allocator %s (%s)\n", t.path, t.why);
+		fprintf(stderr, "leakwatch: mem: allocator %s (%s)\n", t.shown, t.why);
 	for (size_t i = 0; i < sizeof(mem_probes) / sizeof(mem_probes[0]); i++) {
 		const struct mem_probe *mp = &mem_probes[i];
 		struct probe_place pp = {.offset = t.offset[mp->fn]};
@@ -356,7 +356,7 @@ int session__attach_pairs(struct lw_session *s, pid_t pid, char **argv)
 		}
 		if (s->opts->verbose)
 			fprintf(stderr, "leakwatch: pair: %s %s at %s+0x%llx\n", r->resource,
-				r->func, t.path, (unsigned long long)t.offset);
+				r->func, t.shown, (unsigned long long)t.offset);
 		e = lw_loader__attach_pair(s->ld, "pair_entry", t.path, t.offset, cookie, err,
 					   sizeof(err));
 		if (!e && r->how != LW_PAIR_H_ARG)

@@ -11,13 +11,20 @@ struct symbolizer;
 struct lw_mapping {
 	uint64_t start, end;
 	uint64_t file_off;
-	const char *path; /* owned by the symbolizer */
+	const char *path; /* as the process names it; owned by the symbolizer */
+	/* what to open: path, or /proc/PID/root + path for a process in
+	 * another mount namespace or root (see stack/proc_file.h)
+	 */
+	const char *file;
 };
 
 struct symbolizer *symbolizer__new(void);
 void symbolizer__free(struct symbolizer *s);
 
-/* Learn a file-backed executable mapping of tgid (duplicates are ignored). */
+/* Learn a file-backed executable mapping of tgid (duplicates are ignored).
+ * A file of a process in another mount namespace is read at once, through
+ * its root, while the process still lives.
+ */
 int symbolizer__add_mapping(struct symbolizer *s, uint32_t tgid, uint64_t start, uint64_t end,
 			    uint64_t file_off, const char *path);
 /* Read /proc/PID/maps (executable file mappings) now, while the process lives.

@@ -53,6 +53,18 @@ void proc_file__root(pid_t pid, char *buf, size_t len)
 		snprintf(buf, len, "%s", p);
 }
 
+const char *proc_file__own(const char *root, const char *path, char *buf, size_t len)
+{
+	struct stat a, b;
+
+	if (!root[0])
+		return path;
+	snprintf(buf, len, "%s%s", root, path);
+	if (stat(buf, &a) || (!stat(path, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+		return path;
+	return buf;
+}
+
 /* 0 when path is the mapped file, 1 when it is another one (what it is in
  * what[]), -errno when it cannot be stat'ed.
  */

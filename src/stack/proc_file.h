@@ -42,6 +42,14 @@ bool proc_file__same(const struct lw_map_ident *m, dev_t dev, ino_t ino, long fs
  */
 void proc_file__root(pid_t pid, char *buf, size_t len);
 
+/* For reading a file a process names path (symbols, CFI; no inode to check
+ * against): path itself when root is "", when root + path is the same file
+ * as ours (most namespaces share their libraries, and our path outlives the
+ * process) or cannot be reached (the process is gone); else root + path,
+ * in buf.
+ */
+const char *proc_file__own(const char *root, const char *path, char *buf, size_t len);
+
 /* The path to open and attach to for mapping m of pid, whose own path (as
  * pid sees it) is own_path: root + own_path when that is the mapped inode,
  * else /proc/PID/map_files/START-END when that is. 0 with out filled, or

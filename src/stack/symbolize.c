@@ -494,19 +494,20 @@ static int proc_add(struct sym_proc *p, const struct lw_mapping *nm, unsigned ge
 static int add_mapping(struct symbolizer *s, uint32_t tgid, uint64_t start, uint64_t end,
 		       uint64_t file_off, const char *path)
 {
-	char file[PATH_MAX + 32];
+	char buf[PATH_MAX + 32];
 	struct sym_mod *mod;
 	struct sym_proc *p;
+	const char *file;
 
 	if (!s || !path || !*path || start >= end)
 		return -EINVAL;
 	if (!(p = proc_get(s, tgid, true)))
 		return -ENOMEM;
-	snprintf(file, sizeof(file), "%s%s", p->root, path);
+	file = proc_file__own(p->root, path, buf, sizeof(buf));
 	if (!(mod = mod_get(s, file, path)))
 		return -ENOMEM;
 	/* /proc/TGID/root goes with the process: read the file now */
-	if (p->root[0] && !mod->tried)
+	if (file == buf && !mod->tried)
 		mod_load(mod);
 	return proc_add(p,
 			&(struct lw_mapping){.start = start,

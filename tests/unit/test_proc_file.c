@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -128,4 +129,32 @@ LW_TEST(pf_reach_gone_path_through_map_files)
 		ASSERT_EQ(ret, -ENOENT, "unreachable");
 		ASSERT_CONTAINS(err, "the path: No such file or directory; map_files: ", "why");
 	}
+}
+
+LW_TEST(pf_own_file_prefers_our_path_for_the_same_file)
+{
+	char buf[PATH_MAX + 64], root[64];
+
+	ASSERT_STREQ(proc_file__own("", "/bin/sh", buf, sizeof(buf)), "/bin/sh", "no root");
+	/* our own root: the same file, so the path that outlives the process */
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)getpid());
+	ASSERT_STREQ(proc_file__own(root, "/bin/sh", buf, sizeof(buf)), "/bin/sh", "same file");
+	ASSERT_STREQ(proc_file__own("/proc/0x3ffffff0/root", "/bin/sh", buf, sizeof(buf)),
+		     "/bin/sh", "process gone");
+	/* another file there: through the root */
+	char dir[] = "/tmp/lw_pf_XXXXXX", file[PATH_MAX], want[PATH_MAX + 64];
+	FILE *f;
+
+	ASSERT_TRUE(mkdtemp(dir), "mkdtemp");
+	snprintf(file, sizeof(file), "%s/etc", dir);
+	mkdir(file, 0755);
+	snprintf(file, sizeof(file), "%s/etc/passwd", dir);
+	if ((f = fopen(file, "w")))
+		fclose(f);
+	snprintf(want, sizeof(want), "%s/etc/passwd", dir);
+	ASSERT_STREQ(proc_file__own(dir, "/etc/passwd", buf, sizeof(buf)), want, "another file");
+	unlink(file);
+	snprintf(file, sizeof(file), "%s/etc", dir);
+	rmdir(file);
+	rmdir(dir);
 }

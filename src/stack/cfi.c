@@ -392,7 +392,7 @@ int cfi_rule_for_pc(struct cfi_cache *c, struct symbolizer *sym, uint32_t tgid, 
 	m = symbolizer__find(sym, tgid, look);
 	if (!m)
 		return 0;
-	err = cfi_cache__rule(c, m->path, look - m->start + m->file_off, out);
+	err = cfi_cache__rule(c, m->file, look - m->start + m->file_off, out);
 	if (err)
 		*out = fp_rule;
 	return err;

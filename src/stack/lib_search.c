@@ -94,6 +94,7 @@ void lib_search__free(struct ls_ctx *c)
 		free(c->objs[i].needed);
 		free(c->objs[i].rpath);
 		free(c->objs[i].runpath);
+		free(c->objs[i].unreach);
 	}
 	free(c->objs);
 	free(c->order);
@@ -123,6 +124,7 @@ static int ctx__add(struct ls_ctx *c, const char *path)
 	o = &c->objs[c->nr_objs];
 	memset(o, 0, sizeof(*o));
 	ls_fmt(o->path, sizeof(o->path), "%s", path);
+	ls_fmt(o->file, sizeof(o->file), "%s", path);
 	o->parent = -1;
 	return c->nr_objs++;
 }
@@ -143,7 +145,17 @@ void lib_search__load(struct ls_ctx *c, int i)
 	if (o->dyn_done)
 		return;
 	o->dyn_done = true;
-	if (stat(o->path, &st) || !S_ISREG(st.st_mode) || elf_file__open(&f, o->path))
+	if (c->pid && o->mapped) {
+		char err[PATH_MAX * 2 + 256];
+
+		o->reach = proc_file__reach(c->pid, c->root, lib_search__own_path(c, i), &o->map,
+					    o->file, sizeof(o->file), err, sizeof(err));
+		if (o->reach) {
+			o->unreach = strdup(err);
+			return;
+		}
+	}
+	if (stat(o->file, &st) || !S_ISREG(st.st_mode) || elf_file__open(&f, o->file))
 		return;
 	o->elf_ok = true;
 	o->interp = f.interp;
@@ -388,7 +400,7 @@ int lib_search__pid(struct ls_ctx *c, pid_t pid, char *err, size_t errlen)
 {
 	char p[64], line[PATH_MAX + 256], exe[PATH_MAX], full[PATH_MAX + 32];
 	char *env, *preload = NULL;
-	struct stat st, rst;
+	struct stat st;
 	size_t len = 0;
 	ssize_t n = -1;
 	FILE *maps;
@@ -399,11 +411,7 @@ int lib_search__pid(struct ls_ctx *c, pid_t pid, char *err, size_t errlen)
 	ls_fmt(p, sizeof(p), "/proc/%d", (int)pid);
 	if (pid <= 0 || stat(p, &st))
 		return FAIL(-ESRCH, "pid %d: no such process", (int)pid);
-	/* another mount namespace or chroot: reach its files through its root */
-	ls_fmt(p, sizeof(p), "/proc/%d/root", (int)pid);
-	if (!stat(p, &st) && !stat("/", &rst) &&
-	    (st.st_dev != rst.st_dev || st.st_ino != rst.st_ino))
-		ls_fmt(c->root, sizeof(c->root), "%s", p);
+	proc_file__root(pid, c->root, sizeof(c->root));
 
 	ls_fmt(p, sizeof(p), "/proc/%d/maps", (int)pid);
 	if (!(maps = fopen(p, "re"))) {
@@ -412,20 +420,26 @@ int lib_search__pid(struct ls_ctx *c, pid_t pid, char *err, size_t errlen)
 				      : FAIL(ret, "cannot read %s: %s", p, strerror(-ret));
 	}
 	while (fgets(line, sizeof(line), maps)) {
-		int pos = 0;
+		struct lw_map_ident m;
+		size_t pos;
 		char *path;
+		int i;
 
 		line[strcspn(line, "\n")] = 0;
-		if (sscanf(line, "%*x-%*x %*s %*x %*s %*u %n", &pos) < 0 || !pos)
+		if (proc_file__parse_maps(line, &m, &pos))
 			continue;
 		path = line + pos;
 		if (path[0] != '/')
 			continue; /* anonymous, [heap], [vdso], ... */
 		strip_deleted(path);
 		ls_fmt(full, sizeof(full), "%s%s", c->root, path);
-		if (ctx__add(c, full) < 0) {
+		if ((i = ctx__add(c, full)) < 0) {
 			fclose(maps);
 			return FAIL(-ENOMEM, "out of memory");
+		}
+		if (!c->objs[i].mapped) {
+			c->objs[i].map = m;
+			c->objs[i].mapped = true;
 		}
 	}
 	fclose(maps);
@@ -593,9 +607,10 @@ void lib_search__why(const struct ls_ctx *c, int i, const char *exe_note, char *
 	char why[512];
 
 	if (o->how == LS_EXE)
-		ls_fmt(why, sizeof(why), "%s (%s)", o->path, exe_note);
+		ls_fmt(why, sizeof(why), "%s (%s)", lib_search__own_path(c, i), exe_note);
 	else if (o->how == LS_NEEDED)
-		ls_fmt(why, sizeof(why), "%s (DT_NEEDED of %s)", o->name, c->objs[o->parent].path);
+		ls_fmt(why, sizeof(why), "%s (DT_NEEDED of %s)", o->name,
+		       lib_search__own_path(c, o->parent));
 	else
 		ls_fmt(why, sizeof(why), "%s (%s)", o->name,
 		       o->how == LS_PRELOAD ? "LD_PRELOAD" : "/etc/ld.so.preload");

@@ -14,11 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "stack/proc_file.h"
 
 enum ls_how { LS_EXE, LS_PRELOAD, LS_SYS_PRELOAD, LS_NEEDED };
 
 struct ls_obj {
-	char path[PATH_MAX]; /* as we open it and attach to it */
+	char path[PATH_MAX]; /* the key: root + the process's own path */
+	char file[PATH_MAX]; /* what we open and attach to (see proc_file.h) */
 	char name[256];	     /* spelling that queued it (DT_NEEDED, LD_PRELOAD) */
 	char soname[256];
 	char **needed;
@@ -27,6 +29,13 @@ struct ls_obj {
 	bool dyn_done, elf_ok, interp, nodeflib, queued;
 	enum ls_how how;
 	int parent; /* object whose DT_NEEDED named it, -1 */
+	/* process mode: the first mapping of the file; a file that cannot be
+	 * reached as mapped has reach < 0 and unreach says why (one line)
+	 */
+	struct lw_map_ident map;
+	bool mapped;
+	int reach;
+	char *unreach;
 };
 
 struct ls_ldcache {
@@ -63,7 +72,9 @@ int lib_search__command(struct ls_ctx *c, const char *argv0, char *const envp[],
 
 void lib_search__free(struct ls_ctx *c);
 
-/* Reads object i's dynamic section once: elf_ok, soname, ... are valid after. */
+/* Reads object i's dynamic section once: elf_ok, soname, ... are valid after;
+ * in process mode also file (or reach/unreach).
+ */
 void lib_search__load(struct ls_ctx *c, int i);
 
 /* Object i's path as the process sees it (without the /proc/N/root prefix). */

@@ -31,18 +31,24 @@ static bool glob_matches(struct ls_ctx *c, int i, const char *glob)
 	       (o->soname[0] && !fnmatch(glob, o->soname, 0));
 }
 
-/* 1 when object i defines q->name (out filled but for why), 0 when not. */
-static int try_obj(struct ls_ctx *c, int i, struct sr_query *q, struct lw_sym_target *out)
+/* 1 when object i defines q->name (out filled but for why), 0 when not,
+ * -errno (message in err) when it may and cannot be reached as mapped.
+ */
+static int try_obj(struct ls_ctx *c, int i, struct sr_query *q, struct lw_sym_target *out,
+		   char *err, size_t errlen)
 {
 	struct elf_file f;
 	uint64_t off;
 	int ret;
 
 	lib_search__load(c, i);
+	if (c->objs[i].reach && glob_matches(c, i, q->glob))
+		return FAIL(c->objs[i].reach, "%s",
+			    c->objs[i].unreach ? c->objs[i].unreach : "out of memory");
 	if (!c->objs[i].elf_ok || !glob_matches(c, i, q->glob))
 		return 0;
 	q->only = q->nr_matched++ ? -1 : i;
-	if (elf_file__open(&f, c->objs[i].path))
+	if (elf_file__open(&f, c->objs[i].file))
 		return 0;
 	ret = elf_file__func_off(&f, q->name, &off);
 	elf_file__close(&f);
@@ -50,19 +56,20 @@ static int try_obj(struct ls_ctx *c, int i, struct sr_query *q, struct lw_sym_ta
 		q->ifunc = i;
 	if (ret)
 		return 0;
-	ls_fmt(out->path, sizeof(out->path), "%s", c->objs[i].path);
+	ls_fmt(out->path, sizeof(out->path), "%s", c->objs[i].file);
+	ls_fmt(out->shown, sizeof(out->shown), "%s", lib_search__own_path(c, i));
 	out->offset = off;
 	return 1;
 }
 
 static int not_found(struct ls_ctx *c, struct sr_query *q, char *err, size_t errlen)
 {
-	const char *exe = c->objs[c->exe].path;
+	const char *exe = lib_search__own_path(c, c->exe);
 	struct elf_file f;
 	bool stripped;
 	int ret;
 
-	if ((ret = elf_file__open(&f, exe)))
+	if ((ret = elf_file__open(&f, c->objs[c->exe].file)))
 		return ret == -ENOEXEC ? FAIL(ret, "%s: not an ELF file", exe)
 				       : FAIL(ret, "%s: %s", exe, strerror(-ret));
 	stripped = !f.symtab;
@@ -85,11 +92,13 @@ static int choose(struct ls_ctx *c, const char *name, const char *glob, struct l
 		return FAIL(-EINVAL, "empty symbol name");
 	memset(out, 0, sizeof(*out));
 	for (int k = 0; k < c->nr_order; k++) {
-		int i = c->order[k];
+		int i = c->order[k], ret;
 
 		if (q.ifunc >= 0)
 			break; /* ld.so binds to the IFUNC: nothing later counts */
-		if (!try_obj(c, i, &q, out))
+		if ((ret = try_obj(c, i, &q, out, err, errlen)) < 0)
+			return ret;
+		if (!ret)
 			continue;
 		lib_search__why(c, i,
 				c->objs[i].interp ? "the executable defines it"
@@ -99,17 +108,18 @@ static int choose(struct ls_ctx *c, const char *name, const char *glob, struct l
 	}
 	/* process mode, last resort: mapped but outside the global scope */
 	for (int i = 0; c->pid && q.ifunc < 0 && i < c->nr_objs; i++) {
-		if (c->objs[i].queued || !try_obj(c, i, &q, out))
+		/* unreachable here: data files and devices are mapped too */
+		if (c->objs[i].queued || try_obj(c, i, &q, out, NULL, 0) <= 0)
 			continue;
 		ls_fmt(out->why, sizeof(out->why),
-		       "%s (mapped, not in the lookup order: dlopen'ed)", c->objs[i].path);
+		       "%s (mapped, not in the lookup order: dlopen'ed)", out->shown);
 		return 0;
 	}
 	if (q.ifunc >= 0)
 		return FAIL(-ENOTSUP,
 			    "%s in %s is an IFUNC: its implementation is chosen at load time, "
 			    "probe that instead",
-			    name, c->objs[q.ifunc].path);
+			    name, lib_search__own_path(c, q.ifunc));
 	return not_found(c, &q, err, errlen);
 }
 

@@ -15,9 +15,10 @@
 #include <sys/types.h>
 
 struct lw_sym_target {
-	char path[4096]; /* the ELF to attach to (canonical path) */
-	uint64_t offset; /* file offset */
-	char why[256];	 /* e.g. "libpool.so (DT_NEEDED of /usr/bin/app)" */
+	char path[4096];  /* the ELF to open and attach to (canonical path) */
+	char shown[4096]; /* the same file as the process names it */
+	uint64_t offset;  /* file offset */
+	char why[256];	  /* e.g. "libpool.so (DT_NEEDED of /usr/bin/app)" */
 };
 
 /* name may carry a version ("SSL_new@@OPENSSL_3.0.0", "f@V1").

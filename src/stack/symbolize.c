@@ -8,11 +8,13 @@
 #include <gelf.h>
 #include <elfutils/libdw.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "base/vec.h"
+#include "stack/proc_file.h"
 #include "stack/symbolize.h"
 
 #define DEBUG_BUILD_ID_DIR "/usr/lib/debug/.build-id"
@@ -24,10 +26,11 @@ struct sym_ent {
 	unsigned rank;	  /* lower is the nicer alias */
 };
 
-/* One file on disk; also interns the path that mappings point at. */
+/* One file on disk; also interns the paths that mappings point at. */
 struct sym_mod {
-	char *path;
-	bool tried; /* open attempted; elf stays NULL on failure */
+	char *path;  /* the key: the file to open */
+	char *shown; /* the path as the process names it */
+	bool tried;  /* open attempted; elf stays NULL on failure */
 	bool dw_tried;
 	bool dw_aranges; /* .debug_aranges covers the CUs: no linear CU scan */
 	Elf *elf;
@@ -46,6 +49,7 @@ struct sym_map {
 
 struct sym_proc {
 	uint32_t tgid;
+	char root[32]; /* "" or "/proc/TGID/root", as of its last exec */
 	unsigned gen;
 	struct sym_map *maps;
 	size_t nr, cap;
@@ -78,6 +82,7 @@ static void mod_free(struct sym_mod *m)
 	free(m->loads);
 	free(m->syms);
 	free(m->path);
+	free(m->shown);
 	free(m);
 }
 
@@ -110,8 +115,10 @@ static size_t mod_lower(const struct symbolizer *s, const char *path)
 	return lo;
 }
 
-/* Find or create the module for path (not opened yet). NULL on ENOMEM. */
-static struct sym_mod *mod_get(struct symbolizer *s, const char *path)
+/* Find or create the module for the file path (not opened yet), shown as
+ * shown. NULL on ENOMEM.
+ */
+static struct sym_mod *mod_get(struct symbolizer *s, const char *path, const char *shown)
 {
 	size_t i = mod_lower(s, path);
 	struct sym_mod *m;
@@ -121,7 +128,9 @@ static struct sym_mod *mod_get(struct symbolizer *s, const char *path)
 	if (lw_vec_grow((void **)&s->mods, &s->cap_mods, s->nr_mods + 1, sizeof(*s->mods)))
 		return NULL;
 	m = calloc(1, sizeof(*m));
-	if (!m || !(m->path = strdup(path))) {
+	if (!m || !(m->path = strdup(path)) || !(m->shown = strdup(shown))) {
+		if (m)
+			free(m->path);
 		free(m);
 		return NULL;
 	}
@@ -455,20 +464,20 @@ static struct sym_proc *proc_get(struct symbolizer *s, uint32_t tgid, bool creat
 	memmove(&s->procs[i + 1], &s->procs[i], (s->nr_procs - i) * sizeof(*s->procs));
 	memset(&s->procs[i], 0, sizeof(s->procs[i]));
 	s->procs[i].tgid = tgid;
+	proc_file__root(tgid, s->procs[i].root, sizeof(s->procs[i].root));
 	s->nr_procs++;
 	return &s->procs[i];
 }
 
 /* 1: added, 0: already known (its generation is refreshed), -errno. */
-static int proc_add(struct sym_proc *p, uint64_t start, uint64_t end, uint64_t file_off,
-		    const char *path, unsigned gen)
+static int proc_add(struct sym_proc *p, const struct lw_mapping *nm, unsigned gen)
 {
 	struct sym_map *m;
 
 	for (size_t i = 0; i < p->nr; i++) {
 		m = &p->maps[i];
-		if (m->m.start == start && m->m.end == end && m->m.file_off == file_off &&
-		    m->m.path == path) {
+		if (m->m.start == nm->start && m->m.end == nm->end &&
+		    m->m.file_off == nm->file_off && m->m.file == nm->file) {
 			if (m->gen < gen)
 				m->gen = gen;
 			return 0;
@@ -477,7 +486,7 @@ static int proc_add(struct sym_proc *p, uint64_t start, uint64_t end, uint64_t f
 	if (lw_vec_grow((void **)&p->maps, &p->cap, p->nr + 1, sizeof(*p->maps)))
 		return -ENOMEM;
 	m = &p->maps[p->nr++];
-	m->m = (struct lw_mapping){.start = start, .end = end, .file_off = file_off, .path = path};
+	m->m = *nm;
 	m->gen = gen;
 	return 1;
 }
@@ -485,16 +494,28 @@ static int proc_add(struct sym_proc *p, uint64_t start, uint64_t end, uint64_t f
 static int add_mapping(struct symbolizer *s, uint32_t tgid, uint64_t start, uint64_t end,
 		       uint64_t file_off, const char *path)
 {
+	char buf[PATH_MAX + 32];
 	struct sym_mod *mod;
 	struct sym_proc *p;
+	const char *file;
 
 	if (!s || !path || !*path || start >= end)
 		return -EINVAL;
-	mod = mod_get(s, path);
-	p = mod ? proc_get(s, tgid, true) : NULL;
-	if (!p)
+	if (!(p = proc_get(s, tgid, true)))
 		return -ENOMEM;
-	return proc_add(p, start, end, file_off, mod->path, p->gen);
+	file = proc_file__own(p->root, path, buf, sizeof(buf));
+	if (!(mod = mod_get(s, file, path)))
+		return -ENOMEM;
+	/* /proc/TGID/root goes with the process: read the file now */
+	if (file == buf && !mod->tried)
+		mod_load(mod);
+	return proc_add(p,
+			&(struct lw_mapping){.start = start,
+					     .end = end,
+					     .file_off = file_off,
+					     .path = mod->shown,
+					     .file = mod->path},
+			p->gen);
 }
 
 int symbolizer__add_mapping(struct symbolizer *s, uint32_t tgid, uint64_t start, uint64_t end,
@@ -571,7 +592,7 @@ int symbolizer__fork(struct symbolizer *s, uint32_t parent, uint32_t child)
 		c->gen = p->gen;
 	for (size_t i = 0; i < p->nr; i++) {
 		const struct sym_map *m = &p->maps[i];
-		int err = proc_add(c, m->m.start, m->m.end, m->m.file_off, m->m.path, m->gen);
+		int err = proc_add(c, &m->m, m->gen);
 
 		if (err < 0)
 			return err;
@@ -584,8 +605,10 @@ void symbolizer__exec(struct symbolizer *s, uint32_t tgid)
 	struct sym_proc *p = s ? proc_get(s, tgid, true) : NULL;
 
 	/* Old mappings stay: stacks recorded before the exec still need them. */
-	if (p)
+	if (p) {
 		p->gen++;
+		proc_file__root(tgid, p->root, sizeof(p->root));
+	}
 }
 
 const struct lw_mapping *symbolizer__find(struct symbolizer *s, uint32_t tgid, uint64_t addr)
@@ -631,7 +654,7 @@ int symbolizer__resolve(struct symbolizer *s, uint32_t tgid, uint64_t addr, bool
 	if (!map)
 		return 0;
 	out->module = strdup(map->path);
-	mod = mod_get(s, map->path);
+	mod = mod_get(s, map->file, map->path);
 	if (!out->module || !mod)
 		goto nomem;
 	if (!mod->tried)

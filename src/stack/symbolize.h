@@ -11,13 +11,21 @@ struct symbolizer;
 struct lw_mapping {
 	uint64_t start, end;
 	uint64_t file_off;
-	const char *path; /* owned by the symbolizer */
+	const char *path; /* as the process names it; owned by the symbolizer */
+	/* what to open: path, or /proc/PID/root + path for a process in
+	 * another mount namespace or root that has another file there
+	 * (proc_file__own)
+	 */
+	const char *file;
 };
 
 struct symbolizer *symbolizer__new(void);
 void symbolizer__free(struct symbolizer *s);
 
-/* Learn a file-backed executable mapping of tgid (duplicates are ignored). */
+/* Learn a file-backed executable mapping of tgid (duplicates are ignored).
+ * A process in another mount namespace that has another file at path than
+ * we do gets it read at once, through its root, while it still lives.
+ */
 int symbolizer__add_mapping(struct symbolizer *s, uint32_t tgid, uint64_t start, uint64_t end,
 			    uint64_t file_off, const char *path);
 /* Read /proc/PID/maps (executable file mappings) now, while the process lives.

@@ -457,11 +457,12 @@ expect_eq "$rc" 23 "exit code" &&
 	expect_eq "$($Q "$TMP/if.json" mem_double_free)" "mem-invalid-free count=1 bytes=0 func=release_again
 mem-leak count=1 bytes=48 func=make_block" "findings" && ok
 
-mem_attach() { # $1: extra fixture args; writes $TMP/memsrv.json and .err
+mem_attach() { # $1: extra fixture args, $2: launcher words, $3: run once ready (pid in $srv)
 	rm -f "$TMP/mready"
-	"$FX/mem_server" --ready-file "$TMP/mready" $1 &
+	${2:-} "$FX/mem_server" --ready-file "$TMP/mready" $1 &
 	local srv=$! lw i
 	wait_for "$TMP/mready" ready 1 || { fail "mem server not ready"; return 1; }
+	[ -n "${3:-}" ] && { eval "$3" || { fail "setup: $3"; kill -TERM $srv; wait $srv; return 1; }; }
 	$LW attach -p $srv --only mem --min-age 0 --interval 0.1 -f json -o "$TMP/memsrv.json" 2>"$TMP/memsrv.err" &
 	lw=$!
 	wait_for "$TMP/memsrv.err" "attached to pid" 1 || { fail "not attached: $(cat "$TMP/memsrv.err")"; return 1; }
@@ -491,6 +492,62 @@ start mem_attach_fixed_is_clean
 if mem_attach "--fixed"; then
 	expect_eq "$mem_attach_rc" 0 "exit code" && expect_eq "$($Q "$TMP/memsrv.json" mem_server)" "" "findings" && ok
 fi
+
+# A target in its own mount namespace whose libc is another file (a copy
+# bind-mounted over the real path, as a container's own libc would be): the
+# uprobes must go on the inode it maps, reached through /proc/PID/root.
+LIBC=/usr/lib/x86_64-linux-gnu/libc.so.6
+cp "$LIBC" "$TMP/libc-a.so.6" && cp "$LIBC" "$TMP/libc-b.so.6"
+printf '#!/bin/sh\nmount --bind "%s" %s || exit 97\nexec "$@"\n' "$TMP/libc-a.so.6" "$LIBC" >"$TMP/inns.sh"
+chmod +x "$TMP/inns.sh"
+NS_LAUNCH="unshare -m --propagation private $TMP/inns.sh"
+maps_libc() { # $1: pid, $2: awk fields: what /proc/PID/maps says of its libc
+	awk -v l="$LIBC" "\$6 == l { print $2; exit }" /proc/$1/maps
+}
+# the libc it maps is the copy, not ours (else the test proves nothing)
+maps_libc_is() { [ "$(maps_libc $1 '$5')" = "$(stat -c %i "$2")" ]; }
+
+start mem_attach_private_mount_ns_libc
+if mem_attach "" "$NS_LAUNCH" 'maps_libc_is $srv "$TMP/libc-a.so.6"'; then
+	expect_eq "$mem_attach_rc" 23 "exit code" &&
+		expect_eq "$($Q "$TMP/memsrv.json" mem_server)" "mem-leak count=4 bytes=512 func=request_ctx_new" "findings" &&
+		ok
+fi
+
+start mem_attach_private_mount_ns_fixed_is_clean
+if mem_attach "--fixed" "$NS_LAUNCH" 'maps_libc_is $srv "$TMP/libc-a.so.6"'; then
+	expect_eq "$mem_attach_rc" 0 "exit code" && expect_eq "$($Q "$TMP/memsrv.json" mem_server)" "" "findings" && ok
+fi
+
+start mem_attach_libc_overmounted_after_start
+# another file mounted over its libc's path after it mapped it: the path
+# names the wrong inode, /proc/PID/map_files still reaches the mapped one
+if mem_attach "" "$NS_LAUNCH" 'nsenter -t $srv -m mount --bind "$TMP/libc-b.so.6" $LIBC && maps_libc_is $srv "$TMP/libc-a.so.6"'; then
+	expect_eq "$mem_attach_rc" 23 "exit code" &&
+		expect_eq "$($Q "$TMP/memsrv.json" mem_server)" "mem-leak count=4 bytes=512 func=request_ctx_new" "findings" &&
+		ok
+fi
+
+start mem_attach_unreachable_libc_is_an_error
+# the same, and without CAP_SYS_ADMIN map_files is closed too: one line, exit 4
+rm -f "$TMP/mready" "$TMP/unreach.json"
+$NS_LAUNCH "$FX/mem_server" --ready-file "$TMP/mready" &
+srv=$!
+if wait_for "$TMP/mready" ready 1 && nsenter -t $srv -m mount --bind "$TMP/libc-b.so.6" $LIBC; then
+	dev=$(maps_libc $srv '$4')
+	want="leakwatch: error: mem: pid $srv: cannot reach $LIBC as it maps it"
+	want="$want (dev $(printf '%x:%x' 0x${dev%:*} 0x${dev#*:}) inode $(maps_libc $srv '$5')):"
+	want="$want its root: another file (dev $(printf '%x:%x' $(stat -c '%Hd %Ld' "$TMP/libc-b.so.6")) inode $(stat -c %i "$TMP/libc-b.so.6"));"
+	want="$want map_files: Operation not permitted"
+	out=$(capsh --drop=cap_sys_admin,cap_checkpoint_restore -- -c "$LW attach -p $srv --only mem -f json -o $TMP/unreach.json" 2>&1)
+	rc=$?
+	expect_eq "$rc" 4 "exit code" && expect_eq "$out" "$want" "message" &&
+		expect_eq "$(ls "$TMP/unreach.json" 2>/dev/null)" "" "no report" && ok
+else
+	fail "setup"
+fi
+kill -TERM $srv 2>/dev/null
+wait $srv 2>/dev/null
 
 start mem_stripped_static_binary
 if printf 'int main(void){return 0;}\n' | cc -static -x c - -o "$TMP/static" && objcopy --strip-all "$TMP/static"; then

@@ -34,7 +34,8 @@ static void fill(struct ls_ctx *c, int i, struct elf_file *f, struct lw_alloc_ta
 	uint64_t off;
 
 	memset(out, 0, sizeof(*out));
-	ls_fmt(out->path, sizeof(out->path), "%s", o->path);
+	ls_fmt(out->path, sizeof(out->path), "%s", o->file);
+	ls_fmt(out->shown, sizeof(out->shown), "%s", lib_search__own_path(c, i));
 	for (int fn = 0; fn < LW_FN__MAX; fn++)
 		if (!elf_file__sym_off(f, fn_names[fn], &off)) {
 			out->offset[fn] = off;
@@ -48,7 +49,7 @@ static void fill(struct ls_ctx *c, int i, struct elf_file *f, struct lw_alloc_ta
 /* First object in lookup order defining malloc and free serves them. */
 static int choose(struct ls_ctx *c, struct lw_alloc_target *out, char *err, size_t errlen)
 {
-	const char *exe = c->objs[c->exe].path;
+	const char *exe = lib_search__own_path(c, c->exe);
 	struct elf_file f;
 	uint64_t off;
 	int ret;
@@ -56,7 +57,11 @@ static int choose(struct ls_ctx *c, struct lw_alloc_target *out, char *err, size
 	for (int i = 0; i < c->nr_order; i++) {
 		int oi = c->order[i];
 
-		if (!c->objs[oi].elf_ok || elf_file__open(&f, c->objs[oi].path))
+		/* it may be the one serving malloc: never guess past it */
+		if (c->objs[oi].reach)
+			return FAIL(c->objs[oi].reach, "%s",
+				    c->objs[oi].unreach ? c->objs[oi].unreach : "out of memory");
+		if (!c->objs[oi].elf_ok || elf_file__open(&f, c->objs[oi].file))
 			continue;
 		if (!elf_file__sym_off(&f, "malloc", &off) &&
 		    !elf_file__sym_off(&f, "free", &off)) {
@@ -66,7 +71,7 @@ static int choose(struct ls_ctx *c, struct lw_alloc_target *out, char *err, size
 		}
 		elf_file__close(&f);
 	}
-	if ((ret = elf_file__open(&f, exe)))
+	if ((ret = elf_file__open(&f, c->objs[c->exe].file)))
 		return ret == -ENOEXEC ? FAIL(ret, "%s: not an ELF file", exe)
 				       : FAIL(ret, "%s: %s", exe, strerror(-ret));
 	ret = !f.interp && !f.symtab && elf_file__sym_off(&f, "malloc", &off);

@@ -33,7 +33,8 @@ enum lw_alloc_fn {
 const char *alloc_fn_name(enum lw_alloc_fn fn);
 
 struct lw_alloc_target {
-	char path[4096];	     /* the ELF to attach to (canonical path) */
+	char path[4096];	     /* the ELF to open and attach to (canonical path) */
+	char shown[4096];	     /* the same file as the process names it */
 	uint64_t offset[LW_FN__MAX]; /* file offset, 0 = absent */
 	bool found[LW_FN__MAX];
 	char why[256]; /* e.g. "libc.so.6 (DT_NEEDED of /usr/bin/foo)" */
@@ -48,8 +49,13 @@ struct lw_alloc_target {
  *   -ENODATA "<path>: stripped: no symbol table, cannot find malloc"
  *   -ENOENT  "<path>: no malloc/free found" (dynamic executables: "... in it or
  *            its N shared objects")
- * A process with another root (container, chroot) gets paths under
- * /proc/PID/root, which the kernel resolves for uprobe attach as well.
+ * A process in another mount namespace or with another root (container,
+ * chroot, a private bind mount over its libc) gets paths under
+ * /proc/PID/root, which the kernel resolves for uprobe attach as well;
+ * every object is checked to be the inode the process maps, else reached
+ * through /proc/PID/map_files (see stack/proc_file.h). An object in the
+ * lookup order reached neither way fails:
+ *   -ESTALE/-errno "pid N: cannot reach PATH as it maps it (dev M:m inode I): ..."
  * found[]/offset[] cover the chosen object only: functions it lacks (e.g. a
  * preload defining only malloc/free) are absent, not looked up further on.
  */

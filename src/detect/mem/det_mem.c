@@ -73,9 +73,9 @@ int det_mem__attach_target(const struct lw_det_env *env, const struct lw_alloc_t
 	int e;
 
 	if (!t->found[LW_FN_MALLOC] || !t->found[LW_FN_FREE])
-		return lw_det__error(env, -ENOENT, "mem: %s: no malloc/free found", t->path);
+		return lw_det__error(env, -ENOENT, "mem: %s: no malloc/free found", t->shown);
 	if (o->verbose)
-		fprintf(stderr, "leakwatch: mem: allocator %s (%s)\n", t->path, t->why);
+		fprintf(stderr, "leakwatch: mem: allocator %s (%s)\n", t->shown, t->why);
 	for (size_t i = 0; i < sizeof(mem_probes) / sizeof(mem_probes[0]); i++) {
 		const struct mem_probe *mp = &mem_probes[i];
 		struct probe_place pp = {.offset = t->offset[mp->fn]};

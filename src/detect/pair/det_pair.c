@@ -118,7 +118,7 @@ static int pair_attach(struct lw_det *d, pid_t pid, char **argv)
 		}
 		if (d->env.opts->verbose)
 			fprintf(stderr, "leakwatch: pair: %s %s at %s+0x%llx\n", r->resource,
-				r->func, t.path, (unsigned long long)t.offset);
+				r->func, t.shown, (unsigned long long)t.offset);
 		e = io->attach_pair ? io->attach_pair(io->ctx, "pair_entry", t.path, t.offset,
 						      cookie, err, sizeof(err))
 				    : -ENOSYS;

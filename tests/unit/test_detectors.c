@@ -256,7 +256,7 @@ LW_TEST(det_mem_probes)
 	struct lw_opts o = {.probe_at_entry = true};
 	char err[256] = "";
 	struct lw_det_env env = {.opts = &o, .io = &io, .err = err, .errlen = sizeof(err)};
-	struct lw_alloc_target t = {.path = "/lib/libfake.so"};
+	struct lw_alloc_target t = {.path = "/lib/libfake.so", .shown = "/lib/libfake.so"};
 
 	t.found[LW_FN_MALLOC] = t.found[LW_FN_FREE] = true;
 	t.offset[LW_FN_MALLOC] = 0x100;

@@ -756,15 +756,18 @@ expect_eq "$rc" 2 "exit code" &&
 	expect_eq "$(echo "$out" | wc -l)" 1 "one line" && ok
 
 start run_as_user
-mkdir -m 0777 "$TMP/asuser"
-$LW run -q -u nobody -- sh -c "id -u > $TMP/asuser/u; id -g > $TMP/asuser/g" >/dev/null 2>&1
+# $TMP is root's own (0700): the user needs a directory it can reach
+asu=$(mktemp -d /tmp/lw-asuser.XXXXXX)
+chmod 0777 "$asu"
+$LW run -q -u nobody -- sh -c "id -u > $asu/u; id -g > $asu/g" >/dev/null 2>&1
 rc=$?
-SUDO_UID=$(id -u nobody) SUDO_GID=$(id -g nobody) $LW run -q -- sh -c "id -u > $TMP/asuser/sudo" >/dev/null 2>&1
+SUDO_UID=$(id -u nobody) SUDO_GID=$(id -g nobody) $LW run -q -- sh -c "id -u > $asu/sudo" >/dev/null 2>&1
 rc2=$?
 expect_eq "$rc/$rc2" 0/0 "exit codes" &&
-	expect_eq "$(cat $TMP/asuser/u)" "$(id -u nobody)" "-u nobody uid" &&
-	expect_eq "$(cat $TMP/asuser/g)" "$(id -g nobody)" "-u nobody gid" &&
-	expect_eq "$(cat $TMP/asuser/sudo)" "$(id -u nobody)" "SUDO_UID default" && ok
+	expect_eq "$(cat $asu/u)" "$(id -u nobody)" "-u nobody uid" &&
+	expect_eq "$(cat $asu/g)" "$(id -g nobody)" "-u nobody gid" &&
+	expect_eq "$(cat $asu/sudo)" "$(id -u nobody)" "SUDO_UID default" && ok
+rm -rf "$asu"
 
 start run_unknown_user
 out=$($LW run -u no-such-user-lw -- /bin/true 2>&1)

@@ -23,7 +23,7 @@ static struct corr_mount *mk(bool attach, uint64_t window)
 {
 	struct corr_mount_opts o = {.attach_mode = attach, .race_window_ns = window};
 
-	return corr_mount__new(&o);
+	return ev_mount_new(&o);
 }
 
 /* stack {0x1000 + site, 0x4000}; site 0: no stack */

@@ -61,7 +61,7 @@ static void child(struct corr_storm *c, uint32_t parent, uint32_t pid, const cha
 /* the parent, unitd, forked by init */
 static struct corr_storm *mk(void)
 {
-	struct corr_storm *c = corr_storm__new(NULL);
+	struct corr_storm *c = ev_storm_new(NULL);
 
 	if (c && fork_at(c, 1, PARENT, "unitd", 0))
 		lw_test_failed = 1;
@@ -162,7 +162,7 @@ LW_TEST(storm_slow_failures)
 	ASSERT_EQ(fs.n, 0, "spread over 60 s");
 
 	/* the window is an option; and the densest window is the one reported */
-	c = corr_storm__new(&(struct corr_storm_opts){.min_exits = 3, .window_ns = 30 * SEC});
+	c = ev_storm_new(&(struct corr_storm_opts){.min_exits = 3, .window_ns = 30 * SEC});
 	for (int i = 0; i < 3; i++)
 		child(c, PARENT, 200 + i, "/usr/sbin/unitd", EXIT(1), i * 12 * SEC);
 	for (int i = 0; i < 4; i++)

@@ -194,3 +194,22 @@ LW_TEST(storm_parent_fd_growth)
 		     "resource");
 	lw_findings__free(&fs);
 }
+
+/* Parents come from the process table, but only for forks the correlator
+ * heard of: the session's root has a ppid read from /proc, and its own
+ * failing exit is no child's.
+ */
+LW_TEST(storm_parent_only_when_fork_seen)
+{
+	struct corr_storm *c = ev_storm_new(&(struct corr_storm_opts){.min_exits = 1});
+	struct lw_findings fs = {};
+	struct lw_proc *root = lw_procs__get(&ev_procs, 300);
+
+	root->ppid = 1;
+	root->root = true;
+	ASSERT_EQ(exec_at(c, 300, "/usr/sbin/svc", "svc", 0), 0, "exec");
+	ASSERT_EQ(exit_at(c, 300, EXIT(1), "svc", MS), 0, "exit");
+	ASSERT_EQ(finish(c, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 0, "the root's exit is no child's");
+	lw_findings__free(&fs);
+}

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "ev_builders.h"
+#include "detect/fd/corr_fd.h"
 #include "detect/mem/corr_mem.h"
 #include "detect/mount/corr_mount.h"
 #include "detect/proc/corr_storm.h"
@@ -235,27 +236,47 @@ void ev_procs_reset(void)
 	memset(&ev_procs, 0, sizeof(ev_procs));
 }
 
-int ev_mem_proc(struct corr_mem *c, const void *rec)
+int ev_procs_note(const void *rec)
 {
 	const struct lw_ev_hdr *h = rec;
+	const struct lw_proc *p;
 
 	switch (h->type) {
 	case LW_EV_PROC_FORK: {
 		const struct lw_ev_proc_fork *ev = rec;
 
-		return lw_procs__fork(&ev_procs, h->tgid, ev->child_tgid, ev->comm) ? 0 : -ENOMEM;
+		p = lw_procs__fork(&ev_procs, h->tgid, ev->child_tgid, ev->comm);
+		break;
 	}
-	case LW_EV_PROC_EXEC: {
-		const struct lw_ev_proc_exec *ev = rec;
-
-		return lw_procs__exec(&ev_procs, h->tgid, ev->comm) ? 0 : -ENOMEM;
-	}
+	case LW_EV_PROC_EXEC:
+		p = lw_procs__exec(&ev_procs, h->tgid, ((const struct lw_ev_proc_exec *)rec)->comm);
+		break;
 	case LW_EV_PROC_EXIT: {
 		const struct lw_ev_proc_exit *ev = rec;
 
-		corr_mem__exit(c, h->tgid, h->ts_ns);
-		return lw_procs__exit(&ev_procs, h->tgid, ev->exit_code, ev->comm) ? 0 : -ENOMEM;
+		p = lw_procs__exit(&ev_procs, h->tgid, ev->exit_code, ev->comm);
+		break;
 	}
+	default:
+		return 0;
+	}
+	return p ? 0 : -ENOMEM;
+}
+
+int ev_mem_proc(struct corr_mem *c, const void *rec)
+{
+	const struct lw_ev_hdr *h = rec;
+	int err = ev_procs_note(rec);
+
+	if (err)
+		return err;
+	switch (h->type) {
+	case LW_EV_PROC_FORK:
+	case LW_EV_PROC_EXEC:
+		return 0;
+	case LW_EV_PROC_EXIT:
+		corr_mem__exit(c, h->tgid, h->ts_ns);
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -263,26 +284,20 @@ int ev_mem_proc(struct corr_mem *c, const void *rec)
 int ev_storm_proc(struct corr_storm *c, const void *rec)
 {
 	const struct lw_ev_hdr *h = rec;
-	int err;
+	int err = ev_procs_note(rec);
 
+	if (err)
+		return err;
 	switch (h->type) {
-	case LW_EV_PROC_FORK: {
-		const struct lw_ev_proc_fork *ev = rec;
-
-		err = corr_storm__fork(c, h->tgid, ev->child_tgid, h->ts_ns);
-		return err ? err : corr_storm__comm(c, ev->child_tgid, ev->comm);
-	}
-	case LW_EV_PROC_EXEC: {
-		const struct lw_ev_proc_exec *ev = rec;
-
-		return corr_storm__exec(c, h->tgid, ev->filename, ev->comm, h->ts_ns);
-	}
-	case LW_EV_PROC_EXIT: {
-		const struct lw_ev_proc_exit *ev = rec;
-
-		err = corr_storm__comm(c, h->tgid, ev->comm);
-		return err ? err : corr_storm__exit(c, h->tgid, ev->exit_code, h->ts_ns);
-	}
+	case LW_EV_PROC_FORK:
+		return corr_storm__fork(
+		    c, h->tgid, ((const struct lw_ev_proc_fork *)rec)->child_tgid, h->ts_ns);
+	case LW_EV_PROC_EXEC:
+		return corr_storm__exec(c, h->tgid, ((const struct lw_ev_proc_exec *)rec)->filename,
+					h->ts_ns);
+	case LW_EV_PROC_EXIT:
+		return corr_storm__exit(c, h->tgid,
+					((const struct lw_ev_proc_exit *)rec)->exit_code, h->ts_ns);
 	}
 	return -EINVAL;
 }
@@ -290,23 +305,57 @@ int ev_storm_proc(struct corr_storm *c, const void *rec)
 int ev_mount_proc(struct corr_mount *c, const void *rec)
 {
 	const struct lw_ev_hdr *h = rec;
-	int err;
+	int err = ev_procs_note(rec);
 
+	if (err)
+		return err;
 	switch (h->type) {
-	case LW_EV_PROC_FORK: {
-		const struct lw_ev_proc_fork *ev = rec;
-
-		err = corr_mount__fork(c, h->tgid, ev->child_tgid, h->ts_ns);
-		return err ? err : corr_mount__comm(c, ev->child_tgid, ev->comm);
-	}
+	case LW_EV_PROC_FORK:
+		return corr_mount__fork(
+		    c, h->tgid, ((const struct lw_ev_proc_fork *)rec)->child_tgid, h->ts_ns);
 	case LW_EV_PROC_EXEC:
-		return corr_mount__comm(c, h->tgid, ((const struct lw_ev_proc_exec *)rec)->comm);
-	case LW_EV_PROC_EXIT: {
-		const struct lw_ev_proc_exit *ev = rec;
-
-		err = corr_mount__comm(c, h->tgid, ev->comm);
-		return err ? err : corr_mount__exit(c, h->tgid, h->ts_ns);
-	}
+		return 0; /* the comm a later call names is the table's */
+	case LW_EV_PROC_EXIT:
+		return corr_mount__exit(c, h->tgid, h->ts_ns);
 	}
 	return -EINVAL;
+}
+
+int ev_fd_feed(struct corr_fd *c, const void *rec)
+{
+	int err = ev_procs_note(rec);
+
+	return err ? err : corr_fd__feed(c, rec);
+}
+
+/* ---- correlators that read ev_procs, which each empties ---- */
+
+struct corr_fd *ev_fd_new(const struct corr_fd_opts *o)
+{
+	struct corr_fd_opts co = o ? *o : (struct corr_fd_opts){0};
+
+	co.proc = lw_procs__lookup;
+	co.proc_ctx = &ev_procs;
+	ev_procs_reset();
+	return corr_fd__new(&co);
+}
+
+struct corr_storm *ev_storm_new(const struct corr_storm_opts *o)
+{
+	struct corr_storm_opts co = o ? *o : (struct corr_storm_opts){0};
+
+	co.proc = lw_procs__lookup;
+	co.proc_ctx = &ev_procs;
+	ev_procs_reset();
+	return corr_storm__new(&co);
+}
+
+struct corr_mount *ev_mount_new(const struct corr_mount_opts *o)
+{
+	struct corr_mount_opts co = o ? *o : (struct corr_mount_opts){0};
+
+	co.proc = lw_procs__lookup;
+	co.proc_ctx = &ev_procs;
+	ev_procs_reset();
+	return corr_mount__new(&co);
 }

@@ -16,9 +16,13 @@
 
 #define EV_OUTER 0x4000 /* the caller every test stack shares */
 
+struct corr_fd;
+struct corr_fd_opts;
 struct corr_mem;
 struct corr_storm;
+struct corr_storm_opts;
 struct corr_mount;
+struct corr_mount_opts;
 
 struct lw_ev_hdr ev_hdr(int type, size_t size, uint32_t tgid, uint64_t ts_ns);
 void ev_stack(struct lw_stack *s, uint64_t ip);
@@ -64,18 +68,31 @@ struct lw_ev_mount ev_mount(uint32_t tgid, uint32_t ns, uint32_t nr, int32_t ret
 /* pair: one call of rule on handle */
 struct lw_ev_pair ev_pair(uint32_t tgid, uint32_t rule, uint64_t handle, uint64_t ip);
 
-/* A fork, exec or exit record (hdr.type says which) to a correlator, as
- * the session routes it: the only place the tests call the correlators'
- * process entry points. 0 or the first -errno.
- */
-int ev_mem_proc(struct corr_mem *c, const void *rec);
-/* The process table ev_mem_proc keeps, as the session does: a correlator
- * made with .proc = lw_procs__lookup, .proc_ctx = &ev_procs reads it.
- * ev_procs_reset() empties it (start of a test).
+/* The process table the wrappers below keep, as the session does: a
+ * correlator made with .proc = lw_procs__lookup, .proc_ctx = &ev_procs
+ * reads it. ev_procs_reset() empties it (start of a test).
  */
 extern struct lw_procs ev_procs;
 void ev_procs_reset(void);
+/* A fork, exec or exit record into ev_procs (other records: nothing).
+ * 0 or -ENOMEM.
+ */
+int ev_procs_note(const void *rec);
+
+/* A fork, exec or exit record (hdr.type says which) to a correlator, as
+ * the session routes it: ev_procs first, then the correlator; the only
+ * place the tests call the correlators' process entry points. 0 or the
+ * first -errno.
+ */
+int ev_mem_proc(struct corr_mem *c, const void *rec);
 int ev_storm_proc(struct corr_storm *c, const void *rec);
 int ev_mount_proc(struct corr_mount *c, const void *rec);
+/* Any record to corr_fd, a process record through ev_procs first. */
+int ev_fd_feed(struct corr_fd *c, const void *rec);
+
+/* Correlators reading ev_procs (o may be NULL); each empties it first. */
+struct corr_fd *ev_fd_new(const struct corr_fd_opts *o);
+struct corr_storm *ev_storm_new(const struct corr_storm_opts *o);
+struct corr_mount *ev_mount_new(const struct corr_mount_opts *o);
 
 #endif

@@ -12,7 +12,7 @@
 /* A feed error fails the running test without a return at every call site. */
 static void feed(struct corr_fd *c, const void *ev)
 {
-	int err = corr_fd__feed(c, ev);
+	int err = ev_fd_feed(c, ev);
 
 	if (err) {
 		fprintf(stderr, "  corr_fd__feed: %d\n", err);
@@ -99,7 +99,7 @@ static struct corr_fd *run_mode(void)
 {
 	struct corr_fd_opts o = {.attach_mode = false};
 
-	return corr_fd__new(&o);
+	return ev_fd_new(&o);
 }
 
 /* finish, then free the correlator; findings stay in fs */
@@ -430,7 +430,7 @@ LW_TEST(fd_seeded_never_leak)
 	ASSERT_EQ(fs.v[0].fd, 5, "only the observed fd");
 	lw_findings__free(&fs);
 
-	c = corr_fd__new(&o);
+	c = ev_fd_new(&o);
 	ASSERT_EQ(corr_fd__seed(c, 100, 3, "/seeded", false), 0, "seed");
 	ASSERT_EQ(finish(c, 10000 * MS, &fs), 0, "finish");
 	ASSERT_EQ(fs.n, 0, "attach: seeded fds are old news");
@@ -457,7 +457,7 @@ LW_TEST(fd_std_fds_never_leak)
 LW_TEST(fd_attach_min_age)
 {
 	struct corr_fd_opts o = {.attach_mode = true, .min_age_ns = 1000 * MS};
-	struct corr_fd *c = corr_fd__new(&o);
+	struct corr_fd *c = ev_fd_new(&o);
 	struct lw_findings fs = {};
 
 	open_fd(c, 100, 0, 3, 1);	  /* 3 s old at finish */

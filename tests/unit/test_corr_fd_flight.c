@@ -21,7 +21,7 @@
 
 static void feed(struct corr_fd *c, const void *ev)
 {
-	int err = corr_fd__feed(c, ev);
+	int err = ev_fd_feed(c, ev);
 
 	if (err) {
 		fprintf(stderr, "  corr_fd__feed: %d\n", err);
@@ -78,7 +78,7 @@ static void exit_ev(struct corr_fd *c, uint32_t tgid)
 static struct corr_fd *setup(bool attach, bool shared)
 {
 	struct corr_fd_opts o = {.attach_mode = attach, .min_age_ns = attach ? 1000 * MS : 0};
-	struct corr_fd *c = corr_fd__new(&o);
+	struct corr_fd *c = ev_fd_new(&o);
 
 	open_ev(c, A, 3, -1, 0, SV0);
 	open_ev(c, A, 4, -1, 0, SV1);

@@ -12,7 +12,7 @@
 
 static void feed(struct corr_fd *c, const void *ev)
 {
-	int err = corr_fd__feed(c, ev);
+	int err = ev_fd_feed(c, ev);
 
 	if (err) {
 		fprintf(stderr, "  corr_fd__feed: %d\n", err);
@@ -106,7 +106,7 @@ static struct corr_fd *mk(bool attach, uint64_t min_age)
 {
 	struct corr_fd_opts o = {.attach_mode = attach, .min_age_ns = min_age};
 
-	return corr_fd__new(&o);
+	return ev_fd_new(&o);
 }
 
 static int finish(struct corr_fd *c, uint64_t now, struct lw_findings *fs)
@@ -610,7 +610,7 @@ LW_TEST(fdk_inherited_allow_list)
 {
 	const int allow[] = {5, 9};
 	struct corr_fd_opts o = {.allow_inherit = allow, .nr_allow_inherit = 2};
-	struct corr_fd *c = corr_fd__new(&o);
+	struct corr_fd *c = ev_fd_new(&o);
 	struct lw_findings fs = {};
 
 	open_fd(c, 100, 5, 0, 1);

@@ -23,7 +23,7 @@ static struct corr_mount *mk(bool attach, uint64_t window)
 {
 	struct corr_mount_opts o = {.attach_mode = attach, .race_window_ns = window};
 
-	return corr_mount__new(&o);
+	return ev_mount_new(&o);
 }
 
 /* stack {0x1000 + site, 0x4000}; site 0: no stack */
@@ -342,5 +342,30 @@ LW_TEST(mount_leftover_propagated_copy)
 	ASSERT_STREQ(fs.v[1].resource,
 		     "/r/proc (proc) still mounted in ns 1 (propagated from ns 2)", "resource");
 	ASSERT_EQ(fs.v[1].pid, W1, "made by the worker");
+	lw_findings__free(&fs);
+}
+
+/* A finding names the comm its process had at the call: the table is read
+ * then, so a later exec does not rename it.
+ */
+LW_TEST(mount_comm_at_the_call)
+{
+	struct corr_mount *c = mk(false, 0);
+	struct lw_findings fs = {};
+	struct lw_ev_proc_exec ex = ev_proc_exec(W1, "other", "/usr/bin/other");
+
+	host(c);
+	worker(c, W1, 0);
+	unshare_ns(c, W1, 2, 0);
+	mnt(c, W1, 2, 0, LW_MNT_PROPAGATES | LW_MNT_NEW_NS, "/r/proc", "proc", 1, MS);
+	ASSERT_EQ(ev_mount_proc(c, &ex), 0, "exec");
+	mnt(c, W1, 2, 0, LW_MNT_PROPAGATES | LW_MNT_NEW_NS, "/r/sys", "sysfs", 2, 2 * MS);
+	ASSERT_EQ(corr_mount__finish(c, 3 * MS, NULL, NULL, &fs), 0, "finish");
+	corr_mount__free(c);
+	ASSERT_EQ(fs.n >= 2, 1, "two propagation leaks");
+	ASSERT_STREQ(fs.v[0].kind, "mount-propagation-leak", "kind");
+	ASSERT_STREQ(fs.v[0].comm, "unitd", "before the exec");
+	ASSERT_STREQ(fs.v[1].kind, "mount-propagation-leak", "kind");
+	ASSERT_STREQ(fs.v[1].comm, "other", "after it");
 	lw_findings__free(&fs);
 }

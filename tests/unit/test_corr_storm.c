@@ -61,7 +61,7 @@ static void child(struct corr_storm *c, uint32_t parent, uint32_t pid, const cha
 /* the parent, unitd, forked by init */
 static struct corr_storm *mk(void)
 {
-	struct corr_storm *c = corr_storm__new(NULL);
+	struct corr_storm *c = ev_storm_new(NULL);
 
 	if (c && fork_at(c, 1, PARENT, "unitd", 0))
 		lw_test_failed = 1;
@@ -162,7 +162,7 @@ LW_TEST(storm_slow_failures)
 	ASSERT_EQ(fs.n, 0, "spread over 60 s");
 
 	/* the window is an option; and the densest window is the one reported */
-	c = corr_storm__new(&(struct corr_storm_opts){.min_exits = 3, .window_ns = 30 * SEC});
+	c = ev_storm_new(&(struct corr_storm_opts){.min_exits = 3, .window_ns = 30 * SEC});
 	for (int i = 0; i < 3; i++)
 		child(c, PARENT, 200 + i, "/usr/sbin/unitd", EXIT(1), i * 12 * SEC);
 	for (int i = 0; i < 4; i++)
@@ -192,5 +192,24 @@ LW_TEST(storm_parent_fd_growth)
 	ASSERT_STREQ(fs.v[0].resource,
 		     "/usr/sbin/unitd: 6 non-zero exits in 1.0s (codes: 1 x6); parent fds 12 -> 57",
 		     "resource");
+	lw_findings__free(&fs);
+}
+
+/* Parents come from the process table, but only for forks the correlator
+ * heard of: the session's root has a ppid read from /proc, and its own
+ * failing exit is no child's.
+ */
+LW_TEST(storm_parent_only_when_fork_seen)
+{
+	struct corr_storm *c = ev_storm_new(&(struct corr_storm_opts){.min_exits = 1});
+	struct lw_findings fs = {};
+	struct lw_proc *root = lw_procs__get(&ev_procs, 300);
+
+	root->ppid = 1;
+	root->root = true;
+	ASSERT_EQ(exec_at(c, 300, "/usr/sbin/svc", "svc", 0), 0, "exec");
+	ASSERT_EQ(exit_at(c, 300, EXIT(1), "svc", MS), 0, "exit");
+	ASSERT_EQ(finish(c, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 0, "the root's exit is no child's");
 	lw_findings__free(&fs);
 }

@@ -205,12 +205,6 @@ static struct proc *proc_get(struct corr_fd *c, uint32_t tgid)
 	return p;
 }
 
-static void set_comm(struct proc *p, const char *comm)
-{
-	memcpy(p->comm, comm, LW_COMM_LEN);
-	p->comm[LW_COMM_LEN - 1] = '\0';
-}
-
 /* unshare_files(): the process gets a private copy and answers only for it. */
 static int proc_unshare(struct proc *p)
 {
@@ -400,29 +394,20 @@ static int on_proc_fork(struct corr_fd *c, const struct lw_ev_proc_fork *ev)
 	child = parent ? proc_slot(c, ev->child_tgid, true) : NULL;
 	if (!child)
 		return ev->child_tgid ? -ENOMEM : 0;
-	if (!parent->comm[0])
-		set_comm(parent, ev->comm);
-	set_comm(child, ev->comm);
 	/* the tgid is still live for us: its exit was lost and the tgid reused */
 	if (child->tab && (err = proc_end(c, child, ev->hdr.ts_ns)))
 		return err;
 	if (ev->fork_flags & LW_FORK_SHARED_FILES)
-		err = proc_start(c, child, parent->tab, NULL);
-	else
-		err = proc_start(c, child, NULL, parent->tab);
-	child->parent = parent->tgid;
-	return err;
+		return proc_start(c, child, parent->tab, NULL);
+	return proc_start(c, child, NULL, parent->tab);
 }
 
 static int on_proc_exec(struct corr_fd *c, const struct lw_ev_proc_exec *ev)
 {
-	struct proc *p = proc_slot(c, ev->hdr.tgid, true);
+	struct proc *p = proc_live(c, ev->hdr.tgid);
 	int err;
 
 	if (!p)
-		return -ENOMEM;
-	set_comm(p, ev->comm);
-	if (!p->tab)
 		return 0;
 	if ((err = proc_unshare(p)) || (err = tab_sweep(c, p, 0, INT_MAX, true, false)))
 		return err;
@@ -438,8 +423,6 @@ static int on_proc_exit(struct corr_fd *c, const struct lw_ev_proc_exit *ev)
 
 	if (!p)
 		return 0;
-	if (!p->comm[0]) /* the exiting thread's name: better than nothing */
-		set_comm(p, ev->comm);
 	return proc_end(c, p, ev->hdr.ts_ns);
 }
 

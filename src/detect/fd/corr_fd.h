@@ -6,6 +6,7 @@
 #define LW_CORR_FD_H
 
 #include <stdbool.h>
+#include "base/proc_table.h"
 #include "report/finding.h"
 
 struct corr_fd_opts {
@@ -19,6 +20,11 @@ struct corr_fd_opts {
 	 */
 	const int *allow_inherit;
 	unsigned nr_allow_inherit;
+	/* the session's process table: a finding's comm is its process's at
+	 * finish (NULL: no comm)
+	 */
+	lw_proc_lookup_fn proc;
+	void *proc_ctx;
 };
 
 struct corr_fd;

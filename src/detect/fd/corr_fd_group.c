@@ -125,10 +125,9 @@ static void add_extra(struct lw_finding *f, const char *label, const struct stk 
 static struct lw_finding *finding_new(struct corr_fd *c, struct lw_findings *out, uint32_t tgid)
 {
 	struct lw_finding *f = lw_findings__add(out);
-	uint64_t *slot = hmap__get(c->procs, tgid);
-	const struct proc *p = slot ? (const struct proc *)(uintptr_t)*slot : NULL;
+	const struct lw_proc *p = f && c->opts.proc ? c->opts.proc(c->opts.proc_ctx, tgid) : NULL;
 
-	if (f && p)
+	if (p)
 		memcpy(f->comm, p->comm, LW_COMM_LEN);
 	if (f)
 		f->pid = tgid;

@@ -90,12 +90,13 @@ struct fdtab {
 	struct close_hist *hist; /* NULL until the first close */
 };
 
-/* Kept after exit (tab NULL) so the report still has the comm. */
+/* A process's fd table (NULL once it exited); comm and parent are the
+ * session's process table's.
+ */
 struct proc {
-	uint32_t tgid, parent;
+	uint32_t tgid;
 	uint64_t serial; /* tgids are reused; serials are not */
 	struct fdtab *tab;
-	char comm[LW_COMM_LEN];
 };
 
 struct item {

@@ -31,6 +31,8 @@ static int fd_open(struct lw_det **out, const struct lw_det_env *env)
 	    .min_age_ns = o->min_age_ns,
 	    .allow_inherit = o->allow_inherit,
 	    .nr_allow_inherit = o->nr_allow_inherit,
+	    .proc = lw_procs__lookup,
+	    .proc_ctx = (void *)env->io->procs,
 	};
 	struct lw_det *d = calloc(1, sizeof(*d));
 

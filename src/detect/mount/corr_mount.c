@@ -16,10 +16,10 @@
 
 #define MS_NS 1000000ull
 
+/* What the mount model adds to the process table's entry. */
 struct mproc {
 	uint32_t ns; /* 0: not known yet */
 	bool rerooted;
-	char comm[LW_COMM_LEN];
 };
 
 struct mns {
@@ -249,7 +249,6 @@ int corr_mount__fork(struct corr_mount *c, uint32_t parent_tgid, uint32_t child_
 	ns_leave(c, ch->ns);
 	ch->ns = 0;
 	ch->rerooted = pp->rerooted;
-	memcpy(ch->comm, pp->comm, sizeof(ch->comm));
 	return ns_enter(c, ch, pp->ns);
 }
 
@@ -264,16 +263,6 @@ int corr_mount__exit(struct corr_mount *c, uint32_t tgid, uint64_t ts_ns)
 	ns_leave(c, p->ns);
 	if (hmap__del(c->procs, tgid, &v))
 		free((void *)(uintptr_t)v);
-	return 0;
-}
-
-int corr_mount__comm(struct corr_mount *c, uint32_t tgid, const char *comm)
-{
-	struct mproc *p = map_obj_get(c->procs, tgid, sizeof(*p));
-
-	if (!p)
-		return -ENOMEM;
-	copy_str(p->comm, sizeof(p->comm), comm);
 	return 0;
 }
 
@@ -587,6 +576,7 @@ int corr_mount__feed(struct corr_mount *c, const struct lw_ev_mount *ev, const s
 {
 	unsigned what = corr_mount__classify(ev);
 	struct mproc *p = map_obj_get(c->procs, ev->hdr.tgid, sizeof(*p));
+	const struct lw_proc *lp;
 	bool op = what & LW_MNTC_OP, makes = what & LW_MNTC_MAKES, moves = what & LW_MNTC_MOVES;
 	struct mop x = {.valid = true};
 	struct mns *m;
@@ -606,7 +596,10 @@ int corr_mount__feed(struct corr_mount *c, const struct lw_ev_mount *ev, const s
 	x.ns = p->ns;
 	x.nr = ev->nr;
 	x.ret = ev->ret;
-	memcpy(x.comm, p->comm, sizeof(x.comm));
+	/* the comm at the call: an exec later does not rename it */
+	lp = c->o.proc ? c->o.proc(c->o.proc_ctx, ev->hdr.tgid) : NULL;
+	if (lp)
+		memcpy(x.comm, lp->comm, sizeof(x.comm));
 	norm_path(x.target, ev->target);
 	if (stack)
 		x.stack = *stack;

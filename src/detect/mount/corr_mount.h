@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <leakwatch/syscalls.h> /* lw_ev_mount.nr: LW_NR_* */
+#include "base/proc_table.h"
 #include "report/finding.h"
 
 #define LW_MNT_OPS_MAX	  4096
@@ -59,6 +60,11 @@ unsigned corr_mount__classify(const struct lw_ev_mount *ev);
 struct corr_mount_opts {
 	bool attach_mode;	 /* no mount-leftover findings */
 	uint64_t race_window_ns; /* 0: 2 s */
+	/* the session's process table: a finding names the comm its process
+	 * had when it made the call (NULL: no comm)
+	 */
+	lw_proc_lookup_fn proc;
+	void *proc_ctx;
 };
 
 struct corr_mount;
@@ -88,8 +94,6 @@ int corr_mount__exit(struct corr_mount *c, uint32_t tgid, uint64_t ts_ns);
  * its children create. 0 or -ENOMEM.
  */
 int corr_mount__set_ns(struct corr_mount *c, uint32_t tgid, uint32_t mnt_ns);
-/* The process's comm, for findings (fork child, exec, exit). 0 or -ENOMEM. */
-int corr_mount__comm(struct corr_mount *c, uint32_t tgid, const char *comm);
 
 /* Whether target is still mounted in namespace mnt_ns (the session reads
  * mountinfo of a process in it, or answers false for a namespace it cannot

@@ -20,7 +20,11 @@ struct lw_det {
 
 static int mount_open(struct lw_det **out, const struct lw_det_env *env)
 {
-	struct corr_mount_opts mo = {.attach_mode = env->opts->mode == LW_MODE_ATTACH};
+	struct corr_mount_opts mo = {
+	    .attach_mode = env->opts->mode == LW_MODE_ATTACH,
+	    .proc = lw_procs__lookup,
+	    .proc_ctx = (void *)env->io->procs,
+	};
 	struct lw_det *d = calloc(1, sizeof(*d));
 
 	*out = d;
@@ -94,23 +98,13 @@ static int mount_on_fork(struct lw_det *d, const struct lw_proc *parent,
 			 const struct lw_proc *child, const struct lw_ev_proc_fork *ev)
 {
 	(void)parent;
-	corr_mount__fork(d->mnt, ev->hdr.tgid, ev->child_tgid, ev->hdr.ts_ns);
-	corr_mount__comm(d->mnt, child->pid, child->comm);
-	return 0;
-}
-
-static int mount_on_exec(struct lw_det *d, const struct lw_proc *p,
-			 const struct lw_ev_proc_exec *ev)
-{
-	(void)ev;
-	corr_mount__comm(d->mnt, p->pid, p->comm);
+	corr_mount__fork(d->mnt, ev->hdr.tgid, child->pid, ev->hdr.ts_ns);
 	return 0;
 }
 
 static int mount_on_exit(struct lw_det *d, const struct lw_proc *p,
 			 const struct lw_ev_proc_exit *ev)
 {
-	corr_mount__comm(d->mnt, p->pid, p->comm);
 	corr_mount__exit(d->mnt, p->pid, ev->hdr.ts_ns);
 	return 0;
 }
@@ -138,7 +132,6 @@ const struct lw_detector_ops det_mount_ops = {
     .on_target = mount_on_target,
     .on_event = mount_on_event,
     .on_fork = mount_on_fork,
-    .on_exec = mount_on_exec,
     .on_exit = mount_on_exit,
     .finish = mount_finish,
     .free = mount_free,

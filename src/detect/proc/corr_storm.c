@@ -9,10 +9,13 @@
 
 #define NS_PER_SEC 1000000000ull
 
+/* What a storm needs beyond the process table's entry. */
 struct sproc {
-	uint32_t parent; /* 0: fork not seen */
+	/* its fork was seen: the table's ppid is its parent (a root's ppid,
+	 * read from /proc, is not one whose children we watch)
+	 */
+	bool forked;
 	bool execd;
-	char comm[LW_COMM_LEN];
 	char prog[LW_NAME_MAX]; /* last exec filename */
 };
 
@@ -134,26 +137,25 @@ static void copy_str(char *dst, size_t size, const char *src)
 	snprintf(dst, size, "%.*s", (int)size - 1, src ? src : "");
 }
 
+static const struct lw_proc *lookup(const struct corr_storm *c, uint32_t tgid)
+{
+	return c->o.proc ? c->o.proc(c->o.proc_ctx, tgid) : NULL;
+}
+
 int corr_storm__fork(struct corr_storm *c, uint32_t parent_tgid, uint32_t child_tgid,
 		     uint64_t ts_ns)
 {
-	struct sproc *parent, *child;
+	struct sproc *child;
 
-	(void)ts_ns;
-	parent = proc_get(c, parent_tgid, false);
-	if (!parent)
-		return -ENOMEM;
+	(void)parent_tgid, (void)ts_ns;
 	child = proc_get(c, child_tgid, true);
 	if (!child)
 		return -ENOMEM;
-	/* proc_get may have moved entries, not the records they point at */
-	child->parent = parent_tgid;
-	memcpy(child->comm, parent->comm, sizeof(child->comm));
+	child->forked = true;
 	return 0;
 }
 
-int corr_storm__exec(struct corr_storm *c, uint32_t tgid, const char *filename, const char *comm,
-		     uint64_t ts_ns)
+int corr_storm__exec(struct corr_storm *c, uint32_t tgid, const char *filename, uint64_t ts_ns)
 {
 	struct sproc *p = proc_get(c, tgid, false);
 
@@ -162,18 +164,6 @@ int corr_storm__exec(struct corr_storm *c, uint32_t tgid, const char *filename, 
 		return -ENOMEM;
 	p->execd = true;
 	copy_str(p->prog, sizeof(p->prog), filename);
-	if (comm)
-		copy_str(p->comm, sizeof(p->comm), comm);
-	return 0;
-}
-
-int corr_storm__comm(struct corr_storm *c, uint32_t tgid, const char *comm)
-{
-	struct sproc *p = proc_get(c, tgid, false);
-
-	if (!p)
-		return -ENOMEM;
-	copy_str(p->comm, sizeof(p->comm), comm);
 	return 0;
 }
 
@@ -233,7 +223,8 @@ static int bounded_grow(void **v, size_t *n, size_t *cap, size_t elem, size_t ma
 
 int corr_storm__exit(struct corr_storm *c, uint32_t tgid, int32_t exit_code, uint64_t ts_ns)
 {
-	struct sproc *p = proc_find(c, tgid), *parent;
+	struct sproc *p = proc_find(c, tgid);
+	const struct lw_proc *lp = lookup(c, tgid), *parent;
 	struct skey *k;
 	uint64_t v;
 	int err = 0;
@@ -241,14 +232,14 @@ int corr_storm__exit(struct corr_storm *c, uint32_t tgid, int32_t exit_code, uin
 	c->seq++;
 	if (!p)
 		return 0;
-	if (p->parent && exit_code != 0) {
-		k = key_get(c, p->parent, p->execd ? p->prog : p->comm);
+	if (p->forked && lp && lp->ppid && exit_code != 0) {
+		k = key_get(c, lp->ppid, p->execd ? p->prog : lp->comm);
 		if (!k) {
 			err = c->nr_keys == LW_STORM_KEYS_MAX ? 0 : -ENOMEM;
 		} else if (!(err = bounded_grow((void **)&k->exits, &k->n, &k->cap,
 						sizeof(k->exits[0]), LW_STORM_EXITS_MAX))) {
 			k->exits[k->n++] = (struct sexit){ts_ns, c->seq, exit_code};
-			parent = proc_find(c, p->parent);
+			parent = lookup(c, k->parent);
 			if (parent && parent->comm[0])
 				memcpy(k->pcomm, parent->comm, sizeof(k->pcomm));
 		}

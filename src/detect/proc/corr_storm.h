@@ -22,6 +22,7 @@
 #define LW_CORR_STORM_H
 
 #include <stdint.h>
+#include "base/proc_table.h"
 #include "report/finding.h"
 
 #define LW_STORM_EXITS_MAX   4096
@@ -31,6 +32,11 @@
 struct corr_storm_opts {
 	unsigned min_exits; /* 0: 5 */
 	uint64_t window_ns; /* 0: 10 s */
+	/* the session's process table, updated before each call below: comm
+	 * and parent come from it (NULL: no comm, every parent unknown)
+	 */
+	lw_proc_lookup_fn proc;
+	void *proc_ctx;
 };
 
 struct corr_storm;
@@ -39,21 +45,19 @@ struct corr_storm;
 struct corr_storm *corr_storm__new(const struct corr_storm_opts *opts);
 void corr_storm__free(struct corr_storm *c);
 
-/* Process events. Each returns 0 or -ENOMEM.
- * fork: the child inherits the parent's comm (corr_storm__comm may refine it).
- * exec: the process runs filename now (its program), comm is its new comm.
+/* Process events, after the process table has them. Each returns 0 or
+ * -ENOMEM.
+ * fork: the child's parent is known (the table's ppid) from now on.
+ * exec: the process runs filename now (its program).
  * exit: exit_code is the raw wait status ((code << 8) | signal); the
- *	process is forgotten afterwards.
- * comm: the process's current comm (lw_ev_proc_fork.comm for the child,
- *	lw_ev_proc_exit.comm before corr_storm__exit); the parent's comm at
- *	a child's exit is the one a finding shows.
+ *	program of a child that never exec'd is its comm in the table then,
+ *	and the parent's comm then is the one a finding shows. The process
+ *	is forgotten afterwards.
  */
 int corr_storm__fork(struct corr_storm *c, uint32_t parent_tgid, uint32_t child_tgid,
 		     uint64_t ts_ns);
-int corr_storm__exec(struct corr_storm *c, uint32_t tgid, const char *filename, const char *comm,
-		     uint64_t ts_ns);
+int corr_storm__exec(struct corr_storm *c, uint32_t tgid, const char *filename, uint64_t ts_ns);
 int corr_storm__exit(struct corr_storm *c, uint32_t tgid, int32_t exit_code, uint64_t ts_ns);
-int corr_storm__comm(struct corr_storm *c, uint32_t tgid, const char *comm);
 
 /* Optional: the parent's open fd count at ts_ns (the session samples it
  * from the fd correlator when a child exits). A finding states the first

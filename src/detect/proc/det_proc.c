@@ -20,7 +20,10 @@ static int proc_open(struct lw_det **out, const struct lw_det_env *env)
 	if (!d)
 		return -ENOMEM;
 	d->env = *env;
-	d->storm = corr_storm__new(NULL);
+	d->storm = corr_storm__new(&(struct corr_storm_opts){
+	    .proc = lw_procs__lookup,
+	    .proc_ctx = (void *)env->io->procs,
+	});
 	return d->storm ? 0 : -ENOMEM;
 }
 
@@ -37,13 +40,12 @@ static int proc_on_fork(struct lw_det *d, const struct lw_proc *parent, const st
 {
 	(void)parent;
 	corr_storm__fork(d->storm, ev->hdr.tgid, child->pid, ev->hdr.ts_ns);
-	corr_storm__comm(d->storm, child->pid, child->comm);
 	return 0;
 }
 
 static int proc_on_exec(struct lw_det *d, const struct lw_proc *p, const struct lw_ev_proc_exec *ev)
 {
-	corr_storm__exec(d->storm, p->pid, ev->filename, p->comm, ev->hdr.ts_ns);
+	corr_storm__exec(d->storm, p->pid, ev->filename, ev->hdr.ts_ns);
 	return 0;
 }
 
@@ -51,7 +53,6 @@ static int proc_on_exit(struct lw_det *d, const struct lw_proc *p, const struct 
 {
 	const struct lw_det_io *io = d->env.io;
 
-	corr_storm__comm(d->storm, p->pid, p->comm);
 	corr_storm__exit(d->storm, p->pid, ev->exit_code, ev->hdr.ts_ns);
 	/* a child exited: sample its parent's open fds for the storm's story */
 	if (p->ppid && io->open_fds) {

@@ -160,6 +160,9 @@ void lib_search__load(struct ls_ctx *c, int i)
 	o->elf_ok = true;
 	o->interp = f.interp;
 	o->nodeflib = f.nodeflib;
+	/* we find DT_NEEDED through section headers; ld.so needs none */
+	o->dyn_unreadable = f.interp && !(f.dynamic && gelf_getshdr(f.dynamic, &sh) &&
+					  sh.sh_entsize && elf_getdata(f.dynamic, NULL));
 	if (f.dynamic && gelf_getshdr(f.dynamic, &sh) && sh.sh_entsize &&
 	    (d = elf_getdata(f.dynamic, NULL))) {
 		for (size_t k = 0; k < sh.sh_size / sh.sh_entsize; k++) {

@@ -27,6 +27,7 @@ struct ls_obj {
 	int nr_needed;
 	char *rpath, *runpath;
 	bool dyn_done, elf_ok, interp, nodeflib, queued;
+	bool dyn_unreadable; /* dynamically linked, but no readable .dynamic */
 	enum ls_how how;
 	int parent; /* object whose DT_NEEDED named it, -1 */
 	/* process mode: the first mapping of the file; a file that cannot be

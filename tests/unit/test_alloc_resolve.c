@@ -3,6 +3,7 @@
  * linker actually did in this process (dlsym + /proc/self/maps) and against
  * binaries built at test time (static, stripped, LD_PRELOAD).
  */
+#include <elf.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -458,4 +459,29 @@ LW_TEST(alloc_resolve_errors)
 	ASSERT_CONTAINS(err, "command not found", "error");
 	ASSERT_STREQ(alloc_fn_name(LW_FN_POSIX_MEMALIGN), "posix_memalign", "names");
 	ASSERT_STREQ(alloc_fn_name(LW_FN__MAX), "?", "out of range");
+}
+
+/* A dynamic executable whose section headers are gone (corrupt, or sstrip'ed):
+ * the error says why its libraries are unknown, not "no malloc/free found".
+ */
+LW_TEST(alloc_resolve_unreadable_dynamic_section)
+{
+	const char *exe = tmp_path("noshdr");
+	struct lw_alloc_target t;
+	char err[512] = "", cmd[PATH_MAX + 64];
+	Elf64_Ehdr eh;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "cp /bin/true %s", exe);
+	ASSERT_EQ(system(cmd), 0, "copy /bin/true");
+	f = fopen(exe, "r+b");
+	ASSERT_TRUE(f && fread(&eh, sizeof(eh), 1, f) == 1, "read the ELF header");
+	eh.e_shoff = 0;
+	eh.e_shnum = 0;
+	eh.e_shstrndx = 0;
+	rewind(f);
+	ASSERT_TRUE(fwrite(&eh, sizeof(eh), 1, f) == 1, "write it back");
+	fclose(f);
+	ASSERT_EQ(alloc_resolve__command(exe, environ, &t, err, sizeof(err)), -ENOEXEC, err);
+	ASSERT_CONTAINS(err, "dynamically linked, but its dynamic section cannot be read", "why");
 }

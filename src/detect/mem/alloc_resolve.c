@@ -78,6 +78,12 @@ static int choose(struct ls_ctx *c, struct lw_alloc_target *out, char *err, size
 	elf_file__close(&f);
 	if (ret)
 		return FAIL(-ENODATA, "%s: stripped: no symbol table, cannot find malloc", exe);
+	/* not "no malloc": we could not learn which libraries it loads */
+	if (c->objs[c->exe].dyn_unreadable)
+		return FAIL(-ENOEXEC,
+			    "%s: dynamically linked, but its dynamic section cannot be read "
+			    "(corrupt, or no section headers): cannot tell which allocator it uses",
+			    exe);
 	if (c->nr_order > 1)
 		return FAIL(-ENOENT, "%s: no malloc/free found in it or its %d shared objects", exe,
 			    c->nr_order - 1);

@@ -191,6 +191,7 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 
 	if (!s)
 		return -ENOMEM;
+	s->sigfd = -1;
 	*out = s;
 	s->opts = opts;
 	s->child_status = -1;
@@ -231,6 +232,8 @@ void session__free(struct lw_session *s)
 {
 	if (!s)
 		return;
+	if (s->sigfd >= 0)
+		close(s->sigfd);
 	ring_buffer__free(s->rb);
 	lw_loader__detach(s->ld);
 	lw_loader__free(s->ld);

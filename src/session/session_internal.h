@@ -69,6 +69,7 @@ struct lw_session {
 	uint64_t user_errors; /* events user space could not process */
 	int child_status;
 	char *command;
+	int sigfd; /* the loop's signalfd, kept for a second signal during the report */
 	char errmsg[512];
 };
 

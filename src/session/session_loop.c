@@ -219,7 +219,8 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 	}
 out:
 	close(ep);
-	close(sfd);
+	/* the report reads it: a second signal there cuts the report short */
+	s->sigfd = sfd;
 	if (dur >= 0)
 		close(dur);
 	if (itv >= 0)

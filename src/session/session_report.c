@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "report/kinds.h"
+#include <limits.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include "session/session_internal.h"
 #include "report/output.h"
 #include "report/stats.h"
@@ -46,12 +49,84 @@ static const char *incomplete_reason(const struct lw_stats *st, uint64_t user_er
 	return off ? buf : NULL;
 }
 
+/* A second end signal while the report is made: the signal, or 0. */
+static int report_signal(struct lw_session *s)
+{
+	struct signalfd_siginfo si;
+
+	if (s->sigfd >= 0 && read(s->sigfd, &si, sizeof(si)) == sizeof(si))
+		return (int)si.ssi_signo;
+	return 0;
+}
+
+/* Write the rendered report to a pipe, terminal or FIFO in pieces the kernel
+ * takes without blocking, so that a reader who stopped reading cannot hold
+ * leakwatch: a second end signal stops the write. 0, -EINTR (*sig set) or
+ * -errno.
+ */
+static int write_out(struct lw_session *s, int fd, const char *buf, size_t len, size_t *done,
+		     int *sig)
+{
+	struct pollfd p[2] = {{.fd = fd, .events = POLLOUT}, {.fd = s->sigfd, .events = POLLIN}};
+
+	for (*done = 0; *done < len;) {
+		ssize_t n;
+
+		if (poll(p, s->sigfd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if ((p[1].revents & POLLIN) && (*sig = report_signal(s)))
+			return -EINTR;
+		if (!(p[0].revents & (POLLOUT | POLLERR | POLLHUP)))
+			continue;
+		n = write(fd, buf + *done, len - *done < PIPE_BUF ? len - *done : PIPE_BUF);
+		if (n < 0 && errno != EINTR && errno != EAGAIN)
+			return -errno;
+		*done += n > 0 ? (size_t)n : 0;
+	}
+	return 0;
+}
+
+/* Render the report in memory, then hand it to its destination: a regular
+ * file never blocks; anything else goes through write_out.
+ */
+static int emit(struct lw_session *s, const struct reporter_ops *ops, FILE *out,
+		const struct lw_report_meta *m, const struct lw_findings *fs)
+{
+	char *buf = NULL;
+	size_t len = 0, done = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	struct stat st;
+	int err, sig = 0;
+
+	if (!mem)
+		return -errno;
+	err = report__write(ops, mem, m, fs);
+	if (fclose(mem) && !err)
+		err = -ENOMEM;
+	if (!err && !fstat(fileno(out), &st) && S_ISREG(st.st_mode)) {
+		if (fwrite(buf, 1, len, out) != len)
+			err = -EIO;
+	} else if (!err && !(err = fflush(out) ? -errno : 0)) {
+		err = write_out(s, fileno(out), buf, len, &done, &sig);
+		if (err == -EINTR)
+			set_error(s, err, "report cut short by %s: %zu of %zu bytes written to %s",
+				  strsignal(sig), done, len, output__name(s->opts->out));
+	}
+	free(buf);
+	return err;
+}
+
 int session__report(struct lw_session *s)
 {
 	const struct reporter_ops *ops = reporter__find(s->opts->format);
 	struct lw_findings fs = {};
 	struct lw_report_meta m = {};
-	char reason[512];
+	char reason[768];
+	size_t unsymbolized = 0;
+	int sig = 0;
 	FILE *out = output__stream(s->opts->out);
 	size_t shown = 0;
 	uint64_t now;
@@ -72,7 +147,13 @@ int session__report(struct lw_session *s)
 	for (size_t i = 0; i < fs.n; i++) {
 		struct lw_finding *f = &fs.v[i];
 
-		symbolizer__finding(s->sym, f);
+		/* a second signal: what is left keeps its raw addresses */
+		if (!sig && !(i % 16))
+			sig = report_signal(s);
+		if (sig)
+			unsymbolized++;
+		else
+			symbolizer__finding(s->sym, f);
 		if (!f->comm[0]) { /* no exec or fork named it: the attach target */
 			const struct lw_proc *p = lw_procs__find(&s->procs, f->pid);
 
@@ -105,9 +186,17 @@ int session__report(struct lw_session *s)
 		if (s->dets[i].ops->meta)
 			s->dets[i].ops->meta(s->dets[i].d, &m);
 	m.incomplete_reason = incomplete_reason(&m.stats, s->user_errors, reason, sizeof(reason));
+	if (unsymbolized) {
+		size_t off = m.incomplete_reason ? strlen(reason) : 0;
+
+		snprintf(reason + off, sizeof(reason) - off,
+			 "%sreport cut short by %s: %zu of %zu findings not symbolized",
+			 off ? "; " : "", strsignal(sig), unsymbolized, fs.n);
+		m.incomplete_reason = reason;
+	}
 
 	/* opened before the run (report/output.c); renamed into place here */
-	err = output__commit(s->opts->out, report__write(ops, out, &m, &fs));
+	err = output__commit(s->opts->out, emit(s, ops, out, &m, &fs));
 	if (err)
 		set_error(s, err, "cannot write the report to %s: %s", output__name(s->opts->out),
 			  strerror(-err));

@@ -811,6 +811,24 @@ expect_eq "$rc" 137 "exit code (SIGKILL)" &&
 	expect_eq "$(cat "$TMP/sig.err")" "leakwatch: the command did not exit 0.3 s after SIGTERM (--duration); sending SIGKILL" "message" &&
 	expect_eq "$(grep -c '^SUMMARY' "$TMP/sig.r")" 1 "report written" && ok
 
+# a reader that takes nothing must not hold leakwatch: a second signal
+# while the report is written cuts it short, with one line saying so
+start report_cut_short_by_second_signal
+rm -f "$TMP/cut.rc"
+( $LW run -q -- "$FX/fd_every_path" --leak 2>"$TMP/cut.err"; echo $? > "$TMP/cut.rc" ) |
+	python3 -c 'import fcntl,time; fcntl.fcntl(0, 1031, 4096); time.sleep(30)' &
+cutp=""
+for i in $(seq 1 200); do
+	cutp=$(pgrep -f "^$LWBIN run -q -- $FX/fd_every_path" | head -1)
+	[ -n "$cutp" ] && [ "$(cat /proc/$cutp/wchan 2>/dev/null)" = poll_schedule_timeout.constprop.0 ] && break
+	sleep 0.05
+done
+kill -TERM $cutp 2>/dev/null
+for i in $(seq 1 100); do [ -s "$TMP/cut.rc" ] && break; sleep 0.05; done
+expect_eq "$(cat "$TMP/cut.rc" 2>/dev/null)" 5 "exit code" &&
+	expect_eq "$(sed 's/: [0-9]* of [0-9]* bytes/: N of M bytes/' "$TMP/cut.err")" "leakwatch: error: report cut short by Terminated: N of M bytes written to stdout" "message" && ok
+pkill -f 'fcntl.fcntl\(0, 1031' 2>/dev/null
+
 # kill -9 of leakwatch: the command must not go on untraced, unless asked
 for mode in default keep; do
 	start run_command_after_leakwatch_killed_$mode

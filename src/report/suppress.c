@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/fmt.h"
 #include "base/textfile.h"
 #include "report/kinds.h"
 #include "report/suppress.h"
@@ -34,17 +35,6 @@ struct suppressions {
 	struct rule *v;
 	size_t n, cap;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void suppress__free(struct suppressions *s)
 {
@@ -147,7 +137,7 @@ struct suppressions *suppress__parse(const char *name, const char *text, char *e
 	unsigned lineno = 1;
 
 	if (!s) {
-		set_err(err, errlen, "%s: %s", name, strerror(ENOMEM));
+		lw_fmt(err, errlen, "%s: %s", name, strerror(ENOMEM));
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -159,9 +149,9 @@ struct suppressions *suppress__parse(const char *name, const char *text, char *e
 
 		if (col) {
 			if (col < 0)
-				set_err(err, errlen, "%s: %s", name, strerror(-col));
+				lw_fmt(err, errlen, "%s: %s", name, strerror(-col));
 			else
-				set_err(err, errlen, "%s:%u:%d: %s", name, lineno, col, msg);
+				lw_fmt(err, errlen, "%s:%u:%d: %s", name, lineno, col, msg);
 			suppress__free(s);
 			errno = col < 0 ? -col : EINVAL;
 			return NULL;

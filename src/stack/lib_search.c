@@ -15,18 +15,7 @@
 #include "stack/elf_sym.h"
 #include "stack/lib_search.h"
 
-void ls_fmt(char *buf, size_t len, const char *f, ...)
-{
-	va_list ap;
-
-	if (!buf || !len)
-		return;
-	va_start(ap, f);
-	vsnprintf(buf, len, f, ap);
-	va_end(ap);
-}
-
-#define FAIL(ret, ...) (ls_fmt(err, errlen, __VA_ARGS__), (ret))
+#define FAIL(ret, ...) (lw_fmt(err, errlen, __VA_ARGS__), (ret))
 
 /* ---- /etc/ld.so.cache ("glibc-ld.so.cache1.1", glibc >= 2.32 default) ---- */
 
@@ -123,8 +112,8 @@ static int ctx__add(struct ls_ctx *c, const char *path)
 	}
 	o = &c->objs[c->nr_objs];
 	memset(o, 0, sizeof(*o));
-	ls_fmt(o->path, sizeof(o->path), "%s", path);
-	ls_fmt(o->file, sizeof(o->file), "%s", path);
+	lw_fmt(o->path, sizeof(o->path), "%s", path);
+	lw_fmt(o->file, sizeof(o->file), "%s", path);
 	o->parent = -1;
 	return c->nr_objs++;
 }
@@ -176,7 +165,7 @@ void lib_search__load(struct ls_ctx *c, int i)
 			if (!(s = elf_strptr(f.e, sh.sh_link, dyn.d_un.d_val)))
 				continue;
 			if (dyn.d_tag == DT_SONAME) {
-				ls_fmt(o->soname, sizeof(o->soname), "%s", s);
+				lw_fmt(o->soname, sizeof(o->soname), "%s", s);
 			} else if (dyn.d_tag == DT_RPATH && !o->rpath) {
 				o->rpath = strdup(s);
 			} else if (dyn.d_tag == DT_RUNPATH && !o->runpath) {
@@ -252,20 +241,20 @@ static bool search_dirs(struct ls_ctx *c, const char *list, int loader, const ch
 	char dir[PATH_MAX], cand[PATH_MAX], origin[PATH_MAX];
 	const char *s = list;
 
-	ls_fmt(origin, sizeof(origin), "%s", c->objs[loader].path);
+	lw_fmt(origin, sizeof(origin), "%s", c->objs[loader].path);
 	*strrchr(origin, '/') = 0; /* paths are absolute (realpath) */
 	while (s && *s) {
 		size_t n = strcspn(s, ":");
 		const char *o;
 
-		ls_fmt(dir, sizeof(dir), "%.*s", (int)n, s);
+		lw_fmt(dir, sizeof(dir), "%.*s", (int)n, s);
 		s += n + !!s[n];
 		if ((o = strstr(dir, "$ORIGIN")) || (o = strstr(dir, "${ORIGIN}"))) {
-			ls_fmt(cand, sizeof(cand), "%.*s%s%s", (int)(o - dir), dir, origin,
+			lw_fmt(cand, sizeof(cand), "%.*s%s%s", (int)(o - dir), dir, origin,
 			       o + (o[1] == '{' ? 9 : 7));
-			ls_fmt(dir, sizeof(dir), "%s", cand);
+			lw_fmt(dir, sizeof(dir), "%s", cand);
 		}
-		ls_fmt(cand, sizeof(cand), "%s/%s", dir[0] ? dir : ".", name);
+		lw_fmt(cand, sizeof(cand), "%s/%s", dir[0] ? dir : ".", name);
 		if (lib_fits(c, cand) && realpath(cand, out))
 			return true;
 	}
@@ -315,7 +304,7 @@ static void queue(struct ls_ctx *c, int i, enum ls_how how, int parent, const ch
 	c->objs[i].queued = true;
 	c->objs[i].how = how;
 	c->objs[i].parent = parent;
-	ls_fmt(c->objs[i].name, sizeof(c->objs[i].name), "%s", name);
+	lw_fmt(c->objs[i].name, sizeof(c->objs[i].name), "%s", name);
 	c->order[c->nr_order++] = i;
 }
 
@@ -328,7 +317,7 @@ static void queue_list(struct ls_ctx *c, const char *list, const char *seps, enu
 		size_t n = strcspn(list, seps);
 
 		if (n && n < sizeof(name)) {
-			ls_fmt(name, sizeof(name), "%.*s", (int)n, list);
+			lw_fmt(name, sizeof(name), "%.*s", (int)n, list);
 			queue(c, resolve(c, c->exe, name), how, -1, name);
 		}
 		list += n + !!list[n];
@@ -373,7 +362,7 @@ static void build_order(struct ls_ctx *c, const char *ld_preload)
 	if (!c->objs[c->exe].interp)
 		return; /* static: no ld.so, no preloads */
 	queue_list(c, ld_preload, " :", LS_PRELOAD);
-	ls_fmt(path, sizeof(path), "%s/etc/ld.so.preload", c->root);
+	lw_fmt(path, sizeof(path), "%s/etc/ld.so.preload", c->root);
 	sys = read_all(path, NULL);
 	queue_list(c, sys, " \t\n", LS_SYS_PRELOAD);
 	free(sys);
@@ -411,12 +400,12 @@ int lib_search__pid(struct ls_ctx *c, pid_t pid, char *err, size_t errlen)
 
 	memset(c, 0, sizeof(*c));
 	c->pid = pid;
-	ls_fmt(p, sizeof(p), "/proc/%d", (int)pid);
+	lw_fmt(p, sizeof(p), "/proc/%d", (int)pid);
 	if (pid <= 0 || stat(p, &st))
 		return FAIL(-ESRCH, "pid %d: no such process", (int)pid);
 	proc_file__root(pid, c->root, sizeof(c->root));
 
-	ls_fmt(p, sizeof(p), "/proc/%d/maps", (int)pid);
+	lw_fmt(p, sizeof(p), "/proc/%d/maps", (int)pid);
 	if (!(maps = fopen(p, "re"))) {
 		ret = -errno;
 		return ret == -ENOENT ? FAIL(-ESRCH, "pid %d: no such process", (int)pid)
@@ -435,7 +424,7 @@ int lib_search__pid(struct ls_ctx *c, pid_t pid, char *err, size_t errlen)
 		if (path[0] != '/')
 			continue; /* anonymous, [heap], [vdso], ... */
 		strip_deleted(path);
-		ls_fmt(full, sizeof(full), "%s%s", c->root, path);
+		lw_fmt(full, sizeof(full), "%s%s", c->root, path);
 		if ((i = ctx__add(c, full)) < 0) {
 			fclose(maps);
 			return FAIL(-ENOMEM, "out of memory");
@@ -447,12 +436,12 @@ int lib_search__pid(struct ls_ctx *c, pid_t pid, char *err, size_t errlen)
 	}
 	fclose(maps);
 
-	ls_fmt(p, sizeof(p), "/proc/%d/exe", (int)pid);
+	lw_fmt(p, sizeof(p), "/proc/%d/exe", (int)pid);
 	errno = ENOENT; /* kernel threads and zombies have no mappings, no exe */
 	if (c->nr_objs && (n = readlink(p, exe, sizeof(exe) - 1)) >= 0) {
 		exe[n] = 0;
 		strip_deleted(exe);
-		ls_fmt(full, sizeof(full), "%s%s", c->root, exe);
+		lw_fmt(full, sizeof(full), "%s%s", c->root, exe);
 		c->exe = ctx__add(c, full);
 	}
 	if (n < 0 || c->exe < 0) {
@@ -464,7 +453,7 @@ int lib_search__pid(struct ls_ctx *c, pid_t pid, char *err, size_t errlen)
 	}
 
 	/* the environment ld.so saw: initial environ, NUL-separated */
-	ls_fmt(p, sizeof(p), "/proc/%d/environ", (int)pid);
+	lw_fmt(p, sizeof(p), "/proc/%d/environ", (int)pid);
 	env = read_all(p, &len);
 	for (size_t i = 0; env && i < len; i += strlen(env + i) + 1)
 		if (!strncmp(env + i, "LD_PRELOAD=", 11))
@@ -502,9 +491,9 @@ static bool find_exec(const char *name, const char *path_env, char *out)
 		size_t n = strcspn(s, ":");
 
 		if (n)
-			ls_fmt(cand, sizeof(cand), "%.*s/%s", (int)n, s, name);
+			lw_fmt(cand, sizeof(cand), "%.*s/%s", (int)n, s, name);
 		else
-			ls_fmt(cand, sizeof(cand), "./%s", name); /* empty element: cwd */
+			lw_fmt(cand, sizeof(cand), "./%s", name); /* empty element: cwd */
 		if (!stat(cand, &st) && S_ISREG(st.st_mode) && !access(cand, X_OK) &&
 		    realpath(cand, out))
 			return true;
@@ -546,7 +535,7 @@ static int follow_shebang(const char *script, const char *path_env, char *exe, c
 	head[strcspn(head, "\n")] = 0;
 	if (!(tok = strtok_r(head + 2, " \t", &save)))
 		return FAIL(-ENOEXEC, "%s: empty #! line", script);
-	ls_fmt(interp, sizeof(interp), "%s", tok);
+	lw_fmt(interp, sizeof(interp), "%s", tok);
 	if (!strcmp(ls_base_name(interp), "env")) {
 		while ((tok = strtok_r(NULL, " \t", &save)) && tok[0] == '-')
 			; /* env options (-S, -i) */
@@ -580,8 +569,8 @@ int lib_search__command(struct ls_ctx *c, const char *argv0, char *const envp[],
 	if ((ret = follow_shebang(exe, path_env, interp, err, errlen)) < 0)
 		return ret;
 	if (ret) { /* the interpreter is the process image; the script is context */
-		ls_fmt(c->script, sizeof(c->script), "%s", exe);
-		ls_fmt(exe, sizeof(exe), "%s", interp);
+		lw_fmt(c->script, sizeof(c->script), "%s", exe);
+		lw_fmt(exe, sizeof(exe), "%s", interp);
 	}
 	if ((ret = elf_file__open(&f, exe)))
 		return ret == -ENOEXEC ? FAIL(ret, "%s: not an ELF file", exe)
@@ -610,15 +599,15 @@ void lib_search__why(const struct ls_ctx *c, int i, const char *exe_note, char *
 	char why[512];
 
 	if (o->how == LS_EXE)
-		ls_fmt(why, sizeof(why), "%s (%s)", lib_search__own_path(c, i), exe_note);
+		lw_fmt(why, sizeof(why), "%s (%s)", lib_search__own_path(c, i), exe_note);
 	else if (o->how == LS_NEEDED)
-		ls_fmt(why, sizeof(why), "%s (DT_NEEDED of %s)", o->name,
+		lw_fmt(why, sizeof(why), "%s (DT_NEEDED of %s)", o->name,
 		       lib_search__own_path(c, o->parent));
 	else
-		ls_fmt(why, sizeof(why), "%s (%s)", o->name,
+		lw_fmt(why, sizeof(why), "%s (%s)", o->name,
 		       o->how == LS_PRELOAD ? "LD_PRELOAD" : "/etc/ld.so.preload");
 	if (c->script[0])
-		ls_fmt(buf, len, "%s, for #! script %s", why, c->script);
+		lw_fmt(buf, len, "%s, for #! script %s", why, c->script);
 	else
-		ls_fmt(buf, len, "%s", why);
+		lw_fmt(buf, len, "%s", why);
 }

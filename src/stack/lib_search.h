@@ -11,6 +11,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include "base/fmt.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -85,9 +86,6 @@ const char *lib_search__own_path(const struct ls_ctx *c, int i);
  * executable "<path> (<exe_note>)". Adds ", for #! script S" in command mode.
  */
 void lib_search__why(const struct ls_ctx *c, int i, const char *exe_note, char *buf, size_t len);
-
-/* snprintf that accepts truncation (long paths into why[] and err). */
-__attribute__((format(printf, 3, 4))) void ls_fmt(char *buf, size_t len, const char *f, ...);
 
 const char *ls_base_name(const char *path);
 

@@ -42,6 +42,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <capstone/capstone.h>
+#include "base/fmt.h"
 #include "stack/elf_sym.h"
 #include "stack/probe_place.h"
 
@@ -133,17 +134,6 @@ static bool kernel_emulates(const uint8_t *b, size_t n)
 	return false;
 }
 
-/* snprintf that may truncate on purpose: why[] and text are bounded summaries */
-__attribute__((format(printf, 3, 4))) static void pp_fmt(char *buf, size_t len, const char *fmt,
-							 ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 static int pp_open(csh *h)
 {
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, h) != CS_ERR_OK)
@@ -158,9 +148,9 @@ static void insn_text(const cs_insn *in, char *text, size_t textlen)
 	if (!text || !textlen)
 		return;
 	if (in->op_str[0])
-		pp_fmt(text, textlen, "%s %s", in->mnemonic, in->op_str);
+		lw_fmt(text, textlen, "%s %s", in->mnemonic, in->op_str);
 	else
-		pp_fmt(text, textlen, "%s", in->mnemonic);
+		lw_fmt(text, textlen, "%s", in->mnemonic);
 }
 
 /* Decode one instruction at code[0..len) into in (cs_malloc'd). */
@@ -283,7 +273,7 @@ static const char *cannot_skip(csh h, const cs_insn *in, unsigned arg_mask, char
 		if (wr[i] == X86_REG_EFLAGS)
 			continue;
 		if (f == GPR_NONE) {
-			pp_fmt(buf, buflen, "writes %%%s", cs_reg_name(h, wr[i]));
+			lw_fmt(buf, buflen, "writes %%%s", cs_reg_name(h, wr[i]));
 			return buf;
 		}
 		if (f == GPR_SP)
@@ -292,7 +282,7 @@ static const char *cannot_skip(csh h, const cs_insn *in, unsigned arg_mask, char
 			return "writes %rbp (frame pointer)";
 		for (unsigned a = 0; a < sizeof(arg_gprs) / sizeof(arg_gprs[0]); a++) {
 			if ((arg_mask & (1u << a)) && f == arg_gprs[a]) {
-				pp_fmt(buf, buflen, "writes argument register %%%s", gpr_names[f]);
+				lw_fmt(buf, buflen, "writes argument register %%%s", gpr_names[f]);
 				return buf;
 			}
 		}
@@ -366,7 +356,7 @@ int probe_place__find_code(const uint8_t *code, size_t len, uint64_t entry_offse
 		return -ENOMEM;
 	}
 	if (!len || !decode_one(h, code, len, entry_offset, in)) {
-		pp_fmt(out->why, sizeof(out->why), "cannot decode the entry at 0x%" PRIx64,
+		lw_fmt(out->why, sizeof(out->why), "cannot decode the entry at 0x%" PRIx64,
 		       entry_offset);
 		err = -EINVAL;
 		goto out;
@@ -374,7 +364,7 @@ int probe_place__find_code(const uint8_t *code, size_t len, uint64_t entry_offse
 	insn_text(in, first, sizeof(first));
 	if (kernel_emulates(in->bytes, in->size)) {
 		out->emulated = true;
-		pp_fmt(out->why, sizeof(out->why), "entry '%s' is emulated", first);
+		lw_fmt(out->why, sizeof(out->why), "entry '%s' is emulated", first);
 		goto out;
 	}
 	for (int skipped = 0; skipped < LW_PROBE_MAX_SKIP; skipped++) {
@@ -383,12 +373,12 @@ int probe_place__find_code(const uint8_t *code, size_t len, uint64_t entry_offse
 		insn_text(in, cur, sizeof(cur));
 		if (no) {
 			if (skipped)
-				pp_fmt(out->why, sizeof(out->why),
+				lw_fmt(out->why, sizeof(out->why),
 				       "entry '%s' is single-stepped; '%s' at +%" PRIu64
 				       " %s; kept at entry",
 				       first, cur, pos, no);
 			else
-				pp_fmt(out->why, sizeof(out->why),
+				lw_fmt(out->why, sizeof(out->why),
 				       "entry '%s' is single-stepped and %s; kept at entry", first,
 				       no);
 			goto out;
@@ -400,7 +390,7 @@ int probe_place__find_code(const uint8_t *code, size_t len, uint64_t entry_offse
 			continue;
 		insn_text(in, cur, sizeof(cur));
 		if (branch_into(h, in, code, len, entry_offset, entry_offset + pos, &from)) {
-			pp_fmt(out->why, sizeof(out->why),
+			lw_fmt(out->why, sizeof(out->why),
 			       "entry '%s' is single-stepped; branch at +%" PRIu64
 			       " enters the prologue; kept at entry",
 			       first, from - entry_offset);
@@ -409,12 +399,12 @@ int probe_place__find_code(const uint8_t *code, size_t len, uint64_t entry_offse
 		out->offset = entry_offset + pos;
 		out->emulated = true;
 		out->moved = true;
-		pp_fmt(out->why, sizeof(out->why),
+		lw_fmt(out->why, sizeof(out->why),
 		       "entry '%s' is single-stepped; moved %" PRIu64 " bytes to emulated '%s'",
 		       first, pos, cur);
 		goto out;
 	}
-	pp_fmt(out->why, sizeof(out->why),
+	lw_fmt(out->why, sizeof(out->why),
 	       "entry '%s' is single-stepped; no emulated instruction within %d; kept at entry",
 	       first, LW_PROBE_MAX_SKIP);
 out:
@@ -506,46 +496,6 @@ static int for_each_func(Elf *e, pp_sym_cb cb, void *ctx)
 	return 0;
 }
 
-struct by_name {
-	const char *name;
-	uint64_t value;
-	int rank; /* 0 best: global default version; +1 hidden version; +2 local */
-	bool found;
-};
-
-static int by_name_cb(const char *name, const GElf_Sym *s, bool hidden, void *ctx)
-{
-	struct by_name *b = ctx;
-	int rank = (hidden ? 1 : 0) + (GELF_ST_BIND(s->st_info) == STB_LOCAL ? 2 : 0);
-
-	if (strcmp(name, b->name))
-		return 0;
-	if (!b->found || rank < b->rank) {
-		b->value = s->st_value;
-		b->rank = rank;
-		b->found = true;
-	}
-	return b->rank == 0;
-}
-
-int elf_func_file_offset(const char *path, const char *name, uint64_t *off)
-{
-	struct by_name b = {.name = name};
-	struct pp_elf pe;
-	int err;
-
-	if (!path || !name || !off)
-		return -EINVAL;
-	err = pp_elf_open(path, &pe);
-	if (err)
-		return err;
-	err = for_each_func(pe.e, by_name_cb, &b);
-	if (!err)
-		err = b.found ? (elf_vaddr_to_off(pe.e, b.value, off) ? -EINVAL : 0) : -ENOENT;
-	pp_elf_close(&pe);
-	return err;
-}
-
 struct by_addr {
 	uint64_t vaddr, size;
 };
@@ -577,12 +527,12 @@ int probe_place__find(const char *elf_path, uint64_t func_file_offset, unsigned 
 	place_entry(out, func_file_offset, false);
 	err = pp_elf_open(elf_path, &pe);
 	if (err) {
-		pp_fmt(out->why, sizeof(out->why), "cannot read %s as ELF", elf_path);
+		lw_fmt(out->why, sizeof(out->why), "cannot read %s as ELF", elf_path);
 		return err;
 	}
 	err = elf_off_to_vaddr(pe.e, func_file_offset, &b.vaddr) ? -EINVAL : 0;
 	if (err) {
-		pp_fmt(out->why, sizeof(out->why), "offset 0x%" PRIx64 " is in no PT_LOAD",
+		lw_fmt(out->why, sizeof(out->why), "offset 0x%" PRIx64 " is in no PT_LOAD",
 		       func_file_offset);
 		goto out;
 	}
@@ -598,7 +548,7 @@ int probe_place__find(const char *elf_path, uint64_t func_file_offset, unsigned 
 	}
 	got = pread(pe.fd, code, want, (off_t)func_file_offset);
 	if (got <= 0) {
-		pp_fmt(out->why, sizeof(out->why), "cannot read code at 0x%" PRIx64,
+		lw_fmt(out->why, sizeof(out->why), "cannot read code at 0x%" PRIx64,
 		       func_file_offset);
 		err = -EINVAL;
 	} else {

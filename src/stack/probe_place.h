@@ -59,10 +59,4 @@ int probe_place__find_code(const uint8_t *code, size_t len, uint64_t entry_offse
 int probe_place__classify(const uint8_t *code, size_t len, uint64_t addr, bool *emulated,
 			  char *text, size_t textlen);
 
-/* File offset of the defined function symbol name in path (.symtab, else
- * .dynsym; the default version when several are defined). 0, -ENOENT (file
- * or symbol missing), -EINVAL (not ELF, or address in no PT_LOAD).
- */
-int elf_func_file_offset(const char *path, const char *name, uint64_t *off);
-
 #endif

@@ -13,7 +13,7 @@
 #include "stack/lib_search.h"
 #include "stack/sym_resolve.h"
 
-#define FAIL(ret, ...) (ls_fmt(err, errlen, __VA_ARGS__), (ret))
+#define FAIL(ret, ...) (lw_fmt(err, errlen, __VA_ARGS__), (ret))
 
 struct sr_query {
 	const char *name, *glob;
@@ -56,8 +56,8 @@ static int try_obj(struct ls_ctx *c, int i, struct sr_query *q, struct lw_sym_ta
 		q->ifunc = i;
 	if (ret)
 		return 0;
-	ls_fmt(out->path, sizeof(out->path), "%s", c->objs[i].file);
-	ls_fmt(out->shown, sizeof(out->shown), "%s", lib_search__own_path(c, i));
+	lw_fmt(out->path, sizeof(out->path), "%s", c->objs[i].file);
+	lw_fmt(out->shown, sizeof(out->shown), "%s", lib_search__own_path(c, i));
 	out->offset = off;
 	return 1;
 }
@@ -111,7 +111,7 @@ static int choose(struct ls_ctx *c, const char *name, const char *glob, struct l
 		/* unreachable here: data files and devices are mapped too */
 		if (c->objs[i].queued || try_obj(c, i, &q, out, NULL, 0) <= 0)
 			continue;
-		ls_fmt(out->why, sizeof(out->why),
+		lw_fmt(out->why, sizeof(out->why),
 		       "%s (mapped, not in the lookup order: dlopen'ed)", out->shown);
 		return 0;
 	}

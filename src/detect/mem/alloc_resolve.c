@@ -26,7 +26,7 @@ const char *alloc_fn_name(enum lw_alloc_fn fn)
 	return (unsigned)fn < LW_FN__MAX ? fn_names[fn] : "?";
 }
 
-#define FAIL(ret, ...) (ls_fmt(err, errlen, __VA_ARGS__), (ret))
+#define FAIL(ret, ...) (lw_fmt(err, errlen, __VA_ARGS__), (ret))
 
 static void fill(struct ls_ctx *c, int i, struct elf_file *f, struct lw_alloc_target *out)
 {
@@ -34,8 +34,8 @@ static void fill(struct ls_ctx *c, int i, struct elf_file *f, struct lw_alloc_ta
 	uint64_t off;
 
 	memset(out, 0, sizeof(*out));
-	ls_fmt(out->path, sizeof(out->path), "%s", o->file);
-	ls_fmt(out->shown, sizeof(out->shown), "%s", lib_search__own_path(c, i));
+	lw_fmt(out->path, sizeof(out->path), "%s", o->file);
+	lw_fmt(out->shown, sizeof(out->shown), "%s", lib_search__own_path(c, i));
 	for (int fn = 0; fn < LW_FN__MAX; fn++)
 		if (!elf_file__sym_off(f, fn_names[fn], &off)) {
 			out->offset[fn] = off;

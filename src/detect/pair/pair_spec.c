@@ -9,23 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/fmt.h"
 #include "base/textfile.h"
 #include "detect/pair/pair_spec.h"
 
 #define MSG_LEN 256
 
 static const char handle_help[] = "expected ret, arg0..arg5 or *arg0..*arg5";
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *pair_spec__op_name(enum lw_pair_op op)
 {
@@ -360,9 +350,9 @@ int pair_spec__parse_text(struct lw_pair_spec *spec, const char *name, const cha
 		}
 		if (col) {
 			if (col < 0)
-				set_err(err, errlen, "%s: %s", name, strerror(-col));
+				lw_fmt(err, errlen, "%s: %s", name, strerror(-col));
 			else
-				set_err(err, errlen, "%s:%u:%d: %s", name, lineno, col, fe.msg);
+				lw_fmt(err, errlen, "%s:%u:%d: %s", name, lineno, col, fe.msg);
 			goto fail;
 		}
 		if (!nl)
@@ -381,7 +371,7 @@ int pair_spec__parse_text(struct lw_pair_spec *spec, const char *name, const cha
 		col = 1;
 		while (isspace((unsigned char)l[col - 1]))
 			col++;
-		set_err(err, errlen, "%s:%u:%d: %s", name, lines[bad - start], col, msg);
+		lw_fmt(err, errlen, "%s:%u:%d: %s", name, lines[bad - start], col, msg);
 		col = -EINVAL;
 		goto fail;
 	}
@@ -494,10 +484,10 @@ int pair_spec__parse_compact(struct lw_pair_spec *spec, const char *arg, char *e
 fail:
 	spec->n = start;
 	if (col < 0) {
-		set_err(err, errlen, "--pair '%s': %s", arg, strerror(-col));
+		lw_fmt(err, errlen, "--pair '%s': %s", arg, strerror(-col));
 		return col;
 	}
-	set_err(err, errlen, "--pair '%s': %s (at column %d)", arg, fe.msg, col);
+	lw_fmt(err, errlen, "--pair '%s': %s (at column %d)", arg, fe.msg, col);
 	return -EINVAL;
 }
 
@@ -537,12 +527,12 @@ static const char *rule_problem(const struct lw_pair_rule *r)
 int pair_spec__validate(const struct lw_pair_spec *spec, char *err, size_t errlen)
 {
 	if (!spec || !spec->n) {
-		set_err(err, errlen, "no pair rules");
+		lw_fmt(err, errlen, "no pair rules");
 		return -EINVAL;
 	}
 	if (spec->n > LW_PAIR_RULES_MAX) {
-		set_err(err, errlen, "too many pair rules (%zu, max %d)", spec->n,
-			LW_PAIR_RULES_MAX);
+		lw_fmt(err, errlen, "too many pair rules (%zu, max %d)", spec->n,
+		       LW_PAIR_RULES_MAX);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < spec->n; i++) {
@@ -550,18 +540,18 @@ int pair_spec__validate(const struct lw_pair_spec *spec, char *err, size_t errle
 		const char *why = rule_problem(r);
 
 		if (why) {
-			set_err(err, errlen, "pair rule %zu (%.*s %.*s): %s", i + 1,
-				LW_PAIR_RESOURCE_LEN - 1, r->resource, 64, r->func, why);
+			lw_fmt(err, errlen, "pair rule %zu (%.*s %.*s): %s", i + 1,
+			       LW_PAIR_RESOURCE_LEN - 1, r->resource, 64, r->func, why);
 			return -EINVAL;
 		}
 		if (find_rule(spec, i, r->resource, r->func) >= 0) {
-			set_err(err, errlen, "duplicate pair rule for '%s' in resource '%s'",
-				r->func, r->resource);
+			lw_fmt(err, errlen, "duplicate pair rule for '%s' in resource '%s'",
+			       r->func, r->resource);
 			return -EINVAL;
 		}
 		if (first_of_resource(spec->v, i) &&
 		    (why = incomplete(spec->v, spec->n, r->resource))) {
-			set_err(err, errlen, "pair resource '%s' %s", r->resource, why);
+			lw_fmt(err, errlen, "pair resource '%s' %s", r->resource, why);
 			return -EINVAL;
 		}
 	}

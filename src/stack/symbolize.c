@@ -8,59 +8,15 @@
 #include <gelf.h>
 #include <elfutils/libdw.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "base/vec.h"
-#include "stack/proc_file.h"
-#include "stack/symbolize.h"
+#include "stack/symbolize_internal.h"
 
 #define DEBUG_BUILD_ID_DIR "/usr/lib/debug/.build-id"
 #define SYM_NEST_MAX	   16 /* how far back to look for a sized symbol enclosing a pc */
-
-struct sym_ent {
-	uint64_t addr, size;
-	const char *name; /* in the ELF string table, alive while the Elf is */
-	unsigned rank;	  /* lower is the nicer alias */
-};
-
-/* One file on disk; also interns the paths that mappings point at. */
-struct sym_mod {
-	char *path;  /* the key: the file to open */
-	char *shown; /* the path as the process names it */
-	bool tried;  /* open attempted; elf stays NULL on failure */
-	bool dw_tried;
-	bool dw_aranges; /* .debug_aranges covers the CUs: no linear CU scan */
-	Elf *elf;
-	Elf *dbg_elf; /* separate debug file found by build id */
-	Dwarf *dw;
-	GElf_Phdr *loads;
-	size_t nr_loads;
-	struct sym_ent *syms;
-	size_t nr_syms;
-};
-
-struct sym_map {
-	struct lw_mapping m;
-	unsigned gen; /* exec generation it was learnt in */
-};
-
-struct sym_proc {
-	uint32_t tgid;
-	char root[32]; /* "" or "/proc/TGID/root", as of its last exec */
-	unsigned gen;
-	struct sym_map *maps;
-	size_t nr, cap;
-};
-
-struct symbolizer {
-	struct sym_mod **mods; /* sorted by path */
-	size_t nr_mods, cap_mods;
-	struct sym_proc *procs; /* sorted by tgid */
-	size_t nr_procs, cap_procs;
-};
 
 struct symbolizer *symbolizer__new(void)
 {
@@ -118,7 +74,7 @@ static size_t mod_lower(const struct symbolizer *s, const char *path)
 /* Find or create the module for the file path (not opened yet), shown as
  * shown. NULL on ENOMEM.
  */
-static struct sym_mod *mod_get(struct symbolizer *s, const char *path, const char *shown)
+struct sym_mod *mod_get(struct symbolizer *s, const char *path, const char *shown)
 {
 	size_t i = mod_lower(s, path);
 	struct sym_mod *m;
@@ -290,7 +246,7 @@ static int sym_cmp(const void *a, const void *b)
 /* Open path, read PT_LOADs and function symbols. Failures leave a module
  * that resolves nothing, so a missing or stripped file costs one attempt.
  */
-static void mod_load(struct sym_mod *m)
+void mod_load(struct sym_mod *m)
 {
 	size_t nphdr, cap = 0, j = 0;
 	bool has_symtab, has_dwarf;
@@ -433,199 +389,6 @@ static int mod_line(struct sym_mod *m, uint64_t vaddr, struct lw_sym_frame *out)
 		return -ENOMEM;
 	out->line = line;
 	return 0;
-}
-
-/* Index of tgid, or where it would be inserted. */
-static size_t proc_lower(const struct symbolizer *s, uint32_t tgid)
-{
-	size_t lo = 0, hi = s->nr_procs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->procs[mid].tgid < tgid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Pointers into s->procs are invalidated when create adds a process. */
-static struct sym_proc *proc_get(struct symbolizer *s, uint32_t tgid, bool create)
-{
-	size_t i = proc_lower(s, tgid);
-
-	if (i < s->nr_procs && s->procs[i].tgid == tgid)
-		return &s->procs[i];
-	if (!create ||
-	    lw_vec_grow((void **)&s->procs, &s->cap_procs, s->nr_procs + 1, sizeof(*s->procs)))
-		return NULL;
-	memmove(&s->procs[i + 1], &s->procs[i], (s->nr_procs - i) * sizeof(*s->procs));
-	memset(&s->procs[i], 0, sizeof(s->procs[i]));
-	s->procs[i].tgid = tgid;
-	proc_file__root(tgid, s->procs[i].root, sizeof(s->procs[i].root));
-	s->nr_procs++;
-	return &s->procs[i];
-}
-
-/* 1: added, 0: already known (its generation is refreshed), -errno. */
-static int proc_add(struct sym_proc *p, const struct lw_mapping *nm, unsigned gen)
-{
-	struct sym_map *m;
-
-	for (size_t i = 0; i < p->nr; i++) {
-		m = &p->maps[i];
-		if (m->m.start == nm->start && m->m.end == nm->end &&
-		    m->m.file_off == nm->file_off && m->m.file == nm->file) {
-			if (m->gen < gen)
-				m->gen = gen;
-			return 0;
-		}
-	}
-	if (lw_vec_grow((void **)&p->maps, &p->cap, p->nr + 1, sizeof(*p->maps)))
-		return -ENOMEM;
-	m = &p->maps[p->nr++];
-	m->m = *nm;
-	m->gen = gen;
-	return 1;
-}
-
-static int add_mapping(struct symbolizer *s, uint32_t tgid, uint64_t start, uint64_t end,
-		       uint64_t file_off, const char *path)
-{
-	char buf[PATH_MAX + 32];
-	struct sym_mod *mod;
-	struct sym_proc *p;
-	const char *file;
-
-	if (!s || !path || !*path || start >= end)
-		return -EINVAL;
-	if (!(p = proc_get(s, tgid, true)))
-		return -ENOMEM;
-	file = proc_file__own(p->root, path, buf, sizeof(buf));
-	if (!(mod = mod_get(s, file, path)))
-		return -ENOMEM;
-	/* /proc/TGID/root goes with the process: read the file now */
-	if (file == buf && !mod->tried)
-		mod_load(mod);
-	return proc_add(p,
-			&(struct lw_mapping){.start = start,
-					     .end = end,
-					     .file_off = file_off,
-					     .path = mod->shown,
-					     .file = mod->path},
-			p->gen);
-}
-
-int symbolizer__add_mapping(struct symbolizer *s, uint32_t tgid, uint64_t start, uint64_t end,
-			    uint64_t file_off, const char *path)
-{
-	int err = add_mapping(s, tgid, start, end, file_off, path);
-
-	return err < 0 ? err : 0;
-}
-
-int symbolizer__load_maps_file(struct symbolizer *s, uint32_t tgid, const char *maps_path)
-{
-	char *line = NULL;
-	size_t len = 0;
-	int added = 0, err = 0;
-	FILE *f;
-
-	if (!s || !maps_path)
-		return -EINVAL;
-	f = fopen(maps_path, "re");
-	if (!f)
-		return -errno;
-	while (getline(&line, &len, f) > 0) {
-		unsigned long long start, end, off;
-		char perms[8], *path;
-		int pos = 0, n;
-		size_t plen;
-
-		/* start-end perms offset dev inode   path */
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off, &pos) <
-			4 ||
-		    !pos)
-			continue;
-		path = line + pos;
-		plen = strlen(path);
-		while (plen && (path[plen - 1] == '\n' || path[plen - 1] == ' '))
-			path[--plen] = '\0';
-		/* [vdso], [heap], anonymous JIT code: no file to read symbols from */
-		if (strlen(perms) < 3 || perms[2] != 'x' || path[0] != '/')
-			continue;
-		n = add_mapping(s, tgid, start, end, off, path);
-		if (n < 0) {
-			err = n;
-			break;
-		}
-		added += n;
-	}
-	free(line);
-	fclose(f);
-	return err ? err : added;
-}
-
-int symbolizer__snapshot_maps(struct symbolizer *s, uint32_t tgid)
-{
-	char path[32];
-
-	snprintf(path, sizeof(path), "/proc/%u/maps", tgid);
-	return symbolizer__load_maps_file(s, tgid, path);
-}
-
-int symbolizer__fork(struct symbolizer *s, uint32_t parent, uint32_t child)
-{
-	struct sym_proc *c, *p;
-
-	if (!s)
-		return -EINVAL;
-	if (parent == child || !proc_get(s, parent, false))
-		return 0;
-	c = proc_get(s, child, true);
-	p = proc_get(s, parent, false); /* re-fetch: creating the child may move it */
-	if (!c || !p)
-		return -ENOMEM;
-	if (c->gen < p->gen)
-		c->gen = p->gen;
-	for (size_t i = 0; i < p->nr; i++) {
-		const struct sym_map *m = &p->maps[i];
-		int err = proc_add(c, &m->m, m->gen);
-
-		if (err < 0)
-			return err;
-	}
-	return 0;
-}
-
-void symbolizer__exec(struct symbolizer *s, uint32_t tgid)
-{
-	struct sym_proc *p = s ? proc_get(s, tgid, true) : NULL;
-
-	/* Old mappings stay: stacks recorded before the exec still need them. */
-	if (p) {
-		p->gen++;
-		proc_file__root(tgid, p->root, sizeof(p->root));
-	}
-}
-
-const struct lw_mapping *symbolizer__find(struct symbolizer *s, uint32_t tgid, uint64_t addr)
-{
-	const struct sym_map *best = NULL;
-	struct sym_proc *p = s ? proc_get(s, tgid, false) : NULL;
-
-	if (!p)
-		return NULL;
-	for (size_t i = 0; i < p->nr; i++) {
-		const struct sym_map *m = &p->maps[i];
-
-		/* >=: at equal generation the most recently learnt wins */
-		if (addr >= m->m.start && addr < m->m.end && (!best || m->gen >= best->gen))
-			best = m;
-	}
-	return best ? &best->m : NULL;
 }
 
 static void frame_clear(struct lw_sym_frame *f)

@@ -220,7 +220,6 @@ static int parse_fd_list(const char *list, struct lw_opts *o)
 	return 0;
 }
 
-
 int main(int argc, char **argv)
 {
 	struct lw_opts o = {

@@ -32,17 +32,19 @@ static bool gates_exit(const struct lw_finding *f)
 	return !k || k->gates_exit;
 }
 
-/* What was lost, in the words of the text report's loss line, and events
- * user space could not process.
+/* What was lost, in the words of the text report's loss line, events user
+ * space could not process, and what a detector said (det, may be NULL).
  */
-static const char *incomplete_reason(const struct lw_stats *st, uint64_t user_errors, char *buf,
-				     size_t len)
+static const char *incomplete_reason(const struct lw_stats *st, uint64_t user_errors,
+				     const char *det, char *buf, size_t len)
 {
 	size_t off = lw_stats__losses(st, buf, len);
 
 	if (user_errors && off < len)
 		off += snprintf(buf + off, len - off, "%s%llu events not processed",
 				off ? "; " : "", (unsigned long long)user_errors);
+	if (det && off < len)
+		off += snprintf(buf + off, len - off, "%s%s", off ? "; " : "", det);
 	return off ? buf : NULL;
 }
 
@@ -104,7 +106,8 @@ int session__report(struct lw_session *s)
 	for (size_t i = 0; i < s->nr_dets; i++)
 		if (s->dets[i].ops->meta)
 			s->dets[i].ops->meta(s->dets[i].d, &m);
-	m.incomplete_reason = incomplete_reason(&m.stats, s->user_errors, reason, sizeof(reason));
+	m.incomplete_reason = incomplete_reason(&m.stats, s->user_errors, m.incomplete_reason,
+						reason, sizeof(reason));
 
 	/* opened before the run (report/output.c); renamed into place here */
 	err = output__commit(s->opts->out, report__write(ops, out, &m, &fs));

@@ -586,14 +586,15 @@ static int int_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int corr_fd__open_fds(struct corr_fd *c, uint32_t tgid, int *fds, int max)
+int corr_fd__open_fds_all(struct corr_fd *c, uint32_t tgid, int **out)
 {
 	struct proc *p = c ? proc_live(c, tgid) : NULL;
 	size_t n = 0, count = p ? hmap__count(p->tab->fds) : 0;
 	struct hmap_iter it = {0};
 	int *all;
 
-	if (!p || max <= 0 || !fds || !count)
+	*out = NULL;
+	if (!count)
 		return 0;
 	all = malloc(count * sizeof(*all));
 	if (!all)
@@ -601,11 +602,24 @@ int corr_fd__open_fds(struct corr_fd *c, uint32_t tgid, int *fds, int max)
 	while (hmap__next(p->tab->fds, &it))
 		all[n++] = ent_fd(it.key);
 	qsort(all, n, sizeof(*all), int_cmp);
-	if (n > (size_t)max)
-		n = (size_t)max;
+	*out = all;
+	return (int)n;
+}
+
+int corr_fd__open_fds(struct corr_fd *c, uint32_t tgid, int *fds, int max)
+{
+	int *all, n;
+
+	if (max <= 0 || !fds)
+		return 0;
+	n = corr_fd__open_fds_all(c, tgid, &all);
+	if (n <= 0)
+		return n;
+	if (n > max)
+		n = max;
 	memcpy(fds, all, n * sizeof(*fds));
 	free(all);
-	return (int)n;
+	return n;
 }
 
 void corr_fd__forget(struct corr_fd *c, uint32_t tgid, int fd)

@@ -104,6 +104,9 @@ static void print_title(FILE *out, const struct lw_finding *f, const char *kind)
 		snprintf(what, sizeof(what), "%" PRIu64 " %s%s", f->count,
 			 plural(f->count, "file descriptor", "file descriptors"),
 			 kind[3] == 's' ? " after a failed send" : "");
+	else if (!strcmp(kind, "fd-uncertain")) /* io_uring may have closed them */
+		snprintf(what, sizeof(what), "%" PRIu64 " %s possibly still open", f->count,
+			 plural(f->count, "file descriptor", "file descriptors"));
 	else if (!strcmp(kind, "fd-double-close"))
 		snprintf(what, sizeof(what), "Double close of fd %d%s", f->fd,
 			 f->count > 1 ? " (repeatedly)" : "");
@@ -123,7 +126,8 @@ static void print_title(FILE *out, const struct lw_finding *f, const char *kind)
 	if (!what[0])
 		fprintf(out, "%s (count %" PRIu64 ")", kind, f->count);
 	else
-		fprintf(out, "%s%s (%s)", leak ? "Leak of " : "", what, kind);
+		fprintf(out, "%s%s (%s)", leak && strcmp(kind, "fd-uncertain") ? "Leak of " : "",
+			what, kind);
 	fprintf(out, " in pid %" PRIu32, f->pid);
 	if (f->tid && f->tid != f->pid)
 		fprintf(out, " tid %" PRIu32, f->tid);

@@ -186,6 +186,9 @@ static void print_frames(FILE *out, const struct lw_ips *stack, const struct lw_
 	}
 	if (stack->flags & LW_STK_TRUNCATED)
 		fprintf(out, "    ... (stack truncated at %d frames)\n", LW_STACK_MAX);
+	else if (stack->flags & LW_STK_SLICE_END)
+		fprintf(out, "    ... (stack truncated: frame larger than the %d KiB copy)\n",
+			LW_SLICE_MAX / 1024);
 	else if (stack->flags & (LW_STK_PARTIAL | LW_STK_BAD_READ))
 		fputs("    ... (stack incomplete)\n", out);
 }

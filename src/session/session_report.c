@@ -71,6 +71,7 @@ int session__report(struct lw_session *s)
 		err = s->dets[i].ops->finish(s->dets[i].d, now, &fs);
 	if (err)
 		return set_error(s, err, "cannot correlate events: %s", strerror(-err));
+	lw_findings__merge_truncated(&fs);
 	for (size_t i = 0; i < fs.n; i++) {
 		struct lw_finding *f = &fs.v[i];
 

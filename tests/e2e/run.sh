@@ -275,6 +275,15 @@ fd_uring fd_uring_close_not_a_leak 1
 # the buggy twin never closes: leakwatch cannot tell it apart, uncertain too
 fd_uring fd_uring_leak_twin_uncertain 100 --leak
 
+# a frame larger than the 4 KiB stack copy: marked, and one finding every run
+start fd_big_frame_deterministic
+got=""
+for i in 1 2 3 4; do
+	$LW run -q -f json -o "$TMP/big.json" -- "$FX/fd_big_frame" >/dev/null 2>&1
+	got="$got[$?|$($Q "$TMP/big.json" --funcs fd_big_frame | tr '\n' ' ')|$(grep -c '"stack_truncated": true' "$TMP/big.json")]"
+done
+expect_eq "$got" "$(printf '[23|leak_big_frame 3 |1]%.0s' 1 2 3 4)" "4 runs" && ok
+
 start fd_last_touch
 $LW run -q --last-touch -f json -o "$TMP/touch.json" -- "$FX/fd_last_touch" >/dev/null 2>&1
 rc=$?

@@ -59,6 +59,7 @@ _Static_assert(sizeof(struct lw_ev_hdr) == 24, "lw_ev_hdr layout");
 #define LW_STK_PARTIAL	  (1u << 1) /* unwind stopped at a pc without rule; see sp/bp + slice */
 #define LW_STK_BAD_READ	  (1u << 2) /* a stack read faulted */
 #define LW_STK_ALL_RETURN (1u << 3) /* user space: ips[0] is a return address too */
+#define LW_STK_SLICE_END  (1u << 4) /* user space: a frame ran past the copied slice */
 
 /* A user stack as BPF unwound it. ips[0] is the exact pc of the innermost
  * frame; ips[i > 0] are return addresses. When LW_STK_PARTIAL is set, ips[nr-1]

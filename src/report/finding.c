@@ -74,3 +74,90 @@ void lw_findings__sort(struct lw_findings *fs)
 	if (fs->n > 1)
 		qsort(fs->v, fs->n, sizeof(fs->v[0]), finding_cmp);
 }
+
+/* b's stack continues a's: a was cut where the copy ended, b went on. */
+static bool continues(const struct lw_finding *a, const struct lw_finding *b)
+{
+	return a != b && b->kind && a->pid == b->pid && !strcmp(a->kind, b->kind) &&
+	       !(b->stack.flags & LW_STK_SLICE_END) && b->stack.nr > a->stack.nr &&
+	       !memcmp(a->stack.ips, b->stack.ips, a->stack.nr * sizeof(a->stack.ips[0]));
+}
+
+static int int_cmp(const void *x, const void *y)
+{
+	int a = *(const int *)x, b = *(const int *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* Fold a into b: counts add up, fds merge (the smallest kept). */
+static void fold(struct lw_finding *b, const struct lw_finding *a)
+{
+	unsigned n = b->nr_fds;
+
+	for (unsigned i = 0; i < a->nr_fds; i++) {
+		bool dup = false;
+
+		for (unsigned j = 0; j < b->nr_fds && !dup; j++)
+			dup = b->fds[j] == a->fds[i];
+		if (dup)
+			continue;
+		if (n < LW_FINDING_FDS_MAX) {
+			b->fds[n++] = a->fds[i];
+		} else {
+			/* full: keep the smallest */
+			unsigned max = 0;
+
+			for (unsigned j = 1; j < n; j++)
+				if (b->fds[j] > b->fds[max])
+					max = j;
+			if (a->fds[i] < b->fds[max])
+				b->fds[max] = a->fds[i];
+		}
+	}
+	b->nr_fds = n;
+	qsort(b->fds, b->nr_fds, sizeof(b->fds[0]), int_cmp);
+	if (a->fd >= 0 && (b->fd < 0 || a->fd < b->fd)) {
+		/* the resource and creating thread follow the first fd */
+		b->fd = a->fd;
+		b->tid = a->tid;
+		memcpy(b->resource, a->resource, sizeof(b->resource));
+	}
+	b->count += a->count;
+	b->bytes += a->bytes;
+	b->age_ms = a->age_ms > b->age_ms ? a->age_ms : b->age_ms;
+	b->growing |= a->growing;
+}
+
+size_t lw_findings__merge_truncated(struct lw_findings *fs)
+{
+	size_t out = 0, merged = 0;
+
+	for (size_t i = 0; i < fs->n; i++) {
+		struct lw_finding *a = &fs->v[i], *into = NULL;
+		size_t nr = 0;
+
+		if (!(a->stack.flags & LW_STK_SLICE_END) || !a->stack.nr)
+			continue;
+		for (size_t j = 0; j < fs->n; j++)
+			if (continues(a, &fs->v[j]) &&
+			    (!into || memcmp(&into->stack, &fs->v[j].stack, sizeof(into->stack))))
+				into = &fs->v[j], nr++;
+		if (nr != 1)
+			continue; /* none, or callers that differ past the cut: keep it */
+		fold(into, a);
+		a->kind = NULL; /* removed below */
+		merged++;
+	}
+	for (size_t i = 0; i < fs->n; i++) {
+		if (!fs->v[i].kind) {
+			lw_frames__free(fs->v[i].frames, fs->v[i].nr_frames);
+			continue;
+		}
+		if (out != i)
+			fs->v[out] = fs->v[i];
+		out++;
+	}
+	fs->n = out;
+	return merged;
+}

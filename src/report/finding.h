@@ -71,6 +71,15 @@ struct lw_findings {
 struct lw_finding *lw_findings__add(struct lw_findings *fs);
 void lw_findings__free(struct lw_findings *fs);
 void lw_frames__free(struct lw_sym_frame *frames, unsigned nr);
+/* Determinism for stacks the unwinder cut at the end of the copied slice
+ * (LW_STK_SLICE_END): whether the first calls of a site get a whole stack
+ * depends on timing. A cut finding folds into the one finding of the same
+ * pid and kind whose whole stack begins with all its frames (counts and
+ * bytes add up, fds merge); with no such finding, or several that differ past
+ * the cut, it stays as it is. Run on raw stacks, before symbolizing. Returns
+ * how many findings were folded away.
+ */
+size_t lw_findings__merge_truncated(struct lw_findings *fs);
 /* Stable order for reports: kind, pid, first fd. */
 void lw_findings__sort(struct lw_findings *fs);
 

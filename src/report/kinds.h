@@ -25,6 +25,7 @@ struct lw_kind {
 	X("fd-inherited", "fd", false, true, false, true)                                          \
 	X("fd-send-failed-leak", "fd", true, true, true, true)                                     \
 	X("fd-in-flight-lost", "fd", true, true, false, true)                                      \
+	X("fd-uncertain", "fd", true, false, true, true)                                           \
 	X("mem-leak", "mem", true, true, true, false)                                              \
 	X("mem-double-free", "mem", false, true, false, false)                                     \
 	X("mem-invalid-free", "mem", false, true, false, false)                                    \

@@ -7,7 +7,7 @@
 #include "base/proc_table.h"
 #include "report/finding.h"
 
-#define LW_JSON_SCHEMA_VERSION 1
+#define LW_JSON_SCHEMA_VERSION 2
 
 struct lw_report_meta {
 	const char *tool_version;

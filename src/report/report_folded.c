@@ -72,7 +72,7 @@ static int folded_finding(struct lw_reporter *r, const struct lw_finding *f)
 		n = LW_STACK_MAX;
 	put_name(out, kind);
 	/* Outer frames are missing: keep such stacks apart from whole ones. */
-	if (f->stack.flags & LW_STK_TRUNCATED)
+	if (f->stack.flags & (LW_STK_TRUNCATED | LW_STK_SLICE_END))
 		fputs(";[truncated]", out);
 	else if (f->stack.flags & (LW_STK_PARTIAL | LW_STK_BAD_READ))
 		fputs(";[incomplete]", out);

@@ -225,6 +225,9 @@ static int json_finding(struct lw_reporter *r, const struct lw_finding *f)
 		",\n      \"count\": %" PRIu64 ",\n      \"bytes\": %" PRIu64
 		",\n      \"age_ms\": %" PRIu64 ",\n      \"growing\": %s,\n",
 		f->count, f->bytes, f->age_ms, jbool(f->growing));
+	/* only when set: the unwinder ran past the copied slice */
+	if (f->stack.flags & LW_STK_SLICE_END)
+		fputs("      \"stack_truncated\": true,\n", out);
 	write_stack(out, f);
 	return status(out);
 }

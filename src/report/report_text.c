@@ -104,6 +104,9 @@ static void print_title(FILE *out, const struct lw_finding *f, const char *kind)
 		snprintf(what, sizeof(what), "%" PRIu64 " %s%s", f->count,
 			 plural(f->count, "file descriptor", "file descriptors"),
 			 kind[3] == 's' ? " after a failed send" : "");
+	else if (!strcmp(kind, "fd-uncertain")) /* io_uring may have closed them */
+		snprintf(what, sizeof(what), "%" PRIu64 " %s possibly still open", f->count,
+			 plural(f->count, "file descriptor", "file descriptors"));
 	else if (!strcmp(kind, "fd-double-close"))
 		snprintf(what, sizeof(what), "Double close of fd %d%s", f->fd,
 			 f->count > 1 ? " (repeatedly)" : "");
@@ -123,7 +126,8 @@ static void print_title(FILE *out, const struct lw_finding *f, const char *kind)
 	if (!what[0])
 		fprintf(out, "%s (count %" PRIu64 ")", kind, f->count);
 	else
-		fprintf(out, "%s%s (%s)", leak ? "Leak of " : "", what, kind);
+		fprintf(out, "%s%s (%s)", leak && strcmp(kind, "fd-uncertain") ? "Leak of " : "",
+			what, kind);
 	fprintf(out, " in pid %" PRIu32, f->pid);
 	if (f->tid && f->tid != f->pid)
 		fprintf(out, " tid %" PRIu32, f->tid);
@@ -182,6 +186,9 @@ static void print_frames(FILE *out, const struct lw_ips *stack, const struct lw_
 	}
 	if (stack->flags & LW_STK_TRUNCATED)
 		fprintf(out, "    ... (stack truncated at %d frames)\n", LW_STACK_MAX);
+	else if (stack->flags & LW_STK_SLICE_END)
+		fprintf(out, "    ... (stack truncated: frame larger than the %d KiB copy)\n",
+			LW_SLICE_MAX / 1024);
 	else if (stack->flags & (LW_STK_PARTIAL | LW_STK_BAD_READ))
 		fputs("    ... (stack incomplete)\n", out);
 }

@@ -35,17 +35,19 @@ static bool gates_exit(const struct lw_finding *f)
 	return !k || k->gates_exit;
 }
 
-/* What was lost, in the words of the text report's loss line, and events
- * user space could not process.
+/* What was lost, in the words of the text report's loss line, events user
+ * space could not process, and what a detector said (det, may be NULL).
  */
-static const char *incomplete_reason(const struct lw_stats *st, uint64_t user_errors, char *buf,
-				     size_t len)
+static const char *incomplete_reason(const struct lw_stats *st, uint64_t user_errors,
+				     const char *det, char *buf, size_t len)
 {
 	size_t off = lw_stats__losses(st, buf, len);
 
 	if (user_errors && off < len)
 		off += snprintf(buf + off, len - off, "%s%llu events not processed",
 				off ? "; " : "", (unsigned long long)user_errors);
+	if (det && off < len)
+		off += snprintf(buf + off, len - off, "%s%s", off ? "; " : "", det);
 	return off ? buf : NULL;
 }
 
@@ -144,6 +146,7 @@ int session__report(struct lw_session *s)
 		err = s->dets[i].ops->finish(s->dets[i].d, now, &fs);
 	if (err)
 		return set_error(s, err, "cannot correlate events: %s", strerror(-err));
+	lw_findings__merge_truncated(&fs);
 	for (size_t i = 0; i < fs.n; i++) {
 		struct lw_finding *f = &fs.v[i];
 
@@ -185,7 +188,8 @@ int session__report(struct lw_session *s)
 	for (size_t i = 0; i < s->nr_dets; i++)
 		if (s->dets[i].ops->meta)
 			s->dets[i].ops->meta(s->dets[i].d, &m);
-	m.incomplete_reason = incomplete_reason(&m.stats, s->user_errors, reason, sizeof(reason));
+	m.incomplete_reason = incomplete_reason(&m.stats, s->user_errors, m.incomplete_reason,
+						reason, sizeof(reason));
 	if (unsymbolized) {
 		size_t off = m.incomplete_reason ? strlen(reason) : 0;
 

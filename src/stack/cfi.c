@@ -447,7 +447,13 @@ int unwind__complete(struct cfi_cache *c, struct symbolizer *sym, uint32_t tgid,
 		cfa = (r.kind == LW_CFI_SP ? sp : bp) + (int64_t)r.cfa_off;
 		if (cfa <= sp) /* the stack only grows towards callers: a loop */
 			break;
-		if (!slice_read(stk->sp, slice, slice_len, cfa - 8, &ra) || !ra)
+		if (!slice_read(stk->sp, slice, slice_len, cfa - 8, &ra)) {
+			/* a frame larger than the copy: outer frames are missing */
+			if (cfa - 8 >= stk->sp)
+				out->flags |= LW_STK_SLICE_END;
+			break;
+		}
+		if (!ra)
 			break;
 		/* an active uretprobe's trampoline: BPF sent the real address */
 		if (stk->tramp && ra == stk->tramp) {

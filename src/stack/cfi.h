@@ -31,7 +31,8 @@ int cfi_rule_for_pc(struct cfi_cache *c, struct symbolizer *sym, uint32_t tgid, 
 
 /* Finish a stack BPF left partial: continue from ips[nr-1] with sp/bp, reading
  * memory from slice (which starts at stk->sp). Appends frames to out until a
- * rule says END, memory runs out of the slice, or LW_STACK_MAX.
+ * rule says END, memory runs out of the slice, or LW_STACK_MAX. Running out
+ * of the slice sets LW_STK_SLICE_END in out->flags (the stack is cut short).
  */
 int unwind__complete(struct cfi_cache *c, struct symbolizer *sym, uint32_t tgid,
 		     const struct lw_stack *stk, const uint8_t *slice, uint32_t slice_len,

@@ -280,6 +280,7 @@ LW_TEST(unwind_fake_stops_at_slice_end)
 	ASSERT_EQ(out.nr, 2, "frames");
 	ASSERT_EQ(out.ips[1], pc, "ip 1");
 	ASSERT_EQ(out.flags & LW_STK_PARTIAL, 0, "partial cleared");
+	ASSERT_TRUE(out.flags & LW_STK_SLICE_END, "cut at the slice's end: marked");
 	cfi_cache__free(c);
 	symbolizer__free(s);
 }
@@ -299,6 +300,7 @@ LW_TEST(unwind_fake_stops_on_zero_ra_and_loops)
 	    unwind__complete(c, s, getpid(), &f.stk, (uint8_t *)f.words, sizeof(f.words), &out), 0,
 	    "unwind zero ra");
 	ASSERT_EQ(out.nr, 1, "zero ra adds nothing");
+	ASSERT_EQ(out.flags & LW_STK_SLICE_END, 0, "an end, not a cut");
 	/* the first frame's saved bp points back into the slice: the next CFA
 	 * (S+24) is below the new sp (S+48), an endless walk if followed
 	 */

@@ -76,18 +76,21 @@ LW_TEST(detectors_route_records)
 
 LW_TEST(kinds_table)
 {
-	static const char *const leaks[] = {"fd-leak", "mem-leak", "pair-leak",
-					    "fd-send-failed-leak", "fd-in-flight-lost"};
+	static const char *const leaks[] = {"fd-leak",		 "mem-leak",
+					    "pair-leak",	 "fd-send-failed-leak",
+					    "fd-in-flight-lost", "fd-uncertain"};
 	size_t nr_leak = 0;
 
-	ASSERT_EQ(lw_nr_kinds, 14, "kinds");
+	ASSERT_EQ(lw_nr_kinds, 15, "kinds");
 	for (size_t i = 0; i < lw_nr_kinds; i++) {
 		ASSERT_TRUE(lw_detector__find(lw_kinds[i].detector) != NULL, "detector exists");
-		ASSERT_TRUE(lw_kinds[i].gates_exit, "every kind gates the exit today");
+		/* fd-uncertain: io_uring may have closed them, we cannot tell */
+		ASSERT_TRUE(lw_kinds[i].gates_exit == !!strcmp(lw_kinds[i].name, "fd-uncertain"),
+			    "every kind but fd-uncertain gates the exit");
 		nr_leak += lw_kinds[i].is_leak;
 	}
-	ASSERT_EQ(nr_leak, 5, "leak: scope");
-	for (size_t i = 0; i < 5; i++)
+	ASSERT_EQ(nr_leak, 6, "leak: scope");
+	for (size_t i = 0; i < 6; i++)
 		ASSERT_TRUE(lw_kind__find(leaks[i])->is_leak, leaks[i]);
 	ASSERT_TRUE(lw_kind__find("nope") == NULL, "unknown");
 	ASSERT_TRUE(lw_kind__find_n("mem-leak:x", 8) == lw_kind__find("mem-leak"), "prefix");

@@ -222,7 +222,7 @@ LW_TEST(text_incomplete_map_full)
 LW_TEST(json_golden)
 {
 	static const char want[] = "{\n"
-				   "  \"version\": 1,\n"
+				   "  \"version\": 2,\n"
 				   "  \"tool\": \"leakwatch\",\n"
 				   "  \"tool_version\": \"0.1.0\",\n"
 				   "  \"mode\": \"attach\",\n"
@@ -419,7 +419,7 @@ LW_TEST(json_parses)
 	d = render("json", &m, &fs);
 	ASSERT_EQ(d.rc, 0, "report__write");
 	ASSERT_EQ(python_check(d.buf,
-			       "j['version'] == 1 and j['complete'] is False"
+			       "j['version'] == 2 and j['complete'] is False"
 			       " and j['incomplete_reason'] is None"
 			       " and j['processes'][0]['comm'] == 'fix\"ture\\n'"
 			       " and j['processes'][0]['exit_code'] == 256"

@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <leakwatch/syscalls.h>
 #include "detect/fd/corr_fd_internal.h"
 
 /* ---- records and stacks ---- */
@@ -95,6 +96,7 @@ static struct fdtab *tab_new(const struct fdtab *src, uint64_t member)
 		return NULL;
 	}
 	t->members[t->nr_members++] = member;
+	t->uring = src && src->uring;
 	while (hmap__next(t->fds, &it))
 		ent_rec(*it.val)->refs++;
 	return t;
@@ -261,6 +263,7 @@ static int proc_end(struct corr_fd *c, struct proc *p, uint64_t end_ns)
 			break;
 		r->refs++;
 		r->reported = true;
+		r->uring |= t->uring;
 		c->leaks[c->nr_leaks++] =
 		    (struct item){.rec = r, .fd = ent_fd(it.key), .end_ns = end_ns};
 	}
@@ -284,6 +287,8 @@ static int on_open(struct corr_fd *c, const struct lw_ev_fd_open *ev)
 		return -ENOMEM;
 	if (ev->fd < 0)
 		return 0;
+	if (ev->syscall_nr == LW_NR_io_uring_setup)
+		p->tab->uring = true;
 	if ((ev->fd_flags & LW_FD_DUP) && ev->src_fd >= 0) {
 		uint64_t *src = hmap__get(p->tab->fds, (uint64_t)ev->src_fd + 1);
 
@@ -586,14 +591,15 @@ static int int_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int corr_fd__open_fds(struct corr_fd *c, uint32_t tgid, int *fds, int max)
+int corr_fd__open_fds_all(struct corr_fd *c, uint32_t tgid, int **out)
 {
 	struct proc *p = c ? proc_live(c, tgid) : NULL;
 	size_t n = 0, count = p ? hmap__count(p->tab->fds) : 0;
 	struct hmap_iter it = {0};
 	int *all;
 
-	if (!p || max <= 0 || !fds || !count)
+	*out = NULL;
+	if (!count)
 		return 0;
 	all = malloc(count * sizeof(*all));
 	if (!all)
@@ -601,11 +607,24 @@ int corr_fd__open_fds(struct corr_fd *c, uint32_t tgid, int *fds, int max)
 	while (hmap__next(p->tab->fds, &it))
 		all[n++] = ent_fd(it.key);
 	qsort(all, n, sizeof(*all), int_cmp);
-	if (n > (size_t)max)
-		n = (size_t)max;
+	*out = all;
+	return (int)n;
+}
+
+int corr_fd__open_fds(struct corr_fd *c, uint32_t tgid, int *fds, int max)
+{
+	int *all, n;
+
+	if (max <= 0 || !fds)
+		return 0;
+	n = corr_fd__open_fds_all(c, tgid, &all);
+	if (n <= 0)
+		return n;
+	if (n > max)
+		n = max;
 	memcpy(fds, all, n * sizeof(*fds));
 	free(all);
-	return (int)n;
+	return n;
 }
 
 void corr_fd__forget(struct corr_fd *c, uint32_t tgid, int fd)

@@ -85,6 +85,8 @@ uint64_t corr_fd__site_key(uint32_t pid, const struct lw_ips *stack);
  * /proc/PID/fd reconciliation), written to fds[] up to max; returns count.
  */
 int corr_fd__open_fds(struct corr_fd *c, uint32_t tgid, int *fds, int max);
+/* All of them, sorted, in *out (the caller frees it); returns count. */
+int corr_fd__open_fds_all(struct corr_fd *c, uint32_t tgid, int **out);
 /* Reconciliation: fd is not open in reality: drop it silently. */
 void corr_fd__forget(struct corr_fd *c, uint32_t tgid, int fd);
 

@@ -34,6 +34,8 @@ static int item_cmp(const void *pa, const void *pb, void *with_kind)
 		return a->rec->res_kind < b->rec->res_kind ? -1 : 1;
 	if (with_kind && !a->rec->send_failed != !b->rec->send_failed)
 		return a->rec->send_failed ? 1 : -1;
+	if (with_kind && a->rec->uring != b->rec->uring)
+		return a->rec->uring ? 1 : -1;
 	if (a->fd != b->fd)
 		return a->fd < b->fd ? -1 : 1;
 	return a->rec->ts_ns < b->rec->ts_ns ? -1 : a->rec->ts_ns > b->rec->ts_ns;
@@ -56,8 +58,8 @@ static int group_items(struct item *v, size_t n, bool with_kind, struct group **
 		const struct rec *a = i ? v[i - 1].rec : NULL, *b = v[i].rec;
 
 		if (a && a->tgid == b->tgid && a->stack == b->stack &&
-		    (!with_kind ||
-		     (a->res_kind == b->res_kind && !a->send_failed == !b->send_failed))) {
+		    (!with_kind || (a->res_kind == b->res_kind &&
+				    !a->send_failed == !b->send_failed && a->uring == b->uring))) {
 			(*gs)[*ng - 1].len++;
 			continue;
 		}
@@ -89,6 +91,7 @@ static int collect_live(struct corr_fd *c, uint64_t now_ns, uint64_t min_age, st
 			if (!leak_candidate(t, fi.key, *fi.val) || it.rec->gen == gen)
 				continue;
 			it.rec->gen = gen;
+			it.rec->uring |= t->uring;
 			it.fd = ent_fd(fi.key);
 			if (age_ns(&it) < min_age)
 				continue;
@@ -165,6 +168,9 @@ static int emit(struct corr_fd *c, const struct item *v, const struct group *g,
 			 r->from_fd);
 		res_suffix(f->resource, sizeof(f->resource), from);
 	}
+	if (r->uring)
+		res_suffix(f->resource, sizeof(f->resource),
+			   " (process used io_uring: IORING_OP_CLOSE is not traced)");
 	return 0;
 }
 

@@ -46,6 +46,7 @@ struct rec {
 	uint64_t ino;		 /* of the open file (0: unknown); dups share it */
 	uint16_t res_kind;
 	bool seeded, reported;
+	bool uring; /* a leak candidate in a table that used io_uring */
 	char resource[];
 };
 
@@ -88,6 +89,10 @@ struct fdtab {
 	uint64_t *members; /* process serials, see the top of corr_fd.c */
 	size_t nr_members, cap_members;
 	struct close_hist *hist; /* NULL until the first close */
+	/* a member called io_uring_setup: its IORING_OP_CLOSEs are not traced,
+	 * so what looks open here may not be (kept across fork, like the ring)
+	 */
+	bool uring;
 };
 
 /* A process's fd table (NULL once it exited); comm and parent are the
@@ -227,6 +232,8 @@ static inline bool leak_candidate(const struct fdtab *t, uint64_t key, uint64_t 
 /* Which leak kind a creation is reported as. */
 static inline const char *leak_kind(const struct rec *r)
 {
+	if (r->uring)
+		return "fd-uncertain";
 	return r->send_failed ? "fd-send-failed-leak" : "fd-leak";
 }
 

@@ -3,6 +3,7 @@
  * user space finished, reconciles with /proc in attach mode.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/hmap.h"
@@ -10,17 +11,18 @@
 #include "detect/detector.h"
 #include "detect/fd/corr_fd.h"
 #include "detect/fd/det_fd.h"
+#include "detect/fd/fd_reconcile.h"
 #include "detect/fd/touch_label.h"
 #include "report/kinds.h"
 #include "report/report.h"
-
-#define LW_FDS_MAX 4096
 
 struct lw_det {
 	struct lw_det_env env;
 	struct corr_fd *corr;
 	struct hmap *touches; /* (tgid, fd) → struct lw_touch * finished in user space */
 	uint64_t reconciled;
+	uint64_t believed; /* attach: fds believed open when reconciled */
+	char reason[128];  /* why the correction makes the report incomplete */
 };
 
 static int fd_open(struct lw_det **out, const struct lw_det_env *env)
@@ -121,9 +123,13 @@ static int fd_on_exit(struct lw_det *d, const struct lw_proc *p, const struct lw
 
 int det_fd__open_count(struct lw_det *d, uint32_t tgid)
 {
-	int fds[LW_FDS_MAX];
+	int *fds, n;
 
-	return d ? corr_fd__open_fds(d->corr, tgid, fds, LW_FDS_MAX) : -ENOENT;
+	if (!d)
+		return -ENOENT;
+	n = corr_fd__open_fds_all(d->corr, tgid, &fds);
+	free(fds);
+	return n;
 }
 
 /* attach: what /proc says wins over what we believe; count the corrections. */
@@ -135,26 +141,29 @@ static void reconcile(struct lw_det *d)
 		return;
 	for (size_t i = 0; i < t->n; i++) {
 		struct lw_proc_fd *real;
-		int believed[LW_FDS_MAX], nb, nr;
+		int *believed, nb, nr, ns;
 
 		if (t->v[i].exited)
 			continue;
 		nr = d->env.io->proc_fds(d->env.io->ctx, t->v[i].pid, &real);
 		if (nr < 0)
 			continue;
-		nb = corr_fd__open_fds(d->corr, t->v[i].pid, believed, LW_FDS_MAX);
-		for (int b = 0; b < nb; b++) {
-			bool open = false;
-
-			for (int r = 0; r < nr && !open; r++)
-				open = real[r].fd == believed[b];
-			if (!open) {
-				corr_fd__forget(d->corr, t->v[i].pid, believed[b]);
-				d->reconciled++;
-			}
-		}
+		nb = corr_fd__open_fds_all(d->corr, t->v[i].pid, &believed);
+		/* stale fds overwrite believed[] in place: stale[k] is written
+		 * after believed[k] was read, as ns <= b
+		 */
+		ns = nb > 0 ? fd_reconcile__stale(believed, nb, real, nr, believed) : 0;
+		for (int k = 0; k < ns; k++)
+			corr_fd__forget(d->corr, t->v[i].pid, believed[k]);
+		d->reconciled += (uint64_t)ns;
+		d->believed += nb > 0 ? (uint64_t)nb : 0;
+		free(believed);
 		free(real);
 	}
+	if (fd_reconcile__too_many(d->reconciled, d->believed))
+		snprintf(d->reason, sizeof(d->reason),
+			 "%llu fds the model believed open were not (reconciled against /proc)",
+			 (unsigned long long)d->reconciled);
 }
 
 void det_fd__last_touch(struct lw_det *d, struct lw_finding *f)
@@ -220,6 +229,8 @@ static uint64_t fd_site_key(struct lw_det *d, const struct lw_finding *f)
 static void fd_meta(struct lw_det *d, struct lw_report_meta *m)
 {
 	m->reconciled = d->reconciled;
+	if (d->reason[0])
+		m->incomplete_reason = d->reason;
 }
 
 static const uint16_t fd_types[] = {

@@ -284,7 +284,6 @@ LW_TEST(json_golden)
 				   "  \"stats\": {\n"
 				   "    \"events\": 17,\n"
 				   "    \"dropped\": 0,\n"
-				   "    \"stash_full\": 0,\n"
 				   "    \"target_full\": 0,\n"
 				   "    \"cfi_full\": 0,\n"
 				   "    \"stack_partial\": 3,\n"

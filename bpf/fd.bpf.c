@@ -17,6 +17,14 @@ struct {
 	__type(value, struct lw_touch);
 } touches SEC(".maps");
 
+/* tgids whose first io_uring submission was reported (once each: it is hot) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} uring_seen SEC(".maps");
+
 #define O_CLOEXEC_	      02000000
 #define F_DUPFD_	      0
 #define F_SETFD_	      2
@@ -421,6 +429,18 @@ int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			scan_send(regs, sa.a[1] + i * 64, sa.a[0],
 				  ret < 0 ? ret : (i < ret ? 1 : -11 /* EAGAIN */));
 		}
+		return 0;
+	}
+	/* submissions may close fds (IORING_OP_CLOSE), which we cannot follow:
+	 * one fd -1 record per process says so
+	 */
+	if (nr == LW_NR_io_uring_enter) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		__u8 one = 1;
+
+		if (ret > 0 && !bpf_map_lookup_elem(&uring_seen, &tgid) &&
+		    !bpf_map_update_elem(&uring_seen, &tgid, &one, BPF_NOEXIST))
+			emit_open(regs, -1, -1, OP(nr, 0), 0);
 		return 0;
 	}
 	if (ret < 0)

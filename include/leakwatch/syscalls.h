@@ -95,7 +95,7 @@
 	X(memfd_create, 319, LW_SC_FD)                                                             \
 	X(userfaultfd, 323, LW_SC_FD)                                                              \
 	X(io_uring_setup, 425, LW_SC_FD)                                                           \
-	X(io_uring_enter, 426, LW_SC_TOUCH)                                                        \
+	X(io_uring_enter, 426, LW_SC_FD | LW_SC_TOUCH)                                             \
 	X(open_tree, 428, LW_SC_FD | LW_SC_MOUNT)                                                  \
 	X(move_mount, 429, LW_SC_MOUNT)                                                            \
 	X(fsopen, 430, LW_SC_FD)                                                                   \

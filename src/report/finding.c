@@ -129,19 +129,38 @@ static void fold(struct lw_finding *b, const struct lw_finding *a)
 	b->growing |= a->growing;
 }
 
+static bool same_ips(const struct lw_ips *a, const struct lw_ips *b)
+{
+	return a->nr == b->nr && !memcmp(a->ips, b->ips, a->nr * sizeof(a->ips[0]));
+}
+
 size_t lw_findings__merge_truncated(struct lw_findings *fs)
 {
 	size_t out = 0, merged = 0;
 
+	/* the same frames whether BPF or user space finished them (the flags
+	 * differ, so the correlator kept them apart): one site
+	 */
+	for (size_t i = 0; i < fs->n; i++)
+		for (size_t j = i + 1; fs->v[i].kind && j < fs->n; j++) {
+			struct lw_finding *a = &fs->v[j], *b = &fs->v[i];
+
+			if (!a->kind || a->pid != b->pid || strcmp(a->kind, b->kind) ||
+			    !same_ips(&a->stack, &b->stack))
+				continue;
+			fold(b, a);
+			a->kind = NULL;
+			merged++;
+		}
 	for (size_t i = 0; i < fs->n; i++) {
 		struct lw_finding *a = &fs->v[i], *into = NULL;
 		size_t nr = 0;
 
-		if (!(a->stack.flags & LW_STK_SLICE_END) || !a->stack.nr)
+		if (!a->kind || !(a->stack.flags & LW_STK_SLICE_END) || !a->stack.nr)
 			continue;
 		for (size_t j = 0; j < fs->n; j++)
 			if (continues(a, &fs->v[j]) &&
-			    (!into || memcmp(&into->stack, &fs->v[j].stack, sizeof(into->stack))))
+			    (!into || !same_ips(&into->stack, &fs->v[j].stack)))
 				into = &fs->v[j], nr++;
 		if (nr != 1)
 			continue; /* none, or callers that differ past the cut: keep it */

@@ -76,7 +76,9 @@ void lw_frames__free(struct lw_sym_frame *frames, unsigned nr);
  * depends on timing. A cut finding folds into the one finding of the same
  * pid and kind whose whole stack begins with all its frames (counts and
  * bytes add up, fds merge); with no such finding, or several that differ past
- * the cut, it stays as it is. Run on raw stacks, before symbolizing. Returns
+ * the cut, it stays as it is. Findings of one pid and kind with the same
+ * frames (whichever unwinder finished them) fold first. Run on raw stacks,
+ * before symbolizing. Returns
  * how many findings were folded away.
  */
 size_t lw_findings__merge_truncated(struct lw_findings *fs);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* fd correlator: a process that called io_uring_setup may close fds with
+/* fd correlator: a process that submitted to an io_uring may close fds with
  * IORING_OP_CLOSE, which is not traced: its leak candidates are fd-uncertain.
  */
 #include <string.h>
@@ -43,6 +43,7 @@ LW_TEST(fd_uring_leaks_are_uncertain)
 
 	/* 100: a ring, then 100 files closed (we cannot see) with IORING_OP_CLOSE */
 	open_at(c, 100, 3, LW_NR_io_uring_setup, 0x3000);
+	open_at(c, 100, -1, LW_NR_io_uring_enter, 0x3001); /* its first submission */
 	for (int fd = 4; fd < 104; fd++)
 		open_at(c, 100, fd, LW_NR_openat, 0x1000);
 	feed(c, &fk); /* 101 inherits the ring with the table */

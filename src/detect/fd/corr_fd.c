@@ -285,10 +285,11 @@ static int on_open(struct corr_fd *c, const struct lw_ev_fd_open *ev)
 
 	if (!p)
 		return -ENOMEM;
+	/* BPF's once-per-process record of a submission (fd -1) */
+	if (ev->syscall_nr == LW_NR_io_uring_enter)
+		p->tab->uring = true;
 	if (ev->fd < 0)
 		return 0;
-	if (ev->syscall_nr == LW_NR_io_uring_setup)
-		p->tab->uring = true;
 	if ((ev->fd_flags & LW_FD_DUP) && ev->src_fd >= 0) {
 		uint64_t *src = hmap__get(p->tab->fds, (uint64_t)ev->src_fd + 1);
 

@@ -89,7 +89,7 @@ struct fdtab {
 	uint64_t *members; /* process serials, see the top of corr_fd.c */
 	size_t nr_members, cap_members;
 	struct close_hist *hist; /* NULL until the first close */
-	/* a member called io_uring_setup: its IORING_OP_CLOSEs are not traced,
+	/* a member submitted to an io_uring (io_uring_enter): IORING_OP_CLOSE is not traced,
 	 * so what looks open here may not be (kept across fork, like the ring)
 	 */
 	bool uring;

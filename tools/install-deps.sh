@@ -2,7 +2,8 @@
 # Install leakwatch's Debian build and test dependencies when missing.
 set -eu
 # nginx-light and curl: the precision test attaches to a real, healthy nginx
-pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev pkg-config python3 util-linux binutils libcapstone-dev libssl-dev libgnutls28-dev libglib2.0-dev nginx-light curl"
+# libcap2-bin (capsh) and procps (pgrep): e2e cases drop capabilities and find leakwatch by name
+pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev pkg-config python3 util-linux binutils libcapstone-dev libssl-dev libgnutls28-dev libglib2.0-dev nginx-light curl libcap2-bin procps"
 missing=""
 for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

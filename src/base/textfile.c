@@ -18,7 +18,7 @@ static void too_big(const char *path, size_t max, char *err, size_t errlen)
 			 max);
 }
 
-static const char *file_type(mode_t m)
+const char *textfile__type_name(mode_t m)
 {
 	if (S_ISDIR(m))
 		return "a directory";
@@ -60,7 +60,8 @@ int textfile__read(const char *path, size_t max, char **out, size_t *len, char *
 	}
 	if (!S_ISREG(st.st_mode)) {
 		e = EINVAL;
-		snprintf(err, errlen, "%s: %s, not a regular file", path, file_type(st.st_mode));
+		snprintf(err, errlen, "%s: %s, not a regular file", path,
+			 textfile__type_name(st.st_mode));
 		goto out;
 	}
 	if ((unsigned long long)st.st_size > max) {

@@ -8,6 +8,7 @@
 #define LW_TEXTFILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define LW_TEXTFILE_MAX (4u << 20) /* 4 MiB: rule files are a few KiB */
 
@@ -15,6 +16,10 @@
  * caller frees. Refuses anything but a regular file and a file with a NUL
  * byte. Returns 0, or -errno with "PATH: message" in err.
  */
+/* "a directory", "a FIFO", "a character device", ...: what a path that
+ * should be a regular file is instead.
+ */
+const char *textfile__type_name(mode_t m);
 int textfile__read(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);
 
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include "base/textfile.h"
 #include "report/output.h"
 
 struct lw_output {
@@ -31,19 +32,6 @@ unsigned output__fix_stdio(void)
 			break;
 	}
 	return closed;
-}
-
-static const char *type_name(mode_t m)
-{
-	if (S_ISFIFO(m))
-		return "a FIFO";
-	if (S_ISCHR(m))
-		return "a character device";
-	if (S_ISBLK(m))
-		return "a block device";
-	if (S_ISSOCK(m))
-		return "a socket";
-	return "not a regular file";
 }
 
 /* Write in place: FIFOs and devices (asked for explicitly). */
@@ -187,7 +175,7 @@ static int prepare(struct lw_output *o, const char *path, unsigned flags, char *
 		snprintf(err, errlen,
 			 "refusing to write the report to %s: %s, not a regular file "
 			 "(--output-special allows it)",
-			 path, type_name(st.st_mode));
+			 path, textfile__type_name(st.st_mode));
 		return -EINVAL;
 	}
 	/* fs.protected_regular: in a sticky directory another user's file may

@@ -5,8 +5,6 @@
  *
  * X(field, JSON name, text (one %llu), is_loss): a loss means findings may be
  * missing, so the report is not complete while it is non-zero.
- * RETIRED(JSON name): no longer counted, written as 0 until the schema
- * version next changes (none now: schema 2 dropped stash_full).
  */
 #ifndef LEAKWATCH_STATS_H
 #define LEAKWATCH_STATS_H
@@ -15,7 +13,7 @@
 #include <linux/types.h>
 #endif
 
-#define LW_STATS(X, RETIRED)                                                                       \
+#define LW_STATS(X)                                                                                \
 	X(events, "events", "%llu events", 0)                                                      \
 	X(dropped, "dropped", "%llu events dropped", 1)                                            \
 	X(target_full, "target_full", "target map full %llux (children untraced)", 1)              \
@@ -31,10 +29,8 @@
  */
 struct lw_stats {
 #define LW_STATS_FIELD_(field, json, text, loss) __u64 field;
-#define LW_STATS_NONE_(json)
-	LW_STATS(LW_STATS_FIELD_, LW_STATS_NONE_)
+	LW_STATS(LW_STATS_FIELD_)
 #undef LW_STATS_FIELD_
-#undef LW_STATS_NONE_
 };
 
 #endif /* LEAKWATCH_STATS_H */

@@ -7,10 +7,8 @@ bool lw_stats__lossless(const struct lw_stats *s)
 	bool lost = false;
 
 #define LOSS_(field, json, text, loss) lost |= (loss) && s->field;
-#define NONE_(json)
-	LW_STATS(LOSS_, NONE_)
+	LW_STATS(LOSS_)
 #undef LOSS_
-#undef NONE_
 	return !lost;
 }
 
@@ -28,10 +26,8 @@ size_t lw_stats__losses(const struct lw_stats *s, char *buf, size_t len)
 		off += snprintf(buf + (off < len ? off : len), off < len ? len - off : 0, text,    \
 				(unsigned long long)s->field);                                     \
 	}
-#define NONE_(json)
-	LW_STATS(TEXT_, NONE_)
+	LW_STATS(TEXT_)
 #undef TEXT_
-#undef NONE_
 	return off;
 }
 
@@ -39,10 +35,8 @@ void lw_stats__each(const struct lw_stats *s,
 		    void (*cb)(void *ctx, const char *name, uint64_t value), void *ctx)
 {
 #define EACH_(field, json, text, loss) cb(ctx, json, s->field);
-#define RETIRED_(json)		       cb(ctx, json, 0);
-	LW_STATS(EACH_, RETIRED_)
+	LW_STATS(EACH_)
 #undef EACH_
-#undef RETIRED_
 }
 
 struct json_ctx {

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Install leakwatch's Debian build and test dependencies when missing.
 set -eu
+# LW_DEPS: another package list (tools/install-fuzz-deps.sh passes its own)
 # nginx-light and curl: the precision test attaches to a real, healthy nginx
 # libcap2-bin (capsh) and procps (pgrep): e2e cases drop capabilities and find leakwatch by name
-pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev pkg-config python3 util-linux binutils libcapstone-dev libssl-dev libgnutls28-dev libglib2.0-dev nginx-light curl libcap2-bin procps"
+pkgs=${LW_DEPS:-"make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev pkg-config python3 util-linux binutils libcapstone-dev libssl-dev libgnutls28-dev libglib2.0-dev nginx-light curl libcap2-bin procps"}
 missing=""
 for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
-	echo "install-deps: installing$missing"
+	echo "${0##*/}: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq $missing >/dev/null

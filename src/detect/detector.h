@@ -28,6 +28,7 @@ struct lw_mapping;
 struct lw_proc_fd;
 struct lw_report_meta;
 struct corr_fd_site;
+struct lw_freeze;
 
 typedef int (*lw_mem_stack_fn)(void *ctx, uint64_t id, const struct lw_stack_ips *ips);
 typedef int (*lw_mem_block_fn)(void *ctx, const struct lw_alloc_key *k,
@@ -64,6 +65,18 @@ struct lw_det_io {
 	/* BPF: attach a pair program with the rule in the cookie */
 	int (*attach_pair)(void *ctx, const char *prog, const char *path, uint64_t offset,
 			   uint64_t cookie, char *err, size_t errlen);
+};
+
+/* A process held still for a look from outside: run mode at its exit (after
+ * its atexit handlers, before the kernel tears down its memory and fd
+ * table), attach mode at report time. The session consumed every record
+ * the process produced before it stopped.
+ */
+struct lw_frozen {
+	pid_t pid;
+	int pidfd;		    /* pidfd_getfd() takes its fds */
+	const struct lw_freeze *fz; /* registers, stack pointers; freeze__read() */
+	bool at_exit;		    /* run mode: the process is exiting */
 };
 
 struct lw_det_env {
@@ -106,6 +119,10 @@ struct lw_detector_ops {
 	int (*on_exec)(struct lw_det *d, const struct lw_proc *p, const struct lw_ev_proc_exec *ev);
 	int (*on_exit)(struct lw_det *d, const struct lw_proc *p, const struct lw_ev_proc_exit *ev);
 	void (*tick)(struct lw_det *d, const struct lw_det_tick *t);
+	/* classify what a frozen process holds (reachability, liveness);
+	 * never called when freezing is off or failed
+	 */
+	int (*on_frozen)(struct lw_det *d, const struct lw_frozen *fr);
 	/* findings appended to out; now_ns on the events' clock */
 	int (*finish)(struct lw_det *d, uint64_t now_ns, struct lw_findings *out);
 	/* the --interval trend key of one of its findings, 0 for none */

@@ -135,6 +135,7 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 	 * one that comes while BPF loads ends the run right after it starts
 	 */
 	session__end_signals(&block);
+	sigaddset(&block, SIGCHLD); /* read by the loop when it follows the command */
 	sigprocmask(SIG_BLOCK, &block, &old);
 	e = session__new(&s, o);
 	if (e) {
@@ -181,6 +182,12 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 	}
 	/* what the command inherits is not its leak */
 	session__seed(s, child);
+	if (session__follow(s, child)) {
+		snprintf(err, errlen, "%s", session__error(s));
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		goto out;
+	}
 	if (write(go[1], "g", 1) != 1) {
 		snprintf(err, errlen, "cannot start the command: %s", strerror(errno));
 		goto out;
@@ -188,6 +195,7 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 	close(go[1]);
 	go[1] = -1;
 	if (read(ep[0], &child_errno, sizeof(child_errno)) == sizeof(child_errno)) {
+		session__release_stops(s);
 		waitpid(child, NULL, 0);
 		snprintf(err, errlen, "cannot run %s: %s", o->argv[0], strerror(child_errno));
 		rc = LW_EXIT_TARGET;

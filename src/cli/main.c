@@ -53,6 +53,14 @@ static const char usage_text[] =
     "      --min-size BYTES     mem: ignore smaller blocks\n"
     "      --max-size BYTES     mem: ignore larger blocks\n"
     "      --no-stacks          mem: skip allocation stacks (one group per process)\n"
+    "      --show-reachable     mem: also list blocks still reachable at the end\n"
+    "                           (counted in the summary either way)\n"
+    "      --strict-fds         fd: every fd still open at the end is an fd-leak\n"
+    "                           (valgrind --track-fds); default: only dead ones (peer\n"
+    "                           gone, deleted) and growing sites, the rest is fd-held\n"
+    "      --no-freeze          never hold the target still: no reachability scan of\n"
+    "                           the heap (every live block counts as lost) and no fd\n"
+    "                           liveness; run: the command is not ptraced\n"
     "      --probe-at-entry     mem: probe function entries even where the kernel\n"
     "                           must single-step them (benchmark baseline)\n"
     "      --pair SPEC          track an acquire/release pair, e.g.\n"
@@ -99,6 +107,9 @@ enum {
 	OPT_MAX_SIZE,
 	OPT_NO_DEFAULT_SUPP,
 	OPT_NO_STACKS,
+	OPT_SHOW_REACHABLE,
+	OPT_STRICT_FDS,
+	OPT_NO_FREEZE,
 	OPT_PROBE_AT_ENTRY,
 	OPT_ALLOW_INHERIT,
 	OPT_PAIR,
@@ -128,6 +139,9 @@ static const struct option long_opts[] = {
     {"max-size", required_argument, NULL, OPT_MAX_SIZE},
     {"no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPP},
     {"no-stacks", no_argument, NULL, OPT_NO_STACKS},
+    {"show-reachable", no_argument, NULL, OPT_SHOW_REACHABLE},
+    {"strict-fds", no_argument, NULL, OPT_STRICT_FDS},
+    {"no-freeze", no_argument, NULL, OPT_NO_FREEZE},
     {"probe-at-entry", no_argument, NULL, OPT_PROBE_AT_ENTRY},
     {"allow-inherit", required_argument, NULL, OPT_ALLOW_INHERIT},
     {"pair", required_argument, NULL, OPT_PAIR},
@@ -307,6 +321,15 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_DEFAULT_SUPP:
 			o.no_default_suppressions = true;
+			break;
+		case OPT_SHOW_REACHABLE:
+			o.show_reachable = true;
+			break;
+		case OPT_STRICT_FDS:
+			o.strict_fds = true;
+			break;
+		case OPT_NO_FREEZE:
+			o.no_freeze = true;
 			break;
 		case OPT_NO_STACKS:
 			o.no_stacks = true;

@@ -52,6 +52,9 @@ struct lw_opts {
 	bool no_stacks;	     /* mem: no allocation stacks (cost floor) */
 	bool probe_at_entry; /* mem: no probe placement (for the benchmark) */
 	unsigned top;	     /* mem: at most N mem-leak findings, largest first (0: all) */
+	bool no_freeze;	     /* never hold the target still: no reachability, no fd liveness */
+	bool show_reachable; /* mem: list still-reachable blocks too */
+	bool strict_fds;     /* every fd open at the end is a leak (valgrind's rule) */
 	bool verbose;
 	bool quiet; /* no live status line */
 };

@@ -53,7 +53,14 @@ struct lw_finding {
 	uint64_t bytes;	 /* memory findings */
 	unsigned nr_fds;
 	int fds[LW_FINDING_FDS_MAX];
-	bool growing; /* --interval: live count kept rising */
+	/* why it is (or is not) a leak, in one word (static strings, NULL when
+	 * the kind says it all): mem "definite", "indirect", "possible",
+	 * "reachable", "unscanned"; fd "dead", "growing", "held", "strict"
+	 */
+	const char *cls;
+	const char *why; /* the evidence in words ("peer closed (CLOSE_WAIT)"), or NULL */
+	uint64_t indirect_bytes, indirect_count; /* mem-leak definite: kept lost by these */
+	bool growing;				 /* --interval: live count kept rising */
 	bool suppressed;
 	struct lw_ips stack; /* creation stack, raw */
 	unsigned nr_extra;

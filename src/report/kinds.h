@@ -26,7 +26,10 @@ struct lw_kind {
 	X("fd-send-failed-leak", "fd", true, true, true, true)                                     \
 	X("fd-in-flight-lost", "fd", true, true, false, true)                                      \
 	X("fd-uncertain", "fd", true, false, true, true)                                           \
+	X("fd-held", "fd", true, false, true, true)                                                \
 	X("mem-leak", "mem", true, true, true, false)                                              \
+	X("mem-possibly-lost", "mem", true, false, true, false)                                    \
+	X("mem-reachable", "mem", true, false, true, false)                                        \
 	X("mem-double-free", "mem", false, true, false, false)                                     \
 	X("mem-invalid-free", "mem", false, true, false, false)                                    \
 	X("pair-leak", "pair", true, true, true, false)                                            \

@@ -7,7 +7,20 @@
 #include "base/proc_table.h"
 #include "report/finding.h"
 
-#define LW_JSON_SCHEMA_VERSION 2
+#define LW_JSON_SCHEMA_VERSION 3
+
+/* Processes held still for a look from outside: reachability of heap
+ * blocks, liveness of fds (run: at each exit; attach: at report time).
+ */
+struct lw_scan_stats {
+	uint64_t frozen;     /* processes held still */
+	uint64_t not_frozen; /* processes that could not be (off says why) */
+	uint64_t pause_ns, pause_max_ns;
+	uint64_t mem_scans, mem_scanned_bytes, mem_scan_ns; /* reachability */
+	uint64_t reachable_blocks, reachable_bytes;	    /* not findings */
+	bool off_by_option;				    /* --no-freeze */
+	char off[160]; /* the first reason a process could not be held */
+};
 
 struct lw_report_meta {
 	const char *tool_version;
@@ -18,6 +31,7 @@ struct lw_report_meta {
 	const struct lw_proc *procs; /* the session's process table */
 	size_t nr_procs;
 	struct lw_stats stats;
+	struct lw_scan_stats scan;
 	uint64_t reconciled; /* attach: entries /proc/PID/fd reconciliation corrected */
 	size_t nr_suppressed;
 	const char *incomplete_reason; /* NULL when complete */

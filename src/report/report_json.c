@@ -225,11 +225,41 @@ static int json_finding(struct lw_reporter *r, const struct lw_finding *f)
 		",\n      \"count\": %" PRIu64 ",\n      \"bytes\": %" PRIu64
 		",\n      \"age_ms\": %" PRIu64 ",\n      \"growing\": %s,\n",
 		f->count, f->bytes, f->age_ms, jbool(f->growing));
+	fputs("      \"class\": ", out);
+	json_str(out, f->cls);
+	fputs(",\n      \"why\": ", out);
+	json_str(out, f->why);
+	fputs(",\n", out);
+	if (f->indirect_count)
+		fprintf(out,
+			"      \"indirect\": {\"bytes\": %" PRIu64 ", \"count\": %" PRIu64 "},\n",
+			f->indirect_bytes, f->indirect_count);
 	/* only when set: the unwinder ran past the copied slice */
 	if (f->stack.flags & LW_STK_SLICE_END)
 		fputs("      \"stack_truncated\": true,\n", out);
 	write_stack(out, f);
 	return status(out);
+}
+
+/* The processes held still for reachability and fd liveness. */
+static void write_scan(FILE *out, const struct lw_scan_stats *sc)
+{
+	double secs = (double)sc->mem_scan_ns / 1e9;
+
+	fprintf(out,
+		"  \"scan\": {\n    \"enabled\": %s,\n    \"frozen\": %" PRIu64
+		",\n    \"not_frozen\": %" PRIu64 ",\n    \"off_reason\": ",
+		jbool(!sc->off_by_option), sc->frozen, sc->not_frozen);
+	json_str(out, sc->off_by_option ? "--no-freeze" : sc->off[0] ? sc->off : NULL);
+	fprintf(
+	    out,
+	    ",\n    \"pause_ms\": %.3f,\n    \"pause_max_ms\": %.3f,\n    \"mem_scans\": %" PRIu64
+	    ",\n    \"mem_scanned_bytes\": %" PRIu64 ",\n    \"mem_scan_mb_per_s\": %.1f"
+	    ",\n    \"reachable_blocks\": %" PRIu64 ",\n    \"reachable_bytes\": %" PRIu64
+	    "\n  }\n",
+	    (double)sc->pause_ns / 1e6, (double)sc->pause_max_ns / 1e6, sc->mem_scans,
+	    sc->mem_scanned_bytes, secs > 0 ? (double)sc->mem_scanned_bytes / 1e6 / secs : 0.0,
+	    sc->reachable_blocks, sc->reachable_bytes);
 }
 
 static int json_end(struct lw_reporter *r, const struct lw_report_meta *m, size_t nr_findings)
@@ -241,8 +271,10 @@ static int json_end(struct lw_reporter *r, const struct lw_report_meta *m, size_
 	fputs(st->nr_written ? "\n  ],\n" : "],\n", out);
 	fputs("  \"stats\": {\n", out);
 	lw_stats__json(out, &m->stats, "    ");
-	fprintf(out, "    \"reconciled\": %" PRIu64 ",\n    \"suppressed\": %zu\n  }\n}\n",
+	fprintf(out, "    \"reconciled\": %" PRIu64 ",\n    \"suppressed\": %zu\n  },\n",
 		m->reconciled, m->nr_suppressed);
+	write_scan(out, &m->scan);
+	fputs("}\n", out);
 	return status(out);
 }
 

@@ -94,6 +94,24 @@ static void tally(struct text_state *st, const char *kind)
 	st->kinds[st->nr_kinds++].n = 1;
 }
 
+/* LeakSanitizer's and memcheck's words: "Direct leak of", "Indirect leak
+ * of"; held things are no leak.
+ */
+static const char *title_word(const char *kind, const char *cls, bool leak)
+{
+	if (!leak || !strcmp(kind, "fd-uncertain") || !strcmp(kind, "fd-held"))
+		return "";
+	if (!strcmp(kind, "mem-possibly-lost"))
+		return "Possible leak of ";
+	if (!strcmp(kind, "mem-reachable"))
+		return "Still reachable: ";
+	if (cls && !strcmp(cls, "definite"))
+		return "Direct leak of ";
+	if (cls && !strcmp(cls, "indirect"))
+		return "Indirect leak of ";
+	return "Leak of ";
+}
+
 static void print_title(FILE *out, const struct lw_finding *f, const char *kind)
 {
 	const struct lw_kind *k = lw_kind__find(kind);
@@ -119,6 +137,9 @@ static void print_title(FILE *out, const struct lw_finding *f, const char *kind)
 	else if (!strcmp(kind, "fd-inherited"))
 		snprintf(what, sizeof(what), "%" PRIu64 " %s inherited across exec", f->count,
 			 plural(f->count, "file descriptor", "file descriptors"));
+	else if (!strcmp(kind, "fd-held"))
+		snprintf(what, sizeof(what), "%" PRIu64 " %s still open, not a leak", f->count,
+			 plural(f->count, "file descriptor", "file descriptors"));
 	else if (f->bytes)
 		snprintf(what, sizeof(what), "%" PRIu64 " %s in %" PRIu64 " %s", f->bytes,
 			 plural(f->bytes, "byte", "bytes"), f->count,
@@ -126,8 +147,7 @@ static void print_title(FILE *out, const struct lw_finding *f, const char *kind)
 	if (!what[0])
 		fprintf(out, "%s (count %" PRIu64 ")", kind, f->count);
 	else
-		fprintf(out, "%s%s (%s)", leak && strcmp(kind, "fd-uncertain") ? "Leak of " : "",
-			what, kind);
+		fprintf(out, "%s%s (%s)", title_word(kind, f->cls, leak), what, kind);
 	fprintf(out, " in pid %" PRIu32, f->pid);
 	if (f->tid && f->tid != f->pid)
 		fprintf(out, " tid %" PRIu32, f->tid);
@@ -208,6 +228,12 @@ int report_text__block(FILE *out, const struct lw_finding *f)
 	const char *kind = f->kind ? f->kind : "unknown";
 
 	print_title(out, f, kind);
+	if (f->why)
+		fprintf(out, "  why: %s\n", f->why);
+	if (f->indirect_count)
+		fprintf(out, "  keeps %" PRIu64 " %s in %" PRIu64 " %s indirectly lost\n",
+			f->indirect_bytes, plural(f->indirect_bytes, "byte", "bytes"),
+			f->indirect_count, plural(f->indirect_count, "object", "objects"));
 	if (f->growing)
 		fputs("  GROWING: live count kept rising\n", out);
 	if (f->nr_fds || f->fd >= 0) {
@@ -264,6 +290,37 @@ static void print_procs(FILE *out, const struct lw_report_meta *m)
 	fputc('\n', out);
 }
 
+/* What holding the processes still cost and found beyond the findings. */
+static void print_scan(FILE *out, const struct lw_report_meta *m)
+{
+	const struct lw_scan_stats *sc = &m->scan;
+
+	if (sc->off_by_option) {
+		fprintf(out,
+			"==%" PRIu32 "== reachability and fd liveness off (--no-freeze): every "
+			"live block counts as lost\n",
+			m->pid);
+		return;
+	}
+	if (sc->frozen)
+		fprintf(out,
+			"==%" PRIu32 "== held still: %" PRIu64 " process%s, pause %.1f ms (longest "
+			"%.1f ms)\n",
+			m->pid, sc->frozen, sc->frozen == 1 ? "" : "es", (double)sc->pause_ns / 1e6,
+			(double)sc->pause_max_ns / 1e6);
+	if (sc->reachable_blocks)
+		fprintf(out,
+			"==%" PRIu32 "== still reachable: %" PRIu64 " %s in %" PRIu64
+			" %s (not leaks; --show-reachable lists them)\n",
+			m->pid, sc->reachable_bytes, plural(sc->reachable_bytes, "byte", "bytes"),
+			sc->reachable_blocks, plural(sc->reachable_blocks, "block", "blocks"));
+	if (sc->not_frozen)
+		fprintf(out,
+			"==%" PRIu32 "== WARNING: %" PRIu64 " process%s not held still (%s): their "
+			"live blocks count as lost\n",
+			m->pid, sc->not_frozen, sc->not_frozen == 1 ? "" : "es", sc->off);
+}
+
 /* The loud line: any lost event or full map means findings may be missing. */
 static void print_loss(FILE *out, const struct lw_report_meta *m)
 {
@@ -297,6 +354,7 @@ static int text_end(struct lw_reporter *r, const struct lw_report_meta *m, size_
 	if (m->mode && !strcmp(m->mode, "attach"))
 		fprintf(out, "==%" PRIu32 "== /proc reconciliation corrected %" PRIu64 " fd%s\n",
 			m->pid, m->reconciled, m->reconciled == 1 ? "" : "s");
+	print_scan(out, m);
 	print_loss(out, m);
 	return status(out);
 }

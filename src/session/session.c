@@ -232,6 +232,7 @@ void session__free(struct lw_session *s)
 {
 	if (!s)
 		return;
+	session__release_stops(s);
 	if (s->sigfd >= 0)
 		close(s->sigfd);
 	ring_buffer__free(s->rb);

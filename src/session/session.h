@@ -31,6 +31,14 @@ int session__attach_detectors(struct lw_session *s, pid_t pid, char **argv);
  * which is never its leak.
  */
 int session__seed(struct lw_session *s, pid_t pid);
+/* run: follow the command (forked, not yet exec'd) and its children with
+ * ptrace, so each process is held at its exit while the detectors look at
+ * what it still holds. Off with --no-freeze; a failure to follow is said
+ * once and leaves the looks off. 0 or -ENOMEM.
+ */
+int session__follow(struct lw_session *s, pid_t child);
+/* Let the followed processes go on untraced (the loop does it at its end). */
+void session__release_stops(struct lw_session *s);
 /* Learn pid's mappings now, while it is alive. */
 void session__snapshot_maps(struct lw_session *s, pid_t pid);
 

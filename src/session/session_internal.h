@@ -29,6 +29,7 @@
 #include "detect/trend.h"
 #include "report/suppress.h"
 #include "session/load_bpf.h"
+#include "session/exit_stop.h"
 #include "session/session.h"
 #include "stack/symbolize.h"
 
@@ -69,6 +70,8 @@ struct lw_session {
 	uint64_t user_errors; /* events user space could not process */
 	int child_status;
 	char *command;
+	struct exit_stops *xs; /* run: processes held at their exit */
+	struct lw_scan_stats scan;
 	int sigfd; /* the loop's signalfd, kept for a second signal during the report */
 	char errmsg[512];
 };
@@ -79,6 +82,11 @@ int set_error(struct lw_session *s, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The enabled detector called name, NULL when it is off. */
 struct lw_det *session_det(const struct lw_session *s, const char *name);
+/* session_freeze.c: run mode follows the command with ptrace to hold each
+ * process at its exit; attach mode freezes the targets at report time.
+ */
+void session__poll_stops(struct lw_session *s, pid_t run_child);
+void session__freeze_targets(struct lw_session *s);
 /* ring_buffer__new() callback */
 int on_event(void *ctx, void *data, size_t size);
 

@@ -94,7 +94,7 @@ static void status_line(struct lw_session *s)
 		(double)(mono_ns() - s->start_ns) / 1e9);
 }
 
-enum { SRC_RB = 1, SRC_SIG, SRC_PIDFD, SRC_DURATION, SRC_INTERVAL, SRC_STATUS, SRC_KILL };
+enum { SRC_RB = 1, SRC_SIG, SRC_PIDFD, SRC_DURATION, SRC_INTERVAL, SRC_STATUS, SRC_KILL, SRC_CHLD };
 
 void session__end_signals(sigset_t *set)
 {
@@ -122,8 +122,8 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 	int dur = timer_fd(s->opts->duration_s, false);
 	int itv = timer_fd(s->opts->interval_s, true);
 	int stat = interactive ? timer_fd(1, true) : -1;
-	int kill_timer = -1, sfd, err = 0, interrupts = 0;
-	sigset_t mask;
+	int kill_timer = -1, sfd, cfd = -1, err = 0, interrupts = 0;
+	sigset_t mask, chld;
 	bool done = false;
 
 	session__end_signals(&mask);
@@ -131,8 +131,20 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (ep < 0 || sfd < 0)
 		return set_error(s, -errno, "cannot set up the event loop: %s", strerror(errno));
+	/* ptrace stops of the processes held at their exit come as SIGCHLD */
+	if (s->xs) {
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &chld, NULL);
+		cfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+		if (cfd < 0)
+			return set_error(s, -errno, "cannot set up the event loop: %s",
+					 strerror(errno));
+		session__poll_stops(s, run_child);
+	}
 	if ((err = epoll_add(ep, ring_buffer__epoll_fd(s->rb), SRC_RB)) ||
-	    (err = epoll_add(ep, sfd, SRC_SIG)) || (err = epoll_add(ep, root_pidfd, SRC_PIDFD)) ||
+	    (err = epoll_add(ep, cfd, SRC_CHLD)) || (err = epoll_add(ep, sfd, SRC_SIG)) ||
+	    (err = epoll_add(ep, root_pidfd, SRC_PIDFD)) ||
 	    (err = epoll_add(ep, dur, SRC_DURATION)) || (err = epoll_add(ep, itv, SRC_INTERVAL)) ||
 	    (err = epoll_add(ep, stat, SRC_STATUS)))
 		goto out;
@@ -148,8 +160,10 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 			err = set_error(s, -errno, "epoll_wait: %s", strerror(errno));
 			break;
 		}
-		if (n == 0)
+		if (n == 0) {
 			ring_buffer__consume(s->rb);
+			session__poll_stops(s, run_child); /* groups waited for */
+		}
 		for (int i = 0; i < n; i++) {
 			uint64_t ticks;
 
@@ -157,6 +171,14 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 			case SRC_RB:
 				ring_buffer__consume(s->rb);
 				break;
+			case SRC_CHLD: {
+				struct signalfd_siginfo si;
+
+				while (read(cfd, &si, sizeof(si)) == sizeof(si))
+					;
+				session__poll_stops(s, run_child);
+				break;
+			}
 			case SRC_SIG: {
 				struct signalfd_siginfo si;
 
@@ -214,11 +236,17 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 	if (run_child > 0) {
 		int status;
 
-		if (waitpid(run_child, &status, WNOHANG) == run_child)
+		/* reaped already when it was followed */
+		session__poll_stops(s, run_child);
+		if (s->child_status < 0 && waitpid(run_child, &status, WNOHANG) == run_child)
 			s->child_status = status;
 	}
+	/* whatever is still running goes on untraced */
+	session__release_stops(s);
 out:
 	close(ep);
+	if (cfd >= 0)
+		close(cfd);
 	/* the report reads it: a second signal there cuts the report short */
 	s->sigfd = sfd;
 	if (dur >= 0)

@@ -140,6 +140,8 @@ int session__report(struct lw_session *s)
 	 */
 	while (ring_buffer__consume(s->rb) > 0)
 		;
+	/* attach: what the targets hold is looked at while they are still */
+	session__freeze_targets(s);
 	now = mono_ns();
 	err = 0;
 	for (size_t i = 0; i < s->nr_dets && !err; i++)
@@ -185,6 +187,8 @@ int session__report(struct lw_session *s)
 	m.procs = s->procs.v;
 	m.nr_procs = s->procs.n;
 	lw_loader__stats(s->ld, &m.stats);
+	m.scan = s->scan;
+	m.scan.off_by_option = s->opts->no_freeze;
 	for (size_t i = 0; i < s->nr_dets; i++)
 		if (s->dets[i].ops->meta)
 			s->dets[i].ops->meta(s->dets[i].d, &m);

@@ -222,7 +222,7 @@ LW_TEST(text_incomplete_map_full)
 LW_TEST(json_golden)
 {
 	static const char want[] = "{\n"
-				   "  \"version\": 2,\n"
+				   "  \"version\": 3,\n"
 				   "  \"tool\": \"leakwatch\",\n"
 				   "  \"tool_version\": \"0.1.0\",\n"
 				   "  \"mode\": \"attach\",\n"
@@ -253,6 +253,8 @@ LW_TEST(json_golden)
 				   "      \"bytes\": 0,\n"
 				   "      \"age_ms\": 9,\n"
 				   "      \"growing\": true,\n"
+				   "      \"class\": null,\n"
+				   "      \"why\": null,\n"
 				   "      \"stack\": [\n"
 				   "        {\n"
 				   "          \"addr\": \"0x401a2b\",\n"
@@ -292,6 +294,19 @@ LW_TEST(json_golden)
 				   "    \"mem_pending_full\": 0,\n"
 				   "    \"reconciled\": 2,\n"
 				   "    \"suppressed\": 0\n"
+				   "  },\n"
+				   "  \"scan\": {\n"
+				   "    \"enabled\": true,\n"
+				   "    \"frozen\": 0,\n"
+				   "    \"not_frozen\": 0,\n"
+				   "    \"off_reason\": null,\n"
+				   "    \"pause_ms\": 0.000,\n"
+				   "    \"pause_max_ms\": 0.000,\n"
+				   "    \"mem_scans\": 0,\n"
+				   "    \"mem_scanned_bytes\": 0,\n"
+				   "    \"mem_scan_mb_per_s\": 0.0,\n"
+				   "    \"reachable_blocks\": 0,\n"
+				   "    \"reachable_bytes\": 0\n"
 				   "  }\n"
 				   "}\n";
 	struct lw_proc procs[] = {
@@ -418,7 +433,7 @@ LW_TEST(json_parses)
 	d = render("json", &m, &fs);
 	ASSERT_EQ(d.rc, 0, "report__write");
 	ASSERT_EQ(python_check(d.buf,
-			       "j['version'] == 2 and j['complete'] is False"
+			       "j['version'] == 3 and j['complete'] is False"
 			       " and j['incomplete_reason'] is None"
 			       " and j['processes'][0]['comm'] == 'fix\"ture\\n'"
 			       " and j['processes'][0]['exit_code'] == 256"

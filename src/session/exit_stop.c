@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* A thread at PTRACE_EVENT_EXIT is one of three things: the caller of
+ * exit_group (or a thread killed by it, or by a fatal signal), a thread
+ * ending alone (pthread_exit), or a thread killed by another's execve. Only
+ * the first ends the address space: the group is dying when every other
+ * thread is at its exit too, gone, or has SIGKILL pending (on its way).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include "base/hmap.h"
+#include "base/vec.h"
+#include "detect/mem/freeze.h"
+#include "session/exit_stop.h"
+
+#define LW_PTRACE_OPTS                                                                             \
+	(PTRACE_O_TRACEEXIT | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK)
+/* a thread with SIGKILL pending in D state may take a while to come */
+#define GROUP_WAIT_NS 500000000ull
+
+enum { T_RUNNING = 0, T_AT_EXIT = 1 };
+
+struct dying {
+	pid_t tgid;
+	uint64_t first_ns; /* its first thread's exit stop */
+};
+
+struct exit_stops {
+	exit_stop_fn fn;
+	void *ctx;
+	struct hmap *tids; /* tid → tgid << 1 | T_AT_EXIT */
+	struct dying *dying;
+	size_t nr_dying, cap_dying;
+	struct exit_stop_stats st;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int exit_stops__new(struct exit_stops **out, exit_stop_fn fn, void *ctx)
+{
+	struct exit_stops *x = calloc(1, sizeof(*x));
+
+	*out = x;
+	if (!x)
+		return -ENOMEM;
+	x->fn = fn;
+	x->ctx = ctx;
+	x->tids = hmap__new();
+	return x->tids ? 0 : -ENOMEM;
+}
+
+void exit_stops__free(struct exit_stops *x)
+{
+	if (!x)
+		return;
+	hmap__free(x->tids);
+	free(x->dying);
+	free(x);
+}
+
+const struct exit_stop_stats *exit_stops__stats(const struct exit_stops *x)
+{
+	return &x->st;
+}
+
+static void track(struct exit_stops *x, pid_t tid, pid_t tgid)
+{
+	uint64_t *v = hmap__put(x->tids, (uint64_t)tid, NULL);
+
+	if (v)
+		*v = (uint64_t)tgid << 1;
+}
+
+int exit_stops__seize(struct exit_stops *x, pid_t pid)
+{
+	if (ptrace(PTRACE_SEIZE, pid, 0, LW_PTRACE_OPTS))
+		return -errno;
+	track(x, pid, pid);
+	return 0;
+}
+
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[128];
+	pid_t tgid = tid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return tid;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+enum thread_state { TS_GONE, TS_DYING, TS_ALIVE };
+
+/* A thread we do not hold at its exit: gone (zombie, dead), about to die
+ * (SIGKILL pending), or alive.
+ */
+static enum thread_state thread_state(pid_t tgid, pid_t tid)
+{
+	char path[96], line[256], state = 0;
+	unsigned long long pnd = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", tgid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return TS_GONE;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "State: %c", &state) == 1)
+			continue;
+		if (sscanf(line, "SigPnd: %llx", &pnd) == 1)
+			break;
+	}
+	fclose(f);
+	if (state == 'Z' || state == 'X' || !state)
+		return TS_GONE;
+	return pnd & (1ull << (SIGKILL - 1)) ? TS_DYING : TS_ALIVE;
+}
+
+static bool at_exit(const struct exit_stops *x, pid_t tid)
+{
+	uint64_t *v = hmap__get(x->tids, (uint64_t)tid);
+
+	return v && (*v & T_AT_EXIT);
+}
+
+/* TS_GONE: every thread is held at its exit or gone; TS_DYING: some are on
+ * their way; TS_ALIVE: the address space lives on.
+ */
+static enum thread_state group_state(const struct exit_stops *x, pid_t tgid)
+{
+	enum thread_state worst = TS_GONE;
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", tgid);
+	d = opendir(path);
+	if (!d)
+		return TS_GONE;
+	while ((de = readdir(d)) && worst != TS_ALIVE) {
+		pid_t tid = atoi(de->d_name);
+		enum thread_state ts;
+
+		if (tid <= 0 || at_exit(x, tid))
+			continue;
+		ts = thread_state(tgid, tid);
+		if (ts > worst)
+			worst = ts;
+	}
+	closedir(d);
+	return worst;
+}
+
+/* Resume the threads of tgid held at their exit; with scan, first let the
+ * detectors look.
+ */
+static void release_group(struct exit_stops *x, pid_t tgid, bool scan, uint64_t first_ns)
+{
+	struct lw_freeze fz = {.pid = tgid};
+	struct hmap_iter it = {0};
+	uint64_t pause;
+
+	if (scan) {
+		while (hmap__next(x->tids, &it))
+			if ((pid_t)(*it.val >> 1) == tgid && (*it.val & T_AT_EXIT))
+				freeze__add_stopped(&fz, (pid_t)it.key);
+		fz.stop_ns = first_ns;
+		x->fn(x->ctx, tgid, &fz);
+		freeze__free(&fz);
+	}
+	memset(&it, 0, sizeof(it));
+	while (hmap__next(x->tids, &it)) {
+		if ((pid_t)(*it.val >> 1) != tgid || !(*it.val & T_AT_EXIT))
+			continue;
+		ptrace(PTRACE_CONT, (pid_t)it.key, 0, 0);
+		*it.val &= ~(uint64_t)T_AT_EXIT;
+	}
+	if (scan) {
+		pause = now_ns() - first_ns;
+		x->st.held++;
+		x->st.pause_ns += pause;
+		if (pause > x->st.pause_max_ns)
+			x->st.pause_max_ns = pause;
+	}
+}
+
+static struct dying *find_dying(struct exit_stops *x, pid_t tgid)
+{
+	for (size_t i = 0; i < x->nr_dying; i++)
+		if (x->dying[i].tgid == tgid)
+			return &x->dying[i];
+	return NULL;
+}
+
+static void drop_dying(struct exit_stops *x, struct dying *dy)
+{
+	*dy = x->dying[--x->nr_dying];
+}
+
+/* Decide for every group with a thread held at its exit. */
+static void settle(struct exit_stops *x)
+{
+	for (size_t i = 0; i < x->nr_dying;) {
+		struct dying *dy = &x->dying[i];
+		enum thread_state gs = group_state(x, dy->tgid);
+		bool late = now_ns() - dy->first_ns > GROUP_WAIT_NS;
+
+		if (gs == TS_DYING && !late) {
+			i++;
+			continue;
+		}
+		x->st.timed_out += gs == TS_DYING;
+		release_group(x, dy->tgid, gs != TS_ALIVE, dy->first_ns);
+		drop_dying(x, dy);
+	}
+}
+
+static void on_exit_stop(struct exit_stops *x, pid_t tid)
+{
+	uint64_t *v = hmap__get(x->tids, (uint64_t)tid);
+	pid_t tgid;
+
+	if (!v) {
+		track(x, tid, tgid_of(tid));
+		v = hmap__get(x->tids, (uint64_t)tid);
+		if (!v) {
+			ptrace(PTRACE_CONT, tid, 0, 0);
+			return;
+		}
+	}
+	*v |= T_AT_EXIT;
+	tgid = (pid_t)(*v >> 1);
+	if (!find_dying(x, tgid)) {
+		if (lw_vec_grow((void **)&x->dying, &x->cap_dying, x->nr_dying + 1,
+				sizeof(*x->dying))) {
+			release_group(x, tgid, false, 0);
+			return;
+		}
+		x->dying[x->nr_dying++] = (struct dying){.tgid = tgid, .first_ns = now_ns()};
+	}
+}
+
+static void on_new_task(struct exit_stops *x, pid_t parent, int event)
+{
+	unsigned long msg = 0;
+	uint64_t *v = hmap__get(x->tids, (uint64_t)parent);
+
+	if (ptrace(PTRACE_GETEVENTMSG, parent, 0, &msg) || !msg)
+		return;
+	if (event == PTRACE_EVENT_CLONE)
+		track(x, (pid_t)msg, v ? (pid_t)(*v >> 1) : tgid_of(parent));
+	else
+		track(x, (pid_t)msg, (pid_t)msg);
+}
+
+static bool is_group_stop_sig(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+void exit_stops__poll(struct exit_stops *x, pid_t run_child, int *status)
+{
+	int st;
+	pid_t t;
+
+	while ((t = waitpid(-1, &st, __WALL | WNOHANG)) > 0) {
+		int event = st >> 16, sig = WIFSTOPPED(st) ? WSTOPSIG(st) : 0;
+
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			if (t == run_child && status)
+				*status = st;
+			hmap__del(x->tids, (uint64_t)t, NULL);
+			continue;
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		if (!hmap__get(x->tids, (uint64_t)t))
+			track(x, t, tgid_of(t)); /* auto-attached before its parent's event */
+		switch (event) {
+		case PTRACE_EVENT_EXIT:
+			on_exit_stop(x, t);
+			continue;
+		case PTRACE_EVENT_CLONE:
+		case PTRACE_EVENT_FORK:
+		case PTRACE_EVENT_VFORK:
+			on_new_task(x, t, event);
+			ptrace(PTRACE_CONT, t, 0, 0);
+			continue;
+		case PTRACE_EVENT_STOP:
+			/* a group stop stays one until SIGCONT; anything else
+			 * is a new task's first stop or our interrupt
+			 */
+			if (is_group_stop_sig(sig))
+				ptrace(PTRACE_LISTEN, t, 0, 0);
+			else
+				ptrace(PTRACE_CONT, t, 0, 0);
+			continue;
+		case 0:
+			/* signal-delivery stop: deliver it as if untraced */
+			ptrace(PTRACE_CONT, t, 0, sig);
+			continue;
+		default:
+			ptrace(PTRACE_CONT, t, 0, 0);
+		}
+	}
+	settle(x);
+}
+
+void exit_stops__release(struct exit_stops *x)
+{
+	struct hmap_iter it = {0};
+	uint64_t deadline;
+
+	/* the held ones first: the detectors may still learn from them */
+	while (x->nr_dying)
+		release_group(x, x->dying[0].tgid, true, x->dying[0].first_ns),
+		    drop_dying(x, &x->dying[0]);
+	while (hmap__next(x->tids, &it))
+		ptrace(PTRACE_INTERRUPT, (pid_t)it.key, 0, 0);
+	deadline = now_ns() + GROUP_WAIT_NS;
+	while (hmap__count(x->tids) && now_ns() < deadline) {
+		int st, sig;
+		pid_t t = waitpid(-1, &st, __WALL | WNOHANG);
+
+		if (t <= 0) {
+			usleep(1000);
+			continue;
+		}
+		if (!WIFSTOPPED(st)) {
+			hmap__del(x->tids, (uint64_t)t, NULL);
+			continue;
+		}
+		sig = WSTOPSIG(st);
+		/* a signal on its way in is delivered after we let go */
+		ptrace(PTRACE_DETACH, t, 0, (st >> 16) == 0 ? sig : 0);
+		hmap__del(x->tids, (uint64_t)t, NULL);
+	}
+}

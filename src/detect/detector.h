@@ -29,6 +29,7 @@ struct lw_proc_fd;
 struct lw_report_meta;
 struct corr_fd_site;
 struct lw_freeze;
+struct lw_reach_map;
 
 typedef int (*lw_mem_stack_fn)(void *ctx, uint64_t id, const struct lw_stack_ips *ips);
 typedef int (*lw_mem_block_fn)(void *ctx, const struct lw_alloc_key *k,
@@ -52,6 +53,10 @@ struct lw_det_io {
 	uint32_t (*mnt_ns)(void *ctx, uint32_t pid);
 	/* /proc/PID/fd: count (sorted, *out malloc'ed) or -errno */
 	int (*proc_fds)(void *ctx, uint32_t pid, struct lw_proc_fd **out);
+	/* /proc/PID/maps as the reachability scan reads it: count (*out
+	 * malloc'ed) or -errno
+	 */
+	int (*proc_maps)(void *ctx, uint32_t pid, struct lw_reach_map **out);
 	/* fds the fd detector believes tgid has open, -ENOENT when it is off */
 	int (*open_fds)(void *ctx, uint32_t tgid);
 	/* BPF: --last-touch's kernel record, 0 or -ENOENT */

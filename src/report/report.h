@@ -19,6 +19,7 @@ struct lw_scan_stats {
 	uint64_t mem_scans, mem_scanned_bytes, mem_scan_ns; /* reachability */
 	uint64_t reachable_blocks, reachable_bytes;	    /* not findings */
 	bool off_by_option;				    /* --no-freeze */
+	bool listed_reachable;				    /* --show-reachable */
 	char off[160]; /* the first reason a process could not be held */
 };
 

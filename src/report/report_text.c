@@ -311,9 +311,10 @@ static void print_scan(FILE *out, const struct lw_report_meta *m)
 	if (sc->reachable_blocks)
 		fprintf(out,
 			"==%" PRIu32 "== still reachable: %" PRIu64 " %s in %" PRIu64
-			" %s (not leaks; --show-reachable lists them)\n",
+			" %s (not leaks%s)\n",
 			m->pid, sc->reachable_bytes, plural(sc->reachable_bytes, "byte", "bytes"),
-			sc->reachable_blocks, plural(sc->reachable_blocks, "block", "blocks"));
+			sc->reachable_blocks, plural(sc->reachable_blocks, "block", "blocks"),
+			sc->listed_reachable ? "" : "; --show-reachable lists them");
 	if (sc->not_frozen)
 		fprintf(out,
 			"==%" PRIu32 "== WARNING: %" PRIu64 " process%s not held still (%s): their "

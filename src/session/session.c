@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "session/session_internal.h"
+#include "base/vec.h"
+#include "detect/mem/reach.h"
 
 /* glibc internals no program can fix, as LeakSanitizer ships its own
  * (and blocks LeakSanitizer would call reachable):
@@ -13,6 +15,8 @@ static const char builtin_suppressions[] = "mem-invalid-free:__malloc_arena_thre
 					   "mem-invalid-free:tcache_thread_shutdown\n"
 					   "mem-double-free:tcache_thread_shutdown\n"
 					   "mem-leak:_dl_allocate_tls\n"
+					   /* the DTV: glibc keeps only dtv + 1 */
+					   "mem-possibly-lost:_dl_allocate_tls\n"
 					   /* stdio buffers: reachable through FILE until exit */
 					   "mem-leak:_IO_file_doallocate\n";
 
@@ -95,6 +99,32 @@ static int io_proc_fds(void *ctx, uint32_t pid, struct lw_proc_fd **out)
 	return procfs__fds(pid, out);
 }
 
+static int io_proc_maps(void *ctx, uint32_t pid, struct lw_reach_map **out)
+{
+	struct lw_reach_map *v = NULL;
+	size_t n = 0, cap = 0;
+	char path[64], line[4352];
+	FILE *f;
+
+	(void)ctx;
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (lw_vec_grow((void **)&v, &cap, n + 1, sizeof(*v))) {
+			fclose(f);
+			free(v);
+			return -ENOMEM;
+		}
+		if (!reach__parse_map(line, &v[n]))
+			n++;
+	}
+	fclose(f);
+	*out = v;
+	return (int)n;
+}
+
 static int io_open_fds(void *ctx, uint32_t tgid)
 {
 	return det_fd__open_count(session_det(ctx, "fd"), tgid);
@@ -149,6 +179,7 @@ static int open_detectors(struct lw_session *s)
 	    .still_mounted = io_still_mounted,
 	    .mnt_ns = io_mnt_ns,
 	    .proc_fds = io_proc_fds,
+	    .proc_maps = io_proc_maps,
 	    .open_fds = io_open_fds,
 	    .touch = io_touch,
 	    .read_mem = io_read_mem,

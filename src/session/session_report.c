@@ -189,6 +189,7 @@ int session__report(struct lw_session *s)
 	lw_loader__stats(s->ld, &m.stats);
 	m.scan = s->scan;
 	m.scan.off_by_option = s->opts->no_freeze;
+	m.scan.listed_reachable = s->opts->show_reachable;
 	for (size_t i = 0; i < s->nr_dets; i++)
 		if (s->dets[i].ops->meta)
 			s->dets[i].ops->meta(s->dets[i].d, &m);

@@ -7,6 +7,7 @@
 #include <leakwatch/hash.h>
 #include "detect/mem/corr_mem.h"
 #include "base/hmap.h"
+#include "detect/mem/reach.h"
 
 /* What only this correlator knows of a process (comm and exec generation
  * are the session's process table's).
@@ -15,7 +16,18 @@ struct mproc {
 	uint32_t tgid;
 	bool dead;	 /* its exit was seen (attach: not the root's) */
 	uint64_t end_ns; /* exit time, for ages in run mode */
+	bool scanned;	 /* reachability known for scan_gen's blocks */
+	uint32_t scan_gen;
 };
+
+/* A scanned block's class (enum lw_reach_class) */
+struct verdict {
+	uint8_t cls;
+	uint64_t indirect_bytes, indirect_count;
+};
+
+/* what emit_leaks does with a block; the first four are lw_reach_class */
+#define CLS_UNSCANNED 4
 
 struct block {
 	uint32_t tgid, tid;
@@ -45,6 +57,10 @@ struct corr_mem {
 	size_t nr_bads, cap_bads;
 	struct block *maps; /* anonymous mappings: addr..addr+size, page-aligned */
 	size_t nr_maps, cap_maps;
+	struct hmap *verdicts; /* block key → index + 1 in verdict */
+	struct verdict *verdict;
+	size_t nr_verdict, cap_verdict;
+	uint64_t reachable_blocks, reachable_bytes;
 };
 
 static uint64_t user_key(uint32_t tgid, uint32_t gen, uint64_t addr)
@@ -65,7 +81,8 @@ struct corr_mem *corr_mem__new(const struct corr_mem_opts *o)
 	c->procs = hmap__new();
 	c->stacks = hmap__new();
 	c->user = hmap__new();
-	if (!c->procs || !c->stacks || !c->user) {
+	c->verdicts = hmap__new();
+	if (!c->procs || !c->stacks || !c->user || !c->verdicts) {
 		corr_mem__free(c);
 		return NULL;
 	}
@@ -79,6 +96,8 @@ void corr_mem__free(struct corr_mem *c)
 	hmap__free_ptrs(c->procs);
 	hmap__free_ptrs(c->stacks);
 	hmap__free_ptrs(c->user);
+	hmap__free(c->verdicts);
+	free(c->verdict);
 	for (size_t i = 0; i < LW_FREED_RING; i++)
 		free(c->freed[i]);
 	free(c->live);
@@ -310,6 +329,87 @@ int corr_mem__live(struct corr_mem *c, const struct lw_alloc_key *k, const struc
 	return 0;
 }
 
+/* ---- reachability ---- */
+
+int corr_mem__own_blocks(const struct corr_mem *c, uint32_t tgid, uint32_t gen,
+			 int (*cb)(void *ctx, uint64_t addr, uint64_t size), void *ctx)
+{
+	struct hmap_iter it = {0};
+	int err = 0;
+
+	while (!err && hmap__next(c->user, &it)) {
+		const struct block *b = (const struct block *)(uintptr_t)*it.val;
+
+		if (b->tgid == tgid && b->exec_gen == gen)
+			err = cb(ctx, b->addr, b->size);
+	}
+	for (size_t i = 0; i < c->nr_maps && !err; i++)
+		if (c->maps[i].tgid == tgid && c->maps[i].exec_gen == gen)
+			err = cb(ctx, c->maps[i].addr, c->maps[i].size);
+	return err;
+}
+
+int corr_mem__set_class(struct corr_mem *c, uint32_t tgid, uint32_t gen, uint64_t addr,
+			unsigned cls, uint64_t indirect_bytes, uint64_t indirect_count)
+{
+	bool added;
+	uint64_t *slot = hmap__put(c->verdicts, user_key(tgid, gen, addr), &added);
+
+	if (!slot)
+		return -ENOMEM;
+	if (added) {
+		if (lw_vec_grow((void **)&c->verdict, &c->cap_verdict, c->nr_verdict + 1,
+				sizeof(*c->verdict))) {
+			hmap__del(c->verdicts, user_key(tgid, gen, addr), NULL);
+			return -ENOMEM;
+		}
+		*slot = ++c->nr_verdict;
+	}
+	c->verdict[*slot - 1] = (struct verdict){.cls = (uint8_t)cls,
+						 .indirect_bytes = indirect_bytes,
+						 .indirect_count = indirect_count};
+	return 0;
+}
+
+void corr_mem__scanned(struct corr_mem *c, uint32_t tgid, uint32_t gen)
+{
+	struct mproc *p = proc_get(c, tgid);
+
+	if (p) {
+		p->scanned = true;
+		p->scan_gen = gen;
+	}
+}
+
+void corr_mem__reachable(const struct corr_mem *c, uint64_t *blocks, uint64_t *bytes)
+{
+	*blocks = c->reachable_blocks;
+	*bytes = c->reachable_bytes;
+}
+
+/* The block's class; a block of a scanned process that the scan did not
+ * see was born after it (attach) and is not lost.
+ */
+static const struct verdict *block_verdict(const struct corr_mem *c, const struct block *b,
+					   unsigned *cls)
+{
+	uint64_t *slot = hmap__get(c->procs, b->tgid);
+	const struct mproc *p = slot ? (const struct mproc *)(uintptr_t)*slot : NULL;
+	uint64_t *v;
+
+	if (!p || !p->scanned || p->scan_gen != b->exec_gen) {
+		*cls = CLS_UNSCANNED;
+		return NULL;
+	}
+	v = hmap__get(c->verdicts, user_key(b->tgid, b->exec_gen, b->addr));
+	if (!v) {
+		*cls = LW_REACH_REACHABLE;
+		return NULL;
+	}
+	*cls = c->verdict[*v - 1].cls;
+	return &c->verdict[*v - 1];
+}
+
 /* ---- findings ---- */
 
 struct group {
@@ -318,7 +418,9 @@ struct group {
 	const struct lw_ips *stack;
 	uint64_t bytes, count, oldest_ts;
 	uint32_t tid;
-	bool anon; /* anonymous mappings: never merged with heap blocks */
+	bool anon;    /* anonymous mappings: never merged with heap blocks */
+	unsigned cls; /* lw_reach_class or CLS_UNSCANNED: never merged either */
+	uint64_t indirect_bytes, indirect_count;
 };
 
 /* the BPF side's stack id, so groups of both sides merge */
@@ -346,14 +448,19 @@ static bool counts(struct corr_mem *c, const struct block *b, uint64_t now_ns, u
 }
 
 static int add_to_groups(struct group **gs, size_t *n, size_t *cap, const struct block *b,
-			 uint64_t key, const struct lw_ips *stack, bool anon)
+			 uint64_t key, const struct lw_ips *stack, bool anon, unsigned cls,
+			 const struct verdict *v)
 {
+	uint64_t ib = v ? v->indirect_bytes : 0, ic = v ? v->indirect_count : 0;
+
 	for (size_t i = 0; i < *n; i++) {
 		struct group *g = &(*gs)[i];
 
-		if (g->tgid == b->tgid && g->key == key && g->anon == anon) {
+		if (g->tgid == b->tgid && g->key == key && g->anon == anon && g->cls == cls) {
 			g->bytes += b->size;
 			g->count++;
+			g->indirect_bytes += ib;
+			g->indirect_count += ic;
 			if (b->ts_ns < g->oldest_ts) {
 				g->oldest_ts = b->ts_ns;
 				g->tid = b->tid;
@@ -370,8 +477,29 @@ static int add_to_groups(struct group **gs, size_t *n, size_t *cap, const struct
 				       .count = 1,
 				       .oldest_ts = b->ts_ns,
 				       .tid = b->tid,
-				       .anon = anon};
+				       .anon = anon,
+				       .cls = cls,
+				       .indirect_bytes = ib,
+				       .indirect_count = ic};
 	return 0;
+}
+
+/* One block into its group, by class: still-reachable ones are only
+ * counted unless asked for.
+ */
+static int add_block(struct corr_mem *c, struct group **gs, size_t *n, size_t *cap,
+		     const struct block *b, uint64_t key, const struct lw_ips *stack, bool anon)
+{
+	unsigned cls;
+	const struct verdict *v = block_verdict(c, b, &cls);
+
+	if (cls == LW_REACH_REACHABLE) {
+		c->reachable_blocks++;
+		c->reachable_bytes += b->size;
+		if (!c->o.show_reachable)
+			return 0;
+	}
+	return add_to_groups(gs, n, cap, b, key, stack, anon, cls, v);
 }
 
 static int group_cmp(const void *pa, const void *pb)
@@ -384,6 +512,8 @@ static int group_cmp(const void *pa, const void *pb)
 		return a->tgid < b->tgid ? -1 : 1;
 	if (a->anon != b->anon)
 		return a->anon ? 1 : -1;
+	if (a->cls != b->cls)
+		return a->cls < b->cls ? -1 : 1;
 	return a->key < b->key ? -1 : a->key > b->key;
 }
 
@@ -395,6 +525,39 @@ static void fill_comm(const struct corr_mem *c, uint32_t tgid, char *comm)
 		memcpy(comm, p->comm, LW_COMM_LEN);
 }
 
+/* valgrind's classes: definitely and indirectly lost are leaks; possibly
+ * lost (only interior pointers) and still reachable are listed, not gating.
+ */
+static void set_kind(struct lw_finding *f, unsigned cls)
+{
+	switch (cls) {
+	case LW_REACH_DEFINITE:
+		f->kind = "mem-leak";
+		f->cls = "definite";
+		f->why = "no pointer to it is left in the process";
+		break;
+	case LW_REACH_INDIRECT:
+		f->kind = "mem-leak";
+		f->cls = "indirect";
+		f->why = "pointed to only from lost blocks";
+		break;
+	case LW_REACH_POSSIBLE:
+		f->kind = "mem-possibly-lost";
+		f->cls = "possible";
+		f->why = "only pointers into its middle are left";
+		break;
+	case LW_REACH_REACHABLE:
+		f->kind = "mem-reachable";
+		f->cls = "reachable";
+		f->why = "a pointer chain from the process's roots reaches it";
+		break;
+	default:
+		f->kind = "mem-leak";
+		f->cls = "unscanned";
+		f->why = "still allocated (the process was not held still to scan it)";
+	}
+}
+
 static int emit_leaks(struct corr_mem *c, uint64_t now_ns, struct lw_findings *out)
 {
 	static const struct lw_ips no_stack;
@@ -404,28 +567,28 @@ static int emit_leaks(struct corr_mem *c, uint64_t now_ns, struct lw_findings *o
 	uint64_t end, max_end;
 	int err = 0;
 
+	c->reachable_blocks = c->reachable_bytes = 0;
 	for (size_t i = 0; i < c->nr_live && !err; i++) {
 		struct block *b = &c->live[i];
 		uint64_t *s = hmap__get(c->stacks, b->stack_id);
 
 		if (!counts(c, b, now_ns, &end))
 			continue;
-		err = add_to_groups(&gs, &n, &cap, b, b->stack_id,
-				    s ? (const struct lw_ips *)(uintptr_t)*s : &no_stack, false);
+		err = add_block(c, &gs, &n, &cap, b, b->stack_id,
+				s ? (const struct lw_ips *)(uintptr_t)*s : &no_stack, false);
 	}
 	while (!err && hmap__next(c->user, &it)) {
 		struct block *b = (struct block *)(uintptr_t)*it.val;
 
 		if (counts(c, b, now_ns, &end))
-			err =
-			    add_to_groups(&gs, &n, &cap, b, ips_hash(&b->stack), &b->stack, false);
+			err = add_block(c, &gs, &n, &cap, b, ips_hash(&b->stack), &b->stack, false);
 	}
 	/* still mapped: counted like blocks, but never sampled */
 	for (size_t i = 0; i < c->nr_maps && !err; i++) {
 		struct block *b = &c->maps[i];
 
 		if (counts(c, b, now_ns, &end))
-			err = add_to_groups(&gs, &n, &cap, b, ips_hash(&b->stack), &b->stack, true);
+			err = add_block(c, &gs, &n, &cap, b, ips_hash(&b->stack), &b->stack, true);
 	}
 	if (n)
 		qsort(gs, n, sizeof(*gs), group_cmp);
@@ -441,7 +604,9 @@ static int emit_leaks(struct corr_mem *c, uint64_t now_ns, struct lw_findings *o
 		max_end = slot && ((struct mproc *)(uintptr_t)*slot)->dead
 			      ? ((struct mproc *)(uintptr_t)*slot)->end_ns
 			      : now_ns;
-		f->kind = "mem-leak";
+		set_kind(f, gs[i].cls);
+		f->indirect_bytes = gs[i].indirect_bytes * scale;
+		f->indirect_count = gs[i].indirect_count * scale;
 		f->pid = gs[i].tgid;
 		f->tid = gs[i].tid;
 		fill_comm(c, gs[i].tgid, f->comm);

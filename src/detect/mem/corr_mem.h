@@ -14,6 +14,7 @@ struct corr_mem_opts {
 	bool attach_mode; /* only processes alive at the end; blocks older than min_age */
 	uint64_t min_age_ns;
 	uint32_t sample_every; /* counts and bytes are scaled back up */
+	bool show_reachable;   /* mem-reachable findings, not only their count */
 	/* the session's process table: comm and the current exec generation
 	 * (NULL: generation 0, no comm)
 	 */
@@ -50,6 +51,19 @@ int corr_mem__munmap(struct corr_mem *c, const struct lw_ev_munmap *ev);
 /* From the BPF maps at report time. */
 int corr_mem__stack(struct corr_mem *c, uint64_t stack_id, const struct lw_stack_ips *ips);
 int corr_mem__live(struct corr_mem *c, const struct lw_alloc_key *k, const struct lw_alloc_val *v);
+
+/* Reachability (a scan of the frozen process, mem/reach.h): the blocks of
+ * (tgid, gen) user space tracks itself, streamed and mapped ones, for the
+ * scan's list; then each block's class, and that the process was scanned.
+ * Blocks of a process never scanned keep today's rule: live means lost.
+ */
+int corr_mem__own_blocks(const struct corr_mem *c, uint32_t tgid, uint32_t gen,
+			 int (*cb)(void *ctx, uint64_t addr, uint64_t size), void *ctx);
+int corr_mem__set_class(struct corr_mem *c, uint32_t tgid, uint32_t gen, uint64_t addr,
+			unsigned cls, uint64_t indirect_bytes, uint64_t indirect_count);
+void corr_mem__scanned(struct corr_mem *c, uint32_t tgid, uint32_t gen);
+/* Still-reachable blocks and bytes the last finish counted. */
+void corr_mem__reachable(const struct corr_mem *c, uint64_t *blocks, uint64_t *bytes);
 
 /* Findings: mem-leak groups (pid, stack) with bytes/count/oldest age, then
  * the bad frees. Appends to out.

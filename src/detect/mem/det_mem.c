@@ -10,6 +10,8 @@
 #include "detect/fd/corr_fd.h"
 #include "detect/mem/corr_mem.h"
 #include "detect/mem/det_mem.h"
+#include "detect/mem/mem_scan.h"
+#include "report/report.h"
 #include "report/kinds.h"
 #include "stack/probe_place.h"
 #include "stack/symbolize.h"
@@ -17,6 +19,8 @@
 struct lw_det {
 	struct lw_det_env env;
 	struct corr_mem *mem;
+	struct mem_scan_stats scan;
+	uint64_t scan_errors;
 };
 
 static const struct mem_probe {
@@ -44,6 +48,7 @@ static int mem_open(struct lw_det **out, const struct lw_det_env *env)
 	    .attach_mode = o->mode == LW_MODE_ATTACH,
 	    .min_age_ns = o->min_age_ns,
 	    .sample_every = o->sample_every,
+	    .show_reachable = o->show_reachable,
 	    .proc = lw_procs__lookup,
 	    .proc_ctx = (void *)env->io->procs,
 	};
@@ -198,6 +203,29 @@ static int mem_on_exit(struct lw_det *d, const struct lw_proc *p, const struct l
 	return 0;
 }
 
+static int mem_on_frozen(struct lw_det *d, const struct lw_frozen *fr)
+{
+	const struct lw_opts *o = d->env.opts;
+	const struct lw_proc *p = lw_procs__find(d->env.io->procs, (uint32_t)fr->pid);
+	/* blocks the list may lack: their contents are not scanned, so what
+	 * only they point to would look lost; treat the gaps as roots
+	 */
+	bool unknown =
+	    o->mode == LW_MODE_ATTACH || o->sample_every > 1 || o->min_size || o->max_size;
+	int err = mem_scan__frozen(d->mem, d->env.io, fr, p ? p->exec_gen : 0, unknown, &d->scan);
+
+	d->scan_errors += err != 0;
+	return err;
+}
+
+static void mem_meta(struct lw_det *d, struct lw_report_meta *m)
+{
+	m->scan.mem_scans += d->scan.scans;
+	m->scan.mem_scanned_bytes += d->scan.scanned_bytes;
+	m->scan.mem_scan_ns += d->scan.scan_ns;
+	corr_mem__reachable(d->mem, &m->scan.reachable_blocks, &m->scan.reachable_bytes);
+}
+
 static int on_stack(void *ctx, uint64_t id, const struct lw_stack_ips *ips)
 {
 	return corr_mem__stack(ctx, id, ips);
@@ -306,7 +334,9 @@ const struct lw_detector_ops det_mem_ops = {
     .on_event = mem_on_event,
     .on_exit = mem_on_exit,
     .tick = mem_tick,
+    .on_frozen = mem_on_frozen,
     .finish = mem_finish,
+    .meta = mem_meta,
     .site_key = mem_site_key,
     .trim = mem_trim,
     .free = mem_free,

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "base/vec.h"
+#include "detect/mem/freeze.h"
+#include "detect/mem/mem_scan.h"
+#include "detect/mem/reach.h"
+
+struct collect {
+	uint32_t tgid, gen;
+	struct lw_reach_block *v;
+	size_t n, cap;
+};
+
+static uint64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int add(struct collect *col, uint64_t addr, uint64_t size)
+{
+	if (lw_vec_grow((void **)&col->v, &col->cap, col->n + 1, sizeof(*col->v)))
+		return -ENOMEM;
+	col->v[col->n++] = (struct lw_reach_block){.addr = addr, .size = size ? size : 1};
+	return 0;
+}
+
+static int own_block(void *ctx, uint64_t addr, uint64_t size)
+{
+	return add(ctx, addr, size);
+}
+
+static int skip_stack(void *ctx, uint64_t id, const struct lw_stack_ips *ips)
+{
+	(void)ctx, (void)id, (void)ips;
+	return 0;
+}
+
+static int map_block(void *ctx, const struct lw_alloc_key *k, const struct lw_alloc_val *v)
+{
+	struct collect *col = ctx;
+
+	if (k->tgid != col->tgid || k->exec_gen != col->gen || (v->flags & LW_ALLOC_USER))
+		return 0;
+	return add(col, k->addr, v->size);
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	const struct lw_reach_block *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Sorted, and no block overlapping the one before it (a mapping that
+ * holds heap blocks is listed once, as its blocks).
+ */
+static void sort_blocks(struct collect *col)
+{
+	size_t out = 0;
+
+	qsort(col->v, col->n, sizeof(*col->v), by_addr);
+	for (size_t i = 0; i < col->n; i++) {
+		if (out && col->v[i].addr < col->v[out - 1].addr + col->v[out - 1].size)
+			continue;
+		col->v[out++] = col->v[i];
+	}
+	col->n = out;
+}
+
+int mem_scan__frozen(struct corr_mem *c, const struct lw_det_io *io, const struct lw_frozen *fr,
+		     uint32_t gen, bool unknown_heap, struct mem_scan_stats *st)
+{
+	struct collect col = {.tgid = (uint32_t)fr->pid, .gen = gen};
+	struct lw_reach_io rio = {.read = freeze__read, .ctx = (void *)fr->fz};
+	struct lw_reach_region *roots = NULL;
+	struct lw_reach_map *maps = NULL;
+	struct lw_reach_stats rs = {};
+	size_t nr_roots = 0;
+	uint64_t t0 = mono_now();
+	int nr_maps, err;
+
+	if (!io->proc_maps || !fr->fz)
+		return -ENOSYS;
+	err = io->read_mem ? io->read_mem(io->ctx, skip_stack, map_block, &col) : 0;
+	if (!err)
+		err = corr_mem__own_blocks(c, col.tgid, gen, own_block, &col);
+	nr_maps = err ? err : io->proc_maps(io->ctx, col.tgid, &maps);
+	if (nr_maps < 0) {
+		err = nr_maps;
+		goto out;
+	}
+	sort_blocks(&col);
+	err = reach__pick_roots(maps, (size_t)nr_maps, col.v, col.n, fr->fz->sps, fr->fz->nr_sps,
+				unknown_heap, &roots, &nr_roots);
+	if (!err)
+		err = reach__scan(col.v, col.n, roots, nr_roots, fr->fz->regs, fr->fz->nr_regs,
+				  &rio, &rs);
+	for (size_t i = 0; i < col.n && !err; i++)
+		err = corr_mem__set_class(c, col.tgid, gen, col.v[i].addr, col.v[i].cls,
+					  col.v[i].indirect_bytes, col.v[i].indirect_count);
+	if (!err) {
+		corr_mem__scanned(c, col.tgid, gen);
+		st->scans++;
+		st->scanned_bytes += rs.root_bytes + rs.block_bytes;
+		st->scan_ns += mono_now() - t0;
+	}
+out:
+	free(col.v);
+	free(roots);
+	free(maps);
+	return err;
+}

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include "base/hmap.h"
 #include "base/vec.h"
@@ -32,12 +33,19 @@ struct dying {
 	uint64_t first_ns; /* its first thread's exit stop */
 };
 
+struct dead_sp {
+	pid_t tgid;
+	uint64_t sp;
+};
+
 struct exit_stops {
 	exit_stop_fn fn;
 	void *ctx;
 	struct hmap *tids; /* tid → tgid << 1 | T_AT_EXIT */
 	struct dying *dying;
 	size_t nr_dying, cap_dying;
+	struct dead_sp *dead; /* threads that ended alone, per live process */
+	size_t nr_dead, cap_dead;
 	struct exit_stop_stats st;
 };
 
@@ -68,6 +76,7 @@ void exit_stops__free(struct exit_stops *x)
 		return;
 	hmap__free(x->tids);
 	free(x->dying);
+	free(x->dead);
 	free(x);
 }
 
@@ -171,6 +180,35 @@ static enum thread_state group_state(const struct exit_stops *x, pid_t tgid)
 	return worst;
 }
 
+/* A thread ending alone: its stack stays mapped (glibc caches it) but is
+ * no root of the process's memory any more.
+ */
+static void note_dead_sp(struct exit_stops *x, pid_t tgid, pid_t tid)
+{
+	struct user_regs_struct r;
+
+	if (ptrace(PTRACE_GETREGS, tid, 0, &r) ||
+	    lw_vec_grow((void **)&x->dead, &x->cap_dead, x->nr_dead + 1, sizeof(*x->dead)))
+		return;
+	x->dead[x->nr_dead++] = (struct dead_sp){.tgid = tgid, .sp = r.rsp};
+}
+
+static void take_dead_sps(struct exit_stops *x, pid_t tgid, struct lw_freeze *fz)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < x->nr_dead; i++) {
+		if (x->dead[i].tgid != tgid) {
+			x->dead[out++] = x->dead[i];
+			continue;
+		}
+		if (!lw_vec_grow((void **)&fz->dead_sps, &fz->cap_dead_sps, fz->nr_dead_sps + 1,
+				 sizeof(*fz->dead_sps)))
+			fz->dead_sps[fz->nr_dead_sps++] = x->dead[i].sp;
+	}
+	x->nr_dead = out;
+}
+
 /* Resume the threads of tgid held at their exit; with scan, first let the
  * detectors look.
  */
@@ -185,8 +223,13 @@ static void release_group(struct exit_stops *x, pid_t tgid, bool scan, uint64_t 
 			if ((pid_t)(*it.val >> 1) == tgid && (*it.val & T_AT_EXIT))
 				freeze__add_stopped(&fz, (pid_t)it.key);
 		fz.stop_ns = first_ns;
+		take_dead_sps(x, tgid, &fz);
 		x->fn(x->ctx, tgid, &fz);
 		freeze__free(&fz);
+	} else {
+		while (hmap__next(x->tids, &it))
+			if ((pid_t)(*it.val >> 1) == tgid && (*it.val & T_AT_EXIT))
+				note_dead_sp(x, tgid, (pid_t)it.key);
 	}
 	memset(&it, 0, sizeof(it));
 	while (hmap__next(x->tids, &it)) {

@@ -10,6 +10,9 @@ findings.py REPORT --funcs MODULE_SUBSTR
   "FUNC COUNT" per finding, sorted (FUNC as above)
 findings.py REPORT --stat NAME      print stats[NAME]
 findings.py REPORT --field NAME     print top-level NAME
+findings.py REPORT --scan NAME      print scan[NAME]
+findings.py REPORT MODULE_SUBSTR --class
+  as the first form, mem findings with class=C (and indirect=BYTES)
 """
 import json
 import re
@@ -28,6 +31,9 @@ def main():
         doc = json.load(f)
     if sys.argv[2] == "--stat":
         print(doc["stats"][sys.argv[3]])
+        return
+    if sys.argv[2] == "--scan":
+        print(doc["scan"][sys.argv[3]])
         return
     if sys.argv[2] == "--field":
         print(json.dumps(doc[sys.argv[3]]))
@@ -55,7 +61,12 @@ def main():
             if fd["kind"] == "mem-leak" and mod not in (top.get("module") or ""):
                 func = "not-innermost:" + func
             rel = ";".join(f'{r["label"]}={first_in(r["stack"], mod)}' for r in fd.get("related", []))
-            lines.append(f'{fd["kind"]} count={fd["count"]} bytes={fd["bytes"]} func={func}' + (f" {rel}" if rel else ""))
+            line = f'{fd["kind"]} count={fd["count"]} bytes={fd["bytes"]} func={func}' + (f" {rel}" if rel else "")
+            if "--class" in sys.argv[3:]:
+                line += f' class={fd.get("class")}'
+                if fd.get("indirect"):
+                    line += f' indirect={fd["indirect"]["bytes"]}'
+            lines.append(line)
             continue
         line = f'{fd["kind"]} count={fd["count"]} fds={fds} func={func} resource={res}'
         # plain fd-leaks keep their one-line form; the other kinds show evidence

@@ -213,5 +213,6 @@ void freeze__free(struct lw_freeze *f)
 	free(f->threads);
 	free(f->regs);
 	free(f->sps);
+	free(f->dead_sps);
 	memset(f, 0, sizeof(*f));
 }

@@ -24,6 +24,11 @@ struct lw_freeze {
 	size_t nr_regs, cap_regs;
 	uint64_t *sps; /* each stopped thread's stack pointer */
 	size_t nr_sps, cap_sps;
+	/* run mode: stack pointers of threads that ended before the process
+	 * (their stacks stay mapped in glibc's cache, full of stale pointers)
+	 */
+	uint64_t *dead_sps;
+	size_t nr_dead_sps, cap_dead_sps;
 	size_t unstopped; /* threads that would not stop in time (stacks read whole) */
 	uint64_t stop_ns; /* CLOCK_MONOTONIC when the first thread stopped */
 };

@@ -73,6 +73,25 @@ static void sort_blocks(struct collect *col)
 	col->n = out;
 }
 
+static bool holds(const struct lw_reach_map *m, const uint64_t *sps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sps[i] >= m->start && sps[i] < m->end)
+			return true;
+	return false;
+}
+
+/* The stack of a thread that ended is no root, unless a live thread got
+ * it from glibc's cache since.
+ */
+static void drop_dead_stacks(struct lw_reach_map *maps, size_t n, const struct lw_freeze *fz)
+{
+	for (size_t i = 0; i < n && fz->nr_dead_sps; i++)
+		if (holds(&maps[i], fz->dead_sps, fz->nr_dead_sps) &&
+		    !holds(&maps[i], fz->sps, fz->nr_sps))
+			maps[i].special = true;
+}
+
 int mem_scan__frozen(struct corr_mem *c, const struct lw_det_io *io, const struct lw_frozen *fr,
 		     uint32_t gen, bool unknown_heap, struct mem_scan_stats *st)
 {
@@ -96,6 +115,7 @@ int mem_scan__frozen(struct corr_mem *c, const struct lw_det_io *io, const struc
 		goto out;
 	}
 	sort_blocks(&col);
+	drop_dead_stacks(maps, (size_t)nr_maps, fr->fz);
 	err = reach__pick_roots(maps, (size_t)nr_maps, col.v, col.n, fr->fz->sps, fr->fz->nr_sps,
 				unknown_heap, &roots, &nr_roots);
 	if (!err)

@@ -506,7 +506,7 @@ mem_attach() { # $1: extra fixture args, $2: launcher words, $3: run once ready 
 	$LW attach -p $srv --only mem --min-age 0 --interval 0.1 -f json -o "$TMP/memsrv.json" 2>"$TMP/memsrv.err" &
 	lw=$!
 	wait_for "$TMP/memsrv.err" "attached to pid" 1 || { fail "not attached: $(cat "$TMP/memsrv.err")"; return 1; }
-	for i in 1 2 3 4; do
+	for i in 1 2 3 4 5 6; do
 		kill -USR1 $srv
 		wait_for "$TMP/mready" request $i || { fail "request $i"; return 1; }
 		# a full interval sample after each request: the site rises each time
@@ -523,7 +523,7 @@ mem_attach() { # $1: extra fixture args, $2: launcher words, $3: run once ready 
 start mem_attach_request_leak_grows
 if mem_attach ""; then
 	expect_eq "$mem_attach_rc" 23 "exit code" &&
-		expect_eq "$($Q "$TMP/memsrv.json" mem_server)" "mem-leak count=4 bytes=512 func=request_ctx_new" "findings" &&
+		expect_eq "$($Q "$TMP/memsrv.json" mem_server)" "mem-leak count=6 bytes=768 func=request_ctx_new" "findings" &&
 		expect_eq "$(python3 -c 'import json,sys; print([f["growing"] for f in json.load(open(sys.argv[1]))["findings"]])' "$TMP/memsrv.json")" "[True]" "growing" &&
 		ok
 fi
@@ -643,7 +643,7 @@ wait_for "$TMP/ready4" ready 1
 $LW attach -p $srv --min-age 0 --interval 0.1 -f json -o "$TMP/grow.json" 2>"$TMP/grow.err" &
 lw=$!
 wait_for "$TMP/grow.err" "attached to pid" 1
-for i in 1 2 3 4; do
+for i in 1 2 3 4 5 6; do
 	kill -USR1 $srv
 	wait_for "$TMP/ready4" request $i
 	wait_for "$TMP/grow.err" " $i live fds" 1 || fail "no interval line for $i live fds: $(tail -3 "$TMP/grow.err")"
@@ -653,7 +653,7 @@ wait $lw
 kill -TERM $srv
 wait $srv
 if [ -n "$current" ]; then
-	grep -q "4 live fds (+1) from handle_request+0x.*GROWING" "$TMP/grow.err" &&
+	grep -q "6 live fds (+1) from handle_request+0x.*GROWING" "$TMP/grow.err" &&
 		expect_eq "$(python3 -c 'import json,sys; print([f["growing"] for f in json.load(open(sys.argv[1]))["findings"]])' "$TMP/grow.json")" "[True]" "growing flag" &&
 		ok || fail "interval output: $(tail -4 "$TMP/grow.err")"
 fi

@@ -111,6 +111,13 @@ $(OUTPUT)/bench/%: bench/%.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror $< -o $@
 
+# the reachability scan on a real frozen process: links the scan and the freeze
+$(OUTPUT)/bench/reach_scan: bench/reach_scan.c $(OUTPUT)/src/detect/mem/reach.o \
+			    $(OUTPUT)/src/detect/mem/freeze.o
+	$(call msg,BENCH,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc $^ -o $@
+
 unit: $(OUTPUT)/unit-tests $(FIXTURES)
 	$(Q)$(OUTPUT)/unit-tests
 
@@ -121,7 +128,7 @@ e2e: $(OUTPUT)/leakwatch $(FIXTURES)
 check: all $(OUTPUT)/unit-tests
 	$(Q)bash tests/check.sh $(OUTPUT)
 
-bench: all $(OUTPUT)/bench/fd_openclose $(OUTPUT)/bench/mem_pairs
+bench: all $(OUTPUT)/bench/fd_openclose $(OUTPUT)/bench/mem_pairs $(OUTPUT)/bench/reach_scan
 	$(Q)bash bench/run.sh $(OUTPUT)
 
 # libFuzzer harnesses (tests/fuzz) over the pure code, built by clang with

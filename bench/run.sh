@@ -85,3 +85,6 @@ blocks = max((f["count"] for f in d["findings"] if f["kind"] == "mem-leak"), def
 print(f"  report written after {t1 - t0:5.2f} s (target <= 2 s), {blocks} blocks in the largest site")
 print(f"  probes removed and exited after {t2 - t0:5.2f} s")
 PY
+
+echo "== mem: reachability scan of a frozen process (freeze, maps, roots, scan, thaw)"
+"$OUT/bench/reach_scan" 64 1024 || { echo "bench: reach_scan: wrong answer or no scan"; exit 1; }

@@ -4,7 +4,8 @@ set -eu
 # LW_DEPS: another package list (tools/install-fuzz-deps.sh passes its own)
 # nginx-light and curl: the precision test attaches to a real, healthy nginx
 # libcap2-bin (capsh) and procps (pgrep): e2e cases drop capabilities and find leakwatch by name
-pkgs=${LW_DEPS:-"make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev pkg-config python3 util-linux binutils libcapstone-dev libssl-dev libgnutls28-dev libglib2.0-dev nginx-light curl libcap2-bin procps"}
+# redis-server and redis-tools: an e2e case attaches to redis, which mallocs through jemalloc
+pkgs=${LW_DEPS:-"make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev pkg-config python3 util-linux binutils libcapstone-dev libssl-dev libgnutls28-dev libglib2.0-dev nginx-light curl libcap2-bin procps redis-server redis-tools"}
 missing=""
 for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

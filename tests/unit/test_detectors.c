@@ -9,6 +9,7 @@
 #include "base/proc_table.h"
 #include "detect/detector.h"
 #include "detect/fd/det_fd.h"
+#include "detect/mem/alloc_code.h"
 #include "detect/mem/det_mem.h"
 #include "detect/mount/corr_mount.h"
 #include "detect/mount/det_mount.h"
@@ -150,7 +151,7 @@ LW_TEST(proc_table_lifecycle)
 /* ---- synthetic I/O ---- */
 
 struct fake {
-	const char *module_of[4]; /* ip 0x1000*i → module */
+	const char *module_of[8]; /* ip 0x1000*i → module */
 	int shared_calls;
 	int shared_answer;
 	int touch_err;
@@ -171,7 +172,7 @@ static const struct lw_mapping *fake_mapping(void *ctx, uint32_t tgid, uint64_t 
 	uint64_t i = ip / 0x1000;
 
 	(void)tgid;
-	if (i >= 4 || !f->module_of[i])
+	if (i >= 8 || !f->module_of[i])
 		return NULL;
 	m = (struct lw_mapping){
 	    .start = i * 0x1000, .end = (i + 1) * 0x1000, .path = f->module_of[i]};
@@ -228,23 +229,110 @@ LW_TEST(det_mem_mmap_libc_filter)
 	struct lw_ips ips = {.nr = 3, .ips = {0x1010, 0x0020, 0x1030}};
 
 	/* mmap wrapper (libc) called from libc itself: malloc's own arena */
-	ASSERT_TRUE(!det_mem__keep_mmap(&io, 1, &ips), "libc caller dropped");
+	ASSERT_TRUE(!det_mem__keep_mmap(&io, NULL, 1, &ips), "libc caller dropped");
 	ips = (struct lw_ips){.nr = 3, .ips = {0x1010, 0x2020, 0x1030}};
-	ASSERT_TRUE(!det_mem__keep_mmap(&io, 1, &ips), "ld.so caller dropped");
+	ASSERT_TRUE(!det_mem__keep_mmap(&io, NULL, 1, &ips), "ld.so caller dropped");
 	/* the program's own mapping: the wrapper frame is cut */
 	ips = (struct lw_ips){.nr = 3, .ips = {0x0010, 0x1020, 0x1030}};
-	ASSERT_TRUE(det_mem__keep_mmap(&io, 1, &ips), "program's mapping kept");
+	ASSERT_TRUE(det_mem__keep_mmap(&io, NULL, 1, &ips), "program's mapping kept");
 	ASSERT_EQ(ips.nr, 2, "wrapper frame cut");
 	ASSERT_EQ(ips.ips[0], 0x1020, "caller innermost");
 	ASSERT_TRUE(ips.flags & LW_STK_ALL_RETURN, "all return addresses");
 	/* unknown modules: kept as they are */
 	ips = (struct lw_ips){.nr = 2, .ips = {0x3010, 0x3020}};
-	ASSERT_TRUE(det_mem__keep_mmap(&io, 1, &ips), "unknown kept");
+	ASSERT_TRUE(det_mem__keep_mmap(&io, NULL, 1, &ips), "unknown kept");
 	ASSERT_EQ(ips.nr, 2, "unchanged");
 	io.mapping = NULL;
 	ips = (struct lw_ips){.nr = 2, .ips = {0x0010, 0x0020}};
-	ASSERT_TRUE(det_mem__keep_mmap(&io, 1, &ips), "no symbolizer: kept");
+	ASSERT_TRUE(det_mem__keep_mmap(&io, NULL, 1, &ips), "no symbolizer: kept");
 	ASSERT_EQ(ips.nr, 2, "no symbolizer: unchanged");
+}
+
+#define LIBC	   "/usr/lib/x86_64-linux-gnu/libc.so.6"
+#define APP	   "/srv/app"
+#define STATIC_APP "/srv/static-app" /* jemalloc linked in */
+
+static struct fake alloc_fake(void)
+{
+	return (struct fake){.module_of = {LIBC, APP, "/lib64/ld-linux-x86-64.so.2",
+					   "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+					   "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
+					   "/opt/lib/libmyalloc.so", STATIC_APP, NULL}};
+}
+
+#define IPS(...)                                                                                   \
+	(struct lw_ips)                                                                            \
+	{                                                                                          \
+		.nr = sizeof((uint64_t[]){__VA_ARGS__}) / sizeof(uint64_t), .ips = { __VA_ARGS__ } \
+	}
+
+/* redis's jemalloc, a tcmalloc making the syscall itself, a probed
+ * allocator of any name: their mappings are not the program's
+ */
+LW_TEST(det_mem_mmap_allocator_library)
+{
+	struct fake f = alloc_fake();
+	struct lw_det_io io = {.ctx = &f, .mapping = fake_mapping};
+	struct alloc_code *ac = alloc_code__new();
+	struct lw_ips ips;
+
+	ASSERT_TRUE(ac, "new");
+	/* libc's mmap called by jemalloc's pages_map, from malloc in jemalloc */
+	ips = IPS(0x0010, 0x3020, 0x3030, 0x1040);
+	ASSERT_TRUE(!det_mem__keep_mmap(&io, NULL, 1, &ips), "jemalloc: known by name");
+	ips = IPS(0x4010, 0x4020, 0x1030);
+	ASSERT_TRUE(!det_mem__keep_mmap(&io, NULL, 1, &ips), "tcmalloc's own syscall");
+	ips = IPS(0x0010, 0x5020, 0x1030);
+	ASSERT_TRUE(det_mem__keep_mmap(&io, ac, 1, &ips), "an unknown library: kept");
+	ASSERT_EQ(alloc_code__add_module(ac, "/opt/lib/libmyalloc.so", true), 0, "probed");
+	ips = IPS(0x0010, 0x5020, 0x1030);
+	ASSERT_TRUE(!det_mem__keep_mmap(&io, ac, 1, &ips), "the probed allocator's: dropped");
+	/* libc serving malloc takes nothing from the program */
+	ASSERT_EQ(alloc_code__add_module(ac, LIBC, false), 0, "libc");
+	ips = IPS(0x0010, 0x1020, 0x1030);
+	ASSERT_TRUE(det_mem__keep_mmap(&io, ac, 1, &ips), "program's mapping kept");
+	ASSERT_EQ(ips.nr, 2, "wrapper cut");
+	ASSERT_EQ(ips.ips[0], 0x1020, "caller innermost");
+	/* an allocator frame deeper down: the program's code mapped it */
+	ips = IPS(0x0010, 0x1020, 0x1030, 0x3040);
+	ASSERT_TRUE(det_mem__keep_mmap(&io, ac, 1, &ips), "only the caller's module counts");
+	alloc_code__free(ac);
+	alloc_code__free(NULL);
+}
+
+/* jemalloc linked into the executable: allocator-internal functions and
+ * the malloc entry point, by file offset in that executable
+ */
+LW_TEST(det_mem_mmap_static_allocator)
+{
+	struct fake f = alloc_fake();
+	struct lw_det_io io = {.ctx = &f, .mapping = fake_mapping};
+	struct alloc_code *ac = alloc_code__new();
+	struct lw_ips ips;
+
+	ASSERT_EQ(alloc_code__add_range(ac, STATIC_APP, 0x100, 0x200, ALLOC_CODE_INTERNAL), 0,
+		  "je_pages_map");
+	ASSERT_EQ(alloc_code__add_range(ac, STATIC_APP, 0x400, 0x480, ALLOC_CODE_ENTRY), 0,
+		  "malloc");
+	ips = IPS(0x0010, 0x6150, 0x6800, 0x6900);
+	ASSERT_TRUE(!det_mem__keep_mmap(&io, ac, 1, &ips), "called from je_pages_map");
+	ips = IPS(0x6120, 0x6800, 0x6900);
+	ASSERT_TRUE(!det_mem__keep_mmap(&io, ac, 1, &ips), "je_pages_map's own syscall");
+	ips = IPS(0x0010, 0x6800, 0x6810, 0x6440, 0x6950);
+	ASSERT_TRUE(!det_mem__keep_mmap(&io, ac, 1, &ips), "inside malloc, a few frames down");
+	ips = IPS(0x0010, 0x6800, 0x6480, 0x6950);
+	ASSERT_TRUE(!det_mem__keep_mmap(&io, ac, 1, &ips),
+		    "a call that is malloc's last instruction");
+	ips = IPS(0x0010, 0x6800, 0x6400, 0x6950);
+	ASSERT_TRUE(det_mem__keep_mmap(&io, ac, 1, &ips), "returns to the byte before malloc");
+	ips = IPS(0x0010, 0x6800, 0x6150, 0x6900);
+	ASSERT_TRUE(det_mem__keep_mmap(&io, ac, 1, &ips), "an internal name deeper down: kept");
+	ips = IPS(0x0010, 0x6800, 0x6900);
+	ASSERT_TRUE(det_mem__keep_mmap(&io, ac, 1, &ips), "the program's own mapping");
+	ASSERT_EQ(ips.nr, 2, "wrapper cut");
+	ips = IPS(0x0010, 0x1150, 0x1440);
+	ASSERT_TRUE(det_mem__keep_mmap(&io, ac, 1, &ips), "same offsets in another module");
+	alloc_code__free(ac);
 }
 
 LW_TEST(det_mem_top)

@@ -245,3 +245,42 @@ LW_TEST(reach_parse_maps_lines)
 	ASSERT_EQ(reach__parse_map("garbage", &m), -EINVAL, "garbage rejected");
 	ASSERT_EQ(reach__parse_map("2000-1000 rw-p 0 00:00 0", &m), -EINVAL, "end before start");
 }
+
+/* The lookup's edges: below the lowest block, in the gaps, one past the
+ * highest, a malloc(0) block on top, every block count up to 40 (the
+ * binary search's halving), blocks given in any order.
+ */
+LW_TEST(reach_lookup_edges)
+{
+	for (size_t n = 1; n <= 40; n++) {
+		struct image im = {};
+		struct lw_reach_block b[41];
+		uint64_t regs[3 * 41 + 4];
+		size_t nr = 0;
+		struct lw_reach_stats st;
+
+		seg(&im, GLOBALS, 8);
+		for (size_t i = 0; i < n; i++) /* highest first */
+			b[i] = (struct lw_reach_block){.addr = HEAP + 64 * (n - 1 - i), .size = 32};
+		b[n] = (struct lw_reach_block){.addr = HEAP + 64 * n, .size = 0};
+		for (size_t i = 0; i < n; i++) {
+			if (i % 3 == 0)
+				regs[nr++] = HEAP + 64 * i; /* a start */
+			regs[nr++] = HEAP + 64 * i + 40;    /* a gap */
+		}
+		regs[nr++] = HEAP - 8;		       /* below them all */
+		regs[nr++] = HEAP + 64 * n + 1;	       /* past malloc(0)'s own byte */
+		regs[nr++] = HEAP + 64 * (n - 1) + 31; /* the last byte of the top sized one */
+		ASSERT_EQ(scan(&im, b, n + 1, regs, nr, &st), 0, "scan");
+		for (size_t i = 0; i < n; i++) {
+			size_t k = n - 1 - i; /* b[i] is the k-th from the bottom */
+			uint8_t want = k % 3 == 0   ? LW_REACH_REACHABLE
+				       : k == n - 1 ? LW_REACH_POSSIBLE
+						    : LW_REACH_DEFINITE;
+
+			ASSERT_EQ(b[i].cls, want, "class by position");
+		}
+		ASSERT_EQ(b[n].cls, LW_REACH_DEFINITE,
+			  "malloc(0) on top: only its own address counts");
+	}
+}

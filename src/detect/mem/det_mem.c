@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "detect/fd/corr_fd.h"
+#include "detect/mem/alloc_code.h"
 #include "detect/mem/corr_mem.h"
 #include "detect/mem/det_mem.h"
 #include "detect/mem/mem_scan.h"
@@ -21,6 +22,7 @@ struct lw_det {
 	struct corr_mem *mem;
 	struct mem_scan_stats scan;
 	uint64_t scan_errors;
+	struct alloc_code *code; /* the allocators it probed */
 };
 
 static const struct mem_probe {
@@ -59,7 +61,8 @@ static int mem_open(struct lw_det **out, const struct lw_det_env *env)
 		return -ENOMEM;
 	d->env = *env;
 	d->mem = corr_mem__new(&mo);
-	return d->mem ? 0 : -ENOMEM;
+	d->code = alloc_code__new();
+	return d->mem && d->code ? 0 : -ENOMEM;
 }
 
 static void mem_free(struct lw_det *d)
@@ -67,6 +70,7 @@ static void mem_free(struct lw_det *d)
 	if (!d)
 		return;
 	corr_mem__free(d->mem);
+	alloc_code__free(d->code);
 	free(d);
 }
 
@@ -128,13 +132,21 @@ static int mem_attach(struct lw_det *d, pid_t pid, char **argv)
 	e = argv ? alloc_resolve__command(argv[0], environ, t, err, sizeof(err))
 		 : alloc_resolve__pid(pid, t, err, sizeof(err));
 	e = e ? lw_det__error(&d->env, e, "mem: %s", err) : det_mem__attach_target(&d->env, t);
+	/* its own mappings are not the program's (det_mem__keep_mmap) */
+	if (!e)
+		e = alloc_code__learn(d->code, t->shown, t->path);
 	free(t);
 	return e;
 }
 
+static const struct lw_mapping *mapping_of(const struct lw_det_io *io, uint32_t tgid, uint64_t ip)
+{
+	return io->mapping ? io->mapping(io->ctx, tgid, ip) : NULL;
+}
+
 static bool in_libc(const struct lw_det_io *io, uint32_t tgid, uint64_t ip)
 {
-	const struct lw_mapping *m = io->mapping ? io->mapping(io->ctx, tgid, ip) : NULL;
+	const struct lw_mapping *m = mapping_of(io, tgid, ip);
 	const char *base;
 
 	if (!m || !m->path)
@@ -144,13 +156,35 @@ static bool in_libc(const struct lw_det_io *io, uint32_t tgid, uint64_t ip)
 	return !strncmp(base, "libc.so", 7) || !strncmp(base, "ld-linux", 8);
 }
 
-bool det_mem__keep_mmap(const struct lw_det_io *io, uint32_t tgid, struct lw_ips *ips)
+/* What allocator code ip is (ip - 1: return addresses point past the call). */
+static enum alloc_code_kind code_kind(const struct lw_det_io *io, const struct alloc_code *ac,
+				      uint32_t tgid, uint64_t ip)
+{
+	const struct lw_mapping *m = mapping_of(io, tgid, ip);
+
+	if (!m || !m->path || ip <= m->start)
+		return ALLOC_CODE_NONE;
+	return alloc_code__classify(ac, m->path, ip - 1 - m->start + m->file_off);
+}
+
+bool det_mem__keep_mmap(const struct lw_det_io *io, const struct alloc_code *ac, uint32_t tgid,
+			struct lw_ips *ips)
 {
 	/* malloc's large chunks and arenas, thread stacks, ld.so's segments
 	 * and TLS: the heap detector's business or nobody's
 	 */
 	if (ips->nr >= 2 && in_libc(io, tgid, ips->ips[1]))
 		return false;
+	/* another allocator's extents, spans and caches: the mapping itself
+	 * (ips[0], a raw syscall) or its caller is allocator code, or it is
+	 * made inside malloc and friends
+	 */
+	for (uint32_t i = 0; i < ips->nr; i++) {
+		enum alloc_code_kind k = code_kind(io, ac, tgid, ips->ips[i]);
+
+		if (k == ALLOC_CODE_ENTRY || (k == ALLOC_CODE_INTERNAL && i < 2))
+			return false;
+	}
 	if (ips->nr >= 2 && in_libc(io, tgid, ips->ips[0])) {
 		memmove(ips->ips, ips->ips + 1, (ips->nr - 1) * sizeof(ips->ips[0]));
 		ips->nr--;
@@ -178,7 +212,7 @@ static int mem_on_event(struct lw_det *d, const struct lw_ev_hdr *h, size_t size
 		const struct lw_ev_mmap_anon *ev = (const void *)h;
 
 		lw_stack__ips(&ev->stack, &ips);
-		if (!det_mem__keep_mmap(d->env.io, h->tgid, &ips))
+		if (!det_mem__keep_mmap(d->env.io, d->code, h->tgid, &ips))
 			return 0;
 		return corr_mem__mmap(d->mem, ev, &ips);
 	}

@@ -12,13 +12,19 @@
 
 #define LW_MEM_SITE_TAG 0x6d656d0000000000ULL /* keeps mem sites apart from fd sites */
 
+struct alloc_code;
+
 /* An anonymous mapping. The C library and the dynamic loader map memory for
- * themselves and unmap it when done: false (drop it) when the frame right
- * after the mmap wrapper (ips[1]) is inside libc.so* or ld-linux*. When the
- * innermost frame is the wrapper (in libc) it is cut, so the caller is
- * innermost, as for heap blocks.
+ * themselves and unmap it when done; an allocator keeps its arenas, extents
+ * and caches mapped for reuse. None is the program's leak: false (drop it)
+ * when the frame right after the mmap wrapper (ips[1]) is inside libc.so*
+ * or ld-linux*, when ips[0] or ips[1] is allocator code or any frame is
+ * inside an allocator entry point (ac: the allocators probed, may be NULL;
+ * see alloc_code.h). When the innermost frame is the wrapper (in libc) it
+ * is cut, so the caller is innermost, as for heap blocks.
  */
-bool det_mem__keep_mmap(const struct lw_det_io *io, uint32_t tgid, struct lw_ips *ips);
+bool det_mem__keep_mmap(const struct lw_det_io *io, const struct alloc_code *ac, uint32_t tgid,
+			struct lw_ips *ips);
 
 /* --top N: keep the N largest unsuppressed mem-leak groups (corr_mem emits
  * them largest first), suppress the rest; returns how many it suppressed.

@@ -21,7 +21,9 @@ enum { UNSEEN = 0, POSSIBLE = 1, REACHABLE = 2 };
 struct scan {
 	struct lw_reach_block *b;
 	size_t n;
-	size_t *by_addr; /* block indices sorted by address */
+	size_t *by_addr;   /* block indices sorted by address */
+	uint64_t *starts;  /* their addresses, in that order (a flat binary search) */
+	uint64_t lo, span; /* every block lies in [lo, lo + span): the cheap test first */
 	uint8_t *level;
 	size_t *clique; /* lost phase: the leader each lost block was reached from */
 	size_t *stack;	/* work list */
@@ -44,26 +46,28 @@ static int cmp_addr(const void *a, const void *b, void *ctx)
  */
 static size_t find_block(const struct scan *sc, uint64_t v, bool *start)
 {
-	size_t lo = 0, hi = sc->n;
+	const uint64_t *a = sc->starts;
+	size_t lo = 0, n = sc->n;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	if (v - sc->lo >= sc->span)
+		return NO_BLOCK; /* most words: not even near the heap */
+	/* branch-light lower bound: the last start <= v */
+	while (n > 1) {
+		size_t half = n / 2;
 
-		if (sc->b[sc->by_addr[mid]].addr <= v)
-			lo = mid + 1;
-		else
-			hi = mid;
+		lo = a[lo + half] <= v ? lo + half : lo;
+		n -= half;
 	}
-	if (!lo)
+	if (a[lo] > v)
 		return NO_BLOCK;
 	{
-		const struct lw_reach_block *bl = &sc->b[sc->by_addr[lo - 1]];
+		const struct lw_reach_block *bl = &sc->b[sc->by_addr[lo]];
 		uint64_t size = bl->size ? bl->size : 1;
 
 		if (v - bl->addr >= size)
 			return NO_BLOCK;
 		*start = v == bl->addr;
-		return sc->by_addr[lo - 1];
+		return sc->by_addr[lo];
 	}
 }
 
@@ -89,7 +93,8 @@ static void scan_words(struct scan *sc, uint64_t start, uint64_t end, uint64_t *
 			uint64_t w;
 
 			memcpy(&w, sc->buf + off, 8);
-			fn(sc, w, arg);
+			if (w - sc->lo < sc->span)
+				fn(sc, w, arg);
 		}
 		start += (uint64_t)got & ~7ull;
 		if (!((uint64_t)got & ~7ull))
@@ -208,17 +213,28 @@ int reach__scan(struct lw_reach_block *blocks, size_t n, const struct lw_reach_r
 
 	memset(st, 0, sizeof(*st));
 	sc.by_addr = malloc((n ? n : 1) * sizeof(*sc.by_addr));
+	sc.starts = malloc((n ? n : 1) * sizeof(*sc.starts));
 	sc.level = calloc(n ? n : 1, 1);
 	sc.clique = malloc((n ? n : 1) * sizeof(*sc.clique));
 	sc.stack = malloc((2 * n + 1) * sizeof(*sc.stack));
 	sc.buf = malloc(CHUNK);
-	if (!sc.by_addr || !sc.level || !sc.clique || !sc.stack || !sc.buf)
+	if (!sc.by_addr || !sc.starts || !sc.level || !sc.clique || !sc.stack || !sc.buf)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		sc.by_addr[i] = i;
 		sc.clique[i] = NO_BLOCK;
 	}
 	qsort_r(sc.by_addr, n, sizeof(*sc.by_addr), cmp_addr, blocks);
+	for (size_t i = 0; i < n; i++) {
+		const struct lw_reach_block *bl = &blocks[sc.by_addr[i]];
+		uint64_t end = bl->addr + (bl->size ? bl->size : 1);
+
+		sc.starts[i] = bl->addr;
+		if (!i)
+			sc.lo = bl->addr; /* the lowest: sorted */
+		if (end - sc.lo > sc.span)
+			sc.span = end - sc.lo;
+	}
 
 	for (size_t i = 0; i < nr_regs; i++)
 		mark_word(&sc, regs[i], &root_level);
@@ -233,6 +249,7 @@ int reach__scan(struct lw_reach_block *blocks, size_t n, const struct lw_reach_r
 	err = 0;
 out:
 	free(sc.by_addr);
+	free(sc.starts);
 	free(sc.level);
 	free(sc.clique);
 	free(sc.stack);

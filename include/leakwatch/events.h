@@ -325,6 +325,12 @@ enum lw_bad_free_kind {
 	LW_BAD_FREE_INVALID,	/* never allocated by this process image */
 };
 
+/* lw_ev_mem_bad_free.call: which call was handed the address */
+enum lw_bad_free_call {
+	LW_BAD_FREE_BY_FREE = 0,
+	LW_BAD_FREE_BY_REALLOC, /* realloc or reallocarray: judged at its entry */
+};
+
 struct lw_ev_mem_bad_free {
 	struct lw_ev_hdr hdr;
 	__u64 addr;
@@ -332,9 +338,11 @@ struct lw_ev_mem_bad_free {
 	__u32 exec_gen;
 	__u64 size;		/* of the block when it was live (double free) */
 	__u64 alloc_stack_id;	/* 0: unknown */
-	__u64 prev_free_caller; /* return address of the earlier free() call */
+	__u64 prev_free_caller; /* return address of the earlier free() or realloc() call */
 	__u64 prev_free_ts;
 	__u64 alloc_ts;
+	__u32 call; /* enum lw_bad_free_call */
+	__u32 __pad;
 	struct lw_stack stack; /* this free; slice follows at LW_SLICE_OFFSET */
 };
 

@@ -497,6 +497,35 @@ expect_eq "$rc" 23 "exit code" &&
 	expect_eq "$($Q "$TMP/if.json" mem_double_free)" "mem-invalid-free count=1 bytes=0 func=release_again
 mem-leak count=1 bytes=48 func=make_block" "findings" && ok
 
+# the resource of each mem-double-free / mem-invalid-free finding
+bad_free_res() { $Q "$1" --field findings | python3 -c 'import json,sys; print("\n".join(f["resource"] for f in json.load(sys.stdin) if f["kind"] != "mem-leak"))' | sed 's/0x[0-9a-f]*/ADDR/'; }
+
+start mem_realloc_of_freed_block
+# glibc hands the freed block back: nothing crashes, the realloc is still a double free
+$LW run -q --only mem -f json -o "$TMP/rf.json" -- "$FX/mem_double_free" --realloc >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/rf.json" mem_double_free | grep -v '^mem-leak')" "mem-double-free count=1 bytes=48 func=regrow allocated at=make_block;previously freed from=release" "findings" &&
+	expect_eq "$(bad_free_res "$TMP/rf.json")" "address ADDR passed to realloc" "resource" && ok
+
+start mem_realloc_zero_of_freed_block_once
+# realloc(p, 0) frees p through free(), where glibc aborts: one finding, not two
+$LW run -q --only mem -f json -o "$TMP/rz.json" -- "$FX/mem_double_free" --realloc-zero >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/rz.json" mem_double_free)" "mem-double-free count=1 bytes=48 func=regrow allocated at=make_block;previously freed from=release" "findings" &&
+	expect_eq "$(bad_free_res "$TMP/rz.json")" "address ADDR passed to realloc" "resource" &&
+	expect_eq "$($Q "$TMP/rz.json" --field processes | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["exit_code"] & 127)')" 6 "killed by SIGABRT" && ok
+
+start mem_realloc_invalid
+# glibc aborts inside realloc: the probe at its entry saw it first
+$LW run -q --only mem -f json -o "$TMP/ri.json" -- "$FX/mem_double_free" --realloc-invalid >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/ri.json" mem_double_free)" "mem-invalid-free count=1 bytes=0 func=regrow
+mem-leak count=1 bytes=48 func=make_block" "findings" &&
+	expect_eq "$(bad_free_res "$TMP/ri.json")" "address ADDR passed to realloc" "resource" && ok
+
 mem_attach() { # $1: extra fixture args, $2: launcher words, $3: run once ready (pid in $srv)
 	rm -f "$TMP/mready"
 	${2:-} "$FX/mem_server" --ready-file "$TMP/mready" $1 &

@@ -162,8 +162,10 @@ struct lw_ev_fd_close_range {
 	__u32 last;
 	__u32 flags;
 	__u32 __pad;
+	struct lw_stack stack; /* the call, for a double close; slice follows at LW_SLICE_OFFSET */
 };
-_Static_assert(sizeof(struct lw_ev_fd_close_range) == 40, "lw_ev_fd_close_range");
+_Static_assert(__builtin_offsetof(struct lw_ev_fd_close_range, stack) == 40,
+	       "lw_ev_fd_close_range");
 
 struct lw_ev_fd_cloexec {
 	struct lw_ev_hdr hdr;
@@ -439,6 +441,7 @@ struct lw_ev_pair {
 		       #T ": stack last, before the slice")
 LW_STACK_RECORD(struct lw_ev_fd_open);
 LW_STACK_RECORD(struct lw_ev_fd_close);
+LW_STACK_RECORD(struct lw_ev_fd_close_range);
 LW_STACK_RECORD(struct lw_ev_fd_send);
 LW_STACK_RECORD(struct lw_ev_mem_alloc);
 LW_STACK_RECORD(struct lw_ev_mem_bad_free);

@@ -247,6 +247,10 @@ kind_test fd_send_failed_leak fd_send_failed \
 	"fd-send-failed-leak count=1 fds=4 func=new_connection resource=socket:[N] (AF_INET, SOCK_STREAM) | send failed at=hand_off"
 kind_test fd_double_close fd_double_close \
 	"fd-double-close count=1 fds=3 func=shutdown_path resource=/etc/hostname | previously closed at=cleanup;originally opened at=open_config"
+# close_range(fd, fd, 0) of a closed fd succeeds: still a double close; the
+# close_range(3, ~0U, 0) sweep after it is not
+kind_test fd_close_range_double fd_close_range \
+	"fd-double-close count=1 fds=3 func=shutdown_path resource=/etc/hostname | previously closed at=cleanup;originally opened at=open_config"
 kind_test fd_inherited fd_inherit \
 	"fd-inherited count=2 fds=3,4 func=make_bootstrap resource=socket:[N] (AF_UNIX, SOCK_STREAM) (into /bin/true)"
 

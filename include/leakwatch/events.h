@@ -375,11 +375,17 @@ struct lw_ev_fd_touch {
 
 /* ---- mounts ---- */
 
-/* lw_ev_mount.flags: PROPAGATES from BPF at mount time (user space falls
- * back to /proc/PID/mountinfo), NEW_NS from user space
+/* lw_ev_mount.flags: PROPAGATES and ISOLATED from BPF at mount time (user
+ * space falls back to /proc/PID/mountinfo for PROPAGATES), NEW_NS from
+ * user space
  */
 #define LW_MNT_PROPAGATES (1u << 0) /* the new mount joined a shared peer group */
 #define LW_MNT_NEW_NS	  (1u << 1) /* made in a namespace created by unshare/clone */
+/* the mount the new one sits on is in no peer group and slave to none:
+ * nothing propagates to or from that place, no other namespace's mount
+ * or umount2 there can touch it
+ */
+#define LW_MNT_ISOLATED (1u << 2)
 
 struct lw_ev_mount {
 	struct lw_ev_hdr hdr;

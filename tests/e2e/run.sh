@@ -397,6 +397,17 @@ unshare -m --propagation private $LW run -q -f json -o "$TMP/mnt2.json" -- "$FX/
 rc=$?
 expect_eq "$rc" 0 "exit code" && expect_eq "$(norm "$TMP/mnt2.json")" "" "findings" && ok
 
+start mount_seed_private_namespace_is_clean
+# half the fix: the worker goes private first, the router still umount2s
+# (EINVAL) next to each mount; namespaces sharing no propagation cannot race
+# (-v: 165 mount, 166 umount2; flags 0x6 = LW_MNT_NEW_NS | LW_MNT_ISOLATED)
+mkdir -p "$TMP/mnt"
+unshare -m --propagation private $LW run -v -q -f json -o "$TMP/mnt3.json" -- "$FX/mnt_rootfs" "$TMP/mnt" --private >/dev/null 2>"$TMP/mnt3.err"
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$(norm "$TMP/mnt3.json")" "" "findings" &&
+	expect_eq "$(grep -c "mount syscall 166 .*/rootfs/proc ret -22 " "$TMP/mnt3.err")" 2 "two umount2s failed EINVAL" &&
+	expect_eq "$(grep -c "mount syscall 165 .*/rootfs/proc ret 0 flags 0x6" "$TMP/mnt3.err")" 2 "two mounts made isolated" && ok
+
 start mount_leftover
 mkdir -p "$TMP/lo"
 unshare -m --propagation private $LW run -q -f json -o "$TMP/lo.json" -- "$FX/mnt_leftover" "$TMP/lo" >/dev/null 2>&1

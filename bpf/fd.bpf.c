@@ -176,21 +176,22 @@ __noinline int emit_close(__u64 regs_addr, int fd, int ret)
 	return 0;
 }
 
-static __always_inline void emit_close_range(__u32 first, __u32 last, __u32 flags)
+/* Rare next to close(): a full stack, for a double close within the range. */
+__noinline int emit_close_range(__u64 regs_addr, __u32 first, __u32 last, __u32 flags)
 {
-	struct lw_ev_fd_close_range *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	struct pt_regs *regs = (struct pt_regs *)regs_addr;
+	struct lw_scratch *s = lw_scratch_get();
+	struct lw_ev_fd_close_range *ev;
 
-	if (!ev) {
-		lw_count_drop();
-		return;
-	}
-	lw_hdr_init(&ev->hdr, LW_EV_FD_CLOSE_RANGE, sizeof(*ev));
+	if (!s)
+		return 0;
+	ev = (struct lw_ev_fd_close_range *)s->buf;
 	ev->first = first;
 	ev->last = last;
 	ev->flags = flags;
 	ev->__pad = 0;
-	lw_count_event();
-	bpf_ringbuf_submit(ev, lw_rb_flags());
+	fd_output(s, LW_EV_FD_CLOSE_RANGE, sizeof(*ev), regs, 0);
+	return 0;
 }
 
 static __always_inline void emit_cloexec(int fd, __u32 on)
@@ -490,7 +491,7 @@ int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			emit_cloexec(sa.a[0], sa.a[2] & FD_CLOEXEC_);
 		return 0;
 	case LW_NR_close_range:
-		emit_close_range(sa.a[0], sa.a[1], sa.a[2]);
+		emit_close_range(regs, sa.a[0], sa.a[1], sa.a[2]);
 		return 0;
 	case LW_NR_pipe:
 		emit_pair(regs, nr, sa.a[0], 0);

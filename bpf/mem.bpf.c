@@ -61,6 +61,7 @@ enum { FN_MALLOC = 1, FN_CALLOC, FN_REALLOC, FN_MEMALIGN, FN_POSIX_MEMALIGN };
 struct lw_pending {
 	__u64 size;
 	__u64 old_ptr; /* realloc */
+	__u64 caller;  /* realloc: its return address, for "previously freed from" */
 	__u64 out_ptr; /* posix_memalign's void ** */
 	__u32 fn;
 	__u32 depth;
@@ -79,66 +80,90 @@ static __always_inline bool sampled_out(__u64 addr)
 	return sample_every > 1 && ((addr >> 4) * 0x9E3779B97F4A7C15ULL >> 40) % sample_every;
 }
 
-static __always_inline int enter(__u32 fn, __u64 size, __u64 old_ptr, __u64 out_ptr)
+/* Record the outermost allocator call of a thread; true when np is it. */
+static __always_inline bool enter(const struct lw_pending *np)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct lw_pending *p, np = {.size = size, .old_ptr = old_ptr, .out_ptr = out_ptr, .fn = fn};
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lw_pending *p = bpf_map_lookup_elem(&pending, &tid);
 
-	if (!lw_is_target(pid_tgid >> 32))
-		return 0;
-	p = bpf_map_lookup_elem(&pending, &tid);
 	if (p) {
 		p->depth++;
-		return 0;
+		return false;
 	}
-	if (bpf_map_update_elem(&pending, &tid, &np, BPF_ANY))
+	if (bpf_map_update_elem(&pending, &tid, np, BPF_ANY))
 		__sync_fetch_and_add(&lw_stats.mem_pending_full, 1);
+	return true;
+}
+
+static __always_inline int enter_fn(__u32 fn, __u64 size, __u64 out_ptr)
+{
+	struct lw_pending np = {.size = size, .out_ptr = out_ptr, .fn = fn};
+
+	if (lw_is_target(bpf_get_current_pid_tgid() >> 32))
+		enter(&np);
+	return 0;
+}
+
+static __always_inline void judge_realloc(struct pt_regs *ctx, __u64 ptr);
+
+/* realloc and reallocarray: the outermost call judges its old pointer here,
+ * at the entry, as free() would: the C library may abort before it returns
+ */
+static __always_inline int enter_realloc(struct pt_regs *ctx, __u64 size, __u64 old_ptr)
+{
+	struct lw_pending np = {.size = size, .old_ptr = old_ptr, .fn = FN_REALLOC};
+
+	if (!lw_is_target(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	/* [sp] is the caller at the probe (see mem_free) */
+	bpf_probe_read_user(&np.caller, sizeof(np.caller), (void *)PT_REGS_SP(ctx));
+	if (enter(&np) && old_ptr)
+		judge_realloc(ctx, old_ptr);
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(mem_malloc, __u64 size)
 {
-	return enter(FN_MALLOC, size, 0, 0);
+	return enter_fn(FN_MALLOC, size, 0);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(mem_calloc, __u64 n, __u64 size)
 {
-	return enter(FN_CALLOC, n * size, 0, 0);
+	return enter_fn(FN_CALLOC, n * size, 0);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(mem_realloc, __u64 ptr, __u64 size)
 {
-	return enter(FN_REALLOC, size, ptr, 0);
+	return enter_realloc(ctx, size, ptr);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(mem_reallocarray, __u64 ptr, __u64 n, __u64 size)
 {
-	return enter(FN_REALLOC, n * size, ptr, 0);
+	return enter_realloc(ctx, n * size, ptr);
 }
 
 /* memalign and aligned_alloc take (alignment, size) */
 SEC("uprobe")
 int BPF_KPROBE(mem_memalign, __u64 align, __u64 size)
 {
-	return enter(FN_MEMALIGN, size, 0, 0);
+	return enter_fn(FN_MEMALIGN, size, 0);
 }
 
 /* valloc and pvalloc take (size) */
 SEC("uprobe")
 int BPF_KPROBE(mem_valloc, __u64 size)
 {
-	return enter(FN_MALLOC, size, 0, 0);
+	return enter_fn(FN_MALLOC, size, 0);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(mem_posix_memalign, __u64 memptr, __u64 align, __u64 size)
 {
-	return enter(FN_POSIX_MEMALIGN, size, 0, memptr);
+	return enter_fn(FN_POSIX_MEMALIGN, size, memptr);
 }
 
 static __always_inline struct lw_target *target_gen(__u32 tgid, __u32 *gen)
@@ -289,17 +314,15 @@ int BPF_KRETPROBE(mem_ret, __u64 ret)
 		if (ret || pd.size == 0) {
 			target_gen(tgid, &old.exec_gen);
 			old.addr = pd.old_ptr;
-			block_gone(&old, 0);
+			block_gone(&old, pd.caller);
 		}
 	}
 	return block_new(ctx, ret, pd.size);
 }
 
-/* free of an address that is not live: a double free when we saw it freed,
- * an invalid free when this image allocated everything it holds
- */
+/* An address handed to free() or realloc() that is not live. */
 static __noinline int bad_free(struct pt_regs *ctx, struct lw_alloc_key *k, __u32 kind,
-			       struct lw_freed *fr)
+			       struct lw_freed *fr, __u32 call)
 {
 	struct lw_scratch *s;
 	struct lw_ev_mem_bad_free *ev;
@@ -319,6 +342,8 @@ static __noinline int bad_free(struct pt_regs *ctx, struct lw_alloc_key *k, __u3
 	ev->prev_free_caller = fr ? fr->free_caller : 0;
 	ev->prev_free_ts = fr ? fr->free_ts : 0;
 	ev->alloc_ts = fr ? fr->alloc_ts : 0;
+	ev->call = call;
+	ev->__pad = 0;
 	lw_regs_from_ctx(&r, ctx);
 	/* the process may abort right after this (glibc's double-free check) */
 	lw_emit_with_stack(s, LW_EV_MEM_BAD_FREE, sizeof(*ev), &r,
@@ -326,33 +351,65 @@ static __noinline int bad_free(struct pt_regs *ctx, struct lw_alloc_key *k, __u3
 	return 0;
 }
 
+/* k is not live: a double free when we saw it freed, an invalid free when
+ * this image allocated everything it holds; else (attach mode: allocated
+ * before we came) nothing is known
+ */
+static __always_inline void judge_not_live(struct pt_regs *ctx, struct lw_alloc_key *k,
+					   struct lw_target *t, __u32 call)
+{
+	struct lw_freed *fr;
+
+	if (!check_frees)
+		return;
+	fr = bpf_map_lookup_elem(&freed, k);
+	if (fr)
+		bad_free(ctx, k, LW_BAD_FREE_DOUBLE, fr, call);
+	else if (t->flags & LW_TGT_FROM_EXEC)
+		bad_free(ctx, k, LW_BAD_FREE_INVALID, NULL, call);
+}
+
+static __always_inline void judge_realloc(struct pt_regs *ctx, __u64 ptr)
+{
+	struct lw_alloc_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .addr = ptr};
+	struct lw_target *t;
+
+	if (sampled_out(ptr))
+		return;
+	t = target_gen(k.tgid, &k.exec_gen);
+	if (t && !bpf_map_lookup_elem(&allocs, &k))
+		judge_not_live(ctx, &k, t, LW_BAD_FREE_BY_REALLOC);
+}
+
 SEC("uprobe")
 int BPF_KPROBE(mem_free, __u64 ptr)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct lw_alloc_key k = {.tgid = tgid, .addr = ptr};
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct lw_alloc_key k = {.tgid = pid_tgid >> 32, .addr = ptr};
+	struct lw_pending *in;
 	struct lw_target *t;
-	struct lw_freed *fr;
 	__u64 caller = 0;
 
 	if (!ptr || sampled_out(ptr))
 		return 0;
-	t = target_gen(tgid, &k.exec_gen);
+	t = target_gen(k.tgid, &k.exec_gen);
 	if (!t)
 		return 0;
-	/* the probe sits where nothing is pushed yet: [sp] is free()'s caller */
-	bpf_probe_read_user(&caller, sizeof(caller), (void *)PT_REGS_SP(ctx));
-	if (bpf_map_lookup_elem(&allocs, &k)) {
-		block_gone(&k, caller);
+	/* realloc(p, 0) frees p through free(): realloc's entry judged p
+	 * already, and realloc's caller is the one to remember
+	 */
+	in = bpf_map_lookup_elem(&pending, &tid);
+	if (in && in->fn == FN_REALLOC && in->old_ptr == ptr) {
+		block_gone(&k, in->caller);
 		return 0;
 	}
-	if (!check_frees)
-		return 0;
-	fr = bpf_map_lookup_elem(&freed, &k);
-	if (fr)
-		return bad_free(ctx, &k, LW_BAD_FREE_DOUBLE, fr);
-	if (t->flags & LW_TGT_FROM_EXEC)
-		return bad_free(ctx, &k, LW_BAD_FREE_INVALID, NULL);
+	/* the probe sits where nothing is pushed yet: [sp] is free()'s caller */
+	bpf_probe_read_user(&caller, sizeof(caller), (void *)PT_REGS_SP(ctx));
+	if (bpf_map_lookup_elem(&allocs, &k))
+		block_gone(&k, caller);
+	else
+		judge_not_live(ctx, &k, t, LW_BAD_FREE_BY_FREE);
 	return 0;
 }
 

@@ -46,20 +46,22 @@ __noinline int mount_fork(__u64 parent_task, __u64 child_task, __u32 child)
 	return 0;
 }
 
-/* Did the mount just made by this task join a shared peer group? Read now:
- * a propagated umount can remove it before user space looks. The newest
- * mount is the rightmost in the namespace's tree, keyed by a monotonic id
- * (the rb-tree replaced a list in 6.8; older kernels: user space checks
- * mountinfo instead).
+/* How the mount just made by this task propagates (LW_MNT_PROPAGATES,
+ * LW_MNT_ISOLATED). Read now: a propagated umount can remove it, and the
+ * process may be gone, before user space looks. The newest mount is the
+ * rightmost in the namespace's tree, keyed by a monotonic id (the rb-tree
+ * replaced a list in 6.8; older kernels: 0, user space checks mountinfo
+ * for PROPAGATES instead).
  */
-static __always_inline bool newest_mount_shared(struct task_struct *task)
+static __always_inline __u32 newest_mount_flags(struct task_struct *task)
 {
 	struct mnt_namespace *ns = BPF_CORE_READ(task, nsproxy, mnt_ns);
 	struct rb_node *n, *r;
-	struct mount *m;
+	struct mount *m, *parent;
+	__u32 flags = 0;
 
 	if (!bpf_core_field_exists(ns->mounts))
-		return false;
+		return 0;
 	n = BPF_CORE_READ(ns, mounts.rb_node);
 	for (int i = 0; i < 64 && n; i++) {
 		r = BPF_CORE_READ(n, rb_right);
@@ -68,12 +70,19 @@ static __always_inline bool newest_mount_shared(struct task_struct *task)
 		n = r;
 	}
 	if (!n)
-		return false;
+		return 0;
 	m = container_of(n, struct mount, mnt_node);
 	/* a peer group id is what "shared" means on every kernel (6.15 moved
 	 * the flag itself from mnt_flags to mnt_t_flags)
 	 */
-	return BPF_CORE_READ(m, mnt_group_id) != 0;
+	if (BPF_CORE_READ(m, mnt_group_id))
+		flags |= LW_MNT_PROPAGATES;
+	/* where it sits: private there (no peers, no master) shares nothing */
+	parent = BPF_CORE_READ(m, mnt_parent);
+	if (parent && parent != m && !BPF_CORE_READ(parent, mnt_group_id) &&
+	    !BPF_CORE_READ(parent, mnt_master))
+		flags |= LW_MNT_ISOLATED;
+	return flags;
 }
 
 /* One mount-namespace syscall, with its paths as passed and its stack. */
@@ -130,9 +139,8 @@ __noinline int emit_mount(__u64 regs_addr, __u32 nr, __s32 ret)
 	ev->arg_flags = flags;
 	ev->mnt_ns = mnt_ns_of((struct task_struct *)bpf_get_current_task());
 	ev->flags = 0;
-	if (ret == 0 && (nr == LW_NR_mount || nr == LW_NR_move_mount) &&
-	    newest_mount_shared((struct task_struct *)bpf_get_current_task()))
-		ev->flags |= LW_MNT_PROPAGATES;
+	if (ret == 0 && (nr == LW_NR_mount || nr == LW_NR_move_mount))
+		ev->flags = newest_mount_flags((struct task_struct *)bpf_get_current_task());
 	ev->source[0] = ev->target[0] = ev->fstype[0] = 0;
 	if (src)
 		bpf_probe_read_user_str(ev->source, sizeof(ev->source), (void *)src);

@@ -162,8 +162,10 @@ struct lw_ev_fd_close_range {
 	__u32 last;
 	__u32 flags;
 	__u32 __pad;
+	struct lw_stack stack; /* the call, for a double close; slice follows at LW_SLICE_OFFSET */
 };
-_Static_assert(sizeof(struct lw_ev_fd_close_range) == 40, "lw_ev_fd_close_range");
+_Static_assert(__builtin_offsetof(struct lw_ev_fd_close_range, stack) == 40,
+	       "lw_ev_fd_close_range");
 
 struct lw_ev_fd_cloexec {
 	struct lw_ev_hdr hdr;
@@ -325,6 +327,12 @@ enum lw_bad_free_kind {
 	LW_BAD_FREE_INVALID,	/* never allocated by this process image */
 };
 
+/* lw_ev_mem_bad_free.call: which call was handed the address */
+enum lw_bad_free_call {
+	LW_BAD_FREE_BY_FREE = 0,
+	LW_BAD_FREE_BY_REALLOC, /* realloc or reallocarray: judged at its entry */
+};
+
 struct lw_ev_mem_bad_free {
 	struct lw_ev_hdr hdr;
 	__u64 addr;
@@ -332,9 +340,11 @@ struct lw_ev_mem_bad_free {
 	__u32 exec_gen;
 	__u64 size;		/* of the block when it was live (double free) */
 	__u64 alloc_stack_id;	/* 0: unknown */
-	__u64 prev_free_caller; /* return address of the earlier free() call */
+	__u64 prev_free_caller; /* return address of the earlier free() or realloc() call */
 	__u64 prev_free_ts;
 	__u64 alloc_ts;
+	__u32 call; /* enum lw_bad_free_call */
+	__u32 __pad;
 	struct lw_stack stack; /* this free; slice follows at LW_SLICE_OFFSET */
 };
 
@@ -365,11 +375,17 @@ struct lw_ev_fd_touch {
 
 /* ---- mounts ---- */
 
-/* lw_ev_mount.flags: PROPAGATES from BPF at mount time (user space falls
- * back to /proc/PID/mountinfo), NEW_NS from user space
+/* lw_ev_mount.flags: PROPAGATES and ISOLATED from BPF at mount time (user
+ * space falls back to /proc/PID/mountinfo for PROPAGATES), NEW_NS from
+ * user space
  */
 #define LW_MNT_PROPAGATES (1u << 0) /* the new mount joined a shared peer group */
 #define LW_MNT_NEW_NS	  (1u << 1) /* made in a namespace created by unshare/clone */
+/* the mount the new one sits on is in no peer group and slave to none:
+ * nothing propagates to or from that place, no other namespace's mount
+ * or umount2 there can touch it
+ */
+#define LW_MNT_ISOLATED (1u << 2)
 
 struct lw_ev_mount {
 	struct lw_ev_hdr hdr;
@@ -431,6 +447,7 @@ struct lw_ev_pair {
 		       #T ": stack last, before the slice")
 LW_STACK_RECORD(struct lw_ev_fd_open);
 LW_STACK_RECORD(struct lw_ev_fd_close);
+LW_STACK_RECORD(struct lw_ev_fd_close_range);
 LW_STACK_RECORD(struct lw_ev_fd_send);
 LW_STACK_RECORD(struct lw_ev_mem_alloc);
 LW_STACK_RECORD(struct lw_ev_mem_bad_free);

@@ -128,6 +128,7 @@ static const struct {
 } stack_rows[LW_EV__MAX] = {
     LW_STACK_ROW(LW_EV_FD_OPEN, lw_ev_fd_open),
     LW_STACK_ROW(LW_EV_FD_CLOSE, lw_ev_fd_close),
+    LW_STACK_ROW(LW_EV_FD_CLOSE_RANGE, lw_ev_fd_close_range),
     LW_STACK_ROW(LW_EV_FD_SEND, lw_ev_fd_send),
     LW_STACK_ROW(LW_EV_FD_TOUCH, lw_ev_fd_touch),
     LW_STACK_ROW(LW_EV_PAIR, lw_ev_pair),

@@ -247,6 +247,10 @@ kind_test fd_send_failed_leak fd_send_failed \
 	"fd-send-failed-leak count=1 fds=4 func=new_connection resource=socket:[N] (AF_INET, SOCK_STREAM) | send failed at=hand_off"
 kind_test fd_double_close fd_double_close \
 	"fd-double-close count=1 fds=3 func=shutdown_path resource=/etc/hostname | previously closed at=cleanup;originally opened at=open_config"
+# close_range(fd, fd, 0) of a closed fd succeeds: still a double close; the
+# close_range(3, ~0U, 0) sweep after it is not
+kind_test fd_close_range_double fd_close_range \
+	"fd-double-close count=1 fds=3 func=shutdown_path resource=/etc/hostname | previously closed at=cleanup;originally opened at=open_config"
 kind_test fd_inherited fd_inherit \
 	"fd-inherited count=2 fds=3,4 func=make_bootstrap resource=socket:[N] (AF_UNIX, SOCK_STREAM) (into /bin/true)"
 
@@ -393,6 +397,17 @@ unshare -m --propagation private $LW run -q -f json -o "$TMP/mnt2.json" -- "$FX/
 rc=$?
 expect_eq "$rc" 0 "exit code" && expect_eq "$(norm "$TMP/mnt2.json")" "" "findings" && ok
 
+start mount_seed_private_namespace_is_clean
+# half the fix: the worker goes private first, the router still umount2s
+# (EINVAL) next to each mount; namespaces sharing no propagation cannot race
+# (-v: 165 mount, 166 umount2; flags 0x6 = LW_MNT_NEW_NS | LW_MNT_ISOLATED)
+mkdir -p "$TMP/mnt"
+unshare -m --propagation private $LW run -v -q -f json -o "$TMP/mnt3.json" -- "$FX/mnt_rootfs" "$TMP/mnt" --private >/dev/null 2>"$TMP/mnt3.err"
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$(norm "$TMP/mnt3.json")" "" "findings" &&
+	expect_eq "$(grep -c "mount syscall 166 .*/rootfs/proc ret -22 " "$TMP/mnt3.err")" 2 "two umount2s failed EINVAL" &&
+	expect_eq "$(grep -c "mount syscall 165 .*/rootfs/proc ret 0 flags 0x6" "$TMP/mnt3.err")" 2 "two mounts made isolated" && ok
+
 start mount_leftover
 mkdir -p "$TMP/lo"
 unshare -m --propagation private $LW run -q -f json -o "$TMP/lo.json" -- "$FX/mnt_leftover" "$TMP/lo" >/dev/null 2>&1
@@ -519,6 +534,35 @@ if expect_eq "$rc" 23 "exit code" && expect_eq "$got" "$(echo "$want" | sort)" "
 	expect_eq "$($Q "$TMP/reach_all.json" mem_reach | grep mem-reachable | sed 's/.*func=//' | sort | tr '\n' ' ')" "keep_global keep_key keep_register keep_stack keep_tls " "reachable sites"; then
 	ok
 fi
+
+# the resource of each mem-double-free / mem-invalid-free finding
+bad_free_res() { $Q "$1" --field findings | python3 -c 'import json,sys; print("\n".join(f["resource"] for f in json.load(sys.stdin) if f["kind"] != "mem-leak"))' | sed 's/0x[0-9a-f]*/ADDR/'; }
+
+start mem_realloc_of_freed_block
+# glibc hands the freed block back: nothing crashes, the realloc is still a double free
+$LW run -q --only mem -f json -o "$TMP/rf.json" -- "$FX/mem_double_free" --realloc >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/rf.json" mem_double_free | grep -v '^mem-leak')" "mem-double-free count=1 bytes=48 func=regrow allocated at=make_block;previously freed from=release" "findings" &&
+	expect_eq "$(bad_free_res "$TMP/rf.json")" "address ADDR passed to realloc" "resource" && ok
+
+start mem_realloc_zero_of_freed_block_once
+# realloc(p, 0) frees p through free(), where glibc aborts: one finding, not two
+$LW run -q --only mem -f json -o "$TMP/rz.json" -- "$FX/mem_double_free" --realloc-zero >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/rz.json" mem_double_free)" "mem-double-free count=1 bytes=48 func=regrow allocated at=make_block;previously freed from=release" "findings" &&
+	expect_eq "$(bad_free_res "$TMP/rz.json")" "address ADDR passed to realloc" "resource" &&
+	expect_eq "$($Q "$TMP/rz.json" --field processes | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["exit_code"] & 127)')" 6 "killed by SIGABRT" && ok
+
+start mem_realloc_invalid
+# glibc aborts inside realloc: the probe at its entry saw it first
+$LW run -q --only mem -f json -o "$TMP/ri.json" -- "$FX/mem_double_free" --realloc-invalid >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/ri.json" mem_double_free)" "mem-invalid-free count=1 bytes=0 func=regrow
+mem-leak count=1 bytes=48 func=make_block" "findings" &&
+	expect_eq "$(bad_free_res "$TMP/ri.json")" "address ADDR passed to realloc" "resource" && ok
 
 mem_attach() { # $1: extra fixture args, $2: launcher words, $3: run once ready (pid in $srv)
 	rm -f "$TMP/mready"

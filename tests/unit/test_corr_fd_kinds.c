@@ -73,11 +73,19 @@ static void send_one(struct corr_fd *c, uint32_t tgid, int ret, int fd, uint64_t
 	send_fds(c, tgid, ret, &fd, 1, ino, site);
 }
 
+/* close_range stack {ip} when ip, else none */
+static void close_range_at(struct corr_fd *c, uint32_t tgid, uint32_t first, uint32_t last,
+			   uint32_t flags, uint64_t ip)
+{
+	struct lw_ev_fd_close_range ev = ev_fd_close_range(tgid, first, last, flags);
+
+	ev_stack(&ev.stack, ip);
+	feed(c, &ev);
+}
+
 static void close_range_ev(struct corr_fd *c, uint32_t tgid, uint32_t first, uint32_t last)
 {
-	struct lw_ev_fd_close_range ev = ev_fd_close_range(tgid, first, last, 0);
-
-	feed(c, &ev);
+	close_range_at(c, tgid, first, last, 0, 0);
 }
 
 static void fork_ev(struct corr_fd *c, uint32_t parent, uint32_t child, uint32_t flags)
@@ -448,14 +456,9 @@ LW_TEST(fdk_double_close_scope)
 	close_fd(c, 300, 7, 0, 0x3001);
 	exec_ev(c, 300, "/bin/x");
 	close_fd(c, 300, 7, -EBADF, 0x3002);
-	/* reopened, then closed by close_range or exec: the close(9) of
-	 * before is not the previous close any more
+	/* reopened, then closed by exec: the close(11) of before is not the
+	 * previous close any more (close_range is: fdk_close_range_*)
 	 */
-	open_fd(c, 100, 9, 0, 1);
-	close_fd(c, 100, 9, 0, 0x3001);
-	open_fd(c, 100, 9, 0, 1);
-	close_range_ev(c, 100, 9, 9);
-	close_fd(c, 100, 9, -EBADF, 0x3002);
 	open_fd(c, 300, 11, 0, 1);
 	close_fd(c, 300, 11, 0, 0x3001);
 	open_fd(c, 300, 11, LW_FD_CLOEXEC, 1);
@@ -483,6 +486,126 @@ LW_TEST(fdk_double_close_scope)
 	ASSERT_STREQ(fs.v[1].kind, "fd-leak", "kind");
 	ASSERT_STREQ(fs.v[0].comm, "parent", "comm");
 	lw_findings__free(&fs);
+}
+
+/* close_range(fd, fd) of a number it closed: close() would fail EBADF */
+LW_TEST(fdk_close_range_one_fd_double_close)
+{
+	struct corr_fd *c = mk(false, 0);
+	struct lw_findings fs = {};
+	const struct lw_finding *f;
+
+	open_fd(c, 100, 5, 0, 1);
+	close_fd(c, 100, 5, 0, 0x3001);
+	close_range_at(c, 100, 5, 5, 0, 0x3010);
+	exit_ev(c, 100, MS);
+	ASSERT_EQ(finish(c, MS, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 1, "findings");
+	f = &fs.v[0];
+	ASSERT_STREQ(f->kind, "fd-double-close", "kind");
+	ASSERT_EQ(f->fd, 5, "fd");
+	ASSERT_EQ(f->count, 1, "count");
+	ASSERT_STREQ(f->resource, "/tmp/f5-1", "what was closed");
+	ASSERT_EQ(f->stack.ips[0], 0x3010, "the close_range");
+	ASSERT_EQ(f->nr_extra, 2, "nr_extra");
+	ASSERT_STREQ(f->extra[0].label, "previously closed at", "label 0");
+	ASSERT_EQ(f->extra[0].stack.ips[0], 0x3001, "the close");
+	ASSERT_EQ(f->extra[1].stack.ips[0], 0x1001, "creation");
+	lw_findings__free(&fs);
+}
+
+/* what close_range closed is a previous close, as close()'s is */
+LW_TEST(fdk_close_range_closes_are_remembered)
+{
+	struct corr_fd *c = mk(false, 0);
+	struct lw_findings fs = {};
+	const struct lw_finding *f;
+
+	open_fd(c, 100, 9, 0, 1);
+	close_fd(c, 100, 9, 0, 0x3001);
+	open_fd(c, 100, 9, 0, 2);		   /* reopened: close(9) is history */
+	close_range_at(c, 100, 3, ~0u, 0, 0x3010); /* the usual sweep */
+	close_fd(c, 100, 9, -EBADF, 0x3002);
+	exit_ev(c, 100, MS);
+	ASSERT_EQ(finish(c, MS, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 1, "findings");
+	f = &fs.v[0];
+	ASSERT_STREQ(f->kind, "fd-double-close", "kind");
+	ASSERT_EQ(f->stack.ips[0], 0x3002, "the close");
+	ASSERT_STREQ(f->resource, "/tmp/f9-2", "the reopened file");
+	ASSERT_STREQ(f->extra[0].label, "previously closed at", "label 0");
+	ASSERT_EQ(f->extra[0].stack.ips[0], 0x3010, "the close_range");
+	ASSERT_EQ(f->extra[1].stack.ips[0], 0x1002, "creation");
+	lw_findings__free(&fs);
+}
+
+/* an explicit range over its own fds: the members it had closed */
+LW_TEST(fdk_close_range_explicit_range)
+{
+	struct corr_fd *c = mk(false, 0);
+	struct lw_findings fs = {};
+	const struct lw_finding *f;
+
+	for (int fd = 3; fd <= 6; fd++)
+		open_fd(c, 100, fd, 0, 1);
+	close_fd(c, 100, 4, 0, 0x3001);
+	close_fd(c, 100, 6, 0, 0x3001);
+	close_range_at(c, 100, 3, 6, 0, 0x3010);
+	exit_ev(c, 100, MS);
+	ASSERT_EQ(finish(c, MS, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 1, "one group: one stack");
+	f = &fs.v[0];
+	ASSERT_STREQ(f->kind, "fd-double-close", "kind");
+	ASSERT_EQ(f->count, 2, "fds 4 and 6");
+	ASSERT_EQ(f->nr_fds, 2, "nr_fds");
+	ASSERT_EQ(f->fds[0], 4, "fds[0]");
+	ASSERT_EQ(f->fds[1], 6, "fds[1]");
+	ASSERT_EQ(f->stack.ips[0], 0x3010, "the close_range");
+	lw_findings__free(&fs);
+}
+
+/* sweeps, marks, and numbers closed by someone else are not double closes */
+LW_TEST(fdk_close_range_not_double)
+{
+	struct corr_fd *c = mk(false, 0);
+	struct lw_findings fs = {};
+
+	open_fd(c, 100, 3, 0, 1);
+	open_fd(c, 100, 4, 0, 1);
+	open_fd(c, 100, 5, 0, 1);
+	close_fd(c, 100, 5, 0, 0x3001);
+	close_range_at(c, 100, 4, 4, LW_CLOSE_RANGE_CLOEXEC, 0x3011); /* open: a mark */
+	close_range_at(c, 100, 5, 5, LW_CLOSE_RANGE_CLOEXEC, 0x3011); /* closed: a mark */
+	close_range_at(c, 100, 3, 10, 0, 0x3012);  /* 6..10 it never had: a sweep */
+	close_range_at(c, 100, 3, ~0u, 0, 0x3013); /* the idiom, all closed by now */
+	/* a CLONE_FILES sharer closed it */
+	open_fd(c, 100, 7, 0, 1);
+	fork_ev(c, 100, 200, LW_FORK_SHARED_FILES);
+	close_fd(c, 200, 7, 0, 0x3001);
+	close_range_at(c, 100, 7, 7, 0, 0x3014);
+	exit_ev(c, 200, MS);
+	exit_ev(c, 100, MS);
+	ASSERT_EQ(finish(c, MS, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 0, "findings");
+}
+
+/* an explicit range is at most LW_RANGE_EXPLICIT numbers */
+LW_TEST(fdk_close_range_explicit_bound)
+{
+	for (int wide = 0; wide < 2; wide++) {
+		struct corr_fd *c = mk(false, 0);
+		struct lw_findings fs = {};
+		int last = 100 + 63 + wide;
+
+		for (int fd = 100; fd <= last; fd++)
+			open_fd(c, 100, fd, 0, 1);
+		close_fd(c, 100, 100, 0, 0x3001);
+		close_range_at(c, 100, 100, (uint32_t)last, 0, 0x3010);
+		exit_ev(c, 100, MS);
+		ASSERT_EQ(finish(c, MS, &fs), 0, "finish");
+		ASSERT_EQ(fs.n, wide ? 0 : 1, wide ? "65 numbers: a sweep" : "64: explicit");
+		lw_findings__free(&fs);
+	}
 }
 
 LW_TEST(fdk_double_close_history_bounded)

@@ -273,6 +273,47 @@ LW_TEST(mem_invalid_free)
 	lw_findings__free(&fs);
 }
 
+/* realloc of a freed or never-allocated pointer: the same kinds and
+ * evidence as free(), and the resource says which call it was
+ */
+LW_TEST(mem_realloc_bad_old_pointer)
+{
+	struct corr_mem *c = mk(false, 0, 1);
+	struct lw_findings fs = {};
+	struct lw_ev_mem_bad_free dbl = ev_mem_bad_free(P, 0x8000, LW_BAD_FREE_DOUBLE, 0x1030);
+	struct lw_ev_mem_bad_free inv = ev_mem_bad_free(P, 0x9010, LW_BAD_FREE_INVALID, 0x1031);
+	struct lw_ips ips = ev_ips(0x1030);
+	const struct lw_finding *f;
+
+	stack_id(c, 7, 0x1070);
+	dbl.call = LW_BAD_FREE_BY_REALLOC;
+	dbl.size = 48;
+	dbl.alloc_stack_id = 7;
+	dbl.prev_free_caller = 0x7100;
+	check(corr_mem__bad_free(c, &dbl, &ips), "bad_free");
+	inv.call = LW_BAD_FREE_BY_REALLOC;
+	ips = ev_ips(0x1031);
+	check(corr_mem__bad_free(c, &inv, &ips), "bad_free");
+	ASSERT_EQ(finish(c, MS, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 2, "findings");
+	f = &fs.v[0];
+	ASSERT_STREQ(f->kind, "mem-double-free", "kind");
+	ASSERT_STREQ(f->resource, "address 0x8000 passed to realloc", "resource");
+	ASSERT_EQ(f->bytes, 48, "size when live");
+	ASSERT_EQ(f->stack.ips[0], 0x1030, "the realloc call's stack");
+	ASSERT_EQ(f->nr_extra, 2, "allocation and earlier free");
+	ASSERT_STREQ(f->extra[0].label, "allocated at", "label");
+	ASSERT_EQ(f->extra[0].stack.ips[0], 0x1070, "from the stack id");
+	ASSERT_STREQ(f->extra[1].label, "previously freed from", "label");
+	ASSERT_EQ(f->extra[1].stack.ips[0], 0x7100, "the earlier free's caller");
+	f = &fs.v[1];
+	ASSERT_STREQ(f->kind, "mem-invalid-free", "kind");
+	ASSERT_STREQ(f->resource, "address 0x9010 passed to realloc", "resource");
+	ASSERT_EQ(f->stack.ips[0], 0x1031, "the realloc call's stack");
+	ASSERT_EQ(f->nr_extra, 0, "no evidence");
+	lw_findings__free(&fs);
+}
+
 /* run mode: what an exited process held is its leak, aged to its exit */
 LW_TEST(mem_exit_run_mode)
 {

@@ -263,6 +263,62 @@ LW_TEST(mount_race_needs_two_namespaces_and_a_failure)
 	lw_findings__free(&fs);
 }
 
+/* The seed's half fix: the worker makes its namespace private before the
+ * mount, the router still tears down. Its umount2 fails EINVAL (nothing is
+ * mounted there on the host) right before the worker's mount, but a mount
+ * made where nothing propagates collides with no other namespace.
+ */
+LW_TEST(mount_race_private_namespace_collides_with_nothing)
+{
+	struct corr_mount *c = mk(false, 0);
+	struct lw_findings fs = {};
+
+	host(c);
+	for (uint32_t g = 0; g < 2; g++) {
+		uint64_t t = g * 10 * MS;
+
+		worker(c, W1 + g, t);
+		unshare_ns(c, W1 + g, 2 + g, t);
+		call(c, W1 + g, 2 + g, LW_NR_mount, 0, MS_REC | MS_PRIVATE, 0, "", "/", "", 3, t);
+		umnt(c, HOST, 1, -EINVAL, "/r/proc", 2, t + MS);
+		mnt(c, W1 + g, 2 + g, 0, LW_MNT_NEW_NS | LW_MNT_ISOLATED, "/r/proc", "proc", 1,
+		    t + 2 * MS);
+		umnt(c, HOST, 1, -EINVAL, "/r/proc", 2, t + 3 * MS); /* either order */
+	}
+	ASSERT_EQ(worker_exit(c, W1, 30 * MS), 0, "exit");
+	ASSERT_EQ(worker_exit(c, W2, 30 * MS), 0, "exit");
+	ASSERT_EQ(corr_mount__finish(c, 40 * MS, all_mounted, NULL, &fs), 0, "finish");
+	corr_mount__free(c);
+	ASSERT_EQ(fs.n, 0, "no race, no leftover");
+	lw_findings__free(&fs);
+}
+
+/* The same steps when the worker's mount point still shares propagation
+ * (not isolated): the EINVAL umount2 and the mount are one race.
+ */
+LW_TEST(mount_race_shared_namespace_still_collides)
+{
+	struct corr_mount *c = mk(false, 0);
+	struct lw_findings fs = {};
+
+	host(c);
+	worker(c, W1, 0);
+	unshare_ns(c, W1, 2, 0);
+	umnt(c, HOST, 1, -EINVAL, "/r/proc", 2, MS);
+	mnt(c, W1, 2, 0, LW_MNT_NEW_NS, "/r/proc", "proc", 1, 2 * MS);
+	/* an isolated mount elsewhere does not hide it */
+	mnt(c, W1, 2, 0, LW_MNT_NEW_NS | LW_MNT_ISOLATED, "/r/proc", "proc", 1, 3 * MS);
+	ASSERT_EQ(worker_exit(c, W1, 4 * MS), 0, "exit");
+	ASSERT_EQ(corr_mount__finish(c, 5 * MS, NULL, NULL, &fs), 0, "finish");
+	corr_mount__free(c);
+	ASSERT_EQ(fs.n, 1, "one race");
+	ASSERT_STREQ(fs.v[0].kind, "mount-race", "kind");
+	ASSERT_EQ(fs.v[0].count, 1, "the failing umount2");
+	ASSERT_EQ(fs.v[0].pid, HOST, "the failing one speaks");
+	ASSERT_EQ(fs.v[0].extra[0].stack.ips[0], 0x1001, "the shared mount, the closest partner");
+	lw_findings__free(&fs);
+}
+
 struct asked {
 	int calls;
 	uint32_t ns[8];

@@ -124,10 +124,11 @@ static void tab_del(struct fdtab *t, int fd)
 
 /* Close fds in [first, last] of process p, or with mark set their
  * close-on-exec flag; cloexec_only limits it to fds already close-on-exec.
+ * by: the close_range record whose closes the history keeps (at stack).
  * One pass over the table: close_range and exec are rare next to open/close.
  */
 static int tab_sweep(struct corr_fd *c, struct proc *p, int first, int last, bool cloexec_only,
-		     bool mark)
+		     bool mark, const struct lw_ev_hdr *by, const struct stk *stack)
 {
 	struct hmap_iter it = {0};
 	int err = 0;
@@ -143,7 +144,12 @@ static int tab_sweep(struct corr_fd *c, struct proc *p, int first, int last, boo
 		}
 		if ((e = flight_note(c, ent_rec(*it.val), p->tgid, fd)) && !err)
 			err = e; /* the close happens all the same */
-		rec_put(ent_rec(*it.val));
+		if (!by)
+			rec_put(ent_rec(*it.val));
+		else if ((e = hist_add(c, p->tab, p->serial, fd, by->ts_ns, stack,
+				       ent_rec(*it.val))) &&
+			 !err)
+			err = e;
 		hmap__iter_del(p->tab->fds, &it);
 	}
 	return err;
@@ -368,15 +374,24 @@ static int on_send(struct corr_fd *c, const struct lw_ev_fd_send *ev)
 static int on_close_range(struct corr_fd *c, const struct lw_ev_fd_close_range *ev)
 {
 	struct proc *p = proc_live(c, ev->hdr.tgid);
-	int err;
+	bool mark = ev->flags & LW_CLOSE_RANGE_CLOEXEC;
+	const struct stk *stack = NULL;
+	int err = 0, e;
 
 	if (!p || ev->first > ev->last || ev->first > (uint32_t)INT_MAX)
 		return 0;
 	if ((ev->flags & LW_CLOSE_RANGE_UNSHARE) && (err = proc_unshare(p)))
 		return err;
-	return tab_sweep(c, p, (int)ev->first,
-			 ev->last > (uint32_t)INT_MAX ? INT_MAX : (int)ev->last, false,
-			 ev->flags & LW_CLOSE_RANGE_CLOEXEC);
+	if (!mark) {
+		err = hist_range_close(c, p->tab, p->serial, ev);
+		stack = corr_fd_stk_intern(c, &ev->stack);
+		if (!stack && !err)
+			err = -ENOMEM;
+	}
+	/* the closes happen all the same; the history keeps them when it can */
+	e = tab_sweep(c, p, (int)ev->first, ev->last > (uint32_t)INT_MAX ? INT_MAX : (int)ev->last,
+		      false, mark, stack ? &ev->hdr : NULL, stack);
+	return err ? err : e;
 }
 
 static int on_cloexec(struct corr_fd *c, const struct lw_ev_fd_cloexec *ev)
@@ -415,7 +430,7 @@ static int on_proc_exec(struct corr_fd *c, const struct lw_ev_proc_exec *ev)
 
 	if (!p)
 		return 0;
-	if ((err = proc_unshare(p)) || (err = tab_sweep(c, p, 0, INT_MAX, true, false)))
+	if ((err = proc_unshare(p)) || (err = tab_sweep(c, p, 0, INT_MAX, true, false, NULL, NULL)))
 		return err;
 	/* the old image's closes mean nothing to the new one (nor do its pcs) */
 	hist_free(p->tab->hist);
@@ -543,6 +558,8 @@ static const struct lw_stack *event_stack(const struct lw_ev_hdr *ev)
 		return &((const struct lw_ev_fd_close *)ev)->stack;
 	if (ev->type == LW_EV_FD_OPEN) /* dup2 over an open fd */
 		return &((const struct lw_ev_fd_open *)ev)->stack;
+	if (ev->type == LW_EV_FD_CLOSE_RANGE)
+		return &((const struct lw_ev_fd_close_range *)ev)->stack;
 	return NULL;
 }
 

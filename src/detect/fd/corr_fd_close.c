@@ -2,7 +2,8 @@
 /* fd correlator: successful closes per table, so that a close() failing with
  * -EBADF on a number the same process closed and has not reopened since is
  * reported as fd-double-close with both earlier stacks (valgrind 3.23 prints
- * "Previously closed" and "Originally opened" the same way).
+ * "Previously closed" and "Originally opened" the same way). close_range()
+ * succeeds over closed numbers: see hist_range_close for when it is one.
  *
  * Memory is bounded: an entry goes when its number is reused (any open into
  * the table, dup2 over it included), at exec, and beyond LW_HIST_MAX entries
@@ -93,27 +94,25 @@ static int hist_slot(struct close_hist *h, uint32_t *out)
 	return 0;
 }
 
-int hist_close(struct corr_fd *c, struct fdtab *t, uint64_t serial, const struct lw_ev_fd_close *ev)
+int hist_add(struct corr_fd *c, struct fdtab *t, uint64_t serial, int fd, uint64_t ts_ns,
+	     const struct stk *stack, struct rec *r)
 {
-	const struct stk *stack = corr_fd_stk_intern(c, &ev->stack);
 	struct close_hist *h = stack ? hist_get(t) : NULL;
-	struct rec *r = NULL;
-	uint64_t *v, ent;
+	uint64_t *v;
 	uint32_t i;
 
-	if (hmap__del(t->fds, (uint64_t)ev->fd + 1, &ent))
-		r = ent_rec(ent); /* its table reference moves to the history */
-	hist_forget(t, ev->fd);	  /* a close we never saw reopened: keep the newest */
+	(void)c;
+	hist_forget(t, fd); /* a close we never saw reopened: keep the newest */
 	if (!h || hist_slot(h, &i)) {
 		rec_put(r);
 		return -ENOMEM;
 	}
 	h->slots[i] = (struct closed){
-	    .fd = ev->fd,
+	    .fd = fd,
 	    .prev = HIST_NONE,
 	    .next = h->head,
 	    .serial = serial,
-	    .ts_ns = ev->hdr.ts_ns,
+	    .ts_ns = ts_ns,
 	    .stack = stack,
 	    .rec = r,
 	};
@@ -122,7 +121,7 @@ int hist_close(struct corr_fd *c, struct fdtab *t, uint64_t serial, const struct
 	else
 		h->tail = i;
 	h->head = i;
-	v = hmap__put(h->by_fd, (uint64_t)ev->fd + 1, NULL);
+	v = hmap__put(h->by_fd, (uint64_t)fd + 1, NULL);
 	if (!v) {
 		hist_drop(h, i);
 		return -ENOMEM;
@@ -131,20 +130,35 @@ int hist_close(struct corr_fd *c, struct fdtab *t, uint64_t serial, const struct
 	return 0;
 }
 
-int hist_bad_close(struct corr_fd *c, const struct fdtab *t, uint64_t serial,
-		   const struct lw_ev_fd_close *ev)
+int hist_close(struct corr_fd *c, struct fdtab *t, uint64_t serial, const struct lw_ev_fd_close *ev)
 {
-	uint64_t *i = t->hist ? hmap__get(t->hist->by_fd, (uint64_t)ev->fd + 1) : NULL;
+	struct rec *r = NULL;
+	uint64_t ent;
+
+	if (hmap__del(t->fds, (uint64_t)ev->fd + 1, &ent))
+		r = ent_rec(ent); /* its table reference moves to the history */
+	return hist_add(c, t, serial, ev->fd, ev->hdr.ts_ns, corr_fd_stk_intern(c, &ev->stack), r);
+}
+
+/* The last close of fd in t when serial made it and fd was not reopened. */
+static const struct closed *closed_by(const struct fdtab *t, uint64_t serial, int fd)
+{
+	uint64_t *i = t->hist ? hmap__get(t->hist->by_fd, (uint64_t)fd + 1) : NULL;
 	const struct closed *e = i ? &t->hist->slots[*i] : NULL;
-	struct xgroup g = {.kind = "fd-double-close"};
 
 	/* never closed here, or by another process sharing the table */
-	if (!e || e->serial != serial)
-		return 0;
-	g.tgid = ev->hdr.tgid;
-	g.tid = ev->hdr.tid;
-	g.fd = ev->fd;
-	g.stack = corr_fd_stk_intern(c, &ev->stack);
+	return e && e->serial == serial ? e : NULL;
+}
+
+static int double_close(struct corr_fd *c, const struct closed *e, const struct lw_ev_hdr *hdr,
+			int fd, const struct lw_stack *stack)
+{
+	struct xgroup g = {.kind = "fd-double-close"};
+
+	g.tgid = hdr->tgid;
+	g.tid = hdr->tid;
+	g.fd = fd;
+	g.stack = corr_fd_stk_intern(c, stack);
 	if (!g.stack)
 		return -ENOMEM;
 	if (e->stack->ips.nr) { /* a close whose stack was not kept adds nothing */
@@ -157,4 +171,38 @@ int hist_bad_close(struct corr_fd *c, const struct fdtab *t, uint64_t serial,
 	}
 	snprintf(g.resource, sizeof(g.resource), "%s", e->rec ? e->rec->resource : "unknown");
 	return xgroup_add(c, &g);
+}
+
+int hist_bad_close(struct corr_fd *c, const struct fdtab *t, uint64_t serial,
+		   const struct lw_ev_fd_close *ev)
+{
+	const struct closed *e = closed_by(t, serial, ev->fd);
+
+	return e ? double_close(c, e, &ev->hdr, ev->fd, &ev->stack) : 0;
+}
+
+int hist_range_close(struct corr_fd *c, const struct fdtab *t, uint64_t serial,
+		     const struct lw_ev_fd_close_range *ev)
+{
+	int64_t first = ev->first, last = ev->last, fd;
+	unsigned closed = 0;
+	int err = 0;
+
+	if (!t->hist || first > last || last - first >= LW_RANGE_EXPLICIT)
+		return 0;
+	for (fd = first; fd <= last; fd++) {
+		if (hmap__get(t->fds, (uint64_t)fd + 1))
+			continue;
+		if (!closed_by(t, serial, (int)fd))
+			return 0; /* a number it does not know: a sweep */
+		closed++;
+	}
+	for (fd = first; closed && fd <= last && !err; fd++) {
+		const struct closed *e =
+		    hmap__get(t->fds, (uint64_t)fd + 1) ? NULL : closed_by(t, serial, (int)fd);
+
+		if (e)
+			err = double_close(c, e, &ev->hdr, (int)fd, &ev->stack);
+	}
+	return err;
 }

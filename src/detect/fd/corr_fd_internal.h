@@ -144,9 +144,10 @@ struct ino_ring {
 	uint32_t next;
 };
 
-#define LW_XFER_MAX   4096
-#define LW_HIST_MAX   1024 /* closed fd numbers remembered per table */
-#define LW_FLIGHT_MAX 4096 /* messages with fds in flight */
+#define LW_XFER_MAX	  4096
+#define LW_HIST_MAX	  1024 /* closed fd numbers remembered per table */
+#define LW_RANGE_EXPLICIT 64   /* close_range spans judged for double closes */
+#define LW_FLIGHT_MAX	  4096 /* messages with fds in flight */
 
 /* A successful SCM_RIGHTS send to a connected AF_UNIX socket: its fds wait
  * in the receiving socket's queue until a recvmsg installs them.
@@ -257,12 +258,25 @@ const struct stk *corr_fd_stk_intern(struct corr_fd *c, const struct lw_stack *s
 /* corr_fd_close.c: closed-fd history and double close */
 void hist_free(struct close_hist *h);
 void hist_forget(struct fdtab *t, int fd); /* the number is open again */
+/* fd, already out of t, was closed by serial at stack (NULL: ENOMEM):
+ * remember it; takes r's reference (NULL when never seen open)
+ */
+int hist_add(struct corr_fd *c, struct fdtab *t, uint64_t serial, int fd, uint64_t ts_ns,
+	     const struct stk *stack, struct rec *r);
 /* close(fd) succeeded: takes the fd out of t and remembers who closed what */
 int hist_close(struct corr_fd *c, struct fdtab *t, uint64_t serial,
 	       const struct lw_ev_fd_close *ev);
 /* close(fd) failed with -EBADF: a double close when serial closed it last */
 int hist_bad_close(struct corr_fd *c, const struct fdtab *t, uint64_t serial,
 		   const struct lw_ev_fd_close *ev);
+/* close_range(first, last) (not CLOEXEC), before its sweep: it returns 0
+ * over closed numbers, and is a double close only when the range is
+ * explicit: fewer than LW_RANGE_EXPLICIT numbers, every one open now or
+ * closed by serial and not reopened since; each of the latter is one.
+ * A sweep over numbers never had (close_range(3, ~0U)) is the idiom.
+ */
+int hist_range_close(struct corr_fd *c, const struct fdtab *t, uint64_t serial,
+		     const struct lw_ev_fd_close_range *ev);
 
 /* corr_fd_xfer.c: fds crossing a boundary */
 int xfer_send(struct corr_fd *c, struct fdtab *t, const struct lw_ev_fd_send *ev);

@@ -639,8 +639,9 @@ static int emit_bad_frees(struct corr_mem *c, struct lw_findings *out)
 		fill_comm(c, ev->hdr.tgid, f->comm);
 		f->count = 1;
 		f->bytes = ev->size;
-		snprintf(f->resource, sizeof(f->resource), "address 0x%llx",
-			 (unsigned long long)ev->addr);
+		snprintf(f->resource, sizeof(f->resource), "address 0x%llx%s",
+			 (unsigned long long)ev->addr,
+			 ev->call == LW_BAD_FREE_BY_REALLOC ? " passed to realloc" : "");
 		f->stack = c->bads[i].stack;
 		s = ev->alloc_stack_id ? hmap__get(c->stacks, ev->alloc_stack_id) : NULL;
 		if (s) {

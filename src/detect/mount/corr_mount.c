@@ -402,6 +402,7 @@ int corr_mount__feed(struct corr_mount *c, const struct lw_ev_mount *ev, const s
 	x.ns = p->ns;
 	x.nr = ev->nr;
 	x.ret = ev->ret;
+	x.isolated = ev->flags & LW_MNT_ISOLATED;
 	/* the comm at the call: an exec later does not rename it */
 	lp = c->o.proc ? c->o.proc(c->o.proc_ctx, ev->hdr.tgid) : NULL;
 	if (lp)

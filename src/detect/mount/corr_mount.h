@@ -108,7 +108,8 @@ typedef bool (*corr_mount_mounted_fn)(void *ctx, uint32_t mnt_ns, const char *ta
  *	mount namespace NS"; stack = the mount's. Both modes.
  *  mount-race (collision): a mount/umount2/move_mount of a target in one
  *	namespace and one of the same target in another within
- *	race_window_ns, at least one failing ENOENT, EINVAL or EBUSY. One per
+ *	race_window_ns, at least one failing ENOENT, EINVAL or EBUSY, neither
+	flagged LW_MNT_ISOLATED (a mount where nothing propagates). One per
  *	target; count = failing operations that collided (each once); pid,
  *	tid, comm and stack of the first pair's failing one (the earlier when
  *	both failed); resource "TARGET: umount2 in ns A

@@ -38,7 +38,8 @@ struct mns {
 /* A mount, umount2 or move_mount, kept for races. */
 struct mop {
 	bool valid;
-	bool counted; /* a failing op already counted in a race group */
+	bool counted;  /* a failing op already counted in a race group */
+	bool isolated; /* LW_MNT_ISOLATED: races nothing of another namespace */
 	uint64_t ts, seq;
 	uint32_t tgid, tid, ns, nr;
 	int32_t ret;

@@ -29,7 +29,9 @@ struct rgroup *rgroup_get(struct corr_mount *c, int kind, const char *target, bo
 
 /* x is about to join the ring: pair it with the closest operation on the
  * same target in another namespace within the window, when either failed
- * the way a lost race fails.
+ * the way a lost race fails. Namespaces that share no propagation there
+ * cannot collide: a mount made where its namespace is private (the fixed
+ * seed-001 worker made / MS_REC|MS_PRIVATE first) pairs with nothing.
  */
 int race_check(struct corr_mount *c, struct mop *x)
 {
@@ -38,11 +40,13 @@ int race_check(struct corr_mount *c, struct mop *x)
 	struct rgroup *g;
 	bool added;
 
+	if (x->isolated)
+		return 0;
 	for (size_t i = 0; i < LW_MNT_OPS_MAX; i++) {
 		struct mop *y = &c->ops[i];
 		uint64_t dt;
 
-		if (!y->valid || !y->ns || y->ns == x->ns)
+		if (!y->valid || !y->ns || y->ns == x->ns || y->isolated)
 			continue;
 		dt = y->ts > x->ts ? y->ts - x->ts : x->ts - y->ts;
 		if (dt > c->o.race_window_ns || (!race_errno(x->ret) && !race_errno(y->ret)))

@@ -87,9 +87,13 @@ const struct exit_stop_stats *exit_stops__stats(const struct exit_stops *x)
 
 static void track(struct exit_stops *x, pid_t tid, pid_t tgid)
 {
-	uint64_t *v = hmap__put(x->tids, (uint64_t)tid, NULL);
+	bool added;
+	uint64_t *v = hmap__put(x->tids, (uint64_t)tid, &added);
 
-	if (v)
+	/* a new task may stop (even at its exit) before its parent's fork
+	 * event comes: what it reported stays
+	 */
+	if (v && added)
 		*v = (uint64_t)tgid << 1;
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/hmap.h"
 #include "detect/fd/corr_fd.h"
 #include "detect/mem/alloc_code.h"
 #include "detect/mem/corr_mem.h"
@@ -23,6 +24,10 @@ struct lw_det {
 	struct mem_scan_stats scan;
 	uint64_t scan_errors;
 	struct alloc_code *code; /* the allocators it probed */
+	/* forked, no exec since: the parent's blocks are in its heap too,
+	 * untracked (the live-block map is per process)
+	 */
+	struct hmap *inherited;
 };
 
 static const struct mem_probe {
@@ -70,6 +75,7 @@ static void mem_free(struct lw_det *d)
 	if (!d)
 		return;
 	corr_mem__free(d->mem);
+	hmap__free(d->inherited);
 	alloc_code__free(d->code);
 	free(d);
 }
@@ -230,6 +236,20 @@ static int mem_on_event(struct lw_det *d, const struct lw_ev_hdr *h, size_t size
 	return -EINVAL;
 }
 
+static int mem_on_fork(struct lw_det *d, const struct lw_proc *parent, const struct lw_proc *child,
+		       const struct lw_ev_proc_fork *ev)
+{
+	(void)parent, (void)ev;
+	return hmap__put(d->inherited, child->pid, NULL) ? 0 : -ENOMEM;
+}
+
+static int mem_on_exec(struct lw_det *d, const struct lw_proc *p, const struct lw_ev_proc_exec *ev)
+{
+	(void)ev;
+	hmap__del(d->inherited, p->pid, NULL);
+	return 0;
+}
+
 static int mem_on_exit(struct lw_det *d, const struct lw_proc *p, const struct lw_ev_proc_exit *ev)
 {
 	if (!lw_det__exit_ends_observation(d->env.opts, p))
@@ -366,6 +386,8 @@ const struct lw_detector_ops det_mem_ops = {
     .open = mem_open,
     .attach = mem_attach,
     .on_event = mem_on_event,
+    .on_fork = mem_on_fork,
+    .on_exec = mem_on_exec,
     .on_exit = mem_on_exit,
     .tick = mem_tick,
     .on_frozen = mem_on_frozen,

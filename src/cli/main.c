@@ -60,7 +60,7 @@ static const char usage_text[] =
     "                           gone, deleted) and growing sites, the rest is fd-held\n"
     "      --no-freeze          never hold the target still: no reachability scan of\n"
     "                           the heap (every live block counts as lost) and no fd\n"
-    "                           liveness; run: the command is not ptraced\n"
+    "                           liveness (open fds are fd-held); run: not ptraced\n"
     "      --probe-at-entry     mem: probe function entries even where the kernel\n"
     "                           must single-step them (benchmark baseline)\n"
     "      --pair SPEC          track an acquire/release pair, e.g.\n"

@@ -132,6 +132,10 @@ struct lw_detector_ops {
 	int (*finish)(struct lw_det *d, uint64_t now_ns, struct lw_findings *out);
 	/* the --interval trend key of one of its findings, 0 for none */
 	uint64_t (*site_key)(struct lw_det *d, const struct lw_finding *f);
+	/* the trend flagged that key growing (f->growing is set, before
+	 * suppression): the detector may re-kind the finding
+	 */
+	void (*on_growing)(struct lw_det *d, struct lw_finding *f);
 	/* after suppression: the last word on its findings (--top); returns
 	 * how many more it suppressed
 	 */

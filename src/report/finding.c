@@ -75,11 +75,23 @@ void lw_findings__sort(struct lw_findings *fs)
 		qsort(fs->v, fs->n, sizeof(fs->v[0]), finding_cmp);
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* One pid, kind, class and evidence: findings that may be one site. */
+static bool same_kind(const struct lw_finding *a, const struct lw_finding *b)
+{
+	return a->pid == b->pid && !strcmp(a->kind, b->kind) && same_str(a->cls, b->cls) &&
+	       same_str(a->why, b->why);
+}
+
 /* b's stack continues a's: a was cut where the copy ended, b went on. */
 static bool continues(const struct lw_finding *a, const struct lw_finding *b)
 {
-	return a != b && b->kind && a->pid == b->pid && !strcmp(a->kind, b->kind) &&
-	       !(b->stack.flags & LW_STK_SLICE_END) && b->stack.nr > a->stack.nr &&
+	return a != b && b->kind && same_kind(a, b) && !(b->stack.flags & LW_STK_SLICE_END) &&
+	       b->stack.nr > a->stack.nr &&
 	       !memcmp(a->stack.ips, b->stack.ips, a->stack.nr * sizeof(a->stack.ips[0]));
 }
 
@@ -145,8 +157,7 @@ size_t lw_findings__merge_truncated(struct lw_findings *fs)
 		for (size_t j = i + 1; fs->v[i].kind && j < fs->n; j++) {
 			struct lw_finding *a = &fs->v[j], *b = &fs->v[i];
 
-			if (!a->kind || a->pid != b->pid || strcmp(a->kind, b->kind) ||
-			    !same_ips(&a->stack, &b->stack))
+			if (!a->kind || !same_kind(a, b) || !same_ips(&a->stack, &b->stack))
 				continue;
 			fold(b, a);
 			a->kind = NULL;

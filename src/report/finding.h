@@ -81,12 +81,12 @@ void lw_frames__free(struct lw_sym_frame *frames, unsigned nr);
 /* Determinism for stacks the unwinder cut at the end of the copied slice
  * (LW_STK_SLICE_END): whether the first calls of a site get a whole stack
  * depends on timing. A cut finding folds into the one finding of the same
- * pid and kind whose whole stack begins with all its frames (counts and
- * bytes add up, fds merge); with no such finding, or several that differ past
- * the cut, it stays as it is. Findings of one pid and kind with the same
- * frames (whichever unwinder finished them) fold first. Run on raw stacks,
- * before symbolizing. Returns
- * how many findings were folded away.
+ * pid, kind, class and why whose whole stack begins with all its frames
+ * (counts and bytes add up, fds merge); with no such finding, or several
+ * that differ past the cut, it stays as it is. Findings of one pid, kind,
+ * class and why with the same frames (whichever unwinder finished them)
+ * fold first; a dead and a held fd of one site stay apart. Run on raw
+ * stacks, before symbolizing. Returns how many findings were folded away.
  */
 size_t lw_findings__merge_truncated(struct lw_findings *fs);
 /* Stable order for reports: kind, pid, first fd. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "report/kinds.h"
 #include "report/report.h"
 #include "report/stats.h"
 
@@ -39,8 +40,12 @@ int report__write(const struct reporter_ops *ops, FILE *out, const struct lw_rep
 	/* The caller may count suppressions in meta, mark findings, or both:
 	 * take the larger so neither path under-reports nor double counts.
 	 */
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		const struct lw_kind *k = lw_kind__find(fs->v[i].kind ? fs->v[i].kind : "");
+
 		marked += fs->v[i].suppressed;
+		r.nr_gating += !fs->v[i].suppressed && (!k || k->gates_exit);
+	}
 	if (marked > meta.nr_suppressed)
 		meta.nr_suppressed = marked;
 	r.nr_findings = n - marked;

@@ -49,6 +49,7 @@ struct lw_reporter {
 	FILE *out;
 	void *priv;
 	size_t nr_findings; /* findings finding() will receive */
+	size_t nr_gating;   /* of those, of a kind that gates run's exit */
 };
 
 struct reporter_ops {

@@ -28,6 +28,17 @@ static bool is_growing(const struct lw_session *s, const struct lw_finding *f)
 	return key && trend__is_growing(s->trend, key);
 }
 
+/* A site that kept growing: its detector has the last word on the kind
+ * (fd-held becomes fd-leak).
+ */
+static void regrade_growing(const struct lw_session *s, struct lw_finding *f)
+{
+	const struct lw_det_slot *d = finding_det(s, f);
+
+	if (d && d->ops->on_growing)
+		d->ops->on_growing(d->d, f);
+}
+
 static bool gates_exit(const struct lw_finding *f)
 {
 	const struct lw_kind *k = lw_kind__find(f->kind);
@@ -166,6 +177,8 @@ int session__report(struct lw_session *s)
 				memcpy(f->comm, p->comm, LW_COMM_LEN);
 		}
 		f->growing = is_growing(s, f);
+		if (f->growing)
+			regrade_growing(s, f);
 		if ((s->supp && suppress__match(s->supp, f)) ||
 		    (s->builtin && suppress__match(s->builtin, f))) {
 			f->suppressed = true;

@@ -8,6 +8,8 @@ findings.py REPORT MODULE_SUBSTR
   "none" when no such frame exists.
 findings.py REPORT --funcs MODULE_SUBSTR
   "FUNC COUNT" per finding, sorted (FUNC as above)
+findings.py REPORT --why MODULE_SUBSTR
+  one line per finding, sorted: KIND/CLASS count=N fds=A,B func=F why=W
 findings.py REPORT --stat NAME      print stats[NAME]
 findings.py REPORT --field NAME     print top-level NAME
 findings.py REPORT --scan NAME      print scan[NAME]
@@ -39,7 +41,8 @@ def main():
         print(json.dumps(doc[sys.argv[3]]))
         return
     funcs_only = sys.argv[2] == "--funcs"
-    mod = sys.argv[3] if funcs_only else sys.argv[2]
+    why = sys.argv[2] == "--why"
+    mod = sys.argv[3] if funcs_only or why else sys.argv[2]
     lines = []
     for fd in doc["findings"]:
         func = "none"
@@ -53,6 +56,9 @@ def main():
         fds = ",".join(str(x) for x in fd["fds"])
         if funcs_only:
             lines.append(f"{func} {fd['count']}")
+            continue
+        if why:
+            lines.append(f'{fd["kind"]}/{fd.get("class")} count={fd["count"]} fds={fds} func={func} why={fd.get("why")}')
             continue
         if fd["kind"].startswith("mem-"):
             # the innermost frame must be the fixture's allocating call site

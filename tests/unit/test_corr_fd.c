@@ -8,6 +8,9 @@
 #include "detect/fd/corr_fd.h"
 
 #define MS 1000000ull
+/* these tests are about the model: every fd open at the end is an fd-leak
+ * (--strict-fds); liveness classes are test_corr_fd_live.c's
+ */
 
 /* A feed error fails the running test without a return at every call site. */
 static void feed(struct corr_fd *c, const void *ev)
@@ -97,7 +100,7 @@ static void feed_pipe(struct corr_fd *c, uint32_t tgid, int fd, int site)
 
 static struct corr_fd *run_mode(void)
 {
-	struct corr_fd_opts o = {.attach_mode = false};
+	struct corr_fd_opts o = {.strict = true, .attach_mode = false};
 
 	return ev_fd_new(&o);
 }
@@ -415,7 +418,7 @@ LW_TEST(fd_threads_share_table)
 
 LW_TEST(fd_seeded_never_leak)
 {
-	struct corr_fd_opts o = {.attach_mode = true};
+	struct corr_fd_opts o = {.strict = true, .attach_mode = true};
 	struct corr_fd *c = run_mode();
 	struct lw_findings fs = {};
 
@@ -456,7 +459,7 @@ LW_TEST(fd_std_fds_never_leak)
 
 LW_TEST(fd_attach_min_age)
 {
-	struct corr_fd_opts o = {.attach_mode = true, .min_age_ns = 1000 * MS};
+	struct corr_fd_opts o = {.strict = true, .attach_mode = true, .min_age_ns = 1000 * MS};
 	struct corr_fd *c = ev_fd_new(&o);
 	struct lw_findings fs = {};
 

@@ -77,7 +77,8 @@ static void exit_ev(struct corr_fd *c, uint32_t tgid)
 /* The socketpair and the fork; A keeps its copy of 4 when shared. */
 static struct corr_fd *setup(bool attach, bool shared)
 {
-	struct corr_fd_opts o = {.attach_mode = attach, .min_age_ns = attach ? 1000 * MS : 0};
+	struct corr_fd_opts o = {
+	    .strict = true, .attach_mode = attach, .min_age_ns = attach ? 1000 * MS : 0};
 	struct corr_fd *c = ev_fd_new(&o);
 
 	open_ev(c, A, 3, -1, 0, SV0);

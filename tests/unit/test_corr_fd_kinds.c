@@ -112,7 +112,7 @@ static void exit_ev(struct corr_fd *c, uint32_t tgid, uint64_t ts)
 
 static struct corr_fd *mk(bool attach, uint64_t min_age)
 {
-	struct corr_fd_opts o = {.attach_mode = attach, .min_age_ns = min_age};
+	struct corr_fd_opts o = {.strict = true, .attach_mode = attach, .min_age_ns = min_age};
 
 	return ev_fd_new(&o);
 }
@@ -732,7 +732,7 @@ LW_TEST(fdk_inherited_attach_and_groups)
 LW_TEST(fdk_inherited_allow_list)
 {
 	const int allow[] = {5, 9};
-	struct corr_fd_opts o = {.allow_inherit = allow, .nr_allow_inherit = 2};
+	struct corr_fd_opts o = {.strict = true, .allow_inherit = allow, .nr_allow_inherit = 2};
 	struct corr_fd *c = ev_fd_new(&o);
 	struct lw_findings fs = {};
 

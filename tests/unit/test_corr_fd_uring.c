@@ -35,7 +35,7 @@ static void exit_ev(struct corr_fd *c, uint32_t tgid)
 
 LW_TEST(fd_uring_leaks_are_uncertain)
 {
-	struct corr_fd_opts o = {};
+	struct corr_fd_opts o = {.strict = true};
 	struct corr_fd *c = ev_fd_new(&o);
 	struct lw_ev_proc_fork fk = ev_proc_fork(100, 101, 0, "parent");
 	struct lw_findings fs = {};

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include "harness.h"
 #include "base/proc_table.h"
 #include "detect/detector.h"
@@ -539,6 +541,62 @@ LW_TEST(det_fd_attach_root_exit_not_seen)
 	ASSERT_EQ(det_fd__open_count(NULL, 9), -ENOENT, "fd detector off");
 	det_fd_ops.free(d);
 	lw_procs__free(&procs);
+}
+
+/* Held still, this very process: its pipe's read end with no writer left
+ * is an fd-leak; --strict-fds does not look.
+ */
+static void frozen_self(bool strict, struct lw_findings *fs)
+{
+	struct lw_procs procs = {};
+	struct lw_det_io io = {.procs = &procs};
+	struct lw_opts o = {.mode = LW_MODE_ATTACH, .strict_fds = strict};
+	struct lw_det_env env = {.opts = &o, .io = &io};
+	int p[2] = {-1, -1};
+	struct lw_ev_fd_open op = {.hdr = {.type = LW_EV_FD_OPEN,
+					   .size = sizeof(op),
+					   .tgid = (uint32_t)getpid(),
+					   .ts_ns = 1},
+				   .res_kind = LW_RES_PIPE,
+				   .stack = {.nr = 1, .ips = {0x10}}};
+	struct lw_frozen fr = {.pid = getpid(), .pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0)};
+	struct lw_det *d;
+
+	if (pipe(p) || fr.pidfd < 0 || det_fd_ops.open(&d, &env)) {
+		lw_test_failed = 1;
+		return;
+	}
+	close(p[1]);
+	op.hdr.tid = op.hdr.tgid;
+	op.fd = p[0];
+	if (det_fd_ops.on_event(d, &op.hdr, sizeof(op)) || det_fd_ops.on_frozen(d, &fr) ||
+	    det_fd_ops.finish(d, 2, fs))
+		lw_test_failed = 1;
+	close(p[0]);
+	close(fr.pidfd);
+	det_fd_ops.free(d);
+	lw_procs__free(&procs);
+}
+
+LW_TEST(det_fd_frozen_liveness)
+{
+	struct lw_findings fs = {};
+	struct lw_finding g = {.kind = "fd-held", .cls = "held"};
+
+	frozen_self(false, &fs);
+	ASSERT_EQ(fs.n, 1, "findings");
+	ASSERT_STREQ(fs.v[0].kind, "fd-leak", "a dead pipe end is a leak");
+	ASSERT_STREQ(fs.v[0].cls, "dead", "class");
+	ASSERT_STREQ(fs.v[0].why, "no writer left", "why");
+	lw_findings__free(&fs);
+	frozen_self(true, &fs);
+	ASSERT_EQ(fs.n, 1, "findings");
+	ASSERT_STREQ(fs.v[0].cls, "strict", "--strict-fds: valgrind's rule");
+	lw_findings__free(&fs);
+	/* the session's growth step, through the detector */
+	det_fd_ops.on_growing(NULL, &g);
+	ASSERT_STREQ(g.kind, "fd-leak", "growing held site");
+	ASSERT_STREQ(g.cls, "growing", "class");
 }
 
 /* ---- proc ---- */

@@ -130,7 +130,7 @@ LW_TEST(report_contexts_independent)
 	add_mem_leak(&fs);
 	for (int i = 0; i < 2; i++) {
 		r[i] = (struct lw_reporter){ops, open_memstream(&buf[i], &len[i]),
-					    calloc(1, ops->priv_size), 1};
+					    calloc(1, ops->priv_size), 1, 1};
 		ASSERT_TRUE(r[i].out && r[i].priv, "context");
 		ASSERT_EQ(ops->begin(&r[i], &m), 0, "begin");
 	}
@@ -218,6 +218,34 @@ LW_TEST(report_junit_golden)
 			    JUNIT_CONSISTENT " and len(d.getElementsByTagName('failure')) == 2"
 					     " and d.getElementsByTagName('failure')[1]"
 					     ".getAttribute('type') == 'mem-leak'"),
+		  0, "python3 parse");
+	free(d.buf);
+	lw_findings__free(&fs);
+}
+
+/* A kind that does not gate is listed as a passing testcase: its block in
+ * system-out, not a failure.
+ */
+LW_TEST(report_junit_held_passes)
+{
+	struct lw_report_meta m = fmt_meta();
+	struct lw_findings fs = {0};
+	struct lw_finding *h;
+	struct doc d;
+
+	add_fd_leak(&fs);
+	h = add_fd_leak(&fs);
+	h->kind = "fd-held", h->cls = "held", h->fd = 255, h->nr_fds = 1, h->fds[0] = 255;
+	d = render("junit", &m, &fs);
+	ASSERT_EQ(d.rc, 0, "report__write");
+	ASSERT_CONTAINS(d.buf, "tests=\"2\" failures=\"1\"", "one failure of two");
+	ASSERT_CONTAINS(d.buf,
+			"<testcase classname=\"fd-held\" name=\"fd-held pid 1234 fd 255 at "
+			"leak_file\">\n    <system-out>3 file descriptors still open, not a leak",
+			"held: system-out");
+	ASSERT_EQ(xml_check(d.buf,
+			    JUNIT_CONSISTENT " and len(d.getElementsByTagName('failure')) == 1"
+					     " and len(d.getElementsByTagName('system-out')) == 1"),
 		  0, "python3 parse");
 	free(d.buf);
 	lw_findings__free(&fs);

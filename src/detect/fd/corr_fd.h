@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include "base/proc_table.h"
+#include "detect/fd/fd_live.h"
 #include "report/finding.h"
 
 struct corr_fd_opts {
@@ -15,6 +16,10 @@ struct corr_fd_opts {
 	 */
 	bool attach_mode;
 	uint64_t min_age_ns; /* attach mode only */
+	/* valgrind's rule: every fd still open is an fd-leak (class "strict");
+	 * otherwise only dead ones are, the rest fd-held (see corr_fd__probe_live)
+	 */
+	bool strict;
 	/* fd numbers a program may hand to the programs it execs on purpose:
 	 * no fd-inherited finding for them (0-2 never give one). Copied.
 	 */
@@ -45,8 +50,15 @@ int corr_fd__feed(struct corr_fd *c, const struct lw_ev_hdr *ev);
 
 /* Findings at the end of observation, appended to out ordered by (kind, pid,
  * fd). now_ns is on the events' clock.
- *  fd-leak, fd-send-failed-leak: creations still open as above, grouped by
- *	(pid, creation stack, resource kind, finding kind). A send-failed leak
+ *  fd-leak, fd-held, fd-send-failed-leak: creations still open as above,
+ *	grouped by (pid, creation stack, resource kind, finding kind, class,
+ *	why). An fd the program can no longer use (its liveness probe said
+ *	dead) is an fd-leak of class "dead" with the probe's reason as why;
+ *	any other is fd-held, class "held", or "unknown" when no probe could
+ *	tell (why: the probe's reason, or "not held still" when the process
+ *	was never probed). With opts.strict all are fd-leak, class "strict".
+ *	Growth turns fd-held into fd-leak after the fact
+ *	(corr_fd__regrade_growing). A send-failed leak
  *	was carried by a send that failed (extra: "send failed at"); a received
  *	fd whose send we saw has extra "sent with SCM_RIGHTS at" and its
  *	resource ends in " (received from pid N fd M)".
@@ -64,6 +76,22 @@ int corr_fd__feed(struct corr_fd *c, const struct lw_ev_hdr *ev);
  * The last three are events: reported in both modes, whatever their age.
  */
 int corr_fd__finish(struct corr_fd *c, uint64_t now_ns, struct lw_findings *out);
+
+/* Whether fd of the held-still process is still of use (fd_live__probe
+ * in life, a table in tests).
+ */
+typedef enum lw_fd_liveness (*corr_fd_probe_fn)(void *ctx, int fd, const char **why);
+
+/* tgid is held still (run: at its exit; attach: at report time): probe
+ * every fd it would answer for as a leak and keep the verdict for finish.
+ * A later probe of the same fd replaces it. Returns how many were probed.
+ */
+int corr_fd__probe_live(struct corr_fd *c, uint32_t tgid, corr_fd_probe_fn probe, void *ctx);
+
+/* The finding's site kept growing (--interval): an fd-held one is an
+ * fd-leak after all, class "growing". Other kinds are left as they are.
+ */
+void corr_fd__regrade_growing(struct lw_finding *f);
 
 /* Live fds per creation site right now, for --interval growth tracking. */
 struct corr_fd_site {

@@ -20,7 +20,26 @@ static int stk_cmp(const struct stk *a, const struct stk *b)
 	return memcmp(a->ips.ips, b->ips.ips, a->ips.nr * sizeof(a->ips.ips[0]));
 }
 
-/* pid, stack, resource and leak kind (when with_kind), then fd inside a group */
+static int str_cmp(const char *a, const char *b)
+{
+	if (a == b)
+		return 0;
+	if (!a || !b)
+		return a ? 1 : -1;
+	return strcmp(a, b);
+}
+
+/* What the items are reported as: kind, class, evidence (live_classify). */
+static int class_cmp(const struct item *a, const struct item *b)
+{
+	int d = str_cmp(a->kind, b->kind);
+
+	if (!d)
+		d = str_cmp(a->cls, b->cls);
+	return d ? d : str_cmp(a->why, b->why);
+}
+
+/* pid, stack, resource kind and class (when with_kind), then fd inside a group */
 static int item_cmp(const void *pa, const void *pb, void *with_kind)
 {
 	const struct item *a = pa, *b = pb;
@@ -32,10 +51,8 @@ static int item_cmp(const void *pa, const void *pb, void *with_kind)
 		return d;
 	if (with_kind && a->rec->res_kind != b->rec->res_kind)
 		return a->rec->res_kind < b->rec->res_kind ? -1 : 1;
-	if (with_kind && !a->rec->send_failed != !b->rec->send_failed)
-		return a->rec->send_failed ? 1 : -1;
-	if (with_kind && a->rec->uring != b->rec->uring)
-		return a->rec->uring ? 1 : -1;
+	if (with_kind && (d = class_cmp(a, b)))
+		return d;
 	if (a->fd != b->fd)
 		return a->fd < b->fd ? -1 : 1;
 	return a->rec->ts_ns < b->rec->ts_ns ? -1 : a->rec->ts_ns > b->rec->ts_ns;
@@ -58,8 +75,7 @@ static int group_items(struct item *v, size_t n, bool with_kind, struct group **
 		const struct rec *a = i ? v[i - 1].rec : NULL, *b = v[i].rec;
 
 		if (a && a->tgid == b->tgid && a->stack == b->stack &&
-		    (!with_kind || (a->res_kind == b->res_kind &&
-				    !a->send_failed == !b->send_failed && a->uring == b->uring))) {
+		    (!with_kind || (a->res_kind == b->res_kind && !class_cmp(&v[i - 1], &v[i])))) {
 			(*gs)[*ng - 1].len++;
 			continue;
 		}
@@ -150,7 +166,9 @@ static int emit(struct corr_fd *c, const struct item *v, const struct group *g,
 	for (size_t i = 1; i < g->len; i++)
 		if (age_ns(&v[g->start + i]) > age_ns(oldest))
 			oldest = &v[g->start + i];
-	f->kind = leak_kind(r);
+	f->kind = first->kind;
+	f->cls = first->cls;
+	f->why = first->why;
 	f->tid = oldest->rec->tid;
 	f->fd = first->fd;
 	snprintf(f->resource, sizeof(f->resource), "%s", r->resource);
@@ -311,6 +329,8 @@ int corr_fd__finish(struct corr_fd *c, uint64_t now_ns, struct lw_findings *out)
 	 */
 	if (!err)
 		err = collect_live(c, now_ns, min_age, &v, &n, &cap);
+	for (size_t i = 0; i < n && !err; i++)
+		live_classify(c, &v[i]);
 	if (!err)
 		err = group_items(v, n, true, &gs, &ng);
 	if (!err && ng)

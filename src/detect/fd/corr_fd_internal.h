@@ -45,6 +45,8 @@ struct rec {
 	uint64_t inherited_into; /* serial it was last reported inherited into */
 	uint64_t ino;		 /* of the open file (0: unknown); dups share it */
 	uint16_t res_kind;
+	uint8_t live;	      /* LIVE_*: the last probe's verdict */
+	const char *live_why; /* its reason (static), NULL when none */
 	bool seeded, reported;
 	bool uring; /* a leak candidate in a table that used io_uring */
 	char resource[];
@@ -55,6 +57,9 @@ static inline void rec_put(struct rec *r)
 	if (r && --r->refs == 0)
 		free(r);
 }
+
+/* rec.live: not probed, or 1 + enum lw_fd_liveness */
+#define LIVE_NONE 0
 
 /* fds map fd + 1 → (uintptr_t)rec | ENT_CLOEXEC; recs are malloc-aligned. */
 #define ENT_CLOEXEC 1ull
@@ -108,6 +113,10 @@ struct item {
 	struct rec *rec;
 	int fd;
 	uint64_t end_ns; /* exit time, or now for fds still open */
+	/* what it is reported as (live_classify): static strings, cls and
+	 * why NULL for kinds that say it all
+	 */
+	const char *kind, *cls, *why;
 };
 
 /* Findings that are events rather than leaks (fd-double-close,
@@ -251,6 +260,9 @@ static inline void res_suffix(char *buf, size_t len, const char *suffix)
 	if (n + k < len)
 		memcpy(buf + n, suffix, k + 1);
 }
+
+/* corr_fd_live.c: the kind, class and evidence of a leak candidate */
+void live_classify(const struct corr_fd *c, struct item *it);
 
 /* corr_fd.c */
 const struct stk *corr_fd_stk_intern(struct corr_fd *c, const struct lw_stack *s);

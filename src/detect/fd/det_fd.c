@@ -11,6 +11,7 @@
 #include "detect/detector.h"
 #include "detect/fd/corr_fd.h"
 #include "detect/fd/det_fd.h"
+#include "detect/fd/fd_live.h"
 #include "detect/fd/fd_reconcile.h"
 #include "detect/fd/touch_label.h"
 #include "report/kinds.h"
@@ -31,6 +32,7 @@ static int fd_open(struct lw_det **out, const struct lw_det_env *env)
 	struct corr_fd_opts co = {
 	    .attach_mode = o->mode == LW_MODE_ATTACH,
 	    .min_age_ns = o->min_age_ns,
+	    .strict = o->strict_fds,
 	    .allow_inherit = o->allow_inherit,
 	    .nr_allow_inherit = o->nr_allow_inherit,
 	    .proc = lw_procs__lookup,
@@ -119,6 +121,29 @@ static int fd_on_exit(struct lw_det *d, const struct lw_proc *p, const struct lw
 	if (lw_det__exit_ends_observation(d->env.opts, p))
 		return 0;
 	return corr_fd__feed(d->corr, &ev->hdr);
+}
+
+static enum lw_fd_liveness probe_fd(void *pidfd, int fd, const char **why)
+{
+	return fd_live__probe(*(const int *)pidfd, fd, why);
+}
+
+/* Held still: is each fd it may answer for still of use to it? */
+static int fd_on_frozen(struct lw_det *d, const struct lw_frozen *fr)
+{
+	int pidfd = fr->pidfd;
+
+	/* no pidfd: no verdicts, the fds stay "unknown" */
+	if (pidfd < 0 || d->env.opts->strict_fds)
+		return 0;
+	corr_fd__probe_live(d->corr, (uint32_t)fr->pid, probe_fd, &pidfd);
+	return 0;
+}
+
+static void fd_on_growing(struct lw_det *d, struct lw_finding *f)
+{
+	(void)d;
+	corr_fd__regrade_growing(f);
 }
 
 int det_fd__open_count(struct lw_det *d, uint32_t tgid)
@@ -255,8 +280,10 @@ const struct lw_detector_ops det_fd_ops = {
     .on_exec = fd_on_exec,
     .on_exit = fd_on_exit,
     .tick = fd_tick,
+    .on_frozen = fd_on_frozen,
     .finish = fd_finish,
     .site_key = fd_site_key,
+    .on_growing = fd_on_growing,
     .meta = fd_meta,
     .free = fd_free,
 };

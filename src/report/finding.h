@@ -29,6 +29,14 @@ struct lw_ips {
 	uint64_t ips[LW_STACK_MAX];
 };
 
+/* Whether ips[i] is a return address, to be looked up at ips[i] - 1: all
+ * but the first frame of a stack taken at a function's entry.
+ */
+static inline bool lw_ips__is_return(const struct lw_ips *ips, unsigned i)
+{
+	return i > 0 || !(ips->flags & LW_STK_EXACT_PC);
+}
+
 #define LW_FINDING_EXTRA_MAX 2
 
 /* Secondary evidence, e.g. a double free's "allocated at" and "previously

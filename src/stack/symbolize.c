@@ -472,10 +472,9 @@ static int symbolize_ips(struct symbolizer *s, uint32_t pid, const struct lw_ips
 	if (!*frames)
 		return -ENOMEM;
 	*nr_frames = nr;
-	/* ips[0] is the exact pc; the rest are return addresses */
 	for (unsigned i = 0; i < nr; i++) {
-		bool ret = i > 0 || (ips->flags & LW_STK_ALL_RETURN);
-		int e = symbolizer__resolve(s, pid, ips->ips[i], ret, &(*frames)[i]);
+		int e = symbolizer__resolve(s, pid, ips->ips[i], lw_ips__is_return(ips, i),
+					    &(*frames)[i]);
 
 		if (e && !err)
 			err = e;

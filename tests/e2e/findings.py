@@ -8,6 +8,9 @@ findings.py REPORT MODULE_SUBSTR
   "none" when no such frame exists.
 findings.py REPORT --funcs MODULE_SUBSTR
   "FUNC COUNT" per finding, sorted (FUNC as above)
+findings.py REPORT --lines MODULE_SUBSTR
+  "FUNC LINE" per finding, sorted: the first frame in MODULE_SUBSTR and
+  its source line ("none" when unknown)
 findings.py REPORT --stat NAME      print stats[NAME]
 findings.py REPORT --field NAME     print top-level NAME
 """
@@ -31,6 +34,14 @@ def main():
         return
     if sys.argv[2] == "--field":
         print(json.dumps(doc[sys.argv[3]]))
+        return
+    if sys.argv[2] == "--lines":
+        out = []
+        for fd in doc["findings"]:
+            fr = next((f for f in fd["stack"] or [] if f["module"] and sys.argv[3] in f["module"] and f["symbol"]), None)
+            out.append(f'{fr["symbol"]} {fr["line"] or "none"}' if fr else "none none")
+        for line in sorted(out):
+            print(line)
         return
     funcs_only = sys.argv[2] == "--funcs"
     mod = sys.argv[3] if funcs_only else sys.argv[2]

@@ -434,12 +434,25 @@ mem-leak count=1 bytes=400 func=leak_posix_memalign
 mem-leak count=1 bytes=512 func=leak_aligned_alloc
 mem-leak count=1 bytes=600 func=leak_memalign
 mem-leak count=1 bytes=700 func=leak_valloc
-mem-leak count=3 bytes=192 func=leak_in_loop"
+mem-leak count=3 bytes=192 func=leak_in_loop
+mem-leak count=1 bytes=110 func=leak_line_end"
 if expect_eq "$rc" 23 "exit code" && expect_eq "$($Q "$TMP/mem.json" mem_leak)" "$(echo "$want" | sort)" "findings"; then
 	grep -q "mem: free at .*moved 3 bytes to emulated 'je" "$TMP/mem.err" &&
 		grep -q "mem: reallocarray at .*kept at entry" "$TMP/mem.err" && ok ||
 		fail "placement: $(grep 'leakwatch: mem:' "$TMP/mem.err")"
 fi
+
+start mem_stacks_name_the_call_line
+# the innermost frame is a return address: looked up at pc - 1 it is the
+# allocating call's line, also when the call ends its function
+src=$HERE/../fixtures/mem_leak.c
+lines=$($Q "$TMP/mem.json" --lines mem_leak)
+bad=$(echo "$lines" | while read -r fn ln; do
+	sed -n "${ln}p" "$src" 2>/dev/null | grep -Eq "alloc|memalign" || echo "$fn:$ln"
+done)
+expect_eq "$(echo "$lines" | wc -l)" 10 "findings with lines" &&
+	expect_eq "$bad" "" "frames whose line has no allocation call" &&
+	expect_eq "$(echo "$lines" | grep leak_line_end)" "leak_line_end $(grep -n 'LINE-END CALL' "$src" | cut -d: -f1)" "line-end call" && ok
 
 start mem_fixed_is_clean
 $LW run -q --only mem -f json -o "$TMP/memfix.json" -- "$FX/mem_leak" --fixed >/dev/null 2>&1

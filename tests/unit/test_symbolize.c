@@ -253,6 +253,7 @@ LW_TEST(sym_finding_symbolizes_every_frame)
 	ASSERT_TRUE(s && f, "setup");
 	f->pid = getpid();
 	f->stack.nr = 3;
+	f->stack.flags = LW_STK_EXACT_PC; /* taken at a probed instruction */
 	f->stack.ips[0] = pc;
 	f->stack.ips[1] = pc + 1; /* as a return address */
 	f->stack.ips[2] = 0x10;	  /* nowhere */
@@ -260,12 +261,44 @@ LW_TEST(sym_finding_symbolizes_every_frame)
 	ASSERT_EQ(f->nr_frames, 3, "frames");
 	ASSERT_STREQ(f->frames[0].symbol, "sym_probe_fn", "frame 0");
 	ASSERT_EQ(f->frames[0].offset, pc - (uintptr_t)sym_probe_fn, "frame 0 exact pc");
+	ASSERT_EQ(f->frames[0].line, probe_line, "frame 0 line");
 	ASSERT_EQ(f->frames[1].offset, pc + 1 - (uintptr_t)sym_probe_fn, "frame 1 ra");
 	ASSERT_EQ(f->frames[1].line, probe_line, "frame 1 line");
 	ASSERT_TRUE(!f->frames[2].module, "frame 2 unknown");
 	/* again: old frames are replaced, not leaked */
 	ASSERT_EQ(symbolizer__finding(s, f), 0, "finding again");
 	ASSERT_EQ(f->nr_frames, 3, "frames again");
+	lw_findings__free(&fs);
+	symbolizer__free(s);
+}
+
+/* Stacks taken after a syscall or at a return into the caller (every kind
+ * but a uprobe at an entry): the innermost frame is a return address too, so
+ * a call that ends its line is still named by its own line.
+ */
+LW_TEST(sym_finding_innermost_return_address)
+{
+	struct symbolizer *s = self_symbolizer();
+	struct lw_findings fs = {0};
+	struct lw_finding *f = lw_findings__add(&fs);
+	uint64_t pc = sym_probe_fn(6);
+
+	ASSERT_TRUE(s && f, "setup");
+	f->pid = getpid();
+	f->stack.nr = 1;
+	f->stack.ips[0] = pc + 1;
+	f->nr_extra = 1;
+	f->extra[0].stack.nr = 1;
+	f->extra[0].stack.ips[0] = (uintptr_t)sym_probe_fn; /* the next function's start */
+	ASSERT_EQ(symbolizer__finding(s, f), 0, "finding");
+	ASSERT_EQ(f->nr_frames, 1, "frames");
+	ASSERT_STREQ(f->frames[0].symbol, "sym_probe_fn", "frame 0");
+	ASSERT_EQ(f->frames[0].offset, pc + 1 - (uintptr_t)sym_probe_fn, "offset from addr");
+	ASSERT_EQ(f->frames[0].line, probe_line, "line of addr - 1");
+	ASSERT_EQ(f->extra[0].nr_frames, 1, "evidence frames");
+	ASSERT_TRUE(!f->extra[0].frames[0].symbol ||
+			strcmp(f->extra[0].frames[0].symbol, "sym_probe_fn"),
+		    "evidence: a return address at a start is the code before it");
 	lw_findings__free(&fs);
 	symbolizer__free(s);
 }

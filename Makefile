@@ -24,8 +24,12 @@ CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -DLW_VERSION='"$(VERSION)"' \
 	  -Iinclude -Isrc -I$(OUTPUT) -MMD -MP
 # capstone decodes allocator entry instructions to place uprobes where the
-# kernel emulates instead of single-stepping (see src/stack/probe_place.c)
-LDLIBS += -lbpf -ldw -lelf -lz -lcapstone
+# kernel emulates instead of single-stepping (see src/stack/probe_place.c);
+# libiberty (static) demangles C++/Rust names, liblzma unpacks MiniDebugInfo
+# (.gnu_debugdata); libdebuginfod is dlopen'ed, only with DEBUGINFOD_URLS
+# (src/stack/debuginfo.c)
+PURE_LIBS := -ldw -lelf -lz -lcapstone -liberty -llzma
+LDLIBS += -lbpf $(PURE_LIBS)
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude -MMD -MP
 
 # One BPF source per concern, linked into one object and one skeleton
@@ -104,7 +108,7 @@ $(OUTPUT)/tests/unit/test_cfi.o: CFLAGS += -fno-omit-frame-pointer
 
 $(OUTPUT)/unit-tests: $(UNIT_OBJS) $(PURE_OBJS)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ -ldw -lelf -lz -lcapstone -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(PURE_LIBS) -o $@
 
 $(OUTPUT)/bench/%: bench/%.c
 	$(call msg,BENCH,$@)
@@ -147,7 +151,7 @@ $(OUTPUT)/fuzz/libpure.a: $(FUZZ_OBJS)
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(OUTPUT)/fuzz/libpure.a
 	$(call msg,FUZZER,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(OUTPUT)/fuzz/libpure.a \
-		-ldw -lelf -lz -lcapstone -o $@
+		$(PURE_LIBS) -o $@
 
 fuzz: $(FUZZ_BINS)
 	$(Q)bash tests/fuzz/run.sh $(OUTPUT)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)

@@ -4,7 +4,9 @@ set -eu
 # LW_DEPS: another package list (tools/install-fuzz-deps.sh passes its own)
 # nginx-light and curl: the precision test attaches to a real, healthy nginx
 # libcap2-bin (capsh) and procps (pgrep): e2e cases drop capabilities and find leakwatch by name
-pkgs=${LW_DEPS:-"make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev pkg-config python3 util-linux binutils libcapstone-dev libssl-dev libgnutls28-dev libglib2.0-dev nginx-light curl libcap2-bin procps"}
+# libiberty-dev (demangling), liblzma-dev (MiniDebugInfo), libdebuginfod-dev (debuginfod,
+# dlopen'ed at run time), xz-utils (builds a MiniDebugInfo in a test), g++ (a C++ fixture)
+pkgs=${LW_DEPS:-"make gcc g++ clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev pkg-config python3 util-linux binutils libcapstone-dev libssl-dev libgnutls28-dev libglib2.0-dev nginx-light curl libcap2-bin procps libiberty-dev liblzma-dev libdebuginfod-dev xz-utils"}
 missing=""
 for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

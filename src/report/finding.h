@@ -17,10 +17,19 @@
 struct lw_sym_frame {
 	uint64_t addr;
 	char *module;
-	char *symbol;
+	char *symbol;	 /* demangled when the ELF's name is a C++/Rust one */
 	uint64_t offset; /* from symbol start */
 	char *file;
 	int line; /* 0 when unknown */
+	/* symbol does not cover addr: no symbol does, and it is the nearest
+	 * preceding one in the same executable section (a static function of
+	 * a stripped file lies somewhere after it)
+	 */
+	bool inexact;
+	/* the ELF's name when symbol is its demangled form, else NULL; it
+	 * lives in symbol's allocation (freeing symbol frees it)
+	 */
+	const char *mangled;
 };
 
 struct lw_ips {

@@ -51,7 +51,10 @@ PURE_OBJS := $(patsubst src/%.c,$(OUTPUT)/src/%.o,$(PURE_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%.o,$(UNIT_SRCS))
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
-FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
+FIXTURE_CXX_SRCS := $(wildcard tests/fixtures/*.cc)
+FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS)) \
+	    $(patsubst tests/fixtures/%.cc,$(OUTPUT)/fixtures/%,$(FIXTURE_CXX_SRCS))
+CXX ?= c++
 
 .DELETE_ON_ERROR:
 .PHONY: all clean check unit e2e bench install vmlinux format demo fixtures fuzz
@@ -98,6 +101,11 @@ FIXTURE_LIBS_pair_glib := $(shell pkg-config --libs gobject-2.0)
 $(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
 	$(call msg,FIXTURE,$@)
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $(FIXTURE_CFLAGS_$*) $< -o $@ $(FIXTURE_LIBS_$*)
+
+# C++ fixtures: reports name their frames demangled
+$(OUTPUT)/fixtures/%: tests/fixtures/%.cc | $(OUTPUT)/fixtures
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CXX) -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror -pthread $< -o $@
 
 $(OUTPUT)/tests/unit/%.o: tests/unit/%.c | $(OUTPUT)/tests/unit
 	$(call msg,CC,$@)
@@ -170,7 +178,7 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 
 format:
-	clang-format -i $(SRCS) $(wildcard bpf/*.h) $(shell find src -name '*.h') include/leakwatch/*.h $(BPF_SRCS) $(UNIT_SRCS) $(FIXTURE_SRCS) $(wildcard tests/fuzz/*.c)
+	clang-format -i $(SRCS) $(wildcard bpf/*.h) $(shell find src -name '*.h') include/leakwatch/*.h $(BPF_SRCS) $(UNIT_SRCS) $(FIXTURE_SRCS) $(FIXTURE_CXX_SRCS) $(wildcard tests/fuzz/*.c)
 
 clean:
 	rm -rf $(OUTPUT)

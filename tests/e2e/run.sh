@@ -454,6 +454,39 @@ expect_eq "$(echo "$lines" | wc -l)" 10 "findings with lines" &&
 	expect_eq "$bad" "" "frames whose line has no allocation call" &&
 	expect_eq "$(echo "$lines" | grep leak_line_end)" "leak_line_end $(grep -n 'LINE-END CALL' "$src" | cut -d: -f1)" "line-end call" && ok
 
+start cxx_names_demangled
+# C++ frames in text, JSON (with the ELF's name) and folded; libstdc++'s
+# emergency exception pool, allocated by its constructor, is suppressed here;
+# operator new (libstdc++) is the innermost frame of grab's block
+echo "mem-leak:_dl_init" >"$TMP/cxx.supp"
+$LW run -q --only fd,mem -s "$TMP/cxx.supp" -f json -o "$TMP/cxx.json" -- "$FX/cxx_leak" >/dev/null 2>"$TMP/cxx.err"
+rc=$?
+for f in text folded; do
+	$LW run -q --only fd,mem -s "$TMP/cxx.supp" -f $f -o "$TMP/cxx.$f" -- "$FX/cxx_leak" >/dev/null 2>&1
+done
+want="fd-leak count=1 fds=3 func=lwfx::Files::open_log(char const*) resource=/dev/null
+mem-leak count=1 bytes=48 func=(anonymous namespace)::scratch(int)
+mem-leak count=1 bytes=64 func=not-innermost:lwfx::Pool::grab(unsigned long)"
+mangled=$(python3 -c 'import json, sys
+for f in json.load(open(sys.argv[1]))["findings"]:
+    for fr in f["stack"]:
+        if fr.get("mangled") and "cxx_leak" in (fr["module"] or ""):
+            print(fr["mangled"])' "$TMP/cxx.json" | sort)
+if expect_eq "$rc" 23 "exit code: $(cat "$TMP/cxx.err")" &&
+	expect_eq "$($Q "$TMP/cxx.json" cxx_leak)" "$want" "findings" &&
+	expect_eq "$mangled" "_ZN12_GLOBAL__N_17scratchEi
+_ZN4lwfx4Pool4grabEm
+_ZN4lwfx5Files8open_logEPKc" "mangled names"; then
+	grep -q " in lwfx::Pool::grab(unsigned long)+0x[0-9a-f]* (.*cxx_leak) .*cxx_leak.cc:" "$TMP/cxx.text" &&
+		grep -q ";lwfx::Pool::grab(unsigned_long);operator_new(unsigned_long) 64$" "$TMP/cxx.folded" && ok ||
+		fail "text or folded: $(grep -h 'grab' "$TMP/cxx.text" "$TMP/cxx.folded")"
+fi
+
+start cxx_fixed_is_clean
+$LW run -q --only fd,mem -s "$TMP/cxx.supp" -f json -o "$TMP/cxxfix.json" -- "$FX/cxx_leak" --fixed >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/cxxfix.json" cxx_leak)" "" "findings" && ok
+
 start mem_fixed_is_clean
 $LW run -q --only mem -f json -o "$TMP/memfix.json" -- "$FX/mem_leak" --fixed >/dev/null 2>&1
 rc=$?

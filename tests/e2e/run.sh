@@ -78,6 +78,8 @@ wait_for() {
 
 # run's default user comes from sudo: the fixtures run as root here
 unset SUDO_UID SUDO_GID SUDO_USER
+# no debug files from the network: only the test that starts its own server
+unset DEBUGINFOD_URLS
 
 # fixtures assert exact fd numbers: drop whatever the caller's shell passed in
 for fd in $(ls /proc/$$/fd); do
@@ -486,6 +488,27 @@ start cxx_fixed_is_clean
 $LW run -q --only fd,mem -s "$TMP/cxx.supp" -f json -o "$TMP/cxxfix.json" -- "$FX/cxx_leak" --fixed >/dev/null 2>&1
 rc=$?
 expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/cxxfix.json" cxx_leak)" "" "findings" && ok
+
+start debuginfod_names_stripped_frames
+# a stripped copy of the fixture, its debug file on a local debuginfod
+# (python3's http.server serving /buildid/ID/debuginfo): names and lines
+# come from there, with one verbose line for the lookup
+mkdir -p "$TMP/dfd"
+objcopy --strip-all "$FX/cxx_leak" "$TMP/dfd/cxx_stripped"
+id=$(readelf -n "$FX/cxx_leak" | awk '/Build ID/ {print $3}')
+mkdir -p "$TMP/dfd/srv/buildid/$id"
+objcopy --only-keep-debug "$FX/cxx_leak" "$TMP/dfd/srv/buildid/$id/debuginfo"
+python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$TMP/dfd/srv" >"$TMP/dfd/srv.log" 2>&1 &
+srv=$!
+wait_for "$TMP/dfd/srv.log" "Serving HTTP" 1
+port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$TMP/dfd/srv.log" | head -1)
+DEBUGINFOD_URLS=http://127.0.0.1:$port DEBUGINFOD_CACHE_PATH=$TMP/dfd/cache \
+	$LW run -v --only fd -f json -o "$TMP/dfd.json" -- "$TMP/dfd/cxx_stripped" >/dev/null 2>"$TMP/dfd.err"
+rc=$?
+kill $srv 2>/dev/null
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/dfd.json" --lines cxx_stripped)" "lwfx::Files::open_log(char const*) $(grep -n 'return open(path' "$HERE/../fixtures/cxx_leak.cc" | cut -d: -f1)" "frame and line" &&
+	expect_eq "$(grep -c "leakwatch: debuginfod: $TMP/dfd/cxx_stripped (build id $id): found " "$TMP/dfd.err")" 1 "verbose line" && ok
 
 start mem_fixed_is_clean
 $LW run -q --only mem -f json -o "$TMP/memfix.json" -- "$FX/mem_leak" --fixed >/dev/null 2>&1

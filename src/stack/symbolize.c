@@ -204,30 +204,42 @@ static int add_texts(struct sym_mod *m, Elf *elf)
 	return 0;
 }
 
-/* Where symbols and lines are when the file lacks them: a build-id debug
- * file, then a debuginfod server (DEBUGINFOD_URLS only); the MiniDebugInfo
- * a file carries serves symbols when no debug file has them.
+/* Function symbols of every source the module has, sorted, the best
+ * alias per address; and its executable sections. Failures leave none.
  */
-static void mod_find_debug(struct symbolizer *s, struct sym_mod *m, bool has_symtab)
+static void mod_index(struct sym_mod *m)
 {
-	m->dbg_elf = debuginfo__build_id_file(m->elf, LW_DEBUG_DIR);
-	if (!m->dbg_elf) {
-		if (!s->dfd_tried) {
-			s->dfd_tried = true;
-			s->dfd = debuginfod__new(s->verbose);
-		}
-		m->dbg_elf = debuginfod__find(s->dfd, m->elf, m->shown);
+	size_t cap = 0, j = 0;
+
+	free(m->syms);
+	free(m->texts);
+	m->syms = NULL;
+	m->texts = NULL;
+	m->nr_syms = m->nr_texts = 0;
+	if (add_symbols(m, m->elf, &cap) || (m->dbg_elf && add_symbols(m, m->dbg_elf, &cap)) ||
+	    (m->mini_elf && add_symbols(m, m->mini_elf, &cap)) || add_texts(m, m->elf)) {
+		free(m->syms);
+		m->syms = NULL;
+		m->nr_syms = 0;
+		return;
 	}
-	if (!has_symtab && !debuginfo__has_symtab(m->dbg_elf))
-		m->mini_elf = debuginfo__mini(m->elf, &m->mini_image);
+	if (!m->nr_syms)
+		return;
+	qsort(m->syms, m->nr_syms, sizeof(*m->syms), sym_cmp);
+	/* keep the best alias per address (sorted first) */
+	for (size_t i = 1; i < m->nr_syms; i++)
+		if (m->syms[i].addr != m->syms[j].addr)
+			m->syms[++j] = m->syms[i];
+	m->nr_syms = j + 1;
 }
 
-/* Open path, read PT_LOADs and function symbols. Failures leave a module
+/* Open path, read PT_LOADs and function symbols: the file's own, a
+ * build-id debug file's, else its MiniDebugInfo's. Failures leave a module
  * that resolves nothing, so a missing or stripped file costs one attempt.
  */
-void mod_load(struct symbolizer *s, struct sym_mod *m)
+void mod_load(struct sym_mod *m)
 {
-	size_t nphdr, cap = 0, j = 0;
+	size_t nphdr;
 	bool has_symtab, has_dwarf;
 
 	m->tried = true;
@@ -246,24 +258,34 @@ void mod_load(struct symbolizer *s, struct sym_mod *m)
 
 	has_symtab = debuginfo__has_symtab(m->elf);
 	has_dwarf = debuginfo__section(m->elf, ".debug_info") != NULL;
-	if (!has_symtab || !has_dwarf)
-		mod_find_debug(s, m, has_symtab);
-
-	if (add_symbols(m, m->elf, &cap) || (m->dbg_elf && add_symbols(m, m->dbg_elf, &cap)) ||
-	    (m->mini_elf && add_symbols(m, m->mini_elf, &cap)) || add_texts(m, m->elf)) {
-		free(m->syms);
-		m->syms = NULL;
-		m->nr_syms = 0;
-		return;
+	if (!has_symtab || !has_dwarf) {
+		m->dbg_elf = debuginfo__build_id_file(m->elf, LW_DEBUG_DIR);
+		/* a server only when a frame needs it: this may run on the
+		 * event path (a process in another mount namespace)
+		 */
+		m->dfd_wanted = !m->dbg_elf;
 	}
-	if (!m->nr_syms)
+	if (!has_symtab && !debuginfo__has_symtab(m->dbg_elf))
+		m->mini_elf = debuginfo__mini(m->elf, &m->mini_image);
+	mod_index(m);
+}
+
+/* The last resort for a module a frame lies in: a debuginfod server
+ * (DEBUGINFOD_URLS set), whose debug file adds symbols and lines.
+ */
+static void mod_debuginfod(struct symbolizer *s, struct sym_mod *m)
+{
+	m->dfd_wanted = false;
+	if (!s->dfd_tried) {
+		s->dfd_tried = true;
+		s->dfd = debuginfod__new(s->verbose);
+	}
+	m->dbg_elf = debuginfod__find(s->dfd, m->elf, m->shown);
+	if (!m->dbg_elf)
 		return;
-	qsort(m->syms, m->nr_syms, sizeof(*m->syms), sym_cmp);
-	/* keep the best alias per address (sorted first) */
-	for (size_t i = 1; i < m->nr_syms; i++)
-		if (m->syms[i].addr != m->syms[j].addr)
-			m->syms[++j] = m->syms[i];
-	m->nr_syms = j + 1;
+	if (!m->dw)
+		m->dw_tried = false;
+	mod_index(m);
 }
 
 static bool mod_off_to_vaddr(const struct sym_mod *m, uint64_t off, uint64_t *vaddr)
@@ -441,12 +463,14 @@ int symbolizer__resolve(struct symbolizer *s, uint32_t tgid, uint64_t addr, bool
 	if (!out->module || !mod)
 		goto nomem;
 	if (!mod->tried)
-		mod_load(s, mod);
+		mod_load(mod);
 	/* unreadable: the path may no longer name the mapped file (deleted,
 	 * replaced, another mount namespace), so no offset into it
 	 */
 	if (!mod->elf)
 		return 0;
+	if (mod->dfd_wanted)
+		mod_debuginfod(s, mod);
 	if (!mod_off_to_vaddr(mod, look - map->start + map->file_off, &vaddr)) {
 		out->offset = addr - map->start + map->file_off;
 		return 0;

@@ -28,6 +28,7 @@ struct sym_mod {
 	bool tried;  /* open attempted; elf stays NULL on failure */
 	bool dw_tried;
 	bool dw_aranges; /* .debug_aranges covers the CUs: no linear CU scan */
+	bool dfd_wanted; /* no debug file here: ask debuginfod at the first frame */
 	Elf *elf;
 	Elf *dbg_elf;	  /* separate debug file found by build id */
 	Elf *mini_elf;	  /* .gnu_debugdata's ELF (MiniDebugInfo) */
@@ -66,6 +67,6 @@ struct symbolizer {
 
 /* symbolize.c */
 struct sym_mod *mod_get(struct symbolizer *s, const char *path, const char *shown);
-void mod_load(struct symbolizer *s, struct sym_mod *m);
+void mod_load(struct sym_mod *m);
 
 #endif

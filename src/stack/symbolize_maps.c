@@ -82,7 +82,7 @@ static int add_mapping(struct symbolizer *s, uint32_t tgid, uint64_t start, uint
 		return -ENOMEM;
 	/* /proc/TGID/root goes with the process: read the file now */
 	if (file == buf && !mod->tried)
-		mod_load(s, mod);
+		mod_load(mod);
 	return proc_add(p,
 			&(struct lw_mapping){.start = start,
 					     .end = end,

@@ -24,8 +24,12 @@ CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -DLW_VERSION='"$(VERSION)"' \
 	  -Iinclude -Isrc -I$(OUTPUT) -MMD -MP
 # capstone decodes allocator entry instructions to place uprobes where the
-# kernel emulates instead of single-stepping (see src/stack/probe_place.c)
-LDLIBS += -lbpf -ldw -lelf -lz -lcapstone
+# kernel emulates instead of single-stepping (see src/stack/probe_place.c);
+# libiberty (static) demangles C++/Rust names, liblzma unpacks MiniDebugInfo
+# (.gnu_debugdata); libdebuginfod is dlopen'ed, only with DEBUGINFOD_URLS
+# (src/stack/debuginfo.c)
+PURE_LIBS := -ldw -lelf -lz -lcapstone -liberty -llzma
+LDLIBS += -lbpf $(PURE_LIBS)
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude -MMD -MP
 
 # One BPF source per concern, linked into one object and one skeleton
@@ -47,7 +51,10 @@ PURE_OBJS := $(patsubst src/%.c,$(OUTPUT)/src/%.o,$(PURE_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%.o,$(UNIT_SRCS))
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
-FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
+FIXTURE_CXX_SRCS := $(wildcard tests/fixtures/*.cc)
+FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS)) \
+	    $(patsubst tests/fixtures/%.cc,$(OUTPUT)/fixtures/%,$(FIXTURE_CXX_SRCS))
+CXX ?= c++
 
 .DELETE_ON_ERROR:
 .PHONY: all clean check unit e2e bench install vmlinux format demo fixtures fuzz
@@ -95,6 +102,11 @@ $(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
 	$(call msg,FIXTURE,$@)
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $(FIXTURE_CFLAGS_$*) $< -o $@ $(FIXTURE_LIBS_$*)
 
+# C++ fixtures: reports name their frames demangled
+$(OUTPUT)/fixtures/%: tests/fixtures/%.cc | $(OUTPUT)/fixtures
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CXX) -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror -pthread $< -o $@
+
 $(OUTPUT)/tests/unit/%.o: tests/unit/%.c | $(OUTPUT)/tests/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -104,7 +116,7 @@ $(OUTPUT)/tests/unit/test_cfi.o: CFLAGS += -fno-omit-frame-pointer
 
 $(OUTPUT)/unit-tests: $(UNIT_OBJS) $(PURE_OBJS)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ -ldw -lelf -lz -lcapstone -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(PURE_LIBS) -o $@
 
 $(OUTPUT)/bench/%: bench/%.c
 	$(call msg,BENCH,$@)
@@ -154,7 +166,7 @@ $(OUTPUT)/fuzz/libpure.a: $(FUZZ_OBJS)
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(OUTPUT)/fuzz/libpure.a
 	$(call msg,FUZZER,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(OUTPUT)/fuzz/libpure.a \
-		-ldw -lelf -lz -lcapstone -o $@
+		$(PURE_LIBS) -o $@
 
 fuzz: $(FUZZ_BINS)
 	$(Q)bash tests/fuzz/run.sh $(OUTPUT)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
@@ -173,7 +185,7 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 
 format:
-	clang-format -i $(SRCS) $(wildcard bpf/*.h) $(shell find src -name '*.h') include/leakwatch/*.h $(BPF_SRCS) $(UNIT_SRCS) $(FIXTURE_SRCS) $(wildcard tests/fuzz/*.c)
+	clang-format -i $(SRCS) $(wildcard bpf/*.h) $(shell find src -name '*.h') include/leakwatch/*.h $(BPF_SRCS) $(UNIT_SRCS) $(FIXTURE_SRCS) $(FIXTURE_CXX_SRCS) $(wildcard tests/fuzz/*.c)
 
 clean:
 	rm -rf $(OUTPUT)

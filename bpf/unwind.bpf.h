@@ -145,7 +145,10 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 		key.exec_gen = t->exec_gen;
 
 	st->nr = 0;
-	st->flags = 0;
+	/* at an entry the pc is the probed instruction; anywhere else (after a
+	 * syscall, at a return into the caller) it is a return address
+	 */
+	st->flags = how == LW_UNWIND_AT_ENTRY ? LW_STK_EXACT_PC : 0;
 	st->slice_len = 0;
 	st->tramp = 0;
 	st->nr_ret_pending = 0;

@@ -55,14 +55,17 @@ struct lw_ev_hdr {
 _Static_assert(sizeof(struct lw_ev_hdr) == 24, "lw_ev_hdr layout");
 
 /* lw_stack.flags */
-#define LW_STK_TRUNCATED  (1u << 0) /* hit LW_STACK_MAX */
-#define LW_STK_PARTIAL	  (1u << 1) /* unwind stopped at a pc without rule; see sp/bp + slice */
-#define LW_STK_BAD_READ	  (1u << 2) /* a stack read faulted */
-#define LW_STK_ALL_RETURN (1u << 3) /* user space: ips[0] is a return address too */
-#define LW_STK_SLICE_END  (1u << 4) /* user space: a frame ran past the copied slice */
+#define LW_STK_TRUNCATED (1u << 0) /* hit LW_STACK_MAX */
+#define LW_STK_PARTIAL	 (1u << 1) /* unwind stopped at a pc without rule; see sp/bp + slice */
+#define LW_STK_BAD_READ	 (1u << 2) /* a stack read faulted */
+#define LW_STK_EXACT_PC	 (1u << 3) /* ips[0] is the probed instruction, not a return address */
+#define LW_STK_SLICE_END (1u << 4) /* user space: a frame ran past the copied slice */
 
-/* A user stack as BPF unwound it. ips[0] is the exact pc of the innermost
- * frame; ips[i > 0] are return addresses. When LW_STK_PARTIAL is set, ips[nr-1]
+/* A user stack as BPF unwound it. ips[i > 0] are return addresses, and so is
+ * ips[0] (the pc after a syscall, or the caller's pc at a uretprobe) unless
+ * LW_STK_EXACT_PC says it is the probed instruction itself (a uprobe at a
+ * function's entry): symbolizers look return addresses up at pc - 1, inside
+ * the call or syscall instruction. When LW_STK_PARTIAL is set, ips[nr-1]
  * is the frame BPF could not unwind, sp/bp are that frame's registers, and
  * slice_len bytes of user memory starting at sp travel with the record, at
  * LW_SLICE_OFFSET (below).

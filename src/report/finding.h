@@ -17,10 +17,19 @@
 struct lw_sym_frame {
 	uint64_t addr;
 	char *module;
-	char *symbol;
+	char *symbol;	 /* demangled when the ELF's name is a C++/Rust one */
 	uint64_t offset; /* from symbol start */
 	char *file;
 	int line; /* 0 when unknown */
+	/* symbol does not cover addr: no symbol does, and it is the nearest
+	 * preceding one in the same executable section (a static function of
+	 * a stripped file lies somewhere after it)
+	 */
+	bool inexact;
+	/* the ELF's name when symbol is its demangled form, else NULL; it
+	 * lives in symbol's allocation (freeing symbol frees it)
+	 */
+	const char *mangled;
 };
 
 struct lw_ips {
@@ -28,6 +37,14 @@ struct lw_ips {
 	uint32_t flags; /* LW_STK_* */
 	uint64_t ips[LW_STACK_MAX];
 };
+
+/* Whether ips[i] is a return address, to be looked up at ips[i] - 1: all
+ * but the first frame of a stack taken at a function's entry.
+ */
+static inline bool lw_ips__is_return(const struct lw_ips *ips, unsigned i)
+{
+	return i > 0 || !(ips->flags & LW_STK_EXACT_PC);
+}
 
 #define LW_FINDING_EXTRA_MAX 2
 

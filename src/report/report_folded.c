@@ -39,6 +39,8 @@ static void put_frame(FILE *out, const struct lw_sym_frame *fr)
 {
 	if (fr && fr->symbol && fr->symbol[0]) {
 		put_name(out, fr->symbol);
+		if (fr->inexact)
+			fputc('?', out); /* somewhere after it: not to merge with it */
 	} else if (fr && fr->module && fr->module[0]) {
 		if (fr->offset) {
 			put_name(out, base_name(fr->module));

@@ -144,6 +144,13 @@ static void write_frame(FILE *out, bool first, uint64_t addr, const struct lw_sy
 	json_str(out, fr->module);
 	fputs(",\n          \"symbol\": ", out);
 	json_str(out, fr->symbol);
+	/* optional: only for a demangled name, only when inexact */
+	if (fr->mangled) {
+		fputs(",\n          \"mangled\": ", out);
+		json_str(out, fr->mangled);
+	}
+	if (fr->inexact)
+		fputs(",\n          \"inexact\": true", out);
 	/* Without a symbol the offset is module-relative, and only when the
 	 * symbolizer supplied one (it leaves 0 when it does not know).
 	 */

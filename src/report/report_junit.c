@@ -141,7 +141,7 @@ static const char *site_symbol(const struct lw_finding *f)
 	for (unsigned i = 0; f->frames && i < f->nr_frames; i++) {
 		const struct lw_sym_frame *fr = &f->frames[i];
 
-		if (!fr->symbol || !fr->symbol[0])
+		if (!fr->symbol || !fr->symbol[0] || fr->inexact)
 			continue;
 		if (!fr->module || !in_shared_lib(fr->module))
 			return fr->symbol;

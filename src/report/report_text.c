@@ -167,6 +167,9 @@ static void print_frame(FILE *out, unsigned i, const struct lw_sym_frame *fr)
 		put_safe(out, fr->symbol);
 		if (fr->offset)
 			fprintf(out, "+0x%" PRIx64, fr->offset);
+		/* only the nearest symbol before the pc, not its function */
+		if (fr->inexact)
+			fputc('?', out);
 		if (fr->module) {
 			fputs(" (", out);
 			put_safe(out, fr->module);

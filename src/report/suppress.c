@@ -214,8 +214,12 @@ static bool rule_matches(const struct rule *r, const struct lw_finding *f)
 		const struct lw_sym_frame *fr = &f->frames[i];
 		const char *base = fr->module ? strrchr(fr->module, '/') : NULL;
 
-		if (pattern_matches(r, fr->symbol) || pattern_matches(r, fr->module) ||
-		    (base && pattern_matches(r, base + 1)))
+		/* C++ names by either spelling ("ns::fn*" or "_ZN2ns2fn*"); an
+		 * inexact name is another function's, so it suppresses nothing
+		 */
+		if ((!fr->inexact &&
+		     (pattern_matches(r, fr->symbol) || pattern_matches(r, fr->mangled))) ||
+		    pattern_matches(r, fr->module) || (base && pattern_matches(r, base + 1)))
 			return true;
 	}
 	return false;

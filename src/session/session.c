@@ -250,6 +250,7 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	s->miss_retries = hmap__new();
 	if (!s->sym || !s->cfi || !s->trend || !s->miss_retries)
 		return set_error(s, -ENOMEM, "out of memory");
+	symbolizer__set_verbose(s->sym, opts->verbose);
 	err = lw_loader__open(&s->ld, &lo, s->errmsg, sizeof(s->errmsg));
 	if (err)
 		return err;

@@ -13,16 +13,23 @@
 #include <string.h>
 #include <unistd.h>
 #include "base/vec.h"
+#include "stack/debuginfo.h"
+#include "stack/demangle.h"
 #include "stack/symbolize_internal.h"
 
-#define DEBUG_BUILD_ID_DIR "/usr/lib/debug/.build-id"
-#define SYM_NEST_MAX	   16 /* how far back to look for a sized symbol enclosing a pc */
+#define SYM_NEST_MAX 16 /* how far back to look for a sized symbol enclosing a pc */
 
 struct symbolizer *symbolizer__new(void)
 {
 	/* libelf refuses elf_begin until a version is set; idempotent. */
 	elf_version(EV_CURRENT);
 	return calloc(1, sizeof(struct symbolizer));
+}
+
+void symbolizer__set_verbose(struct symbolizer *s, bool verbose)
+{
+	if (s)
+		s->verbose = verbose;
 }
 
 static void mod_free(struct sym_mod *m)
@@ -33,10 +40,14 @@ static void mod_free(struct sym_mod *m)
 		dwarf_end(m->dw);
 	if (m->dbg_elf)
 		elf_end(m->dbg_elf);
+	if (m->mini_elf)
+		elf_end(m->mini_elf);
+	free(m->mini_image);
 	if (m->elf)
 		elf_end(m->elf);
 	free(m->loads);
 	free(m->syms);
+	free(m->texts);
 	free(m->path);
 	free(m->shown);
 	free(m);
@@ -52,6 +63,7 @@ void symbolizer__free(struct symbolizer *s)
 		free(s->procs[i].maps);
 	free(s->mods);
 	free(s->procs);
+	debuginfod__free(s->dfd);
 	free(s);
 }
 
@@ -94,79 +106,6 @@ struct sym_mod *mod_get(struct symbolizer *s, const char *path, const char *show
 	s->mods[i] = m;
 	s->nr_mods++;
 	return m;
-}
-
-/* Open an ELF file fully mmapped and drop the fd: hundreds of modules must
- * not eat the fd limit.
- */
-static Elf *elf_open_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	Elf *elf;
-
-	if (fd < 0)
-		return NULL;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (elf && (elf_kind(elf) != ELF_K_ELF || elf_cntl(elf, ELF_C_FDREAD))) {
-		elf_end(elf);
-		elf = NULL;
-	}
-	close(fd);
-	return elf;
-}
-
-static Elf_Scn *find_section(Elf *elf, const char *name)
-{
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-
-	if (elf_getshdrstrndx(elf, &shstrndx))
-		return NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		const char *n;
-
-		if (!gelf_getshdr(scn, &sh))
-			continue;
-		n = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (n && !strcmp(n, name) && sh.sh_type != SHT_NOBITS)
-			return scn;
-	}
-	return NULL;
-}
-
-/* Debian-style separate debug file: /usr/lib/debug/.build-id/ab/cdef.debug */
-static Elf *open_debug_file(Elf *elf)
-{
-	Elf_Scn *scn = NULL;
-
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *d;
-		GElf_Nhdr nh;
-		size_t off = 0, noff, doff, next;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
-			continue;
-		d = elf_getdata(scn, NULL);
-		while (d && (next = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
-			const uint8_t *id = (const uint8_t *)d->d_buf + doff;
-			char path[sizeof(DEBUG_BUILD_ID_DIR) + 2 * 64 + 16];
-			int n;
-
-			off = next;
-			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
-			    memcmp((const char *)d->d_buf + noff, "GNU", 4) || nh.n_descsz < 2 ||
-			    nh.n_descsz > 64)
-				continue;
-			n = snprintf(path, sizeof(path), DEBUG_BUILD_ID_DIR "/%02x/", id[0]);
-			for (size_t i = 1; i < nh.n_descsz; i++)
-				n += snprintf(path + n, sizeof(path) - n, "%02x", id[i]);
-			snprintf(path + n, sizeof(path) - n, ".debug");
-			return elf_open_path(path);
-		}
-	}
-	return NULL;
 }
 
 static unsigned sym_rank(const char *name, unsigned char bind)
@@ -243,40 +182,42 @@ static int sym_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* Open path, read PT_LOADs and function symbols. Failures leave a module
- * that resolves nothing, so a missing or stripped file costs one attempt.
+/* Executable sections: a pc there without a symbol covering it is likely a
+ * local function of a stripped file, and the nearest preceding symbol a
+ * fair pointer to it; in .plt or outside any section it is not.
  */
-void mod_load(struct sym_mod *m)
+static int add_texts(struct sym_mod *m, Elf *elf)
 {
-	size_t nphdr, cap = 0, j = 0;
-	bool has_symtab, has_dwarf;
+	size_t cap = 0;
 
-	m->tried = true;
-	m->elf = elf_open_path(m->path);
-	if (!m->elf || elf_getphdrnum(m->elf, &nphdr))
-		return;
-	m->loads = calloc(nphdr ? nphdr : 1, sizeof(*m->loads));
-	if (!m->loads)
-		return;
-	for (size_t i = 0; i < nphdr; i++) {
-		GElf_Phdr ph;
-
-		if (gelf_getphdr(m->elf, i, &ph) && ph.p_type == PT_LOAD)
-			m->loads[m->nr_loads++] = ph;
-	}
-
-	has_symtab = false;
-	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(m->elf, scn));) {
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
 		GElf_Shdr sh;
 
-		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
-			has_symtab = true;
+		if (!gelf_getshdr(scn, &sh) ||
+		    (sh.sh_flags & (SHF_ALLOC | SHF_EXECINSTR)) != (SHF_ALLOC | SHF_EXECINSTR) ||
+		    !sh.sh_size)
+			continue;
+		if (lw_vec_grow((void **)&m->texts, &cap, m->nr_texts + 1, sizeof(*m->texts)))
+			return -ENOMEM;
+		m->texts[m->nr_texts++] = (struct sym_range){sh.sh_addr, sh.sh_addr + sh.sh_size};
 	}
-	has_dwarf = find_section(m->elf, ".debug_info") != NULL;
-	if (!has_symtab || !has_dwarf)
-		m->dbg_elf = open_debug_file(m->elf);
+	return 0;
+}
 
-	if (add_symbols(m, m->elf, &cap) || (m->dbg_elf && add_symbols(m, m->dbg_elf, &cap))) {
+/* Function symbols of every source the module has, sorted, the best
+ * alias per address; and its executable sections. Failures leave none.
+ */
+static void mod_index(struct sym_mod *m)
+{
+	size_t cap = 0, j = 0;
+
+	free(m->syms);
+	free(m->texts);
+	m->syms = NULL;
+	m->texts = NULL;
+	m->nr_syms = m->nr_texts = 0;
+	if (add_symbols(m, m->elf, &cap) || (m->dbg_elf && add_symbols(m, m->dbg_elf, &cap)) ||
+	    (m->mini_elf && add_symbols(m, m->mini_elf, &cap)) || add_texts(m, m->elf)) {
 		free(m->syms);
 		m->syms = NULL;
 		m->nr_syms = 0;
@@ -292,6 +233,61 @@ void mod_load(struct sym_mod *m)
 	m->nr_syms = j + 1;
 }
 
+/* Open path, read PT_LOADs and function symbols: the file's own, a
+ * build-id debug file's, else its MiniDebugInfo's. Failures leave a module
+ * that resolves nothing, so a missing or stripped file costs one attempt.
+ */
+void mod_load(struct sym_mod *m)
+{
+	size_t nphdr;
+	bool has_symtab, has_dwarf;
+
+	m->tried = true;
+	m->elf = debuginfo__open_path(m->path);
+	if (!m->elf || elf_getphdrnum(m->elf, &nphdr))
+		return;
+	m->loads = calloc(nphdr ? nphdr : 1, sizeof(*m->loads));
+	if (!m->loads)
+		return;
+	for (size_t i = 0; i < nphdr; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(m->elf, i, &ph) && ph.p_type == PT_LOAD)
+			m->loads[m->nr_loads++] = ph;
+	}
+
+	has_symtab = debuginfo__has_symtab(m->elf);
+	has_dwarf = debuginfo__section(m->elf, ".debug_info") != NULL;
+	if (!has_symtab || !has_dwarf) {
+		m->dbg_elf = debuginfo__build_id_file(m->elf, LW_DEBUG_DIR);
+		/* a server only when a frame needs it: this may run on the
+		 * event path (a process in another mount namespace)
+		 */
+		m->dfd_wanted = !m->dbg_elf;
+	}
+	if (!has_symtab && !debuginfo__has_symtab(m->dbg_elf))
+		m->mini_elf = debuginfo__mini(m->elf, &m->mini_image);
+	mod_index(m);
+}
+
+/* The last resort for a module a frame lies in: a debuginfod server
+ * (DEBUGINFOD_URLS set), whose debug file adds symbols and lines.
+ */
+static void mod_debuginfod(struct symbolizer *s, struct sym_mod *m)
+{
+	m->dfd_wanted = false;
+	if (!s->dfd_tried) {
+		s->dfd_tried = true;
+		s->dfd = debuginfod__new(s->verbose);
+	}
+	m->dbg_elf = debuginfod__find(s->dfd, m->elf, m->shown);
+	if (!m->dbg_elf)
+		return;
+	if (!m->dw)
+		m->dw_tried = false;
+	mod_index(m);
+}
+
 static bool mod_off_to_vaddr(const struct sym_mod *m, uint64_t off, uint64_t *vaddr)
 {
 	for (size_t i = 0; i < m->nr_loads; i++) {
@@ -305,10 +301,24 @@ static bool mod_off_to_vaddr(const struct sym_mod *m, uint64_t off, uint64_t *va
 	return false;
 }
 
-static const struct sym_ent *mod_symbol(const struct sym_mod *m, uint64_t vaddr)
+static bool in_text(const struct sym_mod *m, uint64_t a, uint64_t b)
+{
+	for (size_t i = 0; i < m->nr_texts; i++)
+		if (a >= m->texts[i].lo && b < m->texts[i].hi)
+			return true;
+	return false;
+}
+
+/* The symbol covering vaddr. Else, in an executable section, the nearest
+ * preceding one there with *inexact set: the pc is in a function the file
+ * has no symbol for (a static one of a stripped file), somewhere after it.
+ */
+static const struct sym_ent *mod_symbol(const struct sym_mod *m, uint64_t vaddr, bool *inexact)
 {
 	size_t lo = 0, hi = m->nr_syms, stop;
+	const struct sym_ent *prev;
 
+	*inexact = false;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -329,8 +339,16 @@ static const struct sym_ent *mod_symbol(const struct sym_mod *m, uint64_t vaddr)
 		if (e->size && vaddr - e->addr < e->size)
 			return e;
 	}
-	/* unsized (hand-written asm): the nearest preceding one is the best guess */
-	return m->syms[lo - 1].size ? NULL : &m->syms[lo - 1];
+	prev = &m->syms[lo - 1];
+	/* unsized (hand-written asm): the nearest preceding one is the best
+	 * guess, in its own section (not _init for a pc in .plt)
+	 */
+	if (!prev->size)
+		return !m->nr_texts || in_text(m, prev->addr, vaddr) ? prev : NULL;
+	if (!in_text(m, prev->addr, vaddr))
+		return NULL;
+	*inexact = true;
+	return prev;
 }
 
 static Dwarf *mod_dwarf(struct sym_mod *m)
@@ -341,7 +359,7 @@ static Dwarf *mod_dwarf(struct sym_mod *m)
 	if (m->dw_tried)
 		return m->dw;
 	m->dw_tried = true;
-	if (find_section(m->elf, ".debug_info"))
+	if (debuginfo__section(m->elf, ".debug_info"))
 		m->dw = dwarf_begin_elf(m->elf, DWARF_C_READ, NULL);
 	if (!m->dw && m->dbg_elf)
 		m->dw = dwarf_begin_elf(m->dbg_elf, DWARF_C_READ, NULL);
@@ -391,6 +409,29 @@ static int mod_line(struct sym_mod *m, uint64_t vaddr, struct lw_sym_frame *out)
 	return 0;
 }
 
+/* The name as people write it, with the ELF's own after it in the same
+ * allocation (*mangled points there) when the two differ.
+ */
+static char *frame_name(const char *name, const char **mangled)
+{
+	char *dem = lw_demangle(name), *buf;
+	size_t a, b;
+
+	*mangled = NULL;
+	if (!dem)
+		return strdup(name);
+	a = strlen(dem) + 1;
+	b = strlen(name) + 1;
+	buf = realloc(dem, a + b);
+	if (!buf) {
+		free(dem);
+		return NULL;
+	}
+	memcpy(buf + a, name, b);
+	*mangled = buf + a;
+	return buf;
+}
+
 static void frame_clear(struct lw_sym_frame *f)
 {
 	free(f->module);
@@ -408,6 +449,7 @@ int symbolizer__resolve(struct symbolizer *s, uint32_t tgid, uint64_t addr, bool
 	const struct sym_ent *sym;
 	struct sym_mod *mod;
 	uint64_t vaddr;
+	bool inexact;
 
 	if (!out)
 		return -EINVAL;
@@ -427,15 +469,18 @@ int symbolizer__resolve(struct symbolizer *s, uint32_t tgid, uint64_t addr, bool
 	 */
 	if (!mod->elf)
 		return 0;
+	if (mod->dfd_wanted)
+		mod_debuginfod(s, mod);
 	if (!mod_off_to_vaddr(mod, look - map->start + map->file_off, &vaddr)) {
 		out->offset = addr - map->start + map->file_off;
 		return 0;
 	}
-	sym = mod_symbol(mod, vaddr);
+	sym = mod_symbol(mod, vaddr, &inexact);
 	if (sym) {
-		out->symbol = strdup(sym->name);
+		out->symbol = frame_name(sym->name, &out->mangled);
 		if (!out->symbol)
 			goto nomem;
+		out->inexact = inexact;
 		out->offset = vaddr - sym->addr + (addr - look);
 	} else {
 		/* stripped: where in the file the pc is, to look up later in a
@@ -472,10 +517,9 @@ static int symbolize_ips(struct symbolizer *s, uint32_t pid, const struct lw_ips
 	if (!*frames)
 		return -ENOMEM;
 	*nr_frames = nr;
-	/* ips[0] is the exact pc; the rest are return addresses */
 	for (unsigned i = 0; i < nr; i++) {
-		bool ret = i > 0 || (ips->flags & LW_STK_ALL_RETURN);
-		int e = symbolizer__resolve(s, pid, ips->ips[i], ret, &(*frames)[i]);
+		int e = symbolizer__resolve(s, pid, ips->ips[i], lw_ips__is_return(ips, i),
+					    &(*frames)[i]);
 
 		if (e && !err)
 			err = e;

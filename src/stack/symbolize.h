@@ -21,6 +21,8 @@ struct lw_mapping {
 
 struct symbolizer *symbolizer__new(void);
 void symbolizer__free(struct symbolizer *s);
+/* One stderr line per debuginfod lookup (DEBUGINFOD_URLS set). */
+void symbolizer__set_verbose(struct symbolizer *s, bool verbose);
 
 /* Learn a file-backed executable mapping of tgid (duplicates are ignored).
  * A process in another mount namespace that has another file at path than
@@ -46,6 +48,8 @@ const struct lw_mapping *symbolizer__find(struct symbolizer *s, uint32_t tgid, u
  * frames), so a call at the end of a function is attributed to it.
  * Fills out (strings malloc'ed, fields NULL/0 when unknown). 0 or -errno.
  *
+ * out->symbol is demangled (out->mangled: the ELF's name), and may be only
+ * the nearest preceding symbol (out->inexact) when none covers the pc.
  * out->offset is always taken from addr itself, never addr-1:
  * - symbol != NULL: from the symbol's start;
  * - symbol == NULL, module != NULL: the module-relative file offset

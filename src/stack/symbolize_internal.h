@@ -16,6 +16,11 @@ struct sym_ent {
 	unsigned rank;	  /* lower is the nicer alias */
 };
 
+/* An executable section's address range. */
+struct sym_range {
+	uint64_t lo, hi;
+};
+
 /* One file on disk; also interns the paths that mappings point at. */
 struct sym_mod {
 	char *path;  /* the key: the file to open */
@@ -23,13 +28,18 @@ struct sym_mod {
 	bool tried;  /* open attempted; elf stays NULL on failure */
 	bool dw_tried;
 	bool dw_aranges; /* .debug_aranges covers the CUs: no linear CU scan */
+	bool dfd_wanted; /* no debug file here: ask debuginfod at the first frame */
 	Elf *elf;
-	Elf *dbg_elf; /* separate debug file found by build id */
+	Elf *dbg_elf;	  /* separate debug file found by build id */
+	Elf *mini_elf;	  /* .gnu_debugdata's ELF (MiniDebugInfo) */
+	void *mini_image; /* its decompressed bytes */
 	Dwarf *dw;
 	GElf_Phdr *loads;
 	size_t nr_loads;
 	struct sym_ent *syms;
 	size_t nr_syms;
+	struct sym_range *texts; /* where a nearest preceding symbol is plausible */
+	size_t nr_texts;
 };
 
 struct sym_map {
@@ -50,6 +60,9 @@ struct symbolizer {
 	size_t nr_mods, cap_mods;
 	struct sym_proc *procs; /* sorted by tgid */
 	size_t nr_procs, cap_procs;
+	bool verbose;
+	bool dfd_tried;
+	struct lw_debuginfod *dfd; /* when DEBUGINFOD_URLS is set */
 };
 
 /* symbolize.c */

@@ -10,6 +10,9 @@ findings.py REPORT --funcs MODULE_SUBSTR
   "FUNC COUNT" per finding, sorted (FUNC as above)
 findings.py REPORT --why MODULE_SUBSTR
   one line per finding, sorted: KIND/CLASS count=N fds=A,B func=F why=W
+findings.py REPORT --lines MODULE_SUBSTR
+  "FUNC LINE" per finding, sorted: the first frame in MODULE_SUBSTR and
+  its source line ("none" when unknown)
 findings.py REPORT --stat NAME      print stats[NAME]
 findings.py REPORT --field NAME     print top-level NAME
 findings.py REPORT --scan NAME      print scan[NAME]
@@ -39,6 +42,14 @@ def main():
         return
     if sys.argv[2] == "--field":
         print(json.dumps(doc[sys.argv[3]]))
+        return
+    if sys.argv[2] == "--lines":
+        out = []
+        for fd in doc["findings"]:
+            fr = next((f for f in fd["stack"] or [] if f["module"] and sys.argv[3] in f["module"] and f["symbol"]), None)
+            out.append(f'{fr["symbol"]} {fr["line"] or "none"}' if fr else "none none")
+        for line in sorted(out):
+            print(line)
         return
     funcs_only = sys.argv[2] == "--funcs"
     why = sys.argv[2] == "--why"

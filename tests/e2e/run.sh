@@ -78,6 +78,8 @@ wait_for() {
 
 # run's default user comes from sudo: the fixtures run as root here
 unset SUDO_UID SUDO_GID SUDO_USER
+# no debug files from the network: only the test that starts its own server
+unset DEBUGINFOD_URLS
 
 # fixtures assert exact fd numbers: drop whatever the caller's shell passed in
 for fd in $(ls /proc/$$/fd); do
@@ -562,12 +564,79 @@ mem-leak count=1 bytes=400 func=leak_posix_memalign
 mem-leak count=1 bytes=512 func=leak_aligned_alloc
 mem-leak count=1 bytes=600 func=leak_memalign
 mem-leak count=1 bytes=700 func=leak_valloc
-mem-leak count=3 bytes=192 func=leak_in_loop"
+mem-leak count=3 bytes=192 func=leak_in_loop
+mem-leak count=1 bytes=110 func=leak_line_end"
 if expect_eq "$rc" 23 "exit code" && expect_eq "$($Q "$TMP/mem.json" mem_leak)" "$(echo "$want" | sort)" "findings"; then
 	grep -q "mem: free at .*moved 3 bytes to emulated 'je" "$TMP/mem.err" &&
 		grep -q "mem: reallocarray at .*kept at entry" "$TMP/mem.err" && ok ||
 		fail "placement: $(grep 'leakwatch: mem:' "$TMP/mem.err")"
 fi
+
+start mem_stacks_name_the_call_line
+# the innermost frame is a return address: looked up at pc - 1 it is the
+# allocating call's line, also when the call ends its function
+src=$HERE/../fixtures/mem_leak.c
+lines=$($Q "$TMP/mem.json" --lines mem_leak)
+bad=$(echo "$lines" | while read -r fn ln; do
+	sed -n "${ln}p" "$src" 2>/dev/null | grep -Eq "alloc|memalign" || echo "$fn:$ln"
+done)
+expect_eq "$(echo "$lines" | wc -l)" 10 "findings with lines" &&
+	expect_eq "$bad" "" "frames whose line has no allocation call" &&
+	expect_eq "$(echo "$lines" | grep leak_line_end)" "leak_line_end $(grep -n 'LINE-END CALL' "$src" | cut -d: -f1)" "line-end call" && ok
+
+start cxx_names_demangled
+# C++ frames in text, JSON (with the ELF's name) and folded; libstdc++'s
+# emergency exception pool, allocated by its constructor, is suppressed here;
+# operator new (libstdc++) is the innermost frame of grab's block
+echo "mem-leak:_dl_init" >"$TMP/cxx.supp"
+$LW run -q --only fd,mem -s "$TMP/cxx.supp" -f json -o "$TMP/cxx.json" -- "$FX/cxx_leak" >/dev/null 2>"$TMP/cxx.err"
+rc=$?
+for f in text folded; do
+	$LW run -q --only fd,mem -s "$TMP/cxx.supp" -f $f -o "$TMP/cxx.$f" -- "$FX/cxx_leak" >/dev/null 2>&1
+done
+want="fd-leak count=1 fds=3 func=lwfx::Files::open_log(char const*) resource=/dev/null
+mem-leak count=1 bytes=48 func=(anonymous namespace)::scratch(int)
+mem-leak count=1 bytes=64 func=not-innermost:lwfx::Pool::grab(unsigned long)"
+mangled=$(python3 -c 'import json, sys
+for f in json.load(open(sys.argv[1]))["findings"]:
+    for fr in f["stack"]:
+        if fr.get("mangled") and "cxx_leak" in (fr["module"] or ""):
+            print(fr["mangled"])' "$TMP/cxx.json" | sort)
+if expect_eq "$rc" 23 "exit code: $(cat "$TMP/cxx.err")" &&
+	expect_eq "$($Q "$TMP/cxx.json" cxx_leak)" "$want" "findings" &&
+	expect_eq "$mangled" "_ZN12_GLOBAL__N_17scratchEi
+_ZN4lwfx4Pool4grabEm
+_ZN4lwfx5Files8open_logEPKc" "mangled names"; then
+	grep -q " in lwfx::Pool::grab(unsigned long)+0x[0-9a-f]* (.*cxx_leak) .*cxx_leak.cc:" "$TMP/cxx.text" &&
+		grep -q ";lwfx::Pool::grab(unsigned_long);operator_new(unsigned_long) 64$" "$TMP/cxx.folded" && ok ||
+		fail "text or folded: $(grep -h 'grab' "$TMP/cxx.text" "$TMP/cxx.folded")"
+fi
+
+start cxx_fixed_is_clean
+$LW run -q --only fd,mem -s "$TMP/cxx.supp" -f json -o "$TMP/cxxfix.json" -- "$FX/cxx_leak" --fixed >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/cxxfix.json" cxx_leak)" "" "findings" && ok
+
+start debuginfod_names_stripped_frames
+# a stripped copy of the fixture, its debug file on a local debuginfod
+# (python3's http.server serving /buildid/ID/debuginfo): names and lines
+# come from there, with one verbose line for the lookup
+mkdir -p "$TMP/dfd"
+objcopy --strip-all "$FX/cxx_leak" "$TMP/dfd/cxx_stripped"
+id=$(readelf -n "$FX/cxx_leak" | awk '/Build ID/ {print $3}')
+mkdir -p "$TMP/dfd/srv/buildid/$id"
+objcopy --only-keep-debug "$FX/cxx_leak" "$TMP/dfd/srv/buildid/$id/debuginfo"
+python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$TMP/dfd/srv" >"$TMP/dfd/srv.log" 2>&1 &
+srv=$!
+wait_for "$TMP/dfd/srv.log" "Serving HTTP" 1
+port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$TMP/dfd/srv.log" | head -1)
+DEBUGINFOD_URLS=http://127.0.0.1:$port DEBUGINFOD_CACHE_PATH=$TMP/dfd/cache \
+	$LW run -v --only fd -f json -o "$TMP/dfd.json" -- "$TMP/dfd/cxx_stripped" >/dev/null 2>"$TMP/dfd.err"
+rc=$?
+kill $srv 2>/dev/null
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$($Q "$TMP/dfd.json" --lines cxx_stripped)" "lwfx::Files::open_log(char const*) $(grep -n 'return open(path' "$HERE/../fixtures/cxx_leak.cc" | cut -d: -f1)" "frame and line" &&
+	expect_eq "$(grep -c "leakwatch: debuginfod: $TMP/dfd/cxx_stripped (build id $id): found " "$TMP/dfd.err")" 1 "verbose line" && ok
 
 start mem_fixed_is_clean
 $LW run -q --only mem -f json -o "$TMP/memfix.json" -- "$FX/mem_leak" --fixed >/dev/null 2>&1

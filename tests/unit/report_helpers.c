@@ -46,5 +46,10 @@ void add_frame(struct lw_finding *f, uint64_t addr, const char *module, const ch
 
 	f->frames = realloc(f->frames, (f->nr_frames + 1) * sizeof(*f->frames));
 	fr = &f->frames[f->nr_frames++];
-	*fr = (struct lw_sym_frame){addr, xstrdup(module), xstrdup(sym), off, xstrdup(file), line};
+	*fr = (struct lw_sym_frame){.addr = addr,
+				    .module = xstrdup(module),
+				    .symbol = xstrdup(sym),
+				    .offset = off,
+				    .file = xstrdup(file),
+				    .line = line};
 }

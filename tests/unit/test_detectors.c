@@ -235,11 +235,12 @@ LW_TEST(det_mem_mmap_libc_filter)
 	ips = (struct lw_ips){.nr = 3, .ips = {0x1010, 0x2020, 0x1030}};
 	ASSERT_TRUE(!det_mem__keep_mmap(&io, NULL, 1, &ips), "ld.so caller dropped");
 	/* the program's own mapping: the wrapper frame is cut */
-	ips = (struct lw_ips){.nr = 3, .ips = {0x0010, 0x1020, 0x1030}};
+	/* (flagged as taken at an entry: the caller's frame is a return address all the same) */
+	ips = (struct lw_ips){.nr = 3, .flags = LW_STK_EXACT_PC, .ips = {0x0010, 0x1020, 0x1030}};
 	ASSERT_TRUE(det_mem__keep_mmap(&io, NULL, 1, &ips), "program's mapping kept");
 	ASSERT_EQ(ips.nr, 2, "wrapper frame cut");
 	ASSERT_EQ(ips.ips[0], 0x1020, "caller innermost");
-	ASSERT_TRUE(ips.flags & LW_STK_ALL_RETURN, "all return addresses");
+	ASSERT_TRUE(lw_ips__is_return(&ips, 0), "all return addresses");
 	/* unknown modules: kept as they are */
 	ips = (struct lw_ips){.nr = 2, .ips = {0x3010, 0x3020}};
 	ASSERT_TRUE(det_mem__keep_mmap(&io, NULL, 1, &ips), "unknown kept");

@@ -65,7 +65,7 @@ LW_TEST(merge_truncated_ambiguous_or_first_fd)
 	ASSERT_STREQ(fs.v[0].resource, "/tmp/f3", "with its resource");
 	ASSERT_EQ(fs.v[0].count, 2, "count");
 	/* the same frames, other flags (BPF finished one, user space the other) */
-	add(&fs, "fd-leak", 7, 8, a, 3, false)->stack.flags = LW_STK_ALL_RETURN;
+	add(&fs, "fd-leak", 7, 8, a, 3, false)->stack.flags = LW_STK_EXACT_PC;
 	ASSERT_EQ(lw_findings__merge_truncated(&fs), 1, "same frames fold");
 	ASSERT_EQ(fs.n, 1, "one left");
 	ASSERT_EQ(fs.v[0].count, 3, "count");

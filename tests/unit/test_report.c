@@ -530,3 +530,47 @@ LW_TEST(text_fd_kind_titles)
 	free(d.buf);
 	lw_findings__free(&fs);
 }
+
+/* A demangled name keeps the ELF's (JSON "mangled"); a nearest preceding
+ * symbol is marked as a guess everywhere ("?", JSON "inexact").
+ */
+LW_TEST(frame_names_every_format)
+{
+	/* as the symbolizer stores them: the mangled name after the demangled */
+	static const char names[] = "Realloc(void*, unsigned long)\0_ZL7ReallocPvm";
+	struct lw_report_meta m = base_meta();
+	struct lw_findings fs = {0};
+	struct lw_finding *f = lw_findings__add(&fs);
+	struct doc d;
+
+	ASSERT_TRUE(f, "add");
+	f->kind = "mem-leak", f->pid = 7, f->count = 1, f->bytes = 8, f->fd = -1;
+	add_frame(f, 0x1010, "/usr/sbin/app", NULL, 0x10, "app.cc", 5);
+	f->frames[0].symbol = malloc(sizeof(names));
+	ASSERT_TRUE(f->frames[0].symbol, "malloc");
+	memcpy(f->frames[0].symbol, names, sizeof(names));
+	f->frames[0].mangled = f->frames[0].symbol + strlen(names) + 1;
+	add_frame(f, 0x2234, "/usr/sbin/app", "ngx_exported", 0x1234, NULL, 0);
+	f->frames[1].inexact = true;
+
+	d = render("text", &m, &fs);
+	ASSERT_EQ(d.rc, 0, "text");
+	ASSERT_CONTAINS(d.buf, " in Realloc(void*, unsigned long)+0x10 (/usr/sbin/app) app.cc:5\n",
+			"text: demangled");
+	ASSERT_CONTAINS(d.buf, " in ngx_exported+0x1234? (/usr/sbin/app)\n", "text: inexact");
+	free(d.buf);
+	d = render("json", &m, &fs);
+	ASSERT_EQ(d.rc, 0, "json");
+	ASSERT_EQ(python_check(d.buf, "[(s['symbol'], s.get('mangled'), s.get('inexact'))"
+				      " for s in j['findings'][0]['stack']] =="
+				      " [('Realloc(void*, unsigned long)', '_ZL7ReallocPvm', None),"
+				      " ('ngx_exported', None, True)]"),
+		  0, "json: mangled and inexact, only where they apply");
+	free(d.buf);
+	d = render("folded", &m, &fs);
+	ASSERT_EQ(d.rc, 0, "folded");
+	ASSERT_CONTAINS(d.buf, "mem-leak;ngx_exported?;Realloc(void*,_unsigned_long) 8\n",
+			"folded: demangled, inexact marked");
+	free(d.buf);
+	lw_findings__free(&fs);
+}

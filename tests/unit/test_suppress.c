@@ -181,3 +181,29 @@ LW_TEST(supp_hits_first_rule)
 	ASSERT_TRUE(!suppress__match(s, &f), "NULL kind");
 	suppress__free(s);
 }
+
+/* C++ frames match by either spelling; a nearest-preceding guess matches
+ * by module only, never by the other function's name.
+ */
+LW_TEST(supp_mangled_and_inexact_frames)
+{
+	struct suppressions *s = parse("leak:ns::Pool::grab*\nleak:_ZN2ns4Pool4grab*\n"
+				       "leak:ngx_exported\nleak:libguess.so");
+	struct lw_finding f = finding("fd-leak", NULL, "/usr/lib/libx.so", "ns::Pool::grab(int)");
+	const char *text;
+
+	ASSERT_TRUE(s, "parsed");
+	f.frames[0].mangled = "_ZN2ns4Pool4grabEi";
+	ASSERT_TRUE(suppress__match(s, &f), "demangled name");
+	ASSERT_EQ(suppress__hits(s, 0, &text), 1, "by the first rule");
+	f.frames[0].symbol = "other(int)";
+	ASSERT_TRUE(suppress__match(s, &f), "mangled name");
+	ASSERT_EQ(suppress__hits(s, 1, &text), 1, "by the second rule");
+	f.frames[0].symbol = "ngx_exported";
+	f.frames[0].mangled = NULL;
+	f.frames[0].inexact = true;
+	ASSERT_TRUE(!suppress__match(s, &f), "a guess names another function");
+	f.frames[0].module = "/usr/lib/libguess.so";
+	ASSERT_TRUE(suppress__match(s, &f), "its module still counts");
+	suppress__free(s);
+}

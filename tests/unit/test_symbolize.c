@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <link.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "harness.h"
+#include "stack/demangle.h"
 #include "stack/symbolize.h"
 
 #define SYM_TGID   4242
@@ -253,6 +257,7 @@ LW_TEST(sym_finding_symbolizes_every_frame)
 	ASSERT_TRUE(s && f, "setup");
 	f->pid = getpid();
 	f->stack.nr = 3;
+	f->stack.flags = LW_STK_EXACT_PC; /* taken at a probed instruction */
 	f->stack.ips[0] = pc;
 	f->stack.ips[1] = pc + 1; /* as a return address */
 	f->stack.ips[2] = 0x10;	  /* nowhere */
@@ -260,12 +265,44 @@ LW_TEST(sym_finding_symbolizes_every_frame)
 	ASSERT_EQ(f->nr_frames, 3, "frames");
 	ASSERT_STREQ(f->frames[0].symbol, "sym_probe_fn", "frame 0");
 	ASSERT_EQ(f->frames[0].offset, pc - (uintptr_t)sym_probe_fn, "frame 0 exact pc");
+	ASSERT_EQ(f->frames[0].line, probe_line, "frame 0 line");
 	ASSERT_EQ(f->frames[1].offset, pc + 1 - (uintptr_t)sym_probe_fn, "frame 1 ra");
 	ASSERT_EQ(f->frames[1].line, probe_line, "frame 1 line");
 	ASSERT_TRUE(!f->frames[2].module, "frame 2 unknown");
 	/* again: old frames are replaced, not leaked */
 	ASSERT_EQ(symbolizer__finding(s, f), 0, "finding again");
 	ASSERT_EQ(f->nr_frames, 3, "frames again");
+	lw_findings__free(&fs);
+	symbolizer__free(s);
+}
+
+/* Stacks taken after a syscall or at a return into the caller (every kind
+ * but a uprobe at an entry): the innermost frame is a return address too, so
+ * a call that ends its line is still named by its own line.
+ */
+LW_TEST(sym_finding_innermost_return_address)
+{
+	struct symbolizer *s = self_symbolizer();
+	struct lw_findings fs = {0};
+	struct lw_finding *f = lw_findings__add(&fs);
+	uint64_t pc = sym_probe_fn(6);
+
+	ASSERT_TRUE(s && f, "setup");
+	f->pid = getpid();
+	f->stack.nr = 1;
+	f->stack.ips[0] = pc + 1;
+	f->nr_extra = 1;
+	f->extra[0].stack.nr = 1;
+	f->extra[0].stack.ips[0] = (uintptr_t)sym_probe_fn; /* the next function's start */
+	ASSERT_EQ(symbolizer__finding(s, f), 0, "finding");
+	ASSERT_EQ(f->nr_frames, 1, "frames");
+	ASSERT_STREQ(f->frames[0].symbol, "sym_probe_fn", "frame 0");
+	ASSERT_EQ(f->frames[0].offset, pc + 1 - (uintptr_t)sym_probe_fn, "offset from addr");
+	ASSERT_EQ(f->frames[0].line, probe_line, "line of addr - 1");
+	ASSERT_EQ(f->extra[0].nr_frames, 1, "evidence frames");
+	ASSERT_TRUE(!f->extra[0].frames[0].symbol ||
+			strcmp(f->extra[0].frames[0].symbol, "sym_probe_fn"),
+		    "evidence: a return address at a start is the code before it");
 	lw_findings__free(&fs);
 	symbolizer__free(s);
 }
@@ -296,10 +333,10 @@ LW_TEST(sym_repeated_lookups_many_modules)
 	symbolizer__free(s);
 }
 
-/* objcopy --strip-all src dst, without a shell: paths are not quoted. */
-static int strip_copy(const char *src, const char *dst)
+/* objcopy OPTION src dst, without a shell: paths are not quoted. */
+static int objcopy(const char *option, const char *src, const char *dst)
 {
-	char *argv[] = {"objcopy", "--strip-all", (char *)src, (char *)dst, NULL};
+	char *argv[] = {"objcopy", (char *)option, (char *)src, (char *)dst, NULL};
 	int err, status;
 	pid_t pid;
 
@@ -311,6 +348,11 @@ static int strip_copy(const char *src, const char *dst)
 	if (waitpid(pid, &status, 0) != pid)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int strip_copy(const char *src, const char *dst)
+{
+	return objcopy("--strip-all", src, dst);
 }
 
 static void check_stripped(struct symbolizer *self, struct symbolizer *s, char *stripped)
@@ -371,6 +413,164 @@ LW_TEST(sym_resolve_stripped_gives_module_offset)
 	}
 	if (strcmp(stripped + strlen(stripped) - 6, "XXXXXX"))
 		unlink(stripped);
+	symbolizer__free(self);
+	symbolizer__free(s);
+}
+
+LW_TEST(demangle_real_names)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"_ZL7ReallocPvm", "Realloc(void*, unsigned long)"},
+	    {"_ZN3foo3barEv", "foo::bar()"},
+	    {"_ZNKSt6vectorIiSaIiEE4sizeEv",
+	     "std::vector<int, std::allocator<int> >::size() const"},
+	    {"_ZN2ns4Pool4grabEi.cold", "ns::Pool::grab(int) [clone .cold]"},
+	    {"_ZdlPvm@@GLIBCXX_3.4.21", "operator delete(void*, unsigned long)@@GLIBCXX_3.4.21"},
+	    /* Rust, legacy (hash dropped) and v0 */
+	    {"_ZN4core3ptr13drop_in_place17h1234567890abcdefE", "core::ptr::drop_in_place"},
+	    {"_RNvCs1234_7mycrate3foo", "mycrate::foo"},
+	};
+	static const char *const plain[] = {"main", "malloc", "_Dmain", "_Zgarbage", "", "_Z"};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *d = lw_demangle(cases[i].in);
+
+		ASSERT_STREQ(d, cases[i].want, cases[i].in);
+		free(d);
+	}
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		ASSERT_TRUE(!lw_demangle(plain[i]), plain[i]);
+	ASSERT_TRUE(!lw_demangle(NULL), "NULL");
+}
+
+/* a C++ function, as far as the ELF can tell */
+LW_NOIPA uint64_t sym_cxx_fn(int x) __asm__("_ZN2lw4test6cxx_fnEi");
+LW_NOIPA uint64_t sym_cxx_fn(int x)
+{
+	return (uint64_t)x + 1;
+}
+
+LW_TEST(sym_resolve_demangles)
+{
+	struct symbolizer *s = self_symbolizer();
+	struct lw_sym_frame f;
+
+	ASSERT_TRUE(s, "snapshot self");
+	ASSERT_EQ(sym_cxx_fn(1), 2, "callable");
+	ASSERT_EQ(symbolizer__resolve(s, getpid(), (uintptr_t)sym_cxx_fn + 1, false, &f), 0,
+		  "resolve");
+	ASSERT_STREQ(f.symbol, "lw::test::cxx_fn(int)", "demangled");
+	ASSERT_STREQ(f.mangled, "_ZN2lw4test6cxx_fnEi", "mangled kept");
+	ASSERT_EQ(f.offset, 1, "offset");
+	ASSERT_TRUE(!f.inexact, "exact");
+	free(f.module);
+	free(f.symbol); /* mangled too */
+	free(f.file);
+	ASSERT_EQ(symbolizer__resolve(s, getpid(), (uintptr_t)sym_probe_fn, false, &f), 0,
+		  "resolve C");
+	ASSERT_STREQ(f.symbol, "sym_probe_fn", "a C name as it is");
+	ASSERT_TRUE(!f.mangled, "no mangled for C");
+	free(f.module);
+	free(f.symbol);
+	free(f.file);
+	symbolizer__free(s);
+}
+
+/* The load bias and an address inside .plt of this program. */
+static uint64_t own_plt_addr(const char *exe, uint64_t bias)
+{
+	Elf *e;
+	int fd = open(exe, O_RDONLY);
+	uint64_t at = 0;
+	size_t shstrndx;
+
+	if (fd < 0)
+		return 0;
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (e && !elf_getshdrstrndx(e, &shstrndx)) {
+		for (Elf_Scn *scn = NULL; (scn = elf_nextscn(e, scn));) {
+			GElf_Shdr sh;
+			const char *n;
+
+			if (gelf_getshdr(scn, &sh) && (n = elf_strptr(e, shstrndx, sh.sh_name)) &&
+			    !strcmp(n, ".plt") && sh.sh_size > 0x20)
+				at = bias + sh.sh_addr + 0x14;
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return at;
+}
+
+static int bias_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	*(uint64_t *)data = info->dlpi_addr;
+	return 1; /* the first one is the program */
+}
+
+/* One static function's symbol removed, the rest kept: its pc gets the
+ * nearest preceding function, marked inexact; a pc in .plt, where no
+ * symbol is, stays unknown rather than _init's.
+ */
+static void check_nearest(struct symbolizer *self, struct symbolizer *s, char *copy)
+{
+	uint64_t pc = sym_probe_fn(7), fn = (uintptr_t)sym_probe_fn, prev_start, bias = 0, plt;
+	const struct lw_mapping *m = symbolizer__find(self, getpid(), pc);
+	struct lw_sym_frame f, before;
+	char *prev;
+	int fd;
+
+	ASSERT_TRUE(m, "own mapping");
+	fd = mkstemp(copy);
+	ASSERT_TRUE(fd >= 0, "mkstemp");
+	close(fd);
+	ASSERT_EQ(objcopy("--strip-symbol=sym_probe_fn", m->path, copy), 0, "objcopy");
+	/* what precedes sym_probe_fn, from the whole file */
+	ASSERT_EQ(symbolizer__resolve(self, getpid(), fn - 1, false, &before), 0, "before");
+	ASSERT_TRUE(before.symbol && strcmp(before.symbol, "sym_probe_fn"), "a function before");
+	prev = before.symbol;
+	prev_start = fn - 1 - before.offset;
+	free(before.module);
+	free(before.file);
+
+	ASSERT_EQ(symbolizer__add_mapping(s, STRIP_TGID, m->start, m->end, m->file_off, copy), 0,
+		  "add mapping");
+	ASSERT_EQ(symbolizer__resolve(s, STRIP_TGID, pc, false, &f), 0, "resolve");
+	ASSERT_STREQ(f.symbol, prev, "the nearest preceding symbol");
+	ASSERT_TRUE(f.inexact, "marked inexact");
+	ASSERT_EQ(f.offset, pc - prev_start, "offset from it");
+	ASSERT_EQ(f.line, probe_line, "the line is still exact (DWARF kept)");
+	free(f.module);
+	free(f.symbol);
+	free(f.file);
+	free(prev);
+
+	dl_iterate_phdr(bias_cb, &bias);
+	plt = own_plt_addr(m->path, bias);
+	ASSERT_TRUE(plt, ".plt found");
+	ASSERT_EQ(symbolizer__resolve(self, getpid(), plt, false, &f), 0, "resolve .plt");
+	ASSERT_TRUE(f.module && !f.symbol && !f.inexact, "in .plt: no symbol, not _init's");
+	free(f.module);
+	free(f.file);
+}
+
+LW_TEST(sym_resolve_nearest_preceding_symbol)
+{
+	struct symbolizer *self = self_symbolizer(), *s = symbolizer__new();
+	char copy[] = "/tmp/lw_nosym_XXXXXX";
+
+	if (!self || !s) {
+		fprintf(stderr, "  setup failed\n");
+		lw_test_failed = 1;
+	} else {
+		check_nearest(self, s, copy);
+	}
+	if (strcmp(copy + strlen(copy) - 6, "XXXXXX"))
+		unlink(copy);
 	symbolizer__free(self);
 	symbolizer__free(s);
 }

@@ -660,8 +660,7 @@ static int emit_bad_frees(struct corr_mem *c, struct lw_findings *out)
 			struct lw_evidence *x = &f->extra[f->nr_extra++];
 
 			x->label = "previously freed from";
-			x->stack.nr = 1;
-			x->stack.flags = LW_STK_ALL_RETURN;
+			x->stack.nr = 1; /* a return address (no LW_STK_EXACT_PC) */
 			x->stack.ips[0] = ev->prev_free_caller;
 		}
 	}

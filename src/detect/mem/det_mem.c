@@ -194,7 +194,7 @@ bool det_mem__keep_mmap(const struct lw_det_io *io, const struct alloc_code *ac,
 	if (ips->nr >= 2 && in_libc(io, tgid, ips->ips[0])) {
 		memmove(ips->ips, ips->ips + 1, (ips->nr - 1) * sizeof(ips->ips[0]));
 		ips->nr--;
-		ips->flags |= LW_STK_ALL_RETURN;
+		ips->flags &= ~LW_STK_EXACT_PC; /* the caller's frame: a return address */
 	}
 	return true;
 }

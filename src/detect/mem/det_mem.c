@@ -67,7 +67,8 @@ static int mem_open(struct lw_det **out, const struct lw_det_env *env)
 	d->env = *env;
 	d->mem = corr_mem__new(&mo);
 	d->code = alloc_code__new();
-	return d->mem && d->code ? 0 : -ENOMEM;
+	d->inherited = hmap__new();
+	return d->mem && d->code && d->inherited ? 0 : -ENOMEM;
 }
 
 static void mem_free(struct lw_det *d)
@@ -264,8 +265,8 @@ static int mem_on_frozen(struct lw_det *d, const struct lw_frozen *fr)
 	/* blocks the list may lack: their contents are not scanned, so what
 	 * only they point to would look lost; treat the gaps as roots
 	 */
-	bool unknown =
-	    o->mode == LW_MODE_ATTACH || o->sample_every > 1 || o->min_size || o->max_size;
+	bool unknown = o->mode == LW_MODE_ATTACH || o->sample_every > 1 || o->min_size ||
+		       o->max_size || hmap__get(d->inherited, (uint64_t)fr->pid);
 	int err = mem_scan__frozen(d->mem, d->env.io, fr, p ? p->exec_gen : 0, unknown, &d->scan);
 
 	d->scan_errors += err != 0;

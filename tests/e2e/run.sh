@@ -796,6 +796,39 @@ maps_libc() { # $1: pid, $2: awk fields: what /proc/PID/maps says of its libc
 # the libc it maps is the copy, not ours (else the test proves nothing)
 maps_libc_is() { [ "$(maps_libc $1 '$5')" = "$(stat -c %i "$2")" ]; }
 
+start mem_attach_traced_target_says_reachability_off
+# a target a debugger (here strace) already traces cannot be held still: one
+# line says so, the report says why, its blocks count as lost (unscanned), and
+# nothing hangs
+rm -f "$TMP/mready"
+"$FX/mem_server" --ready-file "$TMP/mready" &
+srv=$!
+if wait_for "$TMP/mready" ready 1; then
+	strace -f -qq -e trace=none -p $srv -o /dev/null &
+	st=$!
+	for i in $(seq 1 100); do
+		[ "$(awk '/^TracerPid/ {print $2}' /proc/$srv/status)" != 0 ] && break
+		sleep 0.05
+	done
+	timeout 60 $LW attach -p $srv --only mem --min-age 0 --duration 6 -f json -o "$TMP/traced.json" 2>"$TMP/traced.err" &
+	lw=$!
+	wait_for "$TMP/traced.err" "attached to pid" 1 || fail "not attached: $(cat "$TMP/traced.err")"
+	for i in 1 2; do
+		kill -USR1 $srv
+		wait_for "$TMP/mready" request $i || fail "request $i"
+	done
+	wait $lw
+	rc=$?
+	kill $st 2>/dev/null
+	wait $st 2>/dev/null
+	expect_eq "$rc" 23 "exit code" &&
+		expect_eq "$(grep -c "pid $srv is being traced by pid $st: reachability and fd liveness are off" "$TMP/traced.err")" 1 "one line" &&
+		expect_eq "$($Q "$TMP/traced.json" --scan off_reason)" "pid $srv is being traced by pid $st" "off_reason" &&
+		expect_eq "$($Q "$TMP/traced.json" mem_server --class)" "mem-leak count=2 bytes=256 func=request_ctx_new class=unscanned" "findings" && ok
+fi
+kill -TERM $srv
+wait $srv
+
 start mem_attach_private_mount_ns_libc
 if mem_attach "" "$NS_LAUNCH" 'maps_libc_is $srv "$TMP/libc-a.so.6"'; then
 	expect_eq "$mem_attach_rc" 23 "exit code" &&
@@ -1066,14 +1099,16 @@ anon_kb() { # $1: pid: KiB of its private anonymous mappings
 if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
 	fail "redis-server and redis-benchmark are needed (tools/install-deps.sh installs them)"
 else
-	redis-server --port 16379 --bind 127.0.0.1 --save '' --appendonly no --logfile "$TMP/redis.log" &
+	# a port nothing else holds (a redis of the machine's own may run)
+	rport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no --logfile "$TMP/redis.log" &
 	rds=$!
 	wait_for "$TMP/redis.log" "Ready to accept" 1 || fail "redis did not start: $(tail -2 "$TMP/redis.log")"
 	timeout -s KILL 60 $LW attach -p $rds --only mem --min-age 0 -f json -o "$TMP/redis.json" --duration 5 2>"$TMP/redis.lw" &
 	lw=$!
 	wait_for "$TMP/redis.lw" "attached to pid" 1
 	kb0=$(anon_kb $rds)
-	timeout 4 redis-benchmark -h 127.0.0.1 -p 16379 -t set -n 20000 -r 1000000 -d 512 -q >/dev/null 2>&1
+	timeout 4 redis-benchmark -h 127.0.0.1 -p $rport -t set -n 20000 -r 1000000 -d 512 -q >/dev/null 2>&1
 	kb1=$(anon_kb $rds)
 	wait $lw
 	rc=$?

@@ -294,3 +294,33 @@ uint32_t procfs__mnt_ns(pid_t pid)
 	ns[n] = 0;
 	return (uint32_t)strtoul(ns + 5, NULL, 10); /* "mnt:[4026531841]" */
 }
+
+int procfs__status_field(pid_t pid, pid_t tid, const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key);
+	char path[96], line[512];
+	int err = -ENOENT;
+	FILE *f;
+
+	if (tid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *v = line + klen;
+
+		if (strncmp(line, key, klen) || *v != ':')
+			continue;
+		for (v++; *v == ' ' || *v == '\t'; v++)
+			;
+		v[strcspn(v, "\n")] = 0;
+		snprintf(buf, len, "%s", v);
+		err = 0;
+		break;
+	}
+	fclose(f);
+	return err;
+}

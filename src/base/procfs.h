@@ -34,6 +34,11 @@ uint32_t procfs__mnt_ns(pid_t pid);
 int procfs__ppid(pid_t pid);
 /* 1 when pid is a kernel thread (PF_KTHREAD), 0 when not, or -errno. */
 int procfs__is_kthread(pid_t pid);
+/* One "Key:\tvalue" line of /proc/PID/status (tid > 0: of that thread,
+ * /proc/PID/task/TID/status): the value, blanks trimmed, into buf. 0,
+ * -ENOENT when the key is absent, or -errno (the process is gone).
+ */
+int procfs__status_field(pid_t pid, pid_t tid, const char *key, char *buf, size_t len);
 /* Is pid the parent, grandparent, ... of process of? */
 bool procfs__is_ancestor(pid_t pid, pid_t of);
 

@@ -17,6 +17,7 @@
 #include <sys/user.h>
 #include <sys/wait.h>
 #include "base/hmap.h"
+#include "base/procfs.h"
 #include "base/vec.h"
 #include "detect/mem/freeze.h"
 #include "session/exit_stop.h"
@@ -107,19 +108,9 @@ int exit_stops__seize(struct exit_stops *x, pid_t pid)
 
 static pid_t tgid_of(pid_t tid)
 {
-	char path[64], line[128];
-	pid_t tgid = tid;
-	FILE *f;
+	char v[32];
 
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	f = fopen(path, "re");
-	if (!f)
-		return tid;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
+	return procfs__status_field(tid, 0, "Tgid", v, sizeof(v)) ? tid : (pid_t)atoi(v);
 }
 
 enum thread_state { TS_GONE, TS_DYING, TS_ALIVE };
@@ -129,24 +120,14 @@ enum thread_state { TS_GONE, TS_DYING, TS_ALIVE };
  */
 static enum thread_state thread_state(pid_t tgid, pid_t tid)
 {
-	char path[96], line[256], state = 0;
-	unsigned long long pnd = 0;
-	FILE *f;
+	char state[32], pnd[32];
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", tgid, tid);
-	f = fopen(path, "re");
-	if (!f)
+	if (procfs__status_field(tgid, tid, "State", state, sizeof(state)) ||
+	    procfs__status_field(tgid, tid, "SigPnd", pnd, sizeof(pnd)))
 		return TS_GONE;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "State: %c", &state) == 1)
-			continue;
-		if (sscanf(line, "SigPnd: %llx", &pnd) == 1)
-			break;
-	}
-	fclose(f);
-	if (state == 'Z' || state == 'X' || !state)
+	if (state[0] == 'Z' || state[0] == 'X')
 		return TS_GONE;
-	return pnd & (1ull << (SIGKILL - 1)) ? TS_DYING : TS_ALIVE;
+	return strtoull(pnd, NULL, 16) & (1ull << (SIGKILL - 1)) ? TS_DYING : TS_ALIVE;
 }
 
 static bool at_exit(const struct exit_stops *x, pid_t tid)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include "harness.h"
 #include "base/procfs.h"
 
@@ -288,4 +289,20 @@ LW_TEST(procfs_mount_shared_relative)
 	close(hold[1]);
 	ASSERT_EQ(waitpid(pid, &status, 0), pid, "waitpid");
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child exited 0");
+}
+
+LW_TEST(procfs_status_field)
+{
+	char v[64];
+
+	ASSERT_EQ(procfs__status_field(getpid(), 0, "Tgid", v, sizeof(v)), 0, "Tgid");
+	ASSERT_EQ(atoi(v), getpid(), "our tgid");
+	ASSERT_EQ(procfs__status_field(getpid(), (pid_t)syscall(SYS_gettid), "State", v, sizeof(v)),
+		  0, "a thread's State");
+	ASSERT_TRUE(v[0] == 'R', "running, blanks trimmed");
+	/* "Tgid" must not match a longer key that starts with it, nor a prefix */
+	ASSERT_EQ(procfs__status_field(getpid(), 0, "Tg", v, sizeof(v)), -ENOENT, "no such key");
+	ASSERT_EQ(procfs__status_field(getpid(), 0, "SigPnd", v, sizeof(v)), 0, "SigPnd");
+	ASSERT_EQ(strlen(v), 16, "hex mask");
+	ASSERT_TRUE(procfs__status_field(0x3fffffff, 0, "Tgid", v, sizeof(v)) < 0, "gone");
 }

@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include "base/procfs.h"
 #include "base/vec.h"
 #include "detect/mem/freeze.h"
 
@@ -39,19 +40,9 @@ static bool have_tid(const struct lw_freeze *f, pid_t tid)
 
 static int tracer_of(pid_t pid)
 {
-	char path[64], line[256];
-	int tracer = 0;
-	FILE *fp;
+	char v[32];
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	fp = fopen(path, "re");
-	if (!fp)
-		return 0;
-	while (fgets(line, sizeof(line), fp))
-		if (sscanf(line, "TracerPid: %d", &tracer) == 1)
-			break;
-	fclose(fp);
-	return tracer;
+	return procfs__status_field(pid, 0, "TracerPid", v, sizeof(v)) ? 0 : atoi(v);
 }
 
 /* Seize and interrupt every thread not seized yet; 0 when none was new. */

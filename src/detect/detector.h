@@ -61,7 +61,9 @@ struct lw_det_io {
 	int (*open_fds)(void *ctx, uint32_t tgid);
 	/* BPF: --last-touch's kernel record, 0 or -ENOENT */
 	int (*touch)(void *ctx, uint32_t tgid, int fd, struct lw_touch *out);
-	/* BPF: the mem maps (report time, --interval) */
+	/* BPF: the mem maps (report time, --interval, a frozen process's
+	 * scan); on_stack may be NULL: blocks only
+	 */
 	int (*read_mem)(void *ctx, lw_mem_stack_fn on_stack, lw_mem_block_fn on_block, void *cbctx);
 	int (*read_mem_totals)(void *ctx, lw_mem_total_fn cb, void *cbctx);
 	/* BPF: attach a mem program at path+offset (uretprobe when ret) */

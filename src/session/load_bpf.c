@@ -292,9 +292,9 @@ int lw_loader__read_mem(struct lw_loader *l,
 
 	if (!l->mem)
 		return 0;
-	/* stacks: modest in number, plain iteration */
+	/* stacks: modest in number, plain iteration; a scan wants none */
 	fd = bpf_map__fd(l->skel->maps.stacks);
-	for (e = bpf_map_get_next_key(fd, NULL, &next); !e && !err;
+	for (e = on_stack ? bpf_map_get_next_key(fd, NULL, &next) : -ENOENT; !e && !err;
 	     e = bpf_map_get_next_key(fd, &id, &next)) {
 		id = next;
 		if (!bpf_map_lookup_elem(fd, &id, &ips))

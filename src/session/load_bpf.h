@@ -56,7 +56,9 @@ int lw_loader__attach_uprobe(struct lw_loader *l, const char *prog, const char *
 int lw_loader__attach_pair(struct lw_loader *l, const char *prog, const char *path, uint64_t offset,
 			   uint64_t cookie, char *err, size_t errlen);
 
-/* Read the mem maps in batches: every stack, then every live block. */
+/* Read the mem maps in batches: every stack (none when on_stack is NULL),
+ * then every live block.
+ */
 int lw_loader__read_mem(struct lw_loader *l,
 			int (*on_stack)(void *ctx, uint64_t id, const struct lw_stack_ips *ips),
 			int (*on_block)(void *ctx, const struct lw_alloc_key *k,

@@ -35,12 +35,6 @@ static int own_block(void *ctx, uint64_t addr, uint64_t size)
 	return add(ctx, addr, size);
 }
 
-static int skip_stack(void *ctx, uint64_t id, const struct lw_stack_ips *ips)
-{
-	(void)ctx, (void)id, (void)ips;
-	return 0;
-}
-
 static int map_block(void *ctx, const struct lw_alloc_key *k, const struct lw_alloc_val *v)
 {
 	struct collect *col = ctx;
@@ -106,7 +100,7 @@ int mem_scan__frozen(struct corr_mem *c, const struct lw_det_io *io, const struc
 
 	if (!io->proc_maps || !fr->fz)
 		return -ENOSYS;
-	err = io->read_mem ? io->read_mem(io->ctx, skip_stack, map_block, &col) : 0;
+	err = io->read_mem ? io->read_mem(io->ctx, NULL, map_block, &col) : 0;
 	if (!err)
 		err = corr_mem__own_blocks(c, col.tgid, gen, own_block, &col);
 	nr_maps = err ? err : io->proc_maps(io->ctx, col.tgid, &maps);

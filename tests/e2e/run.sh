@@ -717,6 +717,13 @@ if expect_eq "$rc" 23 "exit code" && expect_eq "$got" "$(echo "$want" | sort)" "
 	ok
 fi
 
+start mem_reachability_fixed_is_clean
+# every block freed: no finding of any class, even with --show-reachable
+$LW run -q --only mem --show-reachable -f json -o "$TMP/reach_fixed.json" -- "$FX/mem_reach" --fixed >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/reach_fixed.json" mem_reach)" "" "findings" &&
+	expect_eq "$($Q "$TMP/reach_fixed.json" --scan reachable_blocks)" 0 "reachable blocks" && ok
+
 # the resource of each mem-double-free / mem-invalid-free finding
 bad_free_res() { $Q "$1" --field findings | python3 -c 'import json,sys; print("\n".join(f["resource"] for f in json.load(sys.stdin) if f["kind"] != "mem-leak"))' | sed 's/0x[0-9a-f]*/ADDR/'; }
 

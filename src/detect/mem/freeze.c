@@ -60,7 +60,7 @@ static int seize_new(struct lw_freeze *f, char *err, size_t errlen)
 		return -ESRCH;
 	}
 	while ((de = readdir(d))) {
-		pid_t tid = atoi(de->d_name);
+		pid_t tid = atoi(de->d_name), tracer;
 
 		if (tid <= 0 || have_tid(f, tid))
 			continue;
@@ -70,9 +70,10 @@ static int seize_new(struct lw_freeze *f, char *err, size_t errlen)
 			if (e == -ESRCH)
 				continue; /* the thread just exited */
 			closedir(d);
-			if (e == -EPERM && tracer_of(f->pid))
+			tracer = e == -EPERM ? tracer_of(f->pid) : 0;
+			if (tracer)
 				snprintf(err, errlen, "pid %d is being traced by pid %d", f->pid,
-					 tracer_of(f->pid));
+					 tracer);
 			else
 				snprintf(err, errlen, "cannot stop pid %d: %s", f->pid,
 					 strerror(-e));

@@ -17,9 +17,10 @@ struct lw_scan_stats {
 	uint64_t not_frozen; /* processes that could not be (off says why) */
 	uint64_t pause_ns, pause_max_ns;
 	uint64_t mem_scans, mem_scanned_bytes, mem_scan_ns; /* reachability */
-	uint64_t reachable_blocks, reachable_bytes;	    /* not findings */
-	bool off_by_option;				    /* --no-freeze */
-	bool listed_reachable;				    /* --show-reachable */
+	uint64_t mem_scan_failed; /* scans that failed: those blocks count as lost */
+	uint64_t reachable_blocks, reachable_bytes; /* not findings */
+	bool off_by_option;			    /* --no-freeze */
+	bool listed_reachable;			    /* --show-reachable */
 	char off[160]; /* the first reason a process could not be held */
 };
 

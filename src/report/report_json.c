@@ -261,12 +261,14 @@ static void write_scan(FILE *out, const struct lw_scan_stats *sc)
 	fprintf(
 	    out,
 	    ",\n    \"pause_ms\": %.3f,\n    \"pause_max_ms\": %.3f,\n    \"mem_scans\": %" PRIu64
-	    ",\n    \"mem_scanned_bytes\": %" PRIu64 ",\n    \"mem_scan_mb_per_s\": %.1f"
+	    ",\n    \"mem_scan_failed\": %" PRIu64 ",\n    \"mem_scanned_bytes\": %" PRIu64
+	    ",\n    \"mem_scan_mb_per_s\": %.1f"
 	    ",\n    \"reachable_blocks\": %" PRIu64 ",\n    \"reachable_bytes\": %" PRIu64
 	    "\n  }\n",
 	    (double)sc->pause_ns / 1e6, (double)sc->pause_max_ns / 1e6, sc->mem_scans,
-	    sc->mem_scanned_bytes, secs > 0 ? (double)sc->mem_scanned_bytes / 1e6 / secs : 0.0,
-	    sc->reachable_blocks, sc->reachable_bytes);
+	    sc->mem_scan_failed, sc->mem_scanned_bytes,
+	    secs > 0 ? (double)sc->mem_scanned_bytes / 1e6 / secs : 0.0, sc->reachable_blocks,
+	    sc->reachable_bytes);
 }
 
 static int json_end(struct lw_reporter *r, const struct lw_report_meta *m, size_t nr_findings)

@@ -318,6 +318,11 @@ static void print_scan(FILE *out, const struct lw_report_meta *m)
 			m->pid, sc->reachable_bytes, plural(sc->reachable_bytes, "byte", "bytes"),
 			sc->reachable_blocks, plural(sc->reachable_blocks, "block", "blocks"),
 			sc->listed_reachable ? "" : "; --show-reachable lists them");
+	if (sc->mem_scan_failed)
+		fprintf(out,
+			"==%" PRIu32 "== WARNING: %" PRIu64 " reachability scan%s failed: those "
+			"processes' live blocks count as lost (unscanned)\n",
+			m->pid, sc->mem_scan_failed, sc->mem_scan_failed == 1 ? "" : "s");
 	if (sc->not_frozen)
 		fprintf(out,
 			"==%" PRIu32 "== WARNING: %" PRIu64 " process%s not held still (%s): their "

@@ -303,6 +303,7 @@ LW_TEST(json_golden)
 				   "    \"pause_ms\": 0.000,\n"
 				   "    \"pause_max_ms\": 0.000,\n"
 				   "    \"mem_scans\": 0,\n"
+				   "    \"mem_scan_failed\": 0,\n"
 				   "    \"mem_scanned_bytes\": 0,\n"
 				   "    \"mem_scan_mb_per_s\": 0.0,\n"
 				   "    \"reachable_blocks\": 0,\n"

@@ -278,6 +278,7 @@ static void mem_meta(struct lw_det *d, struct lw_report_meta *m)
 	m->scan.mem_scans += d->scan.scans;
 	m->scan.mem_scanned_bytes += d->scan.scanned_bytes;
 	m->scan.mem_scan_ns += d->scan.scan_ns;
+	m->scan.mem_scan_failed += d->scan_errors;
 	corr_mem__reachable(d->mem, &m->scan.reachable_blocks, &m->scan.reachable_bytes);
 }
 

@@ -116,118 +116,159 @@ static __always_inline void lw_regs_from_ctx(struct lw_regs *r, struct pt_regs *
 	r->bp = PT_REGS_FP(ctx);
 }
 
-/* Unwind the current task's user stack from regs into st. At a function entry nothing is pushed
- * yet, so the first frame is CFA = sp + 8 without a rule: the pc is not a return address, and a
- * pc-1 lookup would land in the previous function. Returns 1 when st is
- * PARTIAL (the caller then appends a slice).
+/* The state of one unwind, carried between bpf_loop steps. Kernel
+ * pointers travel as scalars: every read through them is a CO-RE probe read.
+ */
+struct lw_unwind_walk {
+	struct lw_stack *st;
+	__u64 task; /* struct task_struct * */
+	__u64 ri;   /* struct return_instance *: the next uretprobe frame */
+	__u64 tramp;
+	__u64 pc, sp, bp;
+	struct lw_cfi_key key;
+	__u32 at_entry;
+	__u32 max;     /* frames wanted, 0: LW_STACK_MAX */
+	__u32 stopped; /* the walk ended before LW_STACK_MAX frames */
+	__u32 partial; /* it ended at a pc without a rule yet */
+};
+
+/* The real return address behind the uretprobe trampoline: the kernel keeps
+ * them, innermost first. 0 when there is none.
+ */
+static __always_inline __u64 lw_unwind_tramp(struct lw_unwind_walk *w)
+{
+	struct task_struct *task = (struct task_struct *)w->task;
+	struct return_instance *ri = (struct return_instance *)w->ri;
+	__u64 ra;
+
+	ri = ri ? BPF_CORE_READ(ri, next) : BPF_CORE_READ(task, utask, return_instances);
+	if (!ri)
+		return 0;
+	ra = BPF_CORE_READ(ri, orig_ret_vaddr);
+	/* tail calls chain instances onto one stack slot */
+	for (int c = 0; c < 4 && ri && BPF_CORE_READ(ri, chained); c++)
+		ri = BPF_CORE_READ(ri, next);
+	w->ri = (__u64)ri;
+	return ra;
+}
+
+/* One frame. bpf_loop verifies this body once: unrolled into every
+ * stack-taking program, the walk cost most of a second of verification each.
+ */
+static long lw_unwind_step(__u32 i, void *ctx)
+{
+	struct lw_unwind_walk *w = ctx;
+	struct lw_stack *st = w->st;
+	struct lw_cfi_rule *rule;
+	__u64 cfa, ra = 0;
+
+	if (!st || (w->max && i >= w->max))
+		goto stop; /* enough frames for this purpose */
+	st->ips[i & (LW_STACK_MAX - 1)] = w->pc;
+	st->nr = i + 1;
+	/* at an entry nothing is pushed yet: CFA = sp + 8, without a rule (the
+	 * pc is not a return address; a pc-1 lookup would land in the
+	 * previous function)
+	 */
+	if (i == 0 && w->at_entry) {
+		if (bpf_probe_read_user(&ra, sizeof(ra), (void *)w->sp) || !ra) {
+			st->flags |= LW_STK_BAD_READ;
+			goto stop;
+		}
+		if (w->tramp && ra == w->tramp && !(ra = lw_unwind_tramp(w)))
+			goto stop;
+		w->sp += 8;
+		w->pc = ra;
+		return 0;
+	}
+	w->key.pc = w->pc;
+	rule = bpf_map_lookup_elem(&cfi_rules, &w->key);
+	if (!rule) {
+		struct lw_cfi_rule pending = {.kind = LW_CFI_PENDING};
+		long err = bpf_map_update_elem(&cfi_rules, &w->key, &pending, BPF_NOEXIST);
+
+		if (!err)
+			lw_emit_vma(LW_EV_CFI_MISS, w->key.exec_gen, w->pc);
+		else if (err != -17 /* EEXIST: another CPU asked */)
+			__sync_fetch_and_add(&lw_stats.cfi_full, 1);
+		w->partial = 1;
+		goto stop;
+	}
+	if (rule->kind == LW_CFI_PENDING) {
+		w->partial = 1;
+		goto stop;
+	}
+	if (rule->kind == LW_CFI_END)
+		goto stop;
+	cfa = (rule->kind == LW_CFI_SP ? w->sp : w->bp) + (__s64)rule->cfa_off;
+	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)) ||
+	    (rule->bp_saved &&
+	     bpf_probe_read_user(&w->bp, sizeof(w->bp), (void *)(cfa + (__s64)rule->bp_off)))) {
+		st->flags |= LW_STK_BAD_READ;
+		goto stop;
+	}
+	if (w->tramp && ra == w->tramp)
+		ra = lw_unwind_tramp(w);
+	if (!ra || cfa <= w->sp)
+		goto stop;
+	w->sp = cfa;
+	w->pc = ra;
+	return 0;
+stop:
+	w->stopped = 1;
+	return 1;
+}
+
+/* Unwind the current task's user stack from regs into st. Returns 1 when st
+ * is PARTIAL (the caller then appends a slice).
  */
 __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs *regs, __u32 how)
 {
-	__u64 pc, sp, bp;
-	struct lw_cfi_key key = {.tgid = tgid};
+	struct lw_unwind_walk w = {.key = {.tgid = tgid}};
 	struct lw_target *t = lw_target_of(tgid);
-	struct lw_cfi_rule *rule;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct return_instance *ri = NULL;
-	__u64 tramp;
-	__u32 i;
 
 	if (!st || !regs)
 		return 0;
 	/* an active uretprobe replaced its function's return address with
-	 * this trampoline; the kernel keeps the real one, innermost first
+	 * this trampoline
 	 */
-	tramp = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
-	pc = regs->ip;
-	sp = regs->sp;
-	bp = regs->bp;
+	w.tramp = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	w.task = (__u64)task;
+	w.st = st;
+	w.pc = regs->ip;
+	w.sp = regs->sp;
+	w.bp = regs->bp;
+	w.at_entry = (how & 0xff) == LW_UNWIND_AT_ENTRY;
+	w.max = how >> 8;
 	if (t)
-		key.exec_gen = t->exec_gen;
+		w.key.exec_gen = t->exec_gen;
 
 	st->nr = 0;
 	/* at an entry the pc is the probed instruction; anywhere else (after a
 	 * syscall, at a return into the caller) it is a return address
 	 */
-	st->flags = how == LW_UNWIND_AT_ENTRY ? LW_STK_EXACT_PC : 0;
+	st->flags = w.at_entry ? LW_STK_EXACT_PC : 0;
 	st->slice_len = 0;
 	st->tramp = 0;
 	st->nr_ret_pending = 0;
-	for (i = 0; i < LW_STACK_MAX; i++) {
-		__u64 cfa, ra = 0;
-
-		if ((how >> 8) && i >= (how >> 8))
-			return 0; /* enough frames for this purpose */
-		st->ips[i] = pc;
-		st->nr = i + 1;
-		if (i == 0 && how == LW_UNWIND_AT_ENTRY) {
-			if (bpf_probe_read_user(&ra, sizeof(ra), (void *)sp) || !ra) {
-				st->flags |= LW_STK_BAD_READ;
-				return 0;
-			}
-			if (tramp && ra == tramp) {
-				ri = BPF_CORE_READ(task, utask, return_instances);
-				if (!ri)
-					return 0;
-				ra = BPF_CORE_READ(ri, orig_ret_vaddr);
-			}
-			sp += 8;
-			pc = ra;
-			continue;
-		}
-		key.pc = pc;
-		rule = bpf_map_lookup_elem(&cfi_rules, &key);
-		if (!rule) {
-			struct lw_cfi_rule pending = {.kind = LW_CFI_PENDING};
-			long err = bpf_map_update_elem(&cfi_rules, &key, &pending, BPF_NOEXIST);
-
-			if (!err)
-				lw_emit_vma(LW_EV_CFI_MISS, key.exec_gen, pc);
-			else if (err != -17 /* EEXIST: another CPU asked */)
-				__sync_fetch_and_add(&lw_stats.cfi_full, 1);
-			goto partial;
-		}
-		if (rule->kind == LW_CFI_PENDING)
-			goto partial;
-		if (rule->kind == LW_CFI_END)
-			return 0;
-		cfa = (rule->kind == LW_CFI_SP ? sp : bp) + (__s64)rule->cfa_off;
-		if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8))) {
-			st->flags |= LW_STK_BAD_READ;
-			return 0;
-		}
-		if (rule->bp_saved &&
-		    bpf_probe_read_user(&bp, sizeof(bp), (void *)(cfa + (__s64)rule->bp_off))) {
-			st->flags |= LW_STK_BAD_READ;
-			return 0;
-		}
-		if (tramp && ra == tramp) {
-			ri = ri ? BPF_CORE_READ(ri, next)
-				: BPF_CORE_READ(task, utask, return_instances);
-			if (!ri)
-				return 0;
-			ra = BPF_CORE_READ(ri, orig_ret_vaddr);
-			/* tail calls chain instances onto one stack slot */
-			for (int c = 0; c < 4 && ri && BPF_CORE_READ(ri, chained); c++)
-				ri = BPF_CORE_READ(ri, next);
-		}
-		if (!ra || cfa <= sp)
-			return 0;
-		sp = cfa;
-		pc = ra;
+	bpf_loop(LW_STACK_MAX, lw_unwind_step, &w, 0);
+	if (!w.stopped) {
+		st->flags |= LW_STK_TRUNCATED;
+		return 0;
 	}
-	st->flags |= LW_STK_TRUNCATED;
-	return 0;
-partial:
+	if (!w.partial)
+		return 0;
 	st->flags |= LW_STK_PARTIAL;
-	st->sp = sp;
-	st->bp = bp;
+	st->sp = w.sp;
+	st->bp = w.bp;
 	/* what user space needs to see through trampolines further up */
-	st->tramp = tramp;
-	if (tramp) {
-		struct return_instance *p =
-		    ri ? BPF_CORE_READ(ri, next) : BPF_CORE_READ(task, utask, return_instances);
+	st->tramp = w.tramp;
+	if (w.tramp) {
+		struct return_instance *p = (struct return_instance *)w.ri;
 		__u32 n = 0;
 
+		p = p ? BPF_CORE_READ(p, next) : BPF_CORE_READ(task, utask, return_instances);
 		for (int k = 0; k < LW_RET_PENDING + 4 && p && n < LW_RET_PENDING; k++) {
 			if (!BPF_CORE_READ(p, chained))
 				st->ret_pending[n++ & (LW_RET_PENDING - 1)] =

@@ -6,6 +6,17 @@ const volatile bool follow_children = true;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* tgids whose uprobes user space has installed: an exec after that is seen
+ * whole; one before it (a child that exec'd while user space was still
+ * reacting to its fork) may have allocated unseen
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LW_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, __u8);
+} probed SEC(".maps");
+
 /* bpf/mount.bpf.c: reports a child cloned into a new mount namespace */
 int mount_fork(__u64 parent_task, __u64 child_task, __u32 child_tgid);
 
@@ -73,8 +84,9 @@ int proc_exec(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!t)
 		return 0;
-	t->exec_gen++;		      /* rules of the old image must stop matching */
-	t->flags |= LW_TGT_FROM_EXEC; /* every block of the new image is seen */
+	t->exec_gen++; /* rules of the old image must stop matching */
+	if (bpf_map_lookup_elem(&probed, &tgid))
+		t->flags |= LW_TGT_FROM_EXEC; /* every block of the new image is seen */
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		lw_count_drop();
@@ -118,6 +130,7 @@ int proc_exit(struct bpf_raw_tracepoint_args *ctx)
 		lw_count_drop();
 	}
 	bpf_map_delete_elem(&targets, &tgid);
+	bpf_map_delete_elem(&probed, &tgid);
 	return 0;
 }
 

@@ -41,6 +41,7 @@ struct dead_sp {
 
 struct exit_stops {
 	exit_stop_fn fn;
+	exit_new_fn on_new;
 	void *ctx;
 	struct hmap *tids; /* tid → tgid << 1 | T_AT_EXIT */
 	struct dying *dying;
@@ -58,7 +59,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int exit_stops__new(struct exit_stops **out, exit_stop_fn fn, void *ctx)
+int exit_stops__new(struct exit_stops **out, exit_stop_fn fn, exit_new_fn on_new, void *ctx)
 {
 	struct exit_stops *x = calloc(1, sizeof(*x));
 
@@ -66,6 +67,7 @@ int exit_stops__new(struct exit_stops **out, exit_stop_fn fn, void *ctx)
 	if (!x)
 		return -ENOMEM;
 	x->fn = fn;
+	x->on_new = on_new;
 	x->ctx = ctx;
 	x->tids = hmap__new();
 	return x->tids ? 0 : -ENOMEM;
@@ -94,8 +96,12 @@ static void track(struct exit_stops *x, pid_t tid, pid_t tgid)
 	/* a new task may stop (even at its exit) before its parent's fork
 	 * event comes: what it reported stays
 	 */
-	if (v && added)
-		*v = (uint64_t)tgid << 1;
+	if (!v || !added)
+		return;
+	*v = (uint64_t)tgid << 1;
+	/* a new process has not run a single instruction of its own yet */
+	if (tid == tgid && x->on_new)
+		x->on_new(x->ctx, tgid);
 }
 
 int exit_stops__seize(struct exit_stops *x, pid_t pid)

@@ -20,6 +20,9 @@ struct exit_stops;
  */
 typedef void (*exit_stop_fn)(void *ctx, pid_t tgid, struct lw_freeze *fz);
 
+/* A new process of the command, seen stopped before it runs any code. */
+typedef void (*exit_new_fn)(void *ctx, pid_t tgid);
+
 struct exit_stop_stats {
 	uint64_t held;	       /* processes held at their exit */
 	uint64_t pause_ns;     /* total time they were held */
@@ -27,7 +30,7 @@ struct exit_stop_stats {
 	uint64_t timed_out;    /* held past the wait for their other threads */
 };
 
-int exit_stops__new(struct exit_stops **out, exit_stop_fn fn, void *ctx);
+int exit_stops__new(struct exit_stops **out, exit_stop_fn fn, exit_new_fn on_new, void *ctx);
 void exit_stops__free(struct exit_stops *x);
 /* Follow pid (not yet exec'd). 0 or -errno. */
 int exit_stops__seize(struct exit_stops *x, pid_t pid);

@@ -10,9 +10,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "session/load_bpf.h"
+#include "session/uprobe_links.h"
 #include "leakwatch.skel.h"
 
-#define LW_MAX_UPROBES 256
+#define LW_TRACE_UPROBE_MULTI 48 /* enum bpf_attach_type, 6.6+ */
 
 #define LW_MAX_TRACEPOINTS 8
 
@@ -21,8 +22,7 @@ struct lw_loader {
 	bool mem, pair;	     /* their programs were loaded */
 	struct bpf_link *tps[LW_MAX_TRACEPOINTS];
 	int nr_tps;
-	struct bpf_link *uprobes[LW_MAX_UPROBES];
-	int nr_uprobes;
+	struct uprobe_links *ul; /* the uprobes, per watched process */
 	bool verbose;
 };
 
@@ -101,6 +101,7 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 		    size_t errlen)
 {
 	struct lw_loader *l = calloc(1, sizeof(*l));
+	struct bpf_program *p;
 	struct lw_bpf *b;
 	int e;
 
@@ -129,6 +130,14 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 	if (opts->mem_max_blocks)
 		bpf_map__set_max_entries(b->maps.allocs, opts->mem_max_blocks);
 	select_programs(b, opts);
+	/* uprobes attach per process (session/uprobe_links.c) */
+	bpf_object__for_each_program(p, b->obj) if (bpf_program__type(p) == BPF_PROG_TYPE_KPROBE)
+	    bpf_program__set_expected_attach_type(p, LW_TRACE_UPROBE_MULTI);
+	e = uprobe_links__new(&l->ul);
+	if (e) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	l->mem = opts->mem;
 	l->pair = opts->pair;
 
@@ -181,12 +190,27 @@ void lw_loader__detach(struct lw_loader *l)
 {
 	if (!l)
 		return;
-	for (int i = 0; i < l->nr_uprobes; i++)
-		bpf_link__destroy(l->uprobes[i]);
-	l->nr_uprobes = 0;
+	uprobe_links__detach(l->ul);
 	for (int i = l->nr_tps - 1; i >= 0; i--)
 		bpf_link__destroy(l->tps[i]);
 	l->nr_tps = 0;
+}
+
+int lw_loader__watch(struct lw_loader *l, uint32_t tgid, char *err, size_t errlen)
+{
+	__u8 one = 1;
+	int e = uprobe_links__watch(l->ul, tgid, err, errlen);
+
+	/* from here on its execs are seen from their first instruction */
+	if (!e && bpf_map__update_elem(l->skel->maps.probed, &tgid, sizeof(tgid), &one, sizeof(one),
+				       BPF_ANY))
+		e = -errno;
+	return e;
+}
+
+void lw_loader__unwatch(struct lw_loader *l, uint32_t tgid)
+{
+	uprobe_links__unwatch(l->ul, tgid);
 }
 
 void lw_loader__free(struct lw_loader *l)
@@ -194,6 +218,7 @@ void lw_loader__free(struct lw_loader *l)
 	if (!l)
 		return;
 	lw_loader__detach(l);
+	uprobe_links__free(l->ul);
 	lw_bpf__destroy(l->skel);
 	free(l);
 }
@@ -238,29 +263,18 @@ void lw_loader__stats(struct lw_loader *l, struct lw_stats *out)
 static int attach_prog(struct lw_loader *l, bool loaded, const char *prog, const char *path,
 		       uint64_t offset, bool retprobe, uint64_t cookie, char *err, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = retprobe, .bpf_cookie = cookie);
 	struct bpf_program *p;
-	struct bpf_link *link;
+	int e;
 
-	if (!loaded || l->nr_uprobes == LW_MAX_UPROBES) {
-		snprintf(err, errlen, "too many uprobes (at most %d)", LW_MAX_UPROBES);
-		return -E2BIG;
-	}
-	p = bpf_object__find_program_by_name(l->skel->obj, prog);
+	p = loaded ? bpf_object__find_program_by_name(l->skel->obj, prog) : NULL;
 	if (!p) {
 		snprintf(err, errlen, "internal: no BPF program %s", prog);
 		return -ENOENT;
 	}
-	link = bpf_program__attach_uprobe_opts(p, -1, path, offset, &uo);
-	if (!link) {
-		int e = -errno;
-
-		snprintf(err, errlen, "cannot attach %s to %s+0x%llx: %s", prog, path,
-			 (unsigned long long)offset, strerror(-e));
-		return e;
-	}
-	l->uprobes[l->nr_uprobes++] = link;
-	return 0;
+	e = uprobe_links__add(l->ul, bpf_program__fd(p), prog, path, offset, cookie, retprobe);
+	if (e)
+		snprintf(err, errlen, "out of memory");
+	return e;
 }
 
 int lw_loader__attach_pair(struct lw_loader *l, const char *prog, const char *path, uint64_t offset,

@@ -44,9 +44,9 @@ int lw_loader__ringbuf_fd(struct lw_loader *l);
 int lw_loader__set_rule(struct lw_loader *l, const struct lw_cfi_key *key,
 			const struct lw_cfi_rule *rule);
 int lw_loader__del_rule(struct lw_loader *l, const struct lw_cfi_key *key);
-/* Attach one of the mem programs ("mem_malloc", "mem_ret", ...) as a uprobe
- * (or uretprobe) at a file offset of path, for every process (the programs
- * filter by the target map). 0 or -errno with err set.
+/* Add one of the mem programs ("mem_malloc", "mem_ret", ...) as a uprobe
+ * (or uretprobe) at a file offset of path, installed in each process
+ * watched (lw_loader__watch). 0 or -errno with err set.
  */
 int lw_loader__attach_uprobe(struct lw_loader *l, const char *prog, const char *path,
 			     uint64_t offset, bool retprobe, char *err, size_t errlen);
@@ -55,6 +55,13 @@ int lw_loader__attach_uprobe(struct lw_loader *l, const char *prog, const char *
  */
 int lw_loader__attach_pair(struct lw_loader *l, const char *prog, const char *path, uint64_t offset,
 			   uint64_t cookie, char *err, size_t errlen);
+
+/* Install the uprobes added so far in tgid (before it runs code they should
+ * see); idempotent. 0 or -errno with err set.
+ */
+int lw_loader__watch(struct lw_loader *l, uint32_t tgid, char *err, size_t errlen);
+/* tgid ended: its uprobes go, in the background. */
+void lw_loader__unwatch(struct lw_loader *l, uint32_t tgid);
 
 /* Read the mem maps in batches: every stack (none when on_stack is NULL),
  * then every live block.

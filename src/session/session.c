@@ -304,6 +304,7 @@ int session__add_target(struct lw_session *s, pid_t pid, bool root)
 	for (size_t i = 0; i < s->nr_dets; i++)
 		if (s->dets[i].ops->on_target)
 			s->dets[i].ops->on_target(s->dets[i].d, p);
+	session_watch(s, pid);
 	return 0;
 }
 
@@ -312,15 +313,36 @@ int session__attach(struct lw_session *s)
 	return lw_loader__attach(s->ld, s->errmsg, sizeof(s->errmsg));
 }
 
+void session_watch(struct lw_session *s, uint32_t tgid)
+{
+	char err[256] = "";
+
+	if (!s->probes_ready || !lw_loader__watch(s->ld, tgid, err, sizeof(err)))
+		return;
+	s->watch_failed++;
+	if (s->opts->verbose)
+		fprintf(stderr, "leakwatch: %s\n", err);
+}
+
 int session__attach_detectors(struct lw_session *s, pid_t pid, char **argv)
 {
+	int err;
+
 	for (size_t i = 0; i < s->nr_dets; i++) {
 		const struct lw_detector_ops *ops = s->dets[i].ops;
-		int err = ops->attach ? ops->attach(s->dets[i].d, pid, argv) : 0;
 
+		err = ops->attach ? ops->attach(s->dets[i].d, pid, argv) : 0;
 		if (err)
 			return err;
 	}
+	/* the first target's probes go in now, or the session fails */
+	err = lw_loader__watch(s->ld, pid, s->errmsg, sizeof(s->errmsg));
+	if (err)
+		return err;
+	s->probes_ready = true;
+	for (size_t i = 0; i < s->procs.n; i++)
+		if (!s->procs.v[i].exited)
+			session_watch(s, s->procs.v[i].pid);
 	return 0;
 }
 

@@ -211,6 +211,10 @@ static void on_proc_event(struct lw_session *s, const struct lw_ev_hdr *h, size_
 
 		if (size < sizeof(*ev))
 			break;
+		/* as early as we can: it is running (ptrace, where it holds
+		 * the command, got here first)
+		 */
+		session_watch(s, ev->child_tgid);
 		symbolizer__fork(s->sym, ev->hdr.tgid, ev->child_tgid);
 		p = lw_procs__fork(&s->procs, ev->hdr.tgid, ev->child_tgid, ev->comm);
 		parent = lw_procs__find(&s->procs, ev->hdr.tgid);
@@ -237,6 +241,7 @@ static void on_proc_event(struct lw_session *s, const struct lw_ev_hdr *h, size_
 
 		if (size < sizeof(*ev))
 			break;
+		lw_loader__unwatch(s->ld, ev->hdr.tgid);
 		p = lw_procs__exit(&s->procs, ev->hdr.tgid, ev->exit_code, ev->comm);
 		rules_forget(s, ev->hdr.tgid);
 		for (size_t i = 0; p && i < s->nr_dets; i++)

@@ -51,6 +51,11 @@ static void on_exit_stop(void *ctx, pid_t tgid, struct lw_freeze *fz)
 	look(ctx, tgid, fz, true);
 }
 
+static void on_new_process(void *ctx, pid_t tgid)
+{
+	session_watch(ctx, (uint32_t)tgid);
+}
+
 int session__follow(struct lw_session *s, pid_t child)
 {
 	char why[160];
@@ -58,7 +63,7 @@ int session__follow(struct lw_session *s, pid_t child)
 
 	if (!wants_freeze(s))
 		return 0;
-	e = exit_stops__new(&s->xs, on_exit_stop, s);
+	e = exit_stops__new(&s->xs, on_exit_stop, on_new_process, s);
 	if (e)
 		return set_error(s, e, "out of memory");
 	e = exit_stops__seize(s->xs, child);

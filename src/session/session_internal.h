@@ -71,6 +71,8 @@ struct lw_session {
 	int child_status;
 	char *command;
 	struct exit_stops *xs; /* run: processes held at their exit */
+	bool probes_ready;     /* the detectors added their uprobes */
+	uint64_t watch_failed; /* processes whose uprobes could not go in */
 	struct lw_scan_stats scan;
 	int sigfd; /* the loop's signalfd, kept for a second signal during the report */
 	char errmsg[512];
@@ -87,6 +89,10 @@ struct lw_det *session_det(const struct lw_session *s, const char *name);
  */
 void session__poll_stops(struct lw_session *s, pid_t run_child);
 void session__freeze_targets(struct lw_session *s);
+/* Put the uprobes into tgid's address space (once the detectors added them):
+ * at its fork, before it runs code of its own where ptrace holds it.
+ */
+void session_watch(struct lw_session *s, uint32_t tgid);
 /* ring_buffer__new() callback */
 int on_event(void *ctx, void *data, size_t size);
 

@@ -31,6 +31,19 @@ struct {
 
 struct lw_stats lw_stats __weak = {};
 
+/* A syscall at its exit, as bpf/sys_exit.bpf.c hands it to each concern:
+ * the saved user registers still hold the arguments (syscalls read them,
+ * they do not write them back), so no sys_enter program is needed.
+ */
+struct lw_sys_args {
+	__u64 regs;	  /* struct pt_regs * */
+	__u64 ip, sp, bp; /* where the stack starts */
+	__u64 a[6];
+	__s64 ret;
+	__u32 nr;
+	__u32 cls; /* its LW_SC_* classes the session follows */
+};
+
 /* One per-CPU buffer for building records bigger than the BPF stack:
  * a record, then (when the unwind is PARTIAL) a slice at LW_SLICE_OFFSET.
  */
@@ -75,16 +88,29 @@ static __always_inline void lw_hdr_init(struct lw_ev_hdr *h, __u16 type, __u16 s
 }
 
 /* Waking the consumer for every record costs the traced thread an irq_work
- * per syscall. High-rate records wake it only once the ring holds a batch;
- * the session also polls on a short timeout, so nothing waits long.
+ * (a self-IPI) per syscall. High-rate records wake it once, as the ring
+ * crosses a batch's worth of unread bytes: above that the consumer is awake
+ * and draining. The session also polls on a short timeout, so nothing waits
+ * long.
  */
 #define LW_WAKEUP_BYTES (256 << 10)
 
-static __always_inline __u64 lw_rb_flags(void)
+/* For a record of size bytes about to be written (bpf_ringbuf_output). */
+static __always_inline __u64 lw_rb_flags_out(__u64 size)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= LW_WAKEUP_BYTES
-		   ? BPF_RB_FORCE_WAKEUP
-		   : BPF_RB_NO_WAKEUP;
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return avail < LW_WAKEUP_BYTES && avail + size >= LW_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
+									  : BPF_RB_NO_WAKEUP;
+}
+
+/* For a reserved record of size bytes (bpf_ringbuf_submit): already counted. */
+static __always_inline __u64 lw_rb_flags(__u64 size)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return avail >= LW_WAKEUP_BYTES && avail < LW_WAKEUP_BYTES + size ? BPF_RB_FORCE_WAKEUP
+									  : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void lw_count_event(void)

@@ -48,7 +48,8 @@ static __always_inline int lw_emit_with_stack(struct lw_scratch *s, __u16 type, 
 	if (size > LW_SCRATCH_SIZE)
 		return -1;
 	if (bpf_ringbuf_output(&events, s->buf, size,
-			       (how & LW_EMIT_WAKE) ? BPF_RB_FORCE_WAKEUP : lw_rb_flags())) {
+			       (how & LW_EMIT_WAKE) ? BPF_RB_FORCE_WAKEUP
+						    : lw_rb_flags_out(size))) {
 		lw_count_drop();
 		return -1;
 	}

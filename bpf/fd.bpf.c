@@ -40,32 +40,36 @@ struct {
 #define S_IFSOCK_ 0140000
 #define S_IFIFO_  0010000
 
+/* Kernel objects on this hot path are read with direct loads: through a
+ * read-only cast pointer the verifier makes each member load a faulting
+ * load (a bad pointer reads 0), where BPF_CORE_READ costs a helper call per
+ * member. Declared here only: bpftool 7.1's linker fails on a kfunc extern
+ * in more than one object.
+ */
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
+#define LW_KPTR(type, p) ((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
+
 #define LW_RIGHTS_MSGS	4 /* recvmmsg messages scanned */
 #define LW_RIGHTS_CMSGS 4 /* control messages scanned per message */
 #define LW_RIGHTS_FDS	8 /* fds taken per SCM_RIGHTS message */
 
-struct lw_sys_args {
-	__u64 nr;
-	__u64 a[6];
-};
-
 static __always_inline struct file *fd_file(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
 	struct file **arr;
 	struct file *f = NULL;
 
-	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	arr = BPF_CORE_READ(fdt, fd);
+	arr = fdt->fd;
 	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
 	return f;
 }
 
 static __always_inline void fill_resource(struct lw_ev_fd_open *ev, int fd, const char *upath)
 {
-	struct file *f = fd_file(fd);
+	struct file *fp = fd_file(fd), *f;
 	struct inode *inode;
 	__u32 mode;
 	__u64 magic;
@@ -75,18 +79,19 @@ static __always_inline void fill_resource(struct lw_ev_fd_open *ev, int fd, cons
 	ev->ino = 0;
 	ev->dev = 0;
 	ev->name[0] = 0;
-	if (!f)
+	if (!fp)
 		return;
-	inode = BPF_CORE_READ(f, f_inode);
-	ev->ino = BPF_CORE_READ(inode, i_ino);
-	ev->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	mode = BPF_CORE_READ(inode, i_mode) & S_IFMT_;
+	f = LW_KPTR(struct file, fp);
+	inode = f->f_inode;
+	ev->ino = inode->i_ino;
+	ev->dev = inode->i_sb->s_dev;
+	mode = inode->i_mode & S_IFMT_;
 	if (mode == S_IFSOCK_) {
-		struct socket *sock = BPF_CORE_READ(f, private_data);
+		struct socket *sock = LW_KPTR(struct socket, f->private_data);
 
 		ev->res_kind = LW_RES_SOCKET;
-		ev->sock_family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
-		ev->sock_type = BPF_CORE_READ(sock, type);
+		ev->sock_family = sock->sk->__sk_common.skc_family;
+		ev->sock_type = sock->type;
 		return;
 	}
 	if (mode == S_IFIFO_) {
@@ -98,16 +103,15 @@ static __always_inline void fill_resource(struct lw_ev_fd_open *ev, int fd, cons
 		bpf_probe_read_user_str(ev->name, sizeof(ev->name), upath);
 		/* relative to cwd or a dirfd: say where it really is */
 		if (ev->name[0] != '/')
-			lw_file_path((struct lw_name *)ev->name, (__u64)f);
+			lw_file_path((struct lw_name *)ev->name, (__u64)fp);
 		return;
 	}
 	/* Anonymous inodes are named by type ("[eventfd]"), memfds and pidfds
 	 * by their dentry ("memfd:name", "[pidfd]"); files (dups, received fds)
 	 * by their path.
 	 */
-	magic = BPF_CORE_READ(inode, i_sb, s_magic);
-	bpf_probe_read_kernel_str(ev->name, sizeof(ev->name),
-				  BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	magic = inode->i_sb->s_magic;
+	bpf_probe_read_kernel_str(ev->name, sizeof(ev->name), f->f_path.dentry->d_name.name);
 	if (magic == 0x09041934 /* ANON_INODE_FS_MAGIC */ ||
 	    magic == 0x50494446 /* PID_FS_MAGIC */ ||
 	    (ev->name[0] == 'm' && ev->name[1] == 'e' && ev->name[2] == 'm' && ev->name[3] == 'f' &&
@@ -118,31 +122,31 @@ static __always_inline void fill_resource(struct lw_ev_fd_open *ev, int fd, cons
 		return;
 	}
 	ev->res_kind = LW_RES_FILE;
-	lw_file_path((struct lw_name *)ev->name, (__u64)f);
+	lw_file_path((struct lw_name *)ev->name, (__u64)fp);
 }
 
-/* The record in s, with the stack of the syscall whose registers are regs. */
+/* The record in s, with the stack of the syscall sa. */
 static __always_inline void fd_output(struct lw_scratch *s, __u16 type, __u32 size,
-				      struct pt_regs *regs, __u32 how)
+				      const struct lw_sys_args *sa, __u32 how)
 {
 	struct lw_regs r;
 
-	lw_regs_from_kernel(&r, regs);
+	lw_regs_from_sys(&r, sa);
 	lw_emit_with_stack(s, type, size, &r, how);
 }
 
 /* BPF calls take five arguments: nr and fd_flags travel packed. */
 #define OP(nr, fd_flags) ((__u64)(nr) | ((__u64)(fd_flags) << 32))
 
-__noinline int emit_open(__u64 regs_addr, int fd, int src_fd, __u64 op, __u64 upath_addr)
+__noinline int emit_open(const struct lw_sys_args *sa, int fd, int src_fd, __u64 op,
+			 __u64 upath_addr)
 {
-	struct pt_regs *regs = (struct pt_regs *)regs_addr;
 	const char *upath = (const char *)upath_addr;
 	__u32 nr = (__u32)op, fd_flags = op >> 32;
 	struct lw_scratch *s = lw_scratch_get();
 	struct lw_ev_fd_open *ev;
 
-	if (!s)
+	if (!s || !sa)
 		return 0;
 	ev = (struct lw_ev_fd_open *)s->buf;
 	ev->fd = fd;
@@ -152,17 +156,16 @@ __noinline int emit_open(__u64 regs_addr, int fd, int src_fd, __u64 op, __u64 up
 	ev->__pad0 = 0;
 	ev->__pad1 = 0;
 	fill_resource(ev, fd, upath);
-	fd_output(s, LW_EV_FD_OPEN, sizeof(*ev), regs, 0);
+	fd_output(s, LW_EV_FD_OPEN, sizeof(*ev), sa, 0);
 	return 0;
 }
 
-__noinline int emit_close(__u64 regs_addr, int fd, int ret)
+__noinline int emit_close(const struct lw_sys_args *sa, int fd, int ret)
 {
-	struct pt_regs *regs = (struct pt_regs *)regs_addr;
 	struct lw_scratch *s = lw_scratch_get();
 	struct lw_ev_fd_close *ev;
 
-	if (!s)
+	if (!s || !sa)
 		return 0;
 	ev = (struct lw_ev_fd_close *)s->buf;
 	ev->fd = fd;
@@ -171,26 +174,25 @@ __noinline int emit_close(__u64 regs_addr, int fd, int ret)
 	 * call site is new) are enough to say where a later double close was
 	 * preceded. A failed one gets a full stack.
 	 */
-	fd_output(s, LW_EV_FD_CLOSE, sizeof(*ev), regs,
+	fd_output(s, LW_EV_FD_CLOSE, sizeof(*ev), sa,
 		  ret == 0 ? LW_UNWIND_MAX(LW_CLOSE_FRAMES) | LW_EMIT_SHORT : 0);
 	return 0;
 }
 
 /* Rare next to close(): a full stack, for a double close within the range. */
-__noinline int emit_close_range(__u64 regs_addr, __u32 first, __u32 last, __u32 flags)
+__noinline int emit_close_range(const struct lw_sys_args *sa, __u32 first, __u32 last, __u32 flags)
 {
-	struct pt_regs *regs = (struct pt_regs *)regs_addr;
 	struct lw_scratch *s = lw_scratch_get();
 	struct lw_ev_fd_close_range *ev;
 
-	if (!s)
+	if (!s || !sa)
 		return 0;
 	ev = (struct lw_ev_fd_close_range *)s->buf;
 	ev->first = first;
 	ev->last = last;
 	ev->flags = flags;
 	ev->__pad = 0;
-	fd_output(s, LW_EV_FD_CLOSE_RANGE, sizeof(*ev), regs, 0);
+	fd_output(s, LW_EV_FD_CLOSE_RANGE, sizeof(*ev), sa, 0);
 	return 0;
 }
 
@@ -206,18 +208,19 @@ static __always_inline void emit_cloexec(int fd, __u32 on)
 	ev->fd = fd;
 	ev->cloexec = on;
 	lw_count_event();
-	bpf_ringbuf_submit(ev, lw_rb_flags());
+	bpf_ringbuf_submit(ev, lw_rb_flags(sizeof(*ev)));
 }
 
 /* Two fds written by the kernel to a user int[2] (pipe, socketpair). */
-static __always_inline void emit_pair(__u64 regs, __u32 nr, __u64 uptr, __u32 fd_flags)
+static __always_inline void emit_pair(const struct lw_sys_args *sa, __u32 nr, __u64 uptr,
+				      __u32 fd_flags)
 {
 	int fds[2] = {};
 
 	if (bpf_probe_read_user(fds, sizeof(fds), (void *)uptr))
 		return;
-	emit_open(regs, fds[0], -1, OP(nr, fd_flags), 0);
-	emit_open(regs, fds[1], -1, OP(nr, fd_flags), 0);
+	emit_open(sa, fds[0], -1, OP(nr, fd_flags), 0);
+	emit_open(sa, fds[1], -1, OP(nr, fd_flags), 0);
 }
 
 struct lw_user_msghdr {
@@ -281,7 +284,7 @@ static __always_inline void collect_rights(__u64 umsg, struct lw_rights *r)
 }
 
 /* fds received with SCM_RIGHTS in one msghdr: each is a new fd */
-__noinline int scan_rights(__u64 regs, __u64 umsg, __u32 nr, __u32 fd_flags)
+__noinline int scan_rights(const struct lw_sys_args *sa, __u64 umsg, __u32 nr, __u32 fd_flags)
 {
 	struct lw_rights r;
 
@@ -289,7 +292,7 @@ __noinline int scan_rights(__u64 regs, __u64 umsg, __u32 nr, __u32 fd_flags)
 	for (int i = 0; i < LW_RIGHTS_MAX; i++) {
 		if (i >= r.n)
 			break;
-		emit_open(regs, r.fds[i], -1, OP(nr, fd_flags | LW_FD_RECEIVED), 0);
+		emit_open(sa, r.fds[i], -1, OP(nr, fd_flags | LW_FD_RECEIVED), 0);
 	}
 	return 0;
 }
@@ -297,14 +300,14 @@ __noinline int scan_rights(__u64 regs, __u64 umsg, __u32 nr, __u32 fd_flags)
 /* fds carried by one outgoing msghdr with SCM_RIGHTS, and whether the send
  * went through: a failed send leaves every carried fd with the sender.
  */
-__noinline int scan_send(__u64 regs, __u64 umsg, __u32 sock_fd, __s32 ret)
+__noinline int scan_send(const struct lw_sys_args *sa, __u64 umsg, __u32 sock_fd, __s32 ret)
 {
 	struct lw_scratch *s = lw_scratch_get();
 	struct lw_ev_fd_send *ev;
 	struct lw_rights r;
 	__u32 n;
 
-	if (!s)
+	if (!s || !sa)
 		return 0;
 	collect_rights(umsg, &r);
 	n = r.n;
@@ -340,14 +343,14 @@ __noinline int scan_send(__u64 regs, __u64 umsg, __u32 sock_fd, __s32 ret)
 	ev->ret = ret;
 	ev->nr_fds = n;
 	ev->__pad = 0;
-	fd_output(s, LW_EV_FD_SEND, sizeof(*ev), (struct pt_regs *)regs, 0);
+	fd_output(s, LW_EV_FD_SEND, sizeof(*ev), sa, 0);
 	return 0;
 }
 
 /* Where and how an fd was last used: a short stack, kept in the kernel and
  * read only for the fds that leak.
  */
-__noinline int touch_fd(__u64 regs_addr, __u32 nr, int fd)
+__noinline int touch_fd(const struct lw_sys_args *sa, __u32 nr, int fd)
 {
 	struct lw_touch_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd};
 	struct lw_touch t = {.nr = nr};
@@ -355,12 +358,12 @@ __noinline int touch_fd(__u64 regs_addr, __u32 nr, int fd)
 	struct lw_ev_fd_touch *ev;
 	struct lw_regs r;
 
-	if (!s || fd < 0)
+	if (!s || !sa || fd < 0)
 		return 0;
 	ev = (struct lw_ev_fd_touch *)s->buf;
 	ev->fd = fd;
 	ev->nr = nr;
-	lw_regs_from_kernel(&r, (struct pt_regs *)regs_addr);
+	lw_regs_from_sys(&r, sa);
 	/* streamed only at the first sight of a call site: user space
 	 * finishes that stack and matches it to the map entry by time
 	 */
@@ -373,38 +376,24 @@ __noinline int touch_fd(__u64 regs_addr, __u32 nr, int fd)
 	return 0;
 }
 
-SEC("raw_tracepoint/sys_exit")
-int fd_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+/* Called by bpf/sys_exit.bpf.c for a target's syscall of class LW_SC_FD or
+ * (with --last-touch) LW_SC_TOUCH.
+ */
+__noinline int fd_sys_exit(struct lw_sys_args *args)
 {
-	__u64 regs = ctx->args[0]; /* struct pt_regs * */
-	long ret = ctx->args[1];
-	struct pt_regs *r = (struct pt_regs *)regs;
-	struct lw_sys_args sa;
-	__u32 nr, cls, cloexec = 0;
-	bool touch, tracked;
+	struct lw_sys_args sa, *regs = &sa; /* what the emitters need of the syscall */
+	long ret;
+	__u32 nr, cloexec = 0;
 
-	/* At sys_exit the saved user registers still hold the arguments
-	 * (syscalls read them, they do not write them back), so no sys_enter
-	 * program and no per-thread stash are needed.
-	 */
-	nr = BPF_CORE_READ(r, orig_ax);
-	cls = lw_syscall_class(nr);
-	touch = last_touch && (cls & LW_SC_TOUCH);
-	tracked = cls & LW_SC_FD;
-	/* syscall number first: the target lookup is the costlier filter */
-	if ((!touch && !tracked) || !lw_is_target(bpf_get_current_pid_tgid() >> 32))
+	if (!args)
 		return 0;
-	if (touch)
-		touch_fd(regs, nr, (int)BPF_CORE_READ(r, di));
-	if (!tracked)
+	sa = *args;
+	ret = sa.ret;
+	nr = sa.nr;
+	if (last_touch && (sa.cls & LW_SC_TOUCH))
+		touch_fd(regs, nr, (int)sa.a[0]);
+	if (!(sa.cls & LW_SC_FD))
 		return 0;
-	sa.nr = nr;
-	sa.a[0] = BPF_CORE_READ(r, di);
-	sa.a[1] = BPF_CORE_READ(r, si);
-	sa.a[2] = BPF_CORE_READ(r, dx);
-	sa.a[3] = BPF_CORE_READ(r, r10);
-	sa.a[4] = BPF_CORE_READ(r, r8);
-	sa.a[5] = BPF_CORE_READ(r, r9);
 
 	if (nr == LW_NR_close) {
 		if (ret == 0 || ret == -EBADF_)

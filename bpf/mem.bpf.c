@@ -203,7 +203,7 @@ static __always_inline void block_gone(struct lw_alloc_key *k, __u64 caller)
 			ev->exec_gen = k->exec_gen;
 			ev->__pad = 0;
 			lw_count_event();
-			bpf_ringbuf_submit(ev, lw_rb_flags());
+			bpf_ringbuf_submit(ev, lw_rb_flags(sizeof(*ev)));
 		} else {
 			lw_count_drop();
 		}
@@ -418,26 +418,24 @@ int BPF_KPROBE(mem_free, __u64 ptr)
 #define MAP_ANONYMOUS_ 0x20
 
 /* A successful anonymous mmap of a target, with the caller's full stack. */
-__noinline int emit_mmap_anon(__u64 regs_addr, __u64 addr)
+static __always_inline void emit_mmap_anon(struct lw_sys_args *sa)
 {
-	struct pt_regs *regs = (struct pt_regs *)regs_addr;
 	struct lw_scratch *s = lw_scratch_get();
 	struct lw_ev_mmap_anon *ev;
 	struct lw_regs r;
 
 	if (!s)
-		return 0;
+		return;
 	ev = (struct lw_ev_mmap_anon *)s->buf;
-	ev->addr = addr;
-	ev->len = BPF_CORE_READ(regs, si);
-	ev->prot = BPF_CORE_READ(regs, dx);
-	ev->flags = BPF_CORE_READ(regs, r10);
-	lw_regs_from_kernel(&r, regs);
+	ev->addr = sa->ret;
+	ev->len = sa->a[1];
+	ev->prot = sa->a[2];
+	ev->flags = sa->a[3];
+	lw_regs_from_sys(&r, sa);
 	lw_emit_with_stack(s, LW_EV_MMAP_ANON, sizeof(*ev), &r, 0);
-	return 0;
 }
 
-static __always_inline void emit_munmap(struct pt_regs *regs)
+static __always_inline void emit_munmap(__u64 addr, __u64 len)
 {
 	struct lw_ev_munmap *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 
@@ -446,32 +444,26 @@ static __always_inline void emit_munmap(struct pt_regs *regs)
 		return;
 	}
 	lw_hdr_init(&ev->hdr, LW_EV_MUNMAP, sizeof(*ev));
-	ev->addr = BPF_CORE_READ(regs, di);
-	ev->len = BPF_CORE_READ(regs, si);
+	ev->addr = addr;
+	ev->len = len;
 	lw_count_event();
-	bpf_ringbuf_submit(ev, lw_rb_flags());
+	bpf_ringbuf_submit(ev, lw_rb_flags(sizeof(*ev)));
 }
 
-/* Anonymous mmap (MAP_ANONYMOUS, fd -1) and munmap of targets, seen at
- * sys_exit, where the saved registers still hold the arguments. Loaded only
- * with the mem detector.
+/* Anonymous mmap (MAP_ANONYMOUS, fd -1) and munmap of a target (called by
+ * bpf/sys_exit.bpf.c with the mem detector on).
  */
-SEC("raw_tracepoint/sys_exit")
-int mem_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+__noinline int mem_sys_exit(struct lw_sys_args *sa)
 {
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	long ret = ctx->args[1];
-	__u32 nr = BPF_CORE_READ(regs, orig_ax);
-
-	if (nr == LW_NR_munmap) {
-		if (ret == 0 && lw_is_target(bpf_get_current_pid_tgid() >> 32))
-			emit_munmap(regs);
+	if (!sa)
+		return 0;
+	if (sa->nr == LW_NR_munmap) {
+		if (sa->ret == 0)
+			emit_munmap(sa->a[0], sa->a[1]);
 		return 0;
 	}
-	if (nr != LW_NR_mmap || ret < 0 || !(BPF_CORE_READ(regs, r10) & MAP_ANONYMOUS_) ||
-	    (int)BPF_CORE_READ(regs, r8) != -1)
-		return 0;
-	if (lw_is_target(bpf_get_current_pid_tgid() >> 32))
-		emit_mmap_anon((__u64)regs, ret);
+	if (sa->nr == LW_NR_mmap && sa->ret >= 0 && (sa->a[3] & MAP_ANONYMOUS_) &&
+	    (int)sa->a[4] == -1)
+		emit_mmap_anon(sa);
 	return 0;
 }

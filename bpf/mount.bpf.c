@@ -85,17 +85,24 @@ static __always_inline __u32 newest_mount_flags(struct task_struct *task)
 	return flags;
 }
 
-/* One mount-namespace syscall, with its paths as passed and its stack. */
-__noinline int emit_mount(__u64 regs_addr, __u32 nr, __s32 ret)
+/* One mount-namespace syscall of a target, with its paths as passed and its
+ * stack (called by bpf/sys_exit.bpf.c).
+ */
+__noinline int mount_sys_exit(struct lw_sys_args *sa)
 {
-	struct pt_regs *regs = (struct pt_regs *)regs_addr;
-	__u64 a0 = BPF_CORE_READ(regs, di), a1 = BPF_CORE_READ(regs, si);
-	__u64 a2 = BPF_CORE_READ(regs, dx), a3 = BPF_CORE_READ(regs, r10);
+	__u64 a0, a1, a2, a3;
 	__u64 src = 0, tgt = 0, fstype = 0, flags = 0;
 	struct lw_ev_mount *ev;
 	struct lw_scratch *s;
 	struct lw_regs r;
+	__u32 nr;
+	__s32 ret;
 
+	if (!sa)
+		return 0;
+	nr = sa->nr;
+	ret = sa->ret;
+	a0 = sa->a[0], a1 = sa->a[1], a2 = sa->a[2], a3 = sa->a[3];
 	switch (nr) {
 	case LW_NR_mount:
 		src = a0, tgt = a1, fstype = a2, flags = a3;
@@ -118,7 +125,7 @@ __noinline int emit_mount(__u64 regs_addr, __u32 nr, __s32 ret)
 		flags = a1;
 		break;
 	case LW_NR_move_mount:
-		src = a1, tgt = a3, flags = BPF_CORE_READ(regs, r8);
+		src = a1, tgt = a3, flags = sa->a[4];
 		break;
 	case LW_NR_open_tree:
 	case LW_NR_mount_setattr:
@@ -148,19 +155,8 @@ __noinline int emit_mount(__u64 regs_addr, __u32 nr, __s32 ret)
 		bpf_probe_read_user_str(ev->target, sizeof(ev->target), (void *)tgt);
 	if (fstype)
 		bpf_probe_read_user_str(ev->fstype, sizeof(ev->fstype), (void *)fstype);
-	lw_regs_from_kernel(&r, regs);
+	lw_regs_from_sys(&r, sa);
 	/* rare, and races are about timing: wake user space now */
 	lw_emit_with_stack(s, LW_EV_MOUNT, sizeof(*ev), &r, LW_EMIT_WAKE);
-	return 0;
-}
-
-SEC("raw_tracepoint/sys_exit")
-int mount_sys_exit(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	__u32 nr = BPF_CORE_READ(regs, orig_ax);
-
-	if ((lw_syscall_class(nr) & LW_SC_MOUNT) && lw_is_target(bpf_get_current_pid_tgid() >> 32))
-		emit_mount((__u64)regs, nr, ctx->args[1]);
 	return 0;
 }

@@ -139,21 +139,19 @@ int proc_exit(struct bpf_raw_tracepoint_args *ctx)
 /* Executable file mappings as they are made (ld.so maps every library with
  * mmap), so stacks of a process that is already gone still symbolize and
  * user space can unwind through modules BPF has not asked about. At
- * sys_exit the saved registers still hold the arguments.
+ * sys_exit the saved registers still hold the arguments. Called by
+ * bpf/sys_exit.bpf.c for a target's mmap.
  */
-SEC("raw_tracepoint/sys_exit")
-int proc_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+__noinline int proc_sys_exit(struct lw_sys_args *sa)
 {
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	long ret = ctx->args[1];
 	struct lw_target *t;
 
-	if (BPF_CORE_READ(regs, orig_ax) != LW_NR_mmap || ret < 0)
+	if (!sa || sa->nr != LW_NR_mmap || sa->ret < 0)
 		return 0;
-	if (!(BPF_CORE_READ(regs, dx) & PROT_EXEC_) || (int)BPF_CORE_READ(regs, r8) < 0)
+	if (!(sa->a[2] & PROT_EXEC_) || (int)sa->a[4] < 0)
 		return 0;
 	t = lw_target_of(bpf_get_current_pid_tgid() >> 32);
 	if (t)
-		lw_emit_vma(LW_EV_MAPPING, t->exec_gen, ret);
+		lw_emit_vma(LW_EV_MAPPING, t->exec_gen, sa->ret);
 	return 0;
 }

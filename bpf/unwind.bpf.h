@@ -102,11 +102,11 @@ struct lw_regs {
 	__u64 ip, sp, bp;
 };
 
-static __always_inline void lw_regs_from_kernel(struct lw_regs *r, struct pt_regs *regs)
+static __always_inline void lw_regs_from_sys(struct lw_regs *r, const struct lw_sys_args *sa)
 {
-	r->ip = BPF_CORE_READ(regs, ip);
-	r->sp = BPF_CORE_READ(regs, sp);
-	r->bp = BPF_CORE_READ(regs, bp);
+	r->ip = sa->ip;
+	r->sp = sa->sp;
+	r->bp = sa->bp;
 }
 
 static __always_inline void lw_regs_from_ctx(struct lw_regs *r, struct pt_regs *ctx)
@@ -115,6 +115,25 @@ static __always_inline void lw_regs_from_ctx(struct lw_regs *r, struct pt_regs *
 	r->sp = PT_REGS_SP(ctx);
 	r->bp = PT_REGS_FP(ctx);
 }
+
+/* The stack above sp, read with one copy: a read per frame costs a helper
+ * call and a hardened-usercopy check each, and most stacks a program makes
+ * fds and blocks from fit in a couple of KiB. Frames further up are read
+ * one by one.
+ */
+#define LW_WIN_BYTES 2048
+#define LW_WIN_SMALL 512
+
+struct lw_stack_win {
+	__u8 b[LW_WIN_BYTES];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lw_stack_win);
+} stack_win __weak SEC(".maps");
 
 /* The state of one unwind, carried between bpf_loop steps. Kernel
  * pointers travel as scalars: every read through them is a CO-RE probe read.
@@ -126,6 +145,8 @@ struct lw_unwind_walk {
 	__u64 tramp;
 	__u64 pc, sp, bp;
 	struct lw_cfi_key key;
+	struct lw_stack_win *win;
+	__u64 win_lo, win_len; /* user addresses [win_lo, win_lo + win_len) are in win */
 	__u32 at_entry;
 	__u32 max;     /* frames wanted, 0: LW_STACK_MAX */
 	__u32 stopped; /* the walk ended before LW_STACK_MAX frames */
@@ -152,6 +173,17 @@ static __always_inline __u64 lw_unwind_tramp(struct lw_unwind_walk *w)
 	return ra;
 }
 
+static __always_inline long lw_read_user_u64(struct lw_unwind_walk *w, __u64 *out, __u64 addr)
+{
+	__u64 off = addr - w->win_lo;
+
+	if (w->win && addr >= w->win_lo && off + 8 <= w->win_len && off <= LW_WIN_BYTES - 8) {
+		*out = *(__u64 *)(w->win->b + off);
+		return 0;
+	}
+	return bpf_probe_read_user(out, sizeof(*out), (void *)addr);
+}
+
 /* One frame. bpf_loop verifies this body once: unrolled into every
  * stack-taking program, the walk cost most of a second of verification each.
  */
@@ -171,7 +203,7 @@ static long lw_unwind_step(__u32 i, void *ctx)
 	 * previous function)
 	 */
 	if (i == 0 && w->at_entry) {
-		if (bpf_probe_read_user(&ra, sizeof(ra), (void *)w->sp) || !ra) {
+		if (lw_read_user_u64(w, &ra, w->sp) || !ra) {
 			st->flags |= LW_STK_BAD_READ;
 			goto stop;
 		}
@@ -201,9 +233,8 @@ static long lw_unwind_step(__u32 i, void *ctx)
 	if (rule->kind == LW_CFI_END)
 		goto stop;
 	cfa = (rule->kind == LW_CFI_SP ? w->sp : w->bp) + (__s64)rule->cfa_off;
-	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)) ||
-	    (rule->bp_saved &&
-	     bpf_probe_read_user(&w->bp, sizeof(w->bp), (void *)(cfa + (__s64)rule->bp_off)))) {
+	if (lw_read_user_u64(w, &ra, cfa - 8) ||
+	    (rule->bp_saved && lw_read_user_u64(w, &w->bp, cfa + (__s64)rule->bp_off))) {
 		st->flags |= LW_STK_BAD_READ;
 		goto stop;
 	}
@@ -225,6 +256,7 @@ stop:
 __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs *regs, __u32 how)
 {
 	struct lw_unwind_walk w = {.key = {.tgid = tgid}};
+	__u32 zero = 0;
 	struct lw_target *t = lw_target_of(tgid);
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
@@ -233,7 +265,8 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	/* an active uretprobe replaced its function's return address with
 	 * this trampoline
 	 */
-	w.tramp = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	/* direct loads through a BTF pointer: no helper call per member */
+	w.tramp = bpf_get_current_task_btf()->mm->uprobes_state.xol_area->vaddr;
 	w.task = (__u64)task;
 	w.st = st;
 	w.pc = regs->ip;
@@ -243,6 +276,13 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	w.max = how >> 8;
 	if (t)
 		w.key.exec_gen = t->exec_gen;
+	w.win = bpf_map_lookup_elem(&stack_win, &zero);
+	w.win_lo = w.sp;
+	/* the read fails whole where the stack ends within it: try less */
+	if (w.win && !bpf_probe_read_user(w.win->b, LW_WIN_BYTES, (void *)w.sp))
+		w.win_len = LW_WIN_BYTES;
+	else if (w.win && !bpf_probe_read_user(w.win->b, LW_WIN_SMALL, (void *)w.sp))
+		w.win_len = LW_WIN_SMALL;
 
 	st->nr = 0;
 	/* at an entry the pc is the probed instruction; anywhere else (after a

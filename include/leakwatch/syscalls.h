@@ -6,7 +6,8 @@
  *   LW_SC_FD     bpf/fd.bpf.c: makes, drops or sends fds
  *   LW_SC_TOUCH  --last-touch: uses the fd in its first argument
  *   LW_SC_MOUNT  bpf/mount.bpf.c: a mount-namespace syscall
- *   0            named only (mmap/munmap, clone/clone3 of synthesized records)
+ *   LW_SC_MAP    bpf/proc.bpf.c (executable mappings), bpf/mem.bpf.c (anonymous ones)
+ *   0            named only (clone/clone3 of synthesized records)
  */
 #ifndef LEAKWATCH_SYSCALLS_H
 #define LEAKWATCH_SYSCALLS_H
@@ -14,6 +15,7 @@
 #define LW_SC_FD    (1u << 0)
 #define LW_SC_TOUCH (1u << 1)
 #define LW_SC_MOUNT (1u << 2)
+#define LW_SC_MAP   (1u << 3)
 
 #define LW_SYSCALLS(X)                                                                             \
 	X(read, 0, LW_SC_TOUCH)                                                                    \
@@ -22,8 +24,8 @@
 	X(close, 3, LW_SC_FD)                                                                      \
 	X(fstat, 5, LW_SC_TOUCH)                                                                   \
 	X(lseek, 8, LW_SC_TOUCH)                                                                   \
-	X(mmap, 9, 0)                                                                              \
-	X(munmap, 11, 0)                                                                           \
+	X(mmap, 9, LW_SC_MAP)                                                                      \
+	X(munmap, 11, LW_SC_MAP)                                                                   \
 	X(ioctl, 16, LW_SC_TOUCH)                                                                  \
 	X(pread64, 17, LW_SC_TOUCH)                                                                \
 	X(pwrite64, 18, LW_SC_TOUCH)                                                               \

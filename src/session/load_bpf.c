@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <leakwatch/syscalls.h>
 #include "session/load_bpf.h"
 #include "session/uprobe_links.h"
 #include "leakwatch.skel.h"
@@ -80,7 +81,6 @@ static void select_programs(struct lw_bpf *b, const struct lw_load_opts *o)
 	    b->progs.mem_malloc,	 b->progs.mem_calloc,	b->progs.mem_realloc,
 	    b->progs.mem_reallocarray,	 b->progs.mem_memalign, b->progs.mem_valloc,
 	    b->progs.mem_posix_memalign, b->progs.mem_free,	b->progs.mem_ret,
-	    b->progs.mem_sys_exit, /* anonymous mmap/munmap */
 	};
 	struct bpf_map *mem_maps[] = {b->maps.allocs, b->maps.stacks, b->maps.mem_totals,
 				      b->maps.freed, b->maps.pending};
@@ -92,9 +92,12 @@ static void select_programs(struct lw_bpf *b, const struct lw_load_opts *o)
 	bpf_program__set_autoload(b->progs.pair_entry, o->pair);
 	bpf_program__set_autoload(b->progs.pair_ret, o->pair);
 	bpf_map__set_autocreate(b->maps.pair_pending, o->pair);
-	bpf_program__set_autoload(b->progs.fd_sys_exit, o->fd);
 	bpf_map__set_autocreate(b->maps.touches, o->fd && o->last_touch);
-	bpf_program__set_autoload(b->progs.mount_sys_exit, !o->no_mount);
+	/* the one sys_exit program: what it passes on */
+	b->rodata->sys_classes = LW_SC_MAP | (o->fd ? LW_SC_FD : 0) |
+				 (o->fd && o->last_touch ? LW_SC_TOUCH : 0) |
+				 (o->no_mount ? 0 : LW_SC_MOUNT);
+	b->rodata->mem_maps = o->mem;
 }
 
 int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, char *err,
@@ -158,13 +161,13 @@ fail:
 int lw_loader__attach(struct lw_loader *l, char *err, size_t errlen)
 {
 	/* proc first: a fork or exec record must precede what the new
-	 * process does; then the per-concern sys_exit programs
+	 * process does; then the syscalls
 	 */
 	struct bpf_program *order[] = {
-	    l->skel->progs.proc_fork,	   l->skel->progs.proc_exec,
-	    l->skel->progs.proc_exit,	   l->skel->progs.proc_sys_exit,
-	    l->skel->progs.mount_sys_exit, l->skel->progs.mem_sys_exit,
-	    l->skel->progs.fd_sys_exit,
+	    l->skel->progs.proc_fork,
+	    l->skel->progs.proc_exec,
+	    l->skel->progs.proc_exit,
+	    l->skel->progs.lw_sys_exit,
 	};
 	_Static_assert(sizeof(order) / sizeof(order[0]) <= LW_MAX_TRACEPOINTS, "tps");
 

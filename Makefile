@@ -125,7 +125,7 @@ $(OUTPUT)/bench/%: bench/%.c
 
 # the reachability scan on a real frozen process: links the scan and the freeze
 $(OUTPUT)/bench/reach_scan: bench/reach_scan.c $(OUTPUT)/src/detect/mem/reach.o \
-			    $(OUTPUT)/src/detect/mem/freeze.o
+			    $(OUTPUT)/src/detect/mem/freeze.o $(OUTPUT)/src/base/procfs.o
 	$(call msg,BENCH,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc $^ -o $@

@@ -374,7 +374,7 @@ for t, (rps, p99) in cur.items():
     extra = ""
     if t in base:
         extra = f"  {rps / base[t][0]:5.2f}x ops/s, p99 {p99 / base[t][1]:5.1f}x"
-    print(f"    {t:22s} {rps:10.0f} ops/s  p99 {p99:7.3f} ms{extra}")
+    print(f"    {t:36s} {rps:10.0f} ops/s  p99 {p99:7.3f} ms{extra}")
 PY
 }
 

@@ -125,10 +125,26 @@ $(OUTPUT)/bench/%: bench/%.c
 
 # the reachability scan on a real frozen process: links the scan and the freeze
 $(OUTPUT)/bench/reach_scan: bench/reach_scan.c $(OUTPUT)/src/detect/mem/reach.o \
-			    $(OUTPUT)/src/detect/mem/freeze.o
+			    $(OUTPUT)/src/detect/mem/freeze.o $(OUTPUT)/src/base/procfs.o
 	$(call msg,BENCH,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc $^ -o $@
+
+# the floor: no-op programs on leakwatch's hooks, its own skeleton; the
+# loader links the pure objects for det_mem's probe placement
+$(OUTPUT)/bench/floor.bpf.o: bench/floor.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $(@:.o=.tmp.o)
+	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o)
+
+$(OUTPUT)/bench/floor.skel.h: $(OUTPUT)/bench/floor.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
+
+$(OUTPUT)/bench/floor: bench/floor.c $(OUTPUT)/bench/floor.skel.h $(PURE_OBJS)
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(PURE_OBJS) $(LDLIBS) -o $@
 
 unit: $(OUTPUT)/unit-tests $(FIXTURES)
 	$(Q)$(OUTPUT)/unit-tests
@@ -140,7 +156,8 @@ e2e: $(OUTPUT)/leakwatch $(FIXTURES)
 check: all $(OUTPUT)/unit-tests
 	$(Q)bash tests/check.sh $(OUTPUT)
 
-bench: all $(OUTPUT)/bench/fd_openclose $(OUTPUT)/bench/mem_pairs $(OUTPUT)/bench/reach_scan
+bench: all $(OUTPUT)/bench/fd_openclose $(OUTPUT)/bench/mem_pairs $(OUTPUT)/bench/reach_scan \
+       $(OUTPUT)/bench/floor
 	$(Q)bash bench/run.sh $(OUTPUT)
 
 # libFuzzer harnesses (tests/fuzz) over the pure code, built by clang with

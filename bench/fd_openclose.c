@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* open+close loop; prints nanoseconds per pair (best of ROUNDS). */
+/* open+close loop; prints nanoseconds per pair (best of ROUNDS).
+ * "tick SECONDS": open+close /dev/null about every millisecond for at most
+ * SECONDS (an attach target that makes events at a steady rate).
+ */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,8 +35,26 @@ __attribute__((noinline)) static void open_close(int n)
 	}
 }
 
+static int tick(double seconds)
+{
+	struct timespec ms = {.tv_nsec = 1000000};
+	double end = now_ns() + seconds * 1e9;
+
+	while (now_ns() < end) {
+		int fd = open("/dev/null", O_RDONLY);
+
+		if (fd < 0)
+			return 1;
+		close(fd);
+		nanosleep(&ms, NULL);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 2 && !strcmp(argv[1], "tick"))
+		return tick(atof(argv[2]));
 	int n = argc > 1 ? atoi(argv[1]) : 200000;
 
 	use_fd = argc > 2;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* malloc+free pairs: prints ns per pair (best of 5 rounds).
+ * "N maps": then a second line, whether a [uprobes] page was mapped into it.
  * "live N [READY_FILE]": keep N blocks live, write READY_FILE, wait for SIGTERM.
  */
 #include <signal.h>
@@ -24,6 +25,22 @@ __attribute__((noinline)) static void pairs(int n)
 
 		free(p);
 	}
+}
+
+/* The kernel maps a [uprobes] page (the out-of-line single-step slots)
+ * into a process the first time one of its probes is hit there.
+ */
+static int uprobes_mapped(void)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int found = 0;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, "[uprobes]") != NULL;
+	if (f)
+		fclose(f);
+	return found;
 }
 
 /* global: the compiler may not drop allocations whose results escape */
@@ -72,5 +89,7 @@ int main(int argc, char **argv)
 			best = t;
 	}
 	printf("%.1f\n", best);
+	if (argc > 2 && !strcmp(argv[2], "maps"))
+		printf("%s\n", uprobes_mapped() ? "uprobes-page" : "no-uprobes-page");
 	return 0;
 }

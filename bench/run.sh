@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
 # make bench: overhead as ratios against an untraced baseline measured in the
 # same run, plus reference tools where installed. Never asserts on time.
+# LW_BENCH_SECTIONS picks sections (default: all, in this order):
+#   fd mem live reach startup first-event bystander floor nginx redis sqlite
+# Reference programs (valgrind, heaptrack, nginx, wrk, redis, sqlite3):
+# tools/install-bench-deps.sh; a section without them says "not installed".
 set -u
 OUT=${1:-build}
 LW=$OUT/leakwatch
 FD=$OUT/bench/fd_openclose
 MEM=$OUT/bench/mem_pairs
+FLOOR=$OUT/bench/floor
 N=${LW_BENCH_N:-200000}
+M=$((N / 2))
+SECTIONS=${LW_BENCH_SECTIONS:-"fd mem live reach startup first-event bystander floor nginx redis sqlite"}
 [ "$(id -u)" = 0 ] || { echo "bench: needs root"; exit 1; }
 TMP=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$TMP"' EXIT
+# servers and attached leakwatches are jobs: none outlives the bench
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 
 stat_of() { python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["stats"]; print(" ".join(str(s[k]) for k in sys.argv[2:]))' "$@"; }
 added() { python3 -c "import sys; b,t=float(sys.argv[1]),float(sys.argv[2]); print(f'{t:9.1f} ns/op  added {t-b:8.1f} ns  ratio {t/b:7.2f}x')" "$@"; }
 
+
+sec_fd() {
 echo "== fd: open+close of /dev/null, $N iterations, best of 5 rounds"
 base=$($FD "$N")
 printf '  %-34s %9.1f ns/op\n' "untraced" "$base"
@@ -31,7 +41,9 @@ t2=$($LW run -q --last-touch -o "$TMP/discard.txt" -- "$FD" "$N" rw)
 printf '  %-34s %s\n' "leakwatch --last-touch" "$(added "$base" "$t2")"
 python3 -c "import sys; print(f'  last-touch adds {(float(sys.argv[2])-float(sys.argv[1]))/2:8.1f} ns per read or write')" "$t" "$t2"
 
-M=$((N / 2))
+}
+
+sec_mem() {
 echo "== mem: malloc(64)+free pairs, $M iterations, best of 5 rounds"
 base=$($MEM "$M")
 printf '  %-34s %9.1f ns/op\n' "untraced" "$base"
@@ -58,13 +70,17 @@ else
 	echo "  bpftrace: not installed"
 fi
 
+}
+
+sec_live() {
 echo "== mem: SIGINT to complete report, 1,000,000 live blocks (attach)"
 "$MEM" live 1000000 "$TMP/ready" &
 bp=$!
 for i in $(seq 100); do grep -q waiting "$TMP/ready" 2>/dev/null && break; sleep 0.05; done
-$LW attach -p $bp --only mem --min-age 0 -f json -o "$TMP/live.json" 2>"$TMP/live.err" &
+$LW attach -p $bp --only mem --min-age 0 --show-reachable -f json -o "$TMP/live.json" 2>"$TMP/live.err" &
 lw=$!
-for i in $(seq 100); do grep -q "attached to pid" "$TMP/live.err" && break; sleep 0.05; done
+# BPF load takes seconds here: up to 60 s
+for i in $(seq 1200); do grep -q "attached to pid" "$TMP/live.err" && break; sleep 0.05; done
 kill -USR1 $bp
 for i in $(seq 600); do grep -q live "$TMP/ready" && break; sleep 0.05; done
 t0=$(date +%s.%N)
@@ -81,10 +97,360 @@ python3 - "$t0" "$t1" "$t2" "$TMP/live.json" <<'PY'
 import json, sys
 t0, t1, t2 = map(float, sys.argv[1:4])
 d = json.load(open(sys.argv[4]))
-blocks = max((f["count"] for f in d["findings"] if f["kind"] == "mem-leak"), default=0)
+# the blocks are held by a global: reachable, listed with --show-reachable
+blocks = max((f["count"] for f in d["findings"] if f["kind"].startswith("mem-")), default=0)
 print(f"  report written after {t1 - t0:5.2f} s (target <= 2 s), {blocks} blocks in the largest site")
 print(f"  probes removed and exited after {t2 - t0:5.2f} s")
 PY
 
+}
+
+sec_reach() {
 echo "== mem: reachability scan of a frozen process (freeze, maps, roots, scan, thaw)"
 "$OUT/bench/reach_scan" 64 1024 || { echo "bench: reach_scan: wrong answer or no scan"; exit 1; }
+}
+
+# ---- helpers for the sections below ----
+
+now_us() { echo $(($(date +%s%N) / 1000)); }
+# seconds a command takes (its output discarded)
+secs() {
+	local t0
+	t0=$(now_us)
+	"$@" >/dev/null 2>&1
+	python3 -c "import sys; print(f'{(int(sys.argv[2]) - int(sys.argv[1])) / 1e6:.3f}')" "$t0" "$(now_us)"
+}
+median() { python3 -c 'import statistics,sys; print(f"{statistics.median(map(float, sys.argv[1:])):.3f}")' "$@"; }
+ratio() { python3 -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2]):.2f}")' "$@"; }
+# wait_for FILE PATTERN SECONDS: 0 once the pattern is in the file
+wait_for() {
+	local i
+	for i in $(seq $(($3 * 50))); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.02
+	done
+	return 1
+}
+# the -v phase lines in FILE, on one line
+phases() {
+	python3 - "$1" <<'PY'
+import re, sys
+names = {"BPF open+load (verify)": "load+verify", "attach": "attach", "first event": "first event",
+         "detach": "detach", "total": "total"}
+got = []
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"leakwatch: time: (.*?) ([0-9.]+) s", line)
+    if m and m.group(1) in names:
+        got.append(f"{names[m.group(1)]} {float(m.group(2)):.2f} s")
+print(", ".join(got) if got else "(no -v time lines)")
+PY
+}
+# the seconds of one -v phase line in FILE ("" when absent)
+phase_s() { sed -n "s/^leakwatch: time: $2 \([0-9.]*\) s.*/\1/p" "$1" | head -1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# attach_bg LOG ARGS...: leakwatch attach in the background (pid in $lw),
+# 0 once it says it is attached
+attach_bg() {
+	local log=$1
+	shift
+	$LW attach "$@" -o "$TMP/attach.txt" 2>"$log" &
+	lw=$!
+	wait_for "$log" "attached to pid" 60
+}
+# stop_lw: SIGINT the attached leakwatch, wait for its report and exit
+stop_lw() {
+	kill -INT "$lw" 2>/dev/null
+	for i in $(seq 3000); do kill -0 "$lw" 2>/dev/null || break; sleep 0.02; done
+	kill -KILL "$lw" 2>/dev/null
+	wait "$lw" 2>/dev/null
+}
+# ns/op a speed ratio: untraced / traced
+speed() { python3 -c 'import sys; b,t=map(float,sys.argv[1:]); print(f"{t:9.1f} ns/op  {b/t:6.3f}x untraced speed")' "$@"; }
+
+sec_startup() {
+	echo "== startup: leakwatch run -- /bin/true vs valgrind -q /bin/true, interleaved, median of 5"
+	if ! command -v valgrind >/dev/null; then
+		echo "  valgrind: not installed"
+		return
+	fi
+	local vg=() d=() fm=() i
+	for i in 1 2 3 4 5; do
+		vg+=("$(secs valgrind -q /bin/true)")
+		d+=("$(secs $LW run -q -o "$TMP/st.txt" -- /bin/true)")
+		fm+=("$(secs $LW run -q --only fd,mem -o "$TMP/st.txt" -- /bin/true)")
+	done
+	local mv md mf
+	mv=$(median "${vg[@]}")
+	md=$(median "${d[@]}")
+	mf=$(median "${fm[@]}")
+	printf '  %-36s %7.3f s\n' "valgrind -q" "$mv"
+	printf '  %-36s %7.3f s  %6.2fx valgrind (target <= 1.5x)\n' "leakwatch (default: fd,mount,proc)" "$md" "$(ratio "$md" "$mv")"
+	printf '  %-36s %7.3f s  %6.2fx valgrind (target <= 2.5x)\n' "leakwatch --only fd,mem" "$mf" "$(ratio "$mf" "$mv")"
+	$LW run -q -v -o "$TMP/st.txt" -- /bin/true 2>"$TMP/st.err" >/dev/null
+	echo "  phases, default:  $(phases "$TMP/st.err")"
+	$LW run -q -v --only fd,mem -o "$TMP/st.txt" -- /bin/true 2>"$TMP/st.err" >/dev/null
+	echo "  phases, fd,mem:   $(phases "$TMP/st.err")"
+}
+
+sec_first_event() {
+	echo "== attach to first event: a target opening /dev/null every ~1 ms"
+	"$FD" tick 300 &
+	local tp=$! label
+	for label in default fd,mem; do
+		local args=()
+		[ "$label" = default ] || args=(--only "$label")
+		if attach_bg "$TMP/fe.err" -v -p "$tp" "${args[@]}" && wait_for "$TMP/fe.err" "time: first event" 30; then
+			stop_lw
+			local fe target=0.5
+			fe=$(phase_s "$TMP/fe.err" "first event")
+			[ "$label" = default ] || target=1
+			printf '  %-10s first event %6.2f s after start (target <= %s s); %s\n' "$label" "$fe" "$target" "$(phases "$TMP/fe.err")"
+		else
+			stop_lw
+			echo "  $label: no first event within 30 s of attaching: $(tail -1 "$TMP/fe.err")"
+		fi
+	done
+	kill "$tp" 2>/dev/null
+	wait "$tp" 2>/dev/null
+}
+
+sec_bystander() {
+	echo "== bystanders: unrelated loops while leakwatch watches one sleeping process"
+	sleep 600 &
+	local sl=$! base t page shell
+	base=$("$MEM" "$M" maps | head -1)
+	printf '  %-44s %9.1f ns/op\n' "malloc+free, untraced" "$base"
+	if attach_bg "$TMP/by.err" -p "$sl" --only fd,mem; then
+		read -r t page < <("$MEM" "$M" maps | paste -sd ' ')
+		shell=$(bash -c 'for i in $(seq 20); do x=$(echo "$i"); done; grep -q "\[uprobes\]" /proc/$$/maps && echo mapped || echo "not mapped"')
+		stop_lw
+		printf '  %-44s %s (target >= 0.9x)\n' "malloc+free, attached --only fd,mem elsewhere" "$(speed "$base" "$t")"
+		echo "  [uprobes] page in the bystander: $([ "$page" = uprobes-page ] && echo mapped || echo "not mapped"); in a fresh shell run meanwhile: $shell"
+	else
+		stop_lw
+		echo "  attach --only fd,mem failed: $(tail -1 "$TMP/by.err")"
+	fi
+	base=$("$FD" "$N")
+	printf '  %-44s %9.1f ns/op\n' "open+close, untraced" "$base"
+	if attach_bg "$TMP/by.err" -p "$sl"; then
+		t=$("$FD" "$N")
+		stop_lw
+		printf '  %-44s %s (target >= 0.9x)\n' "open+close, attached (default) elsewhere" "$(speed "$base" "$t")"
+	else
+		stop_lw
+		echo "  attach failed: $(tail -1 "$TMP/by.err")"
+	fi
+	kill "$sl" 2>/dev/null
+	wait "$sl" 2>/dev/null
+}
+
+# floor_line LABEL BASE FLOOR LEAKWATCH TARGET
+floor_line() {
+	python3 - "$@" <<'PY'
+import sys
+label, b, f, t, target = sys.argv[1], *map(float, sys.argv[2:5]), sys.argv[5]
+fa, ta = f - b, t - b
+if fa > 0.01 * b:
+    mult = f"{ta / fa:6.2f}x the floor's"
+else:
+    mult = f"the floor's is within noise (< 1% of untraced): no multiple"
+print(f"  {label}: leakwatch adds {ta:8.1f} ns, the floor {fa:8.1f} ns: {mult} ({target})")
+PY
+}
+min_of() { python3 -c 'import sys; print(min(map(float, sys.argv[1:])))' "$@"; }
+
+sec_floor() {
+	echo "== floor: no-op BPF programs on the same hooks (bench/floor.bpf.c), same run"
+	echo "   untraced and floor interleaved 3 times, best of each (each run: best of 5 rounds)"
+	local base f fp t bs=() fs=() i
+	for i in 1 2 3; do
+		bs+=("$("$FD" "$N")")
+		fs+=("$("$FLOOR" --fd -- "$FD" "$N")")
+	done
+	base=$(min_of "${bs[@]}")
+	f=$(min_of "${fs[@]}")
+	t=$($LW run -q -o "$TMP/discard.txt" -- "$FD" "$N")
+	printf '  %-40s %9.1f ns/op\n' "open+close, untraced" "$base"
+	printf '  %-40s %s\n' "floor (sys_exit + sched raw tracepoints)" "$(added "$base" "$f")"
+	printf '  %-40s %s   (target: ratio <= 1.5x)\n' "leakwatch run (default detectors)" "$(added "$base" "$t")"
+	floor_line "open+close" "$base" "$f" "$t" "no target"
+	bs=() fs=()
+	for i in 1 2 3; do
+		bs+=("$("$MEM" "$M")")
+		fs+=("$("$FLOOR" --mem -- "$MEM" "$M")")
+	done
+	base=$(min_of "${bs[@]}")
+	f=$(min_of "${fs[@]}")
+	fp=$("$FLOOR" --mem --pid -- "$MEM" "$M")
+	t=$($LW run -q --only mem -o "$TMP/discard.txt" -- "$MEM" "$M")
+	printf '  %-40s %9.1f ns/op\n' "malloc+free, untraced" "$base"
+	printf '  %-40s %s\n' "floor (leakwatch's uprobe sites)" "$(added "$base" "$f")"
+	printf '  %-40s %s\n' "floor, uprobes for its pid only" "$(added "$base" "$fp")"
+	printf '  %-40s %s\n' "leakwatch run --only mem" "$(added "$base" "$t")"
+	floor_line "malloc+free" "$base" "$f" "$t" "target <= 1.3x"
+}
+
+# wrk_line LABEL FILE [BASE_RPS BASE_P99]: req/s and p99 (ms), ratios
+wrk_line() {
+	python3 - "$@" <<'PY'
+import re, sys
+label, path = sys.argv[1], sys.argv[2]
+txt = open(path, errors="replace").read()
+rps = re.search(r"Requests/sec:\s+([0-9.]+)", txt)
+p99 = re.search(r"^\s+99%\s+([0-9.]+)(us|ms|s)\s*$", txt, re.M)
+if not rps or not p99:
+    print(f"  {label}: wrk gave no figures"); sys.exit(1)
+r = float(rps.group(1)); p = float(p99.group(1)) * {"us": 1e-3, "ms": 1, "s": 1e3}[p99.group(2)]
+extra = ""
+if len(sys.argv) > 4:
+    extra = f"  {r / float(sys.argv[3]):5.2f}x throughput, p99 {p / float(sys.argv[4]):5.2f}x"
+print(f"  {label:34s} {r:10.0f} req/s  p99 {p:8.2f} ms{extra}")
+print(f"{r} {p}", file=open(path + ".fig", "w"))
+PY
+}
+
+sec_nginx() {
+	echo "== nginx: 2 workers, a static file, wrk -t2 -c32 -d5s, untraced vs attached"
+	if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
+		echo "  nginx or wrk: not installed"
+		return
+	fi
+	local port d=$TMP/nginx ngx
+	port=$(free_port)
+	mkdir -p "$d/html" "$d/logs"
+	head -c 4096 /dev/zero | tr '\0' x >"$d/html/index.html"
+	cat >"$d/nginx.conf" <<NGX
+user root;
+worker_processes 2;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/logs/error.log;
+events { worker_connections 512; }
+http {
+	access_log off;
+	server { listen 127.0.0.1:$port; root $d/html; }
+}
+NGX
+	nginx -c "$d/nginx.conf" -p "$d" &
+	ngx=$!
+	local url=http://127.0.0.1:$port/
+	for i in $(seq 100); do curl -sf -o /dev/null "$url" && break; sleep 0.05; done
+	timeout 30 wrk -t2 -c32 -d5s --latency "$url" >"$TMP/wrk0" 2>&1
+	wrk_line "untraced" "$TMP/wrk0" || { kill "$ngx"; wait "$ngx"; return; }
+	local b_r b_p
+	read -r b_r b_p <"$TMP/wrk0.fig"
+	local label
+	for label in default fd,mem; do
+		local args=()
+		[ "$label" = default ] || args=(--only "$label")
+		if attach_bg "$TMP/ngx.err" -p "$ngx" "${args[@]}"; then
+			timeout 30 wrk -t2 -c32 -d5s --latency "$url" >"$TMP/wrk1" 2>&1
+			stop_lw
+			local target="0.85x"
+			[ "$label" = default ] || target="0.6x"
+			wrk_line "attached ($label; target >= $target)" "$TMP/wrk1" "$b_r" "$b_p"
+		else
+			stop_lw
+			echo "  attach ($label) failed: $(tail -1 "$TMP/ngx.err")"
+		fi
+	done
+	kill "$ngx" 2>/dev/null
+	wait "$ngx" 2>/dev/null
+}
+
+# redis_lines FILE [BASE_FILE]: ops/s per test from redis-benchmark --csv
+redis_lines() {
+	python3 - "$@" <<'PY'
+import csv, sys
+def load(p):
+    out = {}
+    for row in csv.reader(open(p, errors="replace")):
+        if len(row) >= 7 and row[0] != "test":
+            out[row[0]] = (float(row[1]), float(row[6]))
+    return out
+cur = load(sys.argv[1])
+base = load(sys.argv[2]) if len(sys.argv) > 2 else {}
+if not cur:
+    print("    redis-benchmark gave no figures"); sys.exit(1)
+for t, (rps, p99) in cur.items():
+    extra = ""
+    if t in base:
+        extra = f"  {rps / base[t][0]:5.2f}x ops/s, p99 {p99 / base[t][1]:5.1f}x"
+    print(f"    {t:36s} {rps:10.0f} ops/s  p99 {p99:7.3f} ms{extra}")
+PY
+}
+
+sec_redis() {
+	echo "== redis (Debian's, jemalloc): redis-benchmark -n 20000, untraced vs attached --only fd,mem"
+	if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
+		echo "  redis-server or redis-benchmark: not installed"
+		return
+	fi
+	local port rds
+	port=$(free_port)
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+		--dir "$TMP" --logfile "$TMP/redis.log" &
+	rds=$!
+	for i in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+	local rb=(redis-benchmark -h 127.0.0.1 -p "$port" -t set,get,lpush,lrange_100 -n 20000 --csv)
+	timeout 120 "${rb[@]}" >"$TMP/rb0" 2>/dev/null
+	echo "  untraced"
+	redis_lines "$TMP/rb0" || { kill "$rds"; wait "$rds"; return; }
+	if attach_bg "$TMP/rds.err" -v -p "$rds" --only fd,mem; then
+		timeout 300 "${rb[@]}" >"$TMP/rb1" 2>/dev/null
+		stop_lw
+		echo "  attached --only fd,mem (target >= 0.5x ops/s)"
+		redis_lines "$TMP/rb1" "$TMP/rb0"
+		grep "mem: free at" "$TMP/rds.err" | sed 's/^leakwatch: /  -v: /'
+	else
+		stop_lw
+		echo "  attach failed: $(tail -1 "$TMP/rds.err")"
+	fi
+	kill "$rds" 2>/dev/null
+	wait "$rds" 2>/dev/null
+}
+
+sec_sqlite() {
+	echo "== sqlite3: 200k-row insert in one transaction + create index (malloc-heavy)"
+	if ! command -v sqlite3 >/dev/null; then
+		echo "  sqlite3: not installed"
+		return
+	fi
+	python3 - "$TMP/load.sql" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("BEGIN;\nCREATE TABLE t(id INTEGER PRIMARY KEY, k TEXT, v TEXT);\n")
+    for i in range(200000):
+        f.write(f"INSERT INTO t(k, v) VALUES('key{(i * 7919) % 200000:06d}', 'value {i} {i * 31}');\n")
+    f.write("COMMIT;\nCREATE INDEX t_k ON t(k);\n")
+PY
+	local db=$TMP/bench.db sq=(sqlite3 "$TMP/bench.db" ".read $TMP/load.sql") base t
+	rm -f "$db"
+	base=$(secs timeout 60 "${sq[@]}")
+	printf '  %-36s %8.2f s\n' "plain" "$base"
+	if command -v valgrind >/dev/null; then
+		rm -f "$db"
+		t=$(secs timeout 300 valgrind -q --leak-check=full "${sq[@]}")
+		printf '  %-36s %8.2f s  %6.1fx plain\n' "valgrind --leak-check=full" "$t" "$(ratio "$t" "$base")"
+	else
+		echo "  valgrind: not installed"
+	fi
+	if command -v heaptrack >/dev/null; then
+		rm -f "$db"
+		t=$(secs timeout 300 heaptrack -o "$TMP/heaptrack" "${sq[@]}")
+		printf '  %-36s %8.2f s  %6.1fx plain\n' "heaptrack" "$t" "$(ratio "$t" "$base")"
+	else
+		echo "  heaptrack: not installed"
+	fi
+	rm -f "$db"
+	local t0
+	t0=$(now_us)
+	timeout 300 $LW run -q -v --only fd,mem -o "$TMP/sq.txt" -- "${sq[@]}" >/dev/null 2>"$TMP/sq.err"
+	t=$(python3 -c "import sys; print(f'{(int(sys.argv[2]) - int(sys.argv[1])) / 1e6:.3f}')" "$t0" "$(now_us)")
+	printf '  %-36s %8.2f s  %6.1fx plain (target: no slower than valgrind)\n' "leakwatch run --only fd,mem" "$t" "$(ratio "$t" "$base")"
+	echo "    $(phases "$TMP/sq.err")"
+}
+
+for s in $SECTIONS; do
+	"sec_${s//-/_}"
+done

@@ -76,7 +76,7 @@ static const char usage_text[] =
     "  -u, --user USER          run: run COMMAND as USER (name or uid) while leakwatch\n"
     "                           stays root; default: $SUDO_UID when set, else root\n"
     "  -q, --quiet              no live status line\n"
-    "  -v, --verbose            libbpf diagnostics\n"
+    "  -v, --verbose            libbpf diagnostics, probe sites, phase times\n"
     "  -V, --version            print the version\n"
     "  -h, --help               this text\n"
     "\n";

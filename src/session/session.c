@@ -28,6 +28,14 @@ uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+void session__phase_line(const struct lw_session *s, const char *what, uint64_t from, uint64_t to,
+			 const char *extra)
+{
+	if (s->opts->verbose)
+		fprintf(stderr, "leakwatch: time: %s %.3f s%s\n", what, (double)(to - from) / 1e9,
+			extra ? extra : "");
+}
+
 int set_error(struct lw_session *s, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -254,10 +262,24 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	err = lw_loader__open(&s->ld, &lo, s->errmsg, sizeof(s->errmsg));
 	if (err)
 		return err;
+	s->phase.loaded = mono_ns();
+	session__phase_line(s, "BPF open+load (verify)", s->start_ns, s->phase.loaded, NULL);
 	s->rb = ring_buffer__new(lw_loader__ringbuf_fd(s->ld), on_event, s, NULL);
 	if (!s->rb)
 		return set_error(s, -errno, "cannot open the BPF ring buffer: %s", strerror(errno));
 	return 0;
+}
+
+void session__detach(struct lw_session *s)
+{
+	uint64_t t0 = mono_ns();
+
+	lw_loader__detach(s->ld);
+	/* once: the report detaches, the end of the session only frees */
+	if (s->phase.attach && !s->phase.detached) {
+		s->phase.detached = mono_ns();
+		session__phase_line(s, "detach", t0, s->phase.detached, " (probes removed)");
+	}
 }
 
 void session__free(struct lw_session *s)
@@ -268,8 +290,10 @@ void session__free(struct lw_session *s)
 	if (s->sigfd >= 0)
 		close(s->sigfd);
 	ring_buffer__free(s->rb);
-	lw_loader__detach(s->ld);
+	session__detach(s);
 	lw_loader__free(s->ld);
+	if (s->phase.attach)
+		session__phase_line(s, "total", s->start_ns, mono_ns(), NULL);
 	for (size_t i = 0; i < s->nr_dets; i++)
 		s->dets[i].ops->free(s->dets[i].d);
 	symbolizer__free(s->sym);
@@ -310,7 +334,12 @@ int session__add_target(struct lw_session *s, pid_t pid, bool root)
 
 int session__attach(struct lw_session *s)
 {
-	return lw_loader__attach(s->ld, s->errmsg, sizeof(s->errmsg));
+	int err;
+
+	s->phase.attach = mono_ns();
+	err = lw_loader__attach(s->ld, s->errmsg, sizeof(s->errmsg));
+	s->phase.tracepoints = mono_ns();
+	return err;
 }
 
 void session_watch(struct lw_session *s, uint32_t tgid)
@@ -326,6 +355,7 @@ void session_watch(struct lw_session *s, uint32_t tgid)
 
 int session__attach_detectors(struct lw_session *s, pid_t pid, char **argv)
 {
+	char extra[96];
 	int err;
 
 	for (size_t i = 0; i < s->nr_dets; i++) {
@@ -343,6 +373,11 @@ int session__attach_detectors(struct lw_session *s, pid_t pid, char **argv)
 	for (size_t i = 0; i < s->procs.n; i++)
 		if (!s->procs.v[i].exited)
 			session_watch(s, s->procs.v[i].pid);
+	s->phase.attached = mono_ns();
+	snprintf(extra, sizeof(extra), " (tracepoints %.3f s, detectors' probes %.3f s)",
+		 (double)(s->phase.tracepoints - s->phase.attach) / 1e9,
+		 (double)(s->phase.attached - s->phase.tracepoints) / 1e9);
+	session__phase_line(s, "attach", s->phase.attach, s->phase.attached, extra);
 	return 0;
 }
 

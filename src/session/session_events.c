@@ -261,6 +261,11 @@ int on_event(void *ctx, void *data, size_t size)
 	union lw_ev_copy copy;
 	bool wanted = false;
 
+	if (!s->phase.first_event) {
+		s->phase.first_event = mono_ns();
+		session__phase_line(s, "first event", s->start_ns, s->phase.first_event,
+				    " after start");
+	}
 	if (size < sizeof(*h) || h->type == 0 || h->type >= LW_EV__MAX) {
 		s->user_errors++;
 		return 0;

@@ -50,6 +50,18 @@ struct lw_det_slot {
 
 #define LW_DETS_MAX 8
 
+/* -v: when each phase began or ended (CLOCK_MONOTONIC ns, 0: not yet);
+ * the start is lw_session.start_ns
+ */
+struct lw_phase_times {
+	uint64_t loaded;      /* BPF object opened and loaded (verified) */
+	uint64_t attach;      /* tracepoint attach began */
+	uint64_t tracepoints; /* tracepoints attached */
+	uint64_t attached;    /* detectors' uprobes attached too */
+	uint64_t first_event; /* first ring buffer record handled */
+	uint64_t detached;    /* every probe removed */
+};
+
 struct lw_session {
 	const struct lw_opts *opts;
 	struct lw_loader *ld;
@@ -67,6 +79,7 @@ struct lw_session {
 	struct hmap *miss_retries; /* rule key hash → misses without a mapping */
 	pid_t root;
 	uint64_t start_ns;
+	struct lw_phase_times phase;
 	uint64_t user_errors; /* events user space could not process */
 	int child_status;
 	char *command;
@@ -79,6 +92,9 @@ struct lw_session {
 };
 
 uint64_t mono_ns(void);
+/* -v: "leakwatch: time: WHAT S s[EXTRA]" on stderr, from mono_ns() values */
+void session__phase_line(const struct lw_session *s, const char *what, uint64_t from, uint64_t to,
+			 const char *extra);
 /* Record the first error message; returns err. */
 int set_error(struct lw_session *s, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -93,6 +109,8 @@ void session__freeze_targets(struct lw_session *s);
  * at its fork, before it runs code of its own where ptrace holds it.
  */
 void session_watch(struct lw_session *s, uint32_t tgid);
+/* Remove every probe (-v: timed, the first time). */
+void session__detach(struct lw_session *s);
 /* ring_buffer__new() callback */
 int on_event(void *ctx, void *data, size_t size);
 

@@ -223,6 +223,6 @@ int session__report(struct lw_session *s)
 		set_error(s, err, "cannot write the report to %s: %s", output__name(s->opts->out),
 			  strerror(-err));
 	lw_findings__free(&fs);
-	lw_loader__detach(s->ld);
+	session__detach(s);
 	return err ? err : (int)shown;
 }

@@ -177,6 +177,14 @@ $LW run -q -f json -o "$TMP/fixed.json" -- "$FX/fd_leak" --fixed >/dev/null 2>&1
 rc=$?
 expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/fixed.json" fd_leak)" "" "findings" && ok
 
+# -v: one line per phase, in order, each a number of seconds (values unchecked)
+start run_verbose_phase_times
+$LW run -q -v -o "$TMP/ph.txt" -- "$FX/fd_leak" --fixed >/dev/null 2>"$TMP/ph.err"
+rc=$?
+expect_eq "$rc" 0 "exit code" &&
+	expect_eq "$(sed -n 's/^leakwatch: time: \([a-zA-Z+() ]*\) [0-9]*\.[0-9]\{3\} s.*/\1/p' "$TMP/ph.err" | paste -sd,)" \
+		"BPF open+load (verify),attach,first event,detach,total" "phase lines" && ok
+
 start run_every_path_is_clean
 $LW run -q -f json -o "$TMP/paths.json" -- "$FX/fd_paths" >/dev/null 2>&1
 rc=$?

@@ -46,12 +46,35 @@ struct lw_freed {
 	__u64 alloc_ts;
 };
 
+/* Direct-mapped by key: every free writes one slot and every allocation
+ * clears its own, a plain store each where an LRU hash update takes locks
+ * and list moves on the hottest path; a newer free takes an older one's
+ * slot, as an LRU would drop it.
+ */
+struct lw_freed_slot {
+	struct lw_alloc_key k;
+	struct lw_freed fr;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, LW_FREED_MAX);
-	__type(key, struct lw_alloc_key);
-	__type(value, struct lw_freed);
+	__type(key, __u32);
+	__type(value, struct lw_freed_slot);
 } freed SEC(".maps");
+
+static __always_inline struct lw_freed_slot *freed_slot(const struct lw_alloc_key *k)
+{
+	__u32 i = (__u32)(((k->addr >> 4) ^ ((__u64)k->tgid << 20)) * 0x9E3779B97F4A7C15ULL >> 40) &
+		  (LW_FREED_MAX - 1);
+
+	return bpf_map_lookup_elem(&freed, &i);
+}
+
+static __always_inline bool freed_is(const struct lw_freed_slot *f, const struct lw_alloc_key *k)
+{
+	return f->k.addr == k->addr && f->k.tgid == k->tgid && f->k.exec_gen == k->exec_gen;
+}
 
 enum { FN_MALLOC = 1, FN_CALLOC, FN_REALLOC, FN_MEMALIGN, FN_POSIX_MEMALIGN };
 
@@ -65,7 +88,21 @@ struct lw_pending {
 	__u64 out_ptr; /* posix_memalign's void ** */
 	__u32 fn;
 	__u32 depth;
+	__u64 tid; /* pend_slots: the thread owning the slot, 0 when free */
 };
+
+/* One slot per thread id modulo LW_PEND_SLOTS, claimed with a compare and
+ * swap: an array access where a hash insert and delete cost most of the
+ * entry probe. Threads whose slot is taken use the hash.
+ */
+#define LW_PEND_SLOTS 65536
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LW_PEND_SLOTS);
+	__type(key, __u32);
+	__type(value, struct lw_pending);
+} pend_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -74,6 +111,26 @@ struct {
 	__type(value, struct lw_pending);
 } pending SEC(".maps");
 
+/* The thread's pending call, NULL when none; *slot tells where it lives. */
+static __always_inline struct lw_pending *pending_get(__u32 tid, bool *slot)
+{
+	__u32 i = tid & (LW_PEND_SLOTS - 1);
+	struct lw_pending *p = bpf_map_lookup_elem(&pend_slots, &i);
+
+	*slot = p && p->tid == tid;
+	if (*slot)
+		return p;
+	return bpf_map_lookup_elem(&pending, &tid);
+}
+
+static __always_inline void pending_done(__u32 tid, struct lw_pending *p, bool slot)
+{
+	if (slot)
+		p->tid = 0;
+	else
+		bpf_map_delete_elem(&pending, &tid);
+}
+
 static __always_inline bool sampled_out(__u64 addr)
 {
 	/* by address, so a block's free makes the same choice as its allocation */
@@ -81,14 +138,27 @@ static __always_inline bool sampled_out(__u64 addr)
 }
 
 /* Record the outermost allocator call of a thread; true when np is it. */
-static __always_inline bool enter(const struct lw_pending *np)
+static __always_inline bool enter(struct lw_pending *np)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct lw_pending *p = bpf_map_lookup_elem(&pending, &tid);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), i = tid & (LW_PEND_SLOTS - 1);
+	struct lw_pending *p;
+	bool slot;
 
+	p = pending_get(tid, &slot);
 	if (p) {
 		p->depth++;
 		return false;
+	}
+	np->tid = tid;
+	p = bpf_map_lookup_elem(&pend_slots, &i);
+	if (p && __sync_val_compare_and_swap(&p->tid, 0, (__u64)tid) == 0) {
+		p->size = np->size;
+		p->old_ptr = np->old_ptr;
+		p->caller = np->caller;
+		p->out_ptr = np->out_ptr;
+		p->fn = np->fn;
+		p->depth = 0;
+		return true;
 	}
 	if (bpf_map_update_elem(&pending, &tid, np, BPF_ANY))
 		__sync_fetch_and_add(&lw_stats.mem_pending_full, 1);
@@ -174,12 +244,16 @@ static __always_inline struct lw_target *target_gen(__u32 tgid, __u32 *gen)
 	return t;
 }
 
-/* A block went away (free, or realloc moving it). */
-static __always_inline void block_gone(struct lw_alloc_key *k, __u64 caller)
+/* A block went away (free, or realloc moving it); v is its entry when the
+ * caller looked it up already.
+ */
+static __always_inline void block_gone(struct lw_alloc_key *k, __u64 caller, struct lw_alloc_val *v)
 {
-	struct lw_alloc_val *v = bpf_map_lookup_elem(&allocs, k);
 	struct lw_freed fr = {};
+	struct lw_freed_slot *fs;
 
+	if (!v)
+		v = bpf_map_lookup_elem(&allocs, k);
 	if (!v)
 		return;
 	fr.size = v->size;
@@ -209,8 +283,10 @@ static __always_inline void block_gone(struct lw_alloc_key *k, __u64 caller)
 		}
 	}
 	bpf_map_delete_elem(&allocs, k);
-	if (check_frees)
-		bpf_map_update_elem(&freed, k, &fr, BPF_ANY);
+	if (check_frees && (fs = freed_slot(k))) {
+		fs->k = *k;
+		fs->fr = fr;
+	}
 }
 
 /* Record a new block; its stack is unwound here, at the return into the
@@ -229,8 +305,12 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, __u64 size)
 	if (!addr || size < min_size || size > max_size || sampled_out(addr))
 		return 0;
 	target_gen(k.tgid, &k.exec_gen);
-	if (check_frees)
-		bpf_map_delete_elem(&freed, &k); /* reused address: not a double free */
+	if (check_frees) {
+		struct lw_freed_slot *fs = freed_slot(&k);
+
+		if (fs && freed_is(fs, &k))
+			fs->k.addr = 0; /* reused address: not a double free */
+	}
 	s = lw_scratch_get();
 	if (!s)
 		return 0;
@@ -264,7 +344,11 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, __u64 size)
 		si->nr = ev->stack.nr;
 		si->flags = ev->stack.flags;
 		bpf_probe_read_kernel(si->ips, sizeof(si->ips), ev->stack.ips);
-		if (bpf_map_update_elem(&stacks, &v.stack_id, si, BPF_NOEXIST) == -7 /* E2BIG */)
+		/* most allocations come from a stack seen before: a lookup
+		 * is cheaper than an insert that fails
+		 */
+		if (!bpf_map_lookup_elem(&stacks, &v.stack_id) &&
+		    bpf_map_update_elem(&stacks, &v.stack_id, si, BPF_NOEXIST) == -7 /* E2BIG */)
 			__sync_fetch_and_add(&lw_stats.stackmap_full, 1);
 		tot = bpf_map_lookup_elem(&mem_totals, &v.stack_id);
 		if (!tot) {
@@ -288,10 +372,11 @@ int BPF_KRETPROBE(mem_ret, __u64 ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct lw_pending *p = bpf_map_lookup_elem(&pending, &tid);
-	struct lw_pending pd;
+	struct lw_pending *p, pd;
 	struct lw_alloc_key old = {.tgid = tgid};
+	bool slot;
 
+	p = pending_get(tid, &slot);
 	if (!p)
 		return 0;
 	if (p->depth) {
@@ -299,7 +384,7 @@ int BPF_KRETPROBE(mem_ret, __u64 ret)
 		return 0;
 	}
 	pd = *p;
-	bpf_map_delete_elem(&pending, &tid);
+	pending_done(tid, p, slot);
 	if (pd.fn == FN_POSIX_MEMALIGN) {
 		__u64 addr = 0;
 
@@ -314,7 +399,7 @@ int BPF_KRETPROBE(mem_ret, __u64 ret)
 		if (ret || pd.size == 0) {
 			target_gen(tgid, &old.exec_gen);
 			old.addr = pd.old_ptr;
-			block_gone(&old, pd.caller);
+			block_gone(&old, pd.caller, NULL);
 		}
 	}
 	return block_new(ctx, ret, pd.size);
@@ -358,13 +443,13 @@ static __noinline int bad_free(struct pt_regs *ctx, struct lw_alloc_key *k, __u3
 static __always_inline void judge_not_live(struct pt_regs *ctx, struct lw_alloc_key *k,
 					   struct lw_target *t, __u32 call)
 {
-	struct lw_freed *fr;
+	struct lw_freed_slot *fs;
 
 	if (!check_frees)
 		return;
-	fr = bpf_map_lookup_elem(&freed, k);
-	if (fr)
-		bad_free(ctx, k, LW_BAD_FREE_DOUBLE, fr, call);
+	fs = freed_slot(k);
+	if (fs && freed_is(fs, k))
+		bad_free(ctx, k, LW_BAD_FREE_DOUBLE, &fs->fr, call);
 	else if (t->flags & LW_TGT_FROM_EXEC)
 		bad_free(ctx, k, LW_BAD_FREE_INVALID, NULL, call);
 }
@@ -388,8 +473,10 @@ int BPF_KPROBE(mem_free, __u64 ptr)
 	__u32 tid = (__u32)pid_tgid;
 	struct lw_alloc_key k = {.tgid = pid_tgid >> 32, .addr = ptr};
 	struct lw_pending *in;
+	struct lw_alloc_val *v;
 	struct lw_target *t;
 	__u64 caller = 0;
+	bool slot;
 
 	if (!ptr || sampled_out(ptr))
 		return 0;
@@ -399,15 +486,16 @@ int BPF_KPROBE(mem_free, __u64 ptr)
 	/* realloc(p, 0) frees p through free(): realloc's entry judged p
 	 * already, and realloc's caller is the one to remember
 	 */
-	in = bpf_map_lookup_elem(&pending, &tid);
+	in = pending_get(tid, &slot);
 	if (in && in->fn == FN_REALLOC && in->old_ptr == ptr) {
-		block_gone(&k, in->caller);
+		block_gone(&k, in->caller, NULL);
 		return 0;
 	}
 	/* the probe sits where nothing is pushed yet: [sp] is free()'s caller */
 	bpf_probe_read_user(&caller, sizeof(caller), (void *)PT_REGS_SP(ctx));
-	if (bpf_map_lookup_elem(&allocs, &k))
-		block_gone(&k, caller);
+	v = bpf_map_lookup_elem(&allocs, &k);
+	if (v)
+		block_gone(&k, caller, v);
 	else
 		judge_not_live(ctx, &k, t, LW_BAD_FREE_BY_FREE);
 	return 0;

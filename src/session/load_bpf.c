@@ -82,8 +82,8 @@ static void select_programs(struct lw_bpf *b, const struct lw_load_opts *o)
 	    b->progs.mem_reallocarray,	 b->progs.mem_memalign, b->progs.mem_valloc,
 	    b->progs.mem_posix_memalign, b->progs.mem_free,	b->progs.mem_ret,
 	};
-	struct bpf_map *mem_maps[] = {b->maps.allocs, b->maps.stacks, b->maps.mem_totals,
-				      b->maps.freed, b->maps.pending};
+	struct bpf_map *mem_maps[] = {b->maps.allocs, b->maps.stacks,  b->maps.mem_totals,
+				      b->maps.freed,  b->maps.pending, b->maps.pend_slots};
 
 	for (size_t i = 0; i < sizeof(mem_progs) / sizeof(mem_progs[0]); i++)
 		bpf_program__set_autoload(mem_progs[i], o->mem);

@@ -326,6 +326,27 @@ static enum skip_kind skip_kind(unsigned id)
 	}
 }
 
+static bool is_cmov(unsigned id)
+{
+	switch (id) {
+	case X86_INS_CMOVA:
+	case X86_INS_CMOVAE:
+	case X86_INS_CMOVB:
+	case X86_INS_CMOVBE:
+	case X86_INS_CMOVE:
+	case X86_INS_CMOVG:
+	case X86_INS_CMOVGE:
+	case X86_INS_CMOVL:
+	case X86_INS_CMOVLE:
+	case X86_INS_CMOVNE:
+	case X86_INS_CMOVNS:
+	case X86_INS_CMOVS:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* The result of in is bounded whatever its inputs (not a pointer): and with
  * a small immediate, a zero idiom, a zero-extended byte or word, a setcc.
  */
@@ -432,7 +453,8 @@ static const char *cannot_skip(csh h, const cs_insn *in, struct pp_state *st, ch
 			src_tainted |= tainted(st, rd[i]);
 	for (unsigned i = 0; i < nwr; i++) {
 		enum pp_gpr f = gpr_family(wr[i]);
-		bool keep = partial_write(wr[i]) && (st->tainted & (1u << f));
+		/* a cmov may leave the old value, a byte or word write its upper bits */
+		bool keep = (partial_write(wr[i]) || is_cmov(in->id)) && (st->tainted & (1u << f));
 
 		if (f == GPR_NONE)
 			continue;

@@ -210,8 +210,17 @@ LW_TEST(probe_place_load_through_argument_keeps_entry)
 	    0x8b, 0x08,	      /* mov (%rax),%ecx */
 	    0x55, 0xc3,
 	};
+	static const uint8_t cmov[] = {
+	    0x48, 0x89, 0xf8,	    /* mov %rdi,%rax */
+	    0x48, 0x0f, 0x44, 0xc1, /* cmove %rcx,%rax: may keep the pointer */
+	    0x8b, 0x08,		    /* mov (%rax),%ecx */
+	    0x55, 0xc3,
+	};
 	struct probe_place pp;
 
+	ASSERT_EQ(FIND(cmov, ARGS_1, &pp), 0, "find cmov");
+	ASSERT_EQ(pp.offset, ENTRY, "cmov: kept");
+	ASSERT_CONTAINS(pp.why, "loads through %rax", "cmov: why");
 	ASSERT_EQ(FIND(direct, ARGS_1, &pp), 0, "find direct");
 	ASSERT_EQ(pp.offset, ENTRY, "direct: kept");
 	ASSERT_CONTAINS(pp.why, "loads through %rdi", "direct: why");

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Probe placement: move an allocator uprobe off a single-stepped entry
  * instruction onto the first instruction the kernel emulates, when nothing in
- * between can change what the BPF program reads.
+ * between can change what the BPF program reads: the skipped instructions are
+ * compares, tests, moves and register arithmetic (jemalloc's free derives an
+ * rtree cache slot in nine of them before its first branch) writing neither
+ * memory nor rsp, rbp or an argument register, and loading nothing through a
+ * register that holds a value computed from an argument.
  *
  * What x86-64 uprobes emulate (arch/x86/kernel/uprobes.c,
  * arch_uprobe_analyze_insn() -> branch_setup_xol_ops(), push_setup_xol_ops();
@@ -49,7 +53,7 @@
 /* Bytes read when the function's size is unknown: enough for the entry and
  * LW_PROBE_MAX_SKIP skipped instructions (15 bytes at most each).
  */
-#define PP_WINDOW   96
+#define PP_WINDOW   192
 #define PP_MAX_BODY (64 * 1024)
 #define PP_TEXT	    48
 
@@ -221,25 +225,57 @@ static bool is_control_transfer(const cs_insn *in)
 	}
 }
 
-/* NULL when executing in before the probe changes nothing the probe sees:
- * only EFLAGS and general registers other than rsp, rbp and the arguments
- * in arg_mask are written, nothing in memory. Else why not, in words.
+/* What the skipped prefix has done to the registers so far. tainted: the
+ * families (bit per enum pp_gpr) holding a value computed from an argument,
+ * which may be a wild pointer: a skipped load through one could fault before
+ * the probe saw the call (the entry probe would have reported the bad free).
  */
-static const char *cannot_skip(csh h, const cs_insn *in, unsigned arg_mask, char *buf,
-			       size_t buflen)
-{
-	cs_regs rd, wr;
-	uint8_t nrd = 0, nwr = 0;
-	bool reg_dest = false;
+struct pp_state {
+	unsigned arg_mask; /* LW_ARG_* the program reads */
+	uint32_t tainted;
+};
 
-	if (is_control_transfer(in))
-		return "transfers control";
-	switch (in->id) {
+static void state_init(struct pp_state *st, unsigned arg_mask)
+{
+	st->arg_mask = arg_mask;
+	st->tainted = 0;
+	for (unsigned a = 0; a < sizeof(arg_gprs) / sizeof(arg_gprs[0]); a++)
+		if (arg_mask & (1u << a))
+			st->tainted |= 1u << arg_gprs[a];
+}
+
+static bool tainted(const struct pp_state *st, unsigned reg)
+{
+	enum pp_gpr f = gpr_family(reg);
+
+	return f != GPR_NONE && (st->tainted & (1u << f));
+}
+
+/* Writing reg keeps the family's upper bits (8- and 16-bit names; 32-bit
+ * writes zero-extend).
+ */
+static bool partial_write(unsigned reg)
+{
+	enum pp_gpr f = gpr_family(reg);
+
+	return f != GPR_NONE && reg != gpr_regs[f][0] && reg != gpr_regs[f][1];
+}
+
+enum skip_kind {
+	SKIP_NO,
+	SKIP_FLAGS, /* writes EFLAGS only: test, cmp, bt, nops */
+	SKIP_REG,   /* writes an explicit register operand (and maybe EFLAGS) */
+};
+
+static enum skip_kind skip_kind(unsigned id)
+{
+	switch (id) {
 	case X86_INS_TEST:
 	case X86_INS_CMP:
+	case X86_INS_BT:
 	case X86_INS_NOP:
 	case X86_INS_ENDBR64:
-		break;
+		return SKIP_FLAGS;
 	case X86_INS_MOV:
 	case X86_INS_MOVABS:
 	case X86_INS_MOVZX:
@@ -247,11 +283,128 @@ static const char *cannot_skip(csh h, const cs_insn *in, unsigned arg_mask, char
 	case X86_INS_MOVSXD:
 	case X86_INS_LEA:
 	case X86_INS_XOR:
-		reg_dest = true;
-		break;
+	case X86_INS_AND:
+	case X86_INS_OR:
+	case X86_INS_ADD:
+	case X86_INS_SUB:
+	case X86_INS_SHL:
+	case X86_INS_SHR:
+	case X86_INS_SAR:
+	case X86_INS_ROL:
+	case X86_INS_ROR:
+	case X86_INS_NOT:
+	case X86_INS_NEG:
+	case X86_INS_INC:
+	case X86_INS_DEC:
+	case X86_INS_IMUL: /* the one-operand form has no register operand written: refused */
+	case X86_INS_BSWAP:
+	case X86_INS_CMOVA:
+	case X86_INS_CMOVAE:
+	case X86_INS_CMOVB:
+	case X86_INS_CMOVBE:
+	case X86_INS_CMOVE:
+	case X86_INS_CMOVG:
+	case X86_INS_CMOVGE:
+	case X86_INS_CMOVL:
+	case X86_INS_CMOVLE:
+	case X86_INS_CMOVNE:
+	case X86_INS_CMOVNS:
+	case X86_INS_CMOVS:
+	case X86_INS_SETA:
+	case X86_INS_SETAE:
+	case X86_INS_SETB:
+	case X86_INS_SETBE:
+	case X86_INS_SETE:
+	case X86_INS_SETG:
+	case X86_INS_SETGE:
+	case X86_INS_SETL:
+	case X86_INS_SETLE:
+	case X86_INS_SETNE:
+		return SKIP_REG;
 	default:
-		return "is not a compare, test or register move";
+		return SKIP_NO;
 	}
+}
+
+static bool is_cmov(unsigned id)
+{
+	switch (id) {
+	case X86_INS_CMOVA:
+	case X86_INS_CMOVAE:
+	case X86_INS_CMOVB:
+	case X86_INS_CMOVBE:
+	case X86_INS_CMOVE:
+	case X86_INS_CMOVG:
+	case X86_INS_CMOVGE:
+	case X86_INS_CMOVL:
+	case X86_INS_CMOVLE:
+	case X86_INS_CMOVNE:
+	case X86_INS_CMOVNS:
+	case X86_INS_CMOVS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The result of in is bounded whatever its inputs (not a pointer): and with
+ * a small immediate, a zero idiom, a zero-extended byte or word, a setcc.
+ */
+static bool bounded_result(const cs_insn *in)
+{
+	const cs_x86 *x = &in->detail->x86;
+
+	switch (in->id) {
+	case X86_INS_AND:
+		for (unsigned i = 0; i < x->op_count; i++)
+			if (x->operands[i].type == X86_OP_IMM && x->operands[i].imm >= 0 &&
+			    x->operands[i].imm <= 0xffff)
+				return true;
+		return false;
+	case X86_INS_XOR:
+	case X86_INS_SUB:
+		return x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+		       x->operands[1].type == X86_OP_REG &&
+		       x->operands[0].reg == x->operands[1].reg;
+	case X86_INS_MOVZX: /* from a byte or word */
+		for (unsigned i = 0; i < x->op_count; i++)
+			if (!(x->operands[i].access & CS_AC_WRITE))
+				return x->operands[i].size <= 2;
+		return false;
+	case X86_INS_SETA:
+	case X86_INS_SETAE:
+	case X86_INS_SETB:
+	case X86_INS_SETBE:
+	case X86_INS_SETE:
+	case X86_INS_SETG:
+	case X86_INS_SETGE:
+	case X86_INS_SETL:
+	case X86_INS_SETLE:
+	case X86_INS_SETNE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* NULL when executing in before the probe changes nothing the probe sees:
+ * only EFLAGS and general registers other than rsp, rbp and the arguments
+ * in st->arg_mask are written, nothing in memory, and no memory is read
+ * through a value computed from an argument. st is then updated past in.
+ * Else why not, in words.
+ */
+static const char *cannot_skip(csh h, const cs_insn *in, struct pp_state *st, char *buf,
+			       size_t buflen)
+{
+	enum skip_kind kind = skip_kind(in->id);
+	bool reg_dest = kind == SKIP_REG, src_tainted = false;
+	cs_regs rd, wr;
+	uint8_t nrd = 0, nwr = 0;
+
+	if (is_control_transfer(in))
+		return "transfers control";
+	if (kind == SKIP_NO)
+		return "is not a compare, move or register arithmetic";
 	/* Operand order in detail follows the syntax (AT&T: destination last);
 	 * the access flags do not depend on it.
 	 */
@@ -262,6 +415,14 @@ static const char *cannot_skip(csh h, const cs_insn *in, unsigned arg_mask, char
 			return "writes memory";
 		if (op->type == X86_OP_REG && (op->access & CS_AC_WRITE))
 			reg_dest = false;
+		/* lea and nopl only name an address */
+		if (op->type == X86_OP_MEM && in->id != X86_INS_LEA && in->id != X86_INS_NOP &&
+		    (tainted(st, op->mem.base) || tainted(st, op->mem.index))) {
+			lw_fmt(buf, buflen, "loads through %%%s (from an argument)",
+			       cs_reg_name(h, tainted(st, op->mem.base) ? op->mem.base
+									: op->mem.index));
+			return buf;
+		}
 	}
 	if (reg_dest)
 		return "has no register destination";
@@ -281,11 +442,26 @@ static const char *cannot_skip(csh h, const cs_insn *in, unsigned arg_mask, char
 		if (f == GPR_BP)
 			return "writes %rbp (frame pointer)";
 		for (unsigned a = 0; a < sizeof(arg_gprs) / sizeof(arg_gprs[0]); a++) {
-			if ((arg_mask & (1u << a)) && f == arg_gprs[a]) {
+			if ((st->arg_mask & (1u << a)) && f == arg_gprs[a]) {
 				lw_fmt(buf, buflen, "writes argument register %%%s", gpr_names[f]);
 				return buf;
 			}
 		}
+	}
+	if (!bounded_result(in))
+		for (unsigned i = 0; i < nrd; i++)
+			src_tainted |= tainted(st, rd[i]);
+	for (unsigned i = 0; i < nwr; i++) {
+		enum pp_gpr f = gpr_family(wr[i]);
+		/* a cmov may leave the old value, a byte or word write its upper bits */
+		bool keep = (partial_write(wr[i]) || is_cmov(in->id)) && (st->tainted & (1u << f));
+
+		if (f == GPR_NONE)
+			continue;
+		if (src_tainted || keep)
+			st->tainted |= 1u << f;
+		else
+			st->tainted &= ~(1u << f);
 	}
 	return NULL;
 }
@@ -339,6 +515,7 @@ int probe_place__find_code(const uint8_t *code, size_t len, uint64_t entry_offse
 {
 	char first[PP_TEXT], cur[PP_TEXT], reason[64];
 	uint64_t pos = 0, from;
+	struct pp_state st;
 	cs_insn *in;
 	csh h;
 	int err;
@@ -367,8 +544,9 @@ int probe_place__find_code(const uint8_t *code, size_t len, uint64_t entry_offse
 		lw_fmt(out->why, sizeof(out->why), "entry '%s' is emulated", first);
 		goto out;
 	}
+	state_init(&st, arg_regs_used);
 	for (int skipped = 0; skipped < LW_PROBE_MAX_SKIP; skipped++) {
-		const char *no = cannot_skip(h, in, arg_regs_used, reason, sizeof(reason));
+		const char *no = cannot_skip(h, in, &st, reason, sizeof(reason));
 
 		insn_text(in, cur, sizeof(cur));
 		if (no) {

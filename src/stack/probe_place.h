@@ -20,20 +20,22 @@
 #define LW_ARG_R9  (1u << 5)
 
 /* Skipped instructions at most between the entry and the probe point. */
-#define LW_PROBE_MAX_SKIP 4
+#define LW_PROBE_MAX_SKIP 12
 
 struct probe_place {
 	uint64_t offset;       /* file offset to attach at */
 	uint64_t entry_offset; /* file offset of the function entry */
 	bool emulated;	       /* the kernel emulates the instruction at offset */
 	bool moved;	       /* offset != entry_offset */
-	char why[128];	       /* the decision in words */
+	char why[192];	       /* the decision in words */
 };
 
 /* Choose the probe point for the function whose entry is at file offset
  * func_file_offset of elf_path. When moved, the probe still fires exactly
  * once per call, before anything touches rsp, rbp or the argument registers
- * in arg_regs_used (LW_ARG_*): the return address is at [rsp] and the CFA is
+ * in arg_regs_used (LW_ARG_*), writes memory, or loads through a value
+ * computed from those arguments (which could fault on a wild pointer before
+ * the probe saw it): the return address is at [rsp] and the CFA is
  * rsp + 8, as at the entry. The kernel's own "uprobe at function entry"
  * stack heuristic (is_uprobe_at_func_entry, push %rbp / endbr64 at the
  * probe) no longer applies, so callers that want the direct caller read

@@ -18,6 +18,9 @@ findings.py REPORT --field NAME     print top-level NAME
 findings.py REPORT --scan NAME      print scan[NAME]
 findings.py REPORT MODULE_SUBSTR --class
   as the first form, mem findings with class=C (and indirect=BYTES)
+findings.py REPORT MODULE_SUBSTR --sum
+  as the first form, mem findings of one kind and function summed over
+  their classes (and stacks)
 """
 import json
 import re
@@ -90,6 +93,17 @@ def main():
         if rel and fd["kind"] != "fd-leak":
             line += f" | {rel}"
         lines.append(line)
+    if "--sum" in sys.argv[3:]:
+        sums = {}
+        for line in lines:
+            m = re.match(r"(mem-\S+) count=(\d+) bytes=(\d+) (func=.*)", line)
+            if not m:
+                sums[line] = None
+                continue
+            key = (m[1], m[4])
+            c, b = sums.get(key) or (0, 0)
+            sums[key] = (c + int(m[2]), b + int(m[3]))
+        lines = [k if v is None else f"{k[0]} count={v[0]} bytes={v[1]} {k[1]}" for k, v in sums.items()]
     for line in sorted(lines):
         print(line)
 

@@ -117,10 +117,14 @@ int det_mem__attach_target(const struct lw_det_env *env, const struct lw_alloc_t
 		e = io->attach_uprobe ? io->attach_uprobe(io->ctx, mp->prog, t->path, pp.offset,
 							  false, err, sizeof(err))
 				      : -ENOSYS;
-		/* a uretprobe hijacks the return address: only at the entry */
+		/* The uretprobe hijacks the return address at [rsp]: a moved
+		 * probe is reached once per call with rsp as at the entry
+		 * (probe_place.h), so it goes there too, where it shares the
+		 * emulated breakpoint instead of single-stepping the entry.
+		 */
 		if (!e && mp->ret)
-			e = io->attach_uprobe(io->ctx, "mem_ret", t->path, t->offset[mp->fn], true,
-					      err, sizeof(err));
+			e = io->attach_uprobe(io->ctx, "mem_ret", t->path, pp.offset, true, err,
+					      sizeof(err));
 		if (e)
 			return lw_det__error(env, e, "mem: %s", err);
 	}

@@ -118,6 +118,11 @@ int proc_exit(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!lw_is_target(tgid) || BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
+	/* threads dying together may all see live == 0: the one that takes
+	 * the process out of the map reports
+	 */
+	if (bpf_map_delete_elem(&targets, &tgid))
+		return 0;
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (ev) {
 		lw_hdr_init(&ev->hdr, LW_EV_PROC_EXIT, sizeof(*ev));
@@ -129,7 +134,6 @@ int proc_exit(struct bpf_raw_tracepoint_args *ctx)
 	} else {
 		lw_count_drop();
 	}
-	bpf_map_delete_elem(&targets, &tgid);
 	bpf_map_delete_elem(&probed, &tgid);
 	return 0;
 }

@@ -241,6 +241,10 @@ static void on_proc_event(struct lw_session *s, const struct lw_ev_hdr *h, size_
 
 		if (size < sizeof(*ev))
 			break;
+		/* reported twice (threads racing to the end): the first counts */
+		p = lw_procs__find(&s->procs, ev->hdr.tgid);
+		if (p && p->exited)
+			break;
 		lw_loader__unwatch(s->ld, ev->hdr.tgid);
 		p = lw_procs__exit(&s->procs, ev->hdr.tgid, ev->exit_code, ev->comm);
 		rules_forget(s, ev->hdr.tgid);

@@ -236,10 +236,17 @@ int BPF_KPROBE(mem_posix_memalign, __u64 memptr, __u64 align, __u64 size)
 	return enter_fn(FN_POSIX_MEMALIGN, size, memptr);
 }
 
-static __always_inline struct lw_target *target_gen(__u32 tgid, __u32 *gen)
+/* The process whose heap a block of *tgid is in, and its image: a vfork
+ * child allocates in its parent's until it execs. NULL when not a target.
+ */
+static __always_inline struct lw_target *target_gen(__u32 *tgid, __u32 *gen)
 {
-	struct lw_target *t = lw_target_of(tgid);
+	struct lw_target *t = lw_target_of(*tgid), *owner;
 
+	if (t && t->vm_parent && (owner = lw_target_of(t->vm_parent))) {
+		*tgid = t->vm_parent;
+		t = owner;
+	}
 	*gen = t ? t->exec_gen : 0;
 	return t;
 }
@@ -304,7 +311,7 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, __u64 size)
 
 	if (!addr || size < min_size || size > max_size || sampled_out(addr))
 		return 0;
-	target_gen(k.tgid, &k.exec_gen);
+	target_gen(&k.tgid, &k.exec_gen);
 	if (check_frees) {
 		struct lw_freed_slot *fs = freed_slot(&k);
 
@@ -321,7 +328,7 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, __u64 size)
 		ev->addr = addr;
 		ev->size = size;
 		ev->exec_gen = k.exec_gen;
-		ev->__pad = 0;
+		ev->owner = k.tgid != bpf_get_current_pid_tgid() >> 32 ? k.tgid : 0;
 		lw_regs_from_ctx(&r, ctx);
 		/* BPF cannot finish this stack yet: user space does, and holds it */
 		partial =
@@ -397,7 +404,7 @@ int BPF_KRETPROBE(mem_ret, __u64 ret)
 		 * (NULL for a non-zero size) leaves p alive
 		 */
 		if (ret || pd.size == 0) {
-			target_gen(tgid, &old.exec_gen);
+			target_gen(&old.tgid, &old.exec_gen);
 			old.addr = pd.old_ptr;
 			block_gone(&old, pd.caller, NULL);
 		}
@@ -461,7 +468,7 @@ static __always_inline void judge_realloc(struct pt_regs *ctx, __u64 ptr)
 
 	if (sampled_out(ptr))
 		return;
-	t = target_gen(k.tgid, &k.exec_gen);
+	t = target_gen(&k.tgid, &k.exec_gen);
 	if (t && !bpf_map_lookup_elem(&allocs, &k))
 		judge_not_live(ctx, &k, t, LW_BAD_FREE_BY_REALLOC);
 }
@@ -480,7 +487,7 @@ int BPF_KPROBE(mem_free, __u64 ptr)
 
 	if (!ptr || sampled_out(ptr))
 		return 0;
-	t = target_gen(k.tgid, &k.exec_gen);
+	t = target_gen(&k.tgid, &k.exec_gen);
 	if (!t)
 		return 0;
 	/* realloc(p, 0) frees p through free(): realloc's entry judged p

@@ -28,11 +28,16 @@ int proc_fork(struct bpf_raw_tracepoint_args *ctx)
 	struct task_struct *child = (struct task_struct *)ctx->args[1];
 	__u32 ptgid = BPF_CORE_READ(parent, tgid);
 	__u32 ctgid = BPF_CORE_READ(child, tgid);
-	struct lw_target t = {.parent_tgid = ptgid};
+	struct lw_target t = {.parent_tgid = ptgid}, *pt;
 	struct lw_ev_proc_fork *ev;
 
-	if (ptgid == ctgid || !follow_children || !lw_is_target(ptgid))
+	if (ptgid == ctgid || !follow_children || !(pt = lw_target_of(ptgid)))
 		return 0; /* a thread, or not ours */
+	/* vfork (CLONE_VM): what it allocates before its exec is in the
+	 * parent's heap, and the parent frees it
+	 */
+	if (BPF_CORE_READ(child, mm) == BPF_CORE_READ(parent, mm))
+		t.vm_parent = pt->vm_parent ? pt->vm_parent : ptgid;
 	if (bpf_map_update_elem(&targets, &ctgid, &t, BPF_ANY)) {
 		__sync_fetch_and_add(&lw_stats.target_full, 1);
 		return 0;
@@ -84,7 +89,8 @@ int proc_exec(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!t)
 		return 0;
-	t->exec_gen++; /* rules of the old image must stop matching */
+	t->exec_gen++;	  /* rules of the old image must stop matching */
+	t->vm_parent = 0; /* a heap of its own now */
 	if (bpf_map_lookup_elem(&probed, &tgid))
 		t->flags |= LW_TGT_FROM_EXEC; /* every block of the new image is seen */
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);

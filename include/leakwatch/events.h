@@ -295,7 +295,7 @@ struct lw_ev_mem_alloc {
 	__u64 addr;
 	__u64 size;
 	__u32 exec_gen;
-	__u32 __pad;
+	__u32 owner; /* the process whose heap holds it (a vfork child's parent), 0: hdr.tgid */
 	struct lw_stack stack; /* slice follows at LW_SLICE_OFFSET */
 };
 
@@ -466,8 +466,8 @@ LW_STACK_RECORD(struct lw_ev_mmap_anon);
 struct lw_target {
 	__u32 flags;
 	__u32 parent_tgid;
-	__u32 exec_gen; /* bumped by BPF at every exec */
-	__u32 __pad;
+	__u32 exec_gen;	 /* bumped by BPF at every exec */
+	__u32 vm_parent; /* vfork child, until it execs: whose heap it uses (0: its own) */
 };
 
 #include <leakwatch/stats.h> /* struct lw_stats */

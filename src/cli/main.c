@@ -167,9 +167,10 @@ static void usage(FILE *out)
 		const struct lw_detector_ops *d = lw_detectors[i];
 
 		fprintf(out, "  %-6s %-8s %s\n", d->name,
-			d->default_on ? "default"
-			: d->implied  ? "auto"
-				      : "opt-in",
+			d->default_on	    ? "default"
+			: d->default_in_run ? "run"
+			: d->implied	    ? "auto"
+					    : "opt-in",
 			d->help);
 	}
 	fputs("\nFinding kinds (also suppression prefixes; leak: covers those with *):\n", out);
@@ -240,7 +241,6 @@ int main(int argc, char **argv)
 	    .format = "text",
 	    .error_exitcode = LW_EXIT_FINDINGS,
 	    .min_age_ns = 5000000000ull,
-	    .detectors = lw_detectors__defaults(),
 	    .kill_after_s = 5,
 	    .sample_every = 1,
 	};
@@ -270,6 +270,7 @@ int main(int argc, char **argv)
 		o.mode = LW_MODE_ATTACH;
 	else
 		return usage_error("unknown command '%s'", verb);
+	o.detectors = lw_detectors__defaults(o.mode);
 
 	/* '+': stop at the first non-option, so COMMAND's own flags are its own */
 	optind = 2;
@@ -358,6 +359,7 @@ int main(int argc, char **argv)
 				    optarg);
 			break;
 		case OPT_ONLY:
+			o.detectors_given = true;
 			if (lw_detectors__parse(optarg, &o.detectors))
 				return usage_error("invalid --only '%s' (fd, mem, pair, mount, "
 						   "proc, comma-separated)",

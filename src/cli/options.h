@@ -47,6 +47,7 @@ struct lw_opts {
 	 * runs whenever rules are given
 	 */
 	uint32_t detectors;
+	bool detectors_given; /* --only: what it names was asked for */
 	uint32_t sample_every; /* mem: keep 1 block in N */
 	uint64_t min_size, max_size;
 	bool no_stacks;	     /* mem: no allocation stacks (cost floor) */

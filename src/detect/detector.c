@@ -28,12 +28,13 @@ unsigned lw_detector__bit(const struct lw_detector_ops *ops)
 	return i;
 }
 
-uint32_t lw_detectors__defaults(void)
+uint32_t lw_detectors__defaults(enum lw_mode mode)
 {
 	uint32_t mask = 0;
 
 	for (unsigned i = 0; lw_detectors[i]; i++)
-		if (lw_detectors[i]->default_on)
+		if (lw_detectors[i]->default_on ||
+		    (mode == LW_MODE_RUN && lw_detectors[i]->default_in_run))
 			mask |= 1u << i;
 	return mask;
 }

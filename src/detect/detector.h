@@ -108,6 +108,7 @@ struct lw_detector_ops {
 	/* records routed to on_event (stacks complete), 0-terminated */
 	const uint16_t *ev_types;
 	bool default_on;
+	bool default_in_run; /* on by default in run (the CI gate), opt-in for attach */
 	/* on whatever --only says when these options ask for it (pair rules) */
 	bool (*implied)(const struct lw_opts *o);
 	const char *help; /* --help: what it watches */
@@ -158,7 +159,7 @@ const struct lw_detector_ops *lw_detector__find(const char *name);
 /* Index of ops in lw_detectors[] (the bit in lw_opts.detectors). */
 unsigned lw_detector__bit(const struct lw_detector_ops *ops);
 /* The default set as a bitmask of lw_detector__bit(). */
-uint32_t lw_detectors__defaults(void);
+uint32_t lw_detectors__defaults(enum lw_mode mode);
 /* The detectors a session runs: o->detectors plus those o implies. */
 uint32_t lw_detectors__enabled(const struct lw_opts *o);
 /* --only LIST into a bitmask; -EINVAL on an unknown or empty name. */

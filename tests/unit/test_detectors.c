@@ -42,7 +42,7 @@ LW_TEST(detectors_only_names)
 
 LW_TEST(detectors_defaults_unchanged)
 {
-	struct lw_opts o = {.detectors = lw_detectors__defaults()};
+	struct lw_opts o = {.detectors = lw_detectors__defaults(LW_MODE_ATTACH)};
 
 	/* fd, mount and proc on; mem opt-in; pair when rules are given */
 	ASSERT_EQ(o.detectors, BIT(det_fd_ops) | BIT(det_mount_ops) | BIT(det_proc_ops),
@@ -55,6 +55,15 @@ LW_TEST(detectors_defaults_unchanged)
 	o.detectors = BIT(det_mem_ops);
 	ASSERT_EQ(lw_detectors__enabled(&o), BIT(det_mem_ops) | BIT(det_pair_ops),
 		  "--only mem --pair: pair too");
+}
+
+LW_TEST(detectors_run_checks_the_heap_by_default)
+{
+	uint32_t run = lw_detectors__defaults(LW_MODE_RUN);
+
+	/* run is the CI gate: heap too, as LeakSanitizer; attach leaves it out */
+	ASSERT_EQ(run, lw_detectors__defaults(LW_MODE_ATTACH) | BIT(det_mem_ops), "run: + mem");
+	ASSERT_TRUE(!(lw_detectors__defaults(LW_MODE_ATTACH) & BIT(det_mem_ops)), "attach: no mem");
 }
 
 LW_TEST(detectors_route_records)

@@ -139,14 +139,15 @@ void corr_mem__exit(struct corr_mem *c, uint32_t tgid, uint64_t ts_ns)
 int corr_mem__user_alloc(struct corr_mem *c, const struct lw_ev_mem_alloc *ev,
 			 const struct lw_ips *stack)
 {
-	uint64_t key = user_key(ev->hdr.tgid, ev->exec_gen, ev->addr);
+	uint32_t tgid = ev->owner ? ev->owner : ev->hdr.tgid; /* a vfork child's: its parent's */
+	uint64_t key = user_key(tgid, ev->exec_gen, ev->addr);
 	struct block *b = calloc(1, sizeof(*b));
 	bool added;
 	uint64_t *slot;
 
 	if (!b)
 		return -ENOMEM;
-	*b = (struct block){.tgid = ev->hdr.tgid,
+	*b = (struct block){.tgid = tgid,
 			    .tid = ev->hdr.tid,
 			    .exec_gen = ev->exec_gen,
 			    .addr = ev->addr,

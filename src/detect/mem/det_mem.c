@@ -142,6 +142,21 @@ static int mem_attach(struct lw_det *d, pid_t pid, char **argv)
 		return -ENOMEM;
 	e = argv ? alloc_resolve__command(argv[0], environ, t, err, sizeof(err))
 		 : alloc_resolve__pid(pid, t, err, sizeof(err));
+	/* on by default in run, not asked for: a command whose allocator
+	 * cannot be found (not there at all, static, stripped) still runs,
+	 * and the exec says what is wrong with it
+	 */
+	if (!e && (!t->found[LW_FN_MALLOC] || !t->found[LW_FN_FREE])) {
+		snprintf(err, sizeof(err), "%.200s: no malloc/free found", t->shown);
+		e = -ENOENT;
+	}
+	if (e && !d->env.opts->detectors_given) {
+		/* a command that is not there: its exec says so, in one line */
+		if (!d->env.opts->quiet && !strstr(err, "command not found"))
+			fprintf(stderr, "leakwatch: mem: %s: the heap is not checked\n", err);
+		free(t);
+		return 0;
+	}
 	e = e ? lw_det__error(&d->env, e, "mem: %s", err) : det_mem__attach_target(&d->env, t);
 	/* its own mappings are not the program's (det_mem__keep_mmap) */
 	if (!e)
@@ -388,6 +403,10 @@ const struct lw_detector_ops det_mem_ops = {
     .name = "mem",
     .ev_types = mem_types,
     .default_on = false,
+    /* run checks the heap as LeakSanitizer does; attached to a server the
+     * probes cost it throughput, so there it is asked for
+     */
+    .default_in_run = true,
     .help = "heap blocks (allocator uprobes), anonymous mmaps",
     .open = mem_open,
     .attach = mem_attach,

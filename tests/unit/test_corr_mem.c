@@ -116,6 +116,29 @@ static int finish(struct corr_mem *c, uint64_t now, struct lw_findings *fs)
 	return err;
 }
 
+/* A vfork child allocates in its parent's heap before its exec: BPF names the
+ * owner, and the parent's free of the block finds it.
+ */
+LW_TEST(mem_vfork_child_block_is_its_parents)
+{
+	struct corr_mem *c = mk(false, 0, 1);
+	struct lw_findings fs = {};
+	struct lw_ev_mem_alloc ev = ev_mem_alloc(P + 1, 0x50000, 64, 0x1001);
+	struct lw_ips ips = ev_ips(0x1001);
+
+	exec_ev(c, P, "sh");
+	ev.exec_gen = 1;
+	ev.owner = P;
+	check(corr_mem__user_alloc(c, &ev, &ips), "user_alloc");
+	ualloc(c, P, 1, 0x60000, 32, 0x1002, 1 * MS);
+	ufree(c, P, 1, 0x50000); /* the parent frees what its child allocated */
+	ASSERT_EQ(finish(c, 12 * MS, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 1, "only the parent's own unfreed block");
+	ASSERT_EQ(fs.v[0].pid, P, "pid");
+	ASSERT_EQ(fs.v[0].bytes, 32, "bytes");
+	lw_findings__free(&fs);
+}
+
 LW_TEST(mem_user_blocks_grouped_by_stack)
 {
 	struct corr_mem *c = mk(false, 0, 1);

@@ -267,8 +267,31 @@ enum skip_kind {
 	SKIP_REG,   /* writes an explicit register operand (and maybe EFLAGS) */
 };
 
+static bool is_cmov(unsigned id)
+{
+	switch (id) {
+	case X86_INS_CMOVA:
+	case X86_INS_CMOVAE:
+	case X86_INS_CMOVB:
+	case X86_INS_CMOVBE:
+	case X86_INS_CMOVE:
+	case X86_INS_CMOVG:
+	case X86_INS_CMOVGE:
+	case X86_INS_CMOVL:
+	case X86_INS_CMOVLE:
+	case X86_INS_CMOVNE:
+	case X86_INS_CMOVNS:
+	case X86_INS_CMOVS:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static enum skip_kind skip_kind(unsigned id)
 {
+	if (is_cmov(id))
+		return SKIP_REG;
 	switch (id) {
 	case X86_INS_TEST:
 	case X86_INS_CMP:
@@ -298,18 +321,6 @@ static enum skip_kind skip_kind(unsigned id)
 	case X86_INS_DEC:
 	case X86_INS_IMUL: /* the one-operand form has no register operand written: refused */
 	case X86_INS_BSWAP:
-	case X86_INS_CMOVA:
-	case X86_INS_CMOVAE:
-	case X86_INS_CMOVB:
-	case X86_INS_CMOVBE:
-	case X86_INS_CMOVE:
-	case X86_INS_CMOVG:
-	case X86_INS_CMOVGE:
-	case X86_INS_CMOVL:
-	case X86_INS_CMOVLE:
-	case X86_INS_CMOVNE:
-	case X86_INS_CMOVNS:
-	case X86_INS_CMOVS:
 	case X86_INS_SETA:
 	case X86_INS_SETAE:
 	case X86_INS_SETB:
@@ -323,27 +334,6 @@ static enum skip_kind skip_kind(unsigned id)
 		return SKIP_REG;
 	default:
 		return SKIP_NO;
-	}
-}
-
-static bool is_cmov(unsigned id)
-{
-	switch (id) {
-	case X86_INS_CMOVA:
-	case X86_INS_CMOVAE:
-	case X86_INS_CMOVB:
-	case X86_INS_CMOVBE:
-	case X86_INS_CMOVE:
-	case X86_INS_CMOVG:
-	case X86_INS_CMOVGE:
-	case X86_INS_CMOVL:
-	case X86_INS_CMOVLE:
-	case X86_INS_CMOVNE:
-	case X86_INS_CMOVNS:
-	case X86_INS_CMOVS:
-		return true;
-	default:
-		return false;
 	}
 }
 

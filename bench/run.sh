@@ -27,7 +27,7 @@ sec_fd() {
 echo "== fd: open+close of /dev/null, $N iterations, best of 5 rounds"
 base=$($FD "$N")
 printf '  %-34s %9.1f ns/op\n' "untraced" "$base"
-t=$($LW run -q -f json -o "$TMP/fd.json" -- "$FD" "$N")
+t=$($LW run -q --only fd,mount,proc -f json -o "$TMP/fd.json" -- "$FD" "$N")
 printf '  %-34s %s   (target: added <= 1500 ns)\n' "leakwatch (stacks on)" "$(added "$base" "$t")"
 read -r ev dr pa < <(stat_of "$TMP/fd.json" events dropped stack_partial)
 echo "  events $ev, dropped $dr, stacks finished in user space $pa"
@@ -35,9 +35,9 @@ echo "  events $ev, dropped $dr, stacks finished in user space $pa"
 echo "== fd: open + read + write + close, $N iterations (last-touch cost)"
 base=$($FD "$N" rw)
 printf '  %-34s %9.1f ns/op\n' "untraced" "$base"
-t=$($LW run -q -o "$TMP/discard.txt" -- "$FD" "$N" rw)
+t=$($LW run -q --only fd,mount,proc -o "$TMP/discard.txt" -- "$FD" "$N" rw)
 printf '  %-34s %s\n' "leakwatch" "$(added "$base" "$t")"
-t2=$($LW run -q --last-touch -o "$TMP/discard.txt" -- "$FD" "$N" rw)
+t2=$($LW run -q --only fd,mount,proc --last-touch -o "$TMP/discard.txt" -- "$FD" "$N" rw)
 printf '  %-34s %s\n' "leakwatch --last-touch" "$(added "$base" "$t2")"
 python3 -c "import sys; print(f'  last-touch adds {(float(sys.argv[2])-float(sys.argv[1]))/2:8.1f} ns per read or write')" "$t" "$t2"
 
@@ -176,7 +176,7 @@ sec_startup() {
 	local vg=() d=() fm=() i
 	for i in 1 2 3 4 5; do
 		vg+=("$(secs valgrind -q /bin/true)")
-		d+=("$(secs $LW run -q -o "$TMP/st.txt" -- /bin/true)")
+		d+=("$(secs $LW run -q --only fd,mount,proc -o "$TMP/st.txt" -- /bin/true)")
 		fm+=("$(secs $LW run -q --only fd,mem -o "$TMP/st.txt" -- /bin/true)")
 	done
 	local mv md mf
@@ -184,10 +184,10 @@ sec_startup() {
 	md=$(median "${d[@]}")
 	mf=$(median "${fm[@]}")
 	printf '  %-36s %7.3f s\n' "valgrind -q" "$mv"
-	printf '  %-36s %7.3f s  %6.2fx valgrind (target <= 1.5x)\n' "leakwatch (default: fd,mount,proc)" "$md" "$(ratio "$md" "$mv")"
+	printf '  %-36s %7.3f s  %6.2fx valgrind (target <= 1.5x)\n' "leakwatch --only fd,mount,proc" "$md" "$(ratio "$md" "$mv")"
 	printf '  %-36s %7.3f s  %6.2fx valgrind (target <= 2.5x)\n' "leakwatch --only fd,mem" "$mf" "$(ratio "$mf" "$mv")"
-	$LW run -q -v -o "$TMP/st.txt" -- /bin/true 2>"$TMP/st.err" >/dev/null
-	echo "  phases, default:  $(phases "$TMP/st.err")"
+	$LW run -q -v --only fd,mount,proc -o "$TMP/st.txt" -- /bin/true 2>"$TMP/st.err" >/dev/null
+	echo "  phases, fd:       $(phases "$TMP/st.err")"
 	$LW run -q -v --only fd,mem -o "$TMP/st.txt" -- /bin/true 2>"$TMP/st.err" >/dev/null
 	echo "  phases, fd,mem:   $(phases "$TMP/st.err")"
 }
@@ -269,10 +269,10 @@ sec_floor() {
 	done
 	base=$(min_of "${bs[@]}")
 	f=$(min_of "${fs[@]}")
-	t=$($LW run -q -o "$TMP/discard.txt" -- "$FD" "$N")
+	t=$($LW run -q --only fd,mount,proc -o "$TMP/discard.txt" -- "$FD" "$N")
 	printf '  %-40s %9.1f ns/op\n' "open+close, untraced" "$base"
 	printf '  %-40s %s\n' "floor (sys_exit + sched raw tracepoints)" "$(added "$base" "$f")"
-	printf '  %-40s %s   (target: ratio <= 1.5x)\n' "leakwatch run (default detectors)" "$(added "$base" "$t")"
+	printf '  %-40s %s   (target: ratio <= 1.5x)\n' "leakwatch run --only fd,mount,proc" "$(added "$base" "$t")"
 	floor_line "open+close" "$base" "$f" "$t" "no target"
 	bs=() fs=()
 	for i in 1 2 3; do

@@ -47,16 +47,20 @@ static bool gates_exit(const struct lw_finding *f)
 }
 
 /* What was lost, in the words of the text report's loss line, events user
- * space could not process, and what a detector said (det, may be NULL).
+ * space could not process, processes whose uprobes could not go in, and
+ * what a detector said (det, may be NULL).
  */
 static const char *incomplete_reason(const struct lw_stats *st, uint64_t user_errors,
-				     const char *det, char *buf, size_t len)
+				     uint64_t watch_failed, const char *det, char *buf, size_t len)
 {
 	size_t off = lw_stats__losses(st, buf, len);
 
 	if (user_errors && off < len)
 		off += snprintf(buf + off, len - off, "%s%llu events not processed",
 				off ? "; " : "", (unsigned long long)user_errors);
+	if (watch_failed && off < len)
+		off += snprintf(buf + off, len - off, "%s%llu processes without their uprobes",
+				off ? "; " : "", (unsigned long long)watch_failed);
 	if (det && off < len)
 		off += snprintf(buf + off, len - off, "%s%s", off ? "; " : "", det);
 	return off ? buf : NULL;
@@ -206,8 +210,8 @@ int session__report(struct lw_session *s)
 	for (size_t i = 0; i < s->nr_dets; i++)
 		if (s->dets[i].ops->meta)
 			s->dets[i].ops->meta(s->dets[i].d, &m);
-	m.incomplete_reason = incomplete_reason(&m.stats, s->user_errors, m.incomplete_reason,
-						reason, sizeof(reason));
+	m.incomplete_reason = incomplete_reason(&m.stats, s->user_errors, s->watch_failed,
+						m.incomplete_reason, reason, sizeof(reason));
 	if (unsymbolized) {
 		size_t off = m.incomplete_reason ? strlen(reason) : 0;
 

@@ -267,6 +267,25 @@ enum skip_kind {
 	SKIP_REG,   /* writes an explicit register operand (and maybe EFLAGS) */
 };
 
+static bool is_setcc(unsigned id)
+{
+	switch (id) {
+	case X86_INS_SETA:
+	case X86_INS_SETAE:
+	case X86_INS_SETB:
+	case X86_INS_SETBE:
+	case X86_INS_SETE:
+	case X86_INS_SETG:
+	case X86_INS_SETGE:
+	case X86_INS_SETL:
+	case X86_INS_SETLE:
+	case X86_INS_SETNE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool is_cmov(unsigned id)
 {
 	switch (id) {
@@ -290,7 +309,7 @@ static bool is_cmov(unsigned id)
 
 static enum skip_kind skip_kind(unsigned id)
 {
-	if (is_cmov(id))
+	if (is_cmov(id) || is_setcc(id))
 		return SKIP_REG;
 	switch (id) {
 	case X86_INS_TEST:
@@ -321,16 +340,6 @@ static enum skip_kind skip_kind(unsigned id)
 	case X86_INS_DEC:
 	case X86_INS_IMUL: /* the one-operand form has no register operand written: refused */
 	case X86_INS_BSWAP:
-	case X86_INS_SETA:
-	case X86_INS_SETAE:
-	case X86_INS_SETB:
-	case X86_INS_SETBE:
-	case X86_INS_SETE:
-	case X86_INS_SETG:
-	case X86_INS_SETGE:
-	case X86_INS_SETL:
-	case X86_INS_SETLE:
-	case X86_INS_SETNE:
 		return SKIP_REG;
 	default:
 		return SKIP_NO;
@@ -344,6 +353,8 @@ static bool bounded_result(const cs_insn *in)
 {
 	const cs_x86 *x = &in->detail->x86;
 
+	if (is_setcc(in->id))
+		return true;
 	switch (in->id) {
 	case X86_INS_AND:
 		for (unsigned i = 0; i < x->op_count; i++)
@@ -361,17 +372,6 @@ static bool bounded_result(const cs_insn *in)
 			if (!(x->operands[i].access & CS_AC_WRITE))
 				return x->operands[i].size <= 2;
 		return false;
-	case X86_INS_SETA:
-	case X86_INS_SETAE:
-	case X86_INS_SETB:
-	case X86_INS_SETBE:
-	case X86_INS_SETE:
-	case X86_INS_SETG:
-	case X86_INS_SETGE:
-	case X86_INS_SETL:
-	case X86_INS_SETLE:
-	case X86_INS_SETNE:
-		return true;
 	default:
 		return false;
 	}

@@ -379,28 +379,26 @@ __noinline int touch_fd(const struct lw_sys_args *sa, __u32 nr, int fd)
 /* Called by bpf/sys_exit.bpf.c for a target's syscall of class LW_SC_FD or
  * (with --last-touch) LW_SC_TOUCH.
  */
-__noinline int fd_sys_exit(struct lw_sys_args *args)
+__noinline int fd_sys_exit(struct lw_sys_args *sa)
 {
-	struct lw_sys_args sa, *regs = &sa; /* what the emitters need of the syscall */
 	long ret;
 	__u32 nr, cloexec = 0;
 
-	if (!args)
+	if (!sa)
 		return 0;
-	sa = *args;
-	ret = sa.ret;
-	nr = sa.nr;
-	if (last_touch && (sa.cls & LW_SC_TOUCH))
-		touch_fd(regs, nr, (int)sa.a[0]);
-	if (!(sa.cls & LW_SC_FD))
+	ret = sa->ret;
+	nr = sa->nr;
+	if (last_touch && (sa->cls & LW_SC_TOUCH))
+		touch_fd(sa, nr, (int)sa->a[0]);
+	if (!(sa->cls & LW_SC_FD))
 		return 0;
 
 	if (nr == LW_NR_close) {
 		if (ret == 0 || ret == -EBADF_)
-			emit_close(regs, (int)sa.a[0], (int)ret);
+			emit_close(sa, (int)sa->a[0], (int)ret);
 		if (ret == 0 && last_touch) {
 			struct lw_touch_key k = {.tgid = bpf_get_current_pid_tgid() >> 32,
-						 .fd = (int)sa.a[0]};
+						 .fd = (int)sa->a[0]};
 
 			bpf_map_delete_elem(&touches, &k);
 		}
@@ -408,15 +406,15 @@ __noinline int fd_sys_exit(struct lw_sys_args *args)
 	}
 	/* a failed send matters most: the fds it carried stay with the sender */
 	if (nr == LW_NR_sendmsg) {
-		scan_send(regs, sa.a[1], sa.a[0], ret);
+		scan_send(sa, sa->a[1], sa->a[0], ret);
 		return 0;
 	}
 	if (nr == LW_NR_sendmmsg) {
 		/* ret: messages sent; the rest of the vector was not */
 		for (int i = 0; i < LW_RIGHTS_MSGS; i++) {
-			if (i >= sa.a[2])
+			if (i >= sa->a[2])
 				break;
-			scan_send(regs, sa.a[1] + i * 64, sa.a[0],
+			scan_send(sa, sa->a[1] + i * 64, sa->a[0],
 				  ret < 0 ? ret : (i < ret ? 1 : -11 /* EAGAIN */));
 		}
 		return 0;
@@ -430,7 +428,7 @@ __noinline int fd_sys_exit(struct lw_sys_args *args)
 
 		if (ret > 0 && !bpf_map_lookup_elem(&uring_seen, &tgid) &&
 		    !bpf_map_update_elem(&uring_seen, &tgid, &one, BPF_NOEXIST))
-			emit_open(regs, -1, -1, OP(nr, 0), 0);
+			emit_open(sa, -1, -1, OP(nr, 0), 0);
 		return 0;
 	}
 	if (ret < 0)
@@ -438,77 +436,77 @@ __noinline int fd_sys_exit(struct lw_sys_args *args)
 
 	switch (nr) {
 	case LW_NR_open:
-		cloexec = sa.a[1] & O_CLOEXEC_;
-		emit_open(regs, ret, -1, OP(nr, cloexec ? LW_FD_CLOEXEC : 0), sa.a[0]);
+		cloexec = sa->a[1] & O_CLOEXEC_;
+		emit_open(sa, ret, -1, OP(nr, cloexec ? LW_FD_CLOEXEC : 0), sa->a[0]);
 		return 0;
 	case LW_NR_creat:
-		emit_open(regs, ret, -1, OP(nr, 0), sa.a[0]);
+		emit_open(sa, ret, -1, OP(nr, 0), sa->a[0]);
 		return 0;
 	case LW_NR_openat:
-		cloexec = sa.a[2] & O_CLOEXEC_;
-		emit_open(regs, ret, -1, OP(nr, cloexec ? LW_FD_CLOEXEC : 0), sa.a[1]);
+		cloexec = sa->a[2] & O_CLOEXEC_;
+		emit_open(sa, ret, -1, OP(nr, cloexec ? LW_FD_CLOEXEC : 0), sa->a[1]);
 		return 0;
 	case LW_NR_openat2: {
 		__u64 how_flags = 0;
 
-		bpf_probe_read_user(&how_flags, sizeof(how_flags), (void *)sa.a[2]);
-		emit_open(regs, ret, -1, OP(nr, (how_flags & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0),
-			  sa.a[1]);
+		bpf_probe_read_user(&how_flags, sizeof(how_flags), (void *)sa->a[2]);
+		emit_open(sa, ret, -1, OP(nr, (how_flags & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0),
+			  sa->a[1]);
 		return 0;
 	}
 	case LW_NR_open_by_handle_at:
-		cloexec = sa.a[2] & O_CLOEXEC_;
+		cloexec = sa->a[2] & O_CLOEXEC_;
 		break;
 	case LW_NR_dup:
-		emit_open(regs, ret, sa.a[0], OP(nr, LW_FD_DUP), 0);
+		emit_open(sa, ret, sa->a[0], OP(nr, LW_FD_DUP), 0);
 		return 0;
 	case LW_NR_dup2:
-		if ((int)sa.a[0] != (int)sa.a[1])
-			emit_open(regs, ret, sa.a[0], OP(nr, LW_FD_DUP), 0);
+		if ((int)sa->a[0] != (int)sa->a[1])
+			emit_open(sa, ret, sa->a[0], OP(nr, LW_FD_DUP), 0);
 		return 0;
 	case LW_NR_dup3:
-		emit_open(regs, ret, sa.a[0],
-			  OP(nr, LW_FD_DUP | ((sa.a[2] & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0)), 0);
+		emit_open(sa, ret, sa->a[0],
+			  OP(nr, LW_FD_DUP | ((sa->a[2] & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0)), 0);
 		return 0;
 	case LW_NR_fcntl:
-		if (sa.a[1] == F_DUPFD_ || sa.a[1] == F_DUPFD_CLOEXEC_)
+		if (sa->a[1] == F_DUPFD_ || sa->a[1] == F_DUPFD_CLOEXEC_)
 			emit_open(
-			    regs, ret, sa.a[0],
-			    OP(nr, LW_FD_DUP | (sa.a[1] == F_DUPFD_CLOEXEC_ ? LW_FD_CLOEXEC : 0)),
+			    sa, ret, sa->a[0],
+			    OP(nr, LW_FD_DUP | (sa->a[1] == F_DUPFD_CLOEXEC_ ? LW_FD_CLOEXEC : 0)),
 			    0);
-		else if (sa.a[1] == F_SETFD_)
-			emit_cloexec(sa.a[0], sa.a[2] & FD_CLOEXEC_);
+		else if (sa->a[1] == F_SETFD_)
+			emit_cloexec(sa->a[0], sa->a[2] & FD_CLOEXEC_);
 		return 0;
 	case LW_NR_close_range:
-		emit_close_range(regs, sa.a[0], sa.a[1], sa.a[2]);
+		emit_close_range(sa, sa->a[0], sa->a[1], sa->a[2]);
 		return 0;
 	case LW_NR_pipe:
-		emit_pair(regs, nr, sa.a[0], 0);
+		emit_pair(sa, nr, sa->a[0], 0);
 		return 0;
 	case LW_NR_pipe2:
-		emit_pair(regs, nr, sa.a[0], (sa.a[1] & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
+		emit_pair(sa, nr, sa->a[0], (sa->a[1] & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
 		return 0;
 	case LW_NR_socketpair:
-		emit_pair(regs, nr, sa.a[3], (sa.a[1] & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
+		emit_pair(sa, nr, sa->a[3], (sa->a[1] & O_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
 		return 0;
 
 	case LW_NR_recvmsg:
-		scan_rights(regs, sa.a[1], nr, (sa.a[2] & MSG_CMSG_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
+		scan_rights(sa, sa->a[1], nr, (sa->a[2] & MSG_CMSG_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
 		return 0;
 	case LW_NR_recvmmsg:
 		for (int i = 0; i < LW_RIGHTS_MSGS; i++) {
 			if (i >= ret)
 				break;
 			/* struct mmsghdr: a 56-byte msghdr and msg_len, padded to 64 */
-			scan_rights(regs, sa.a[1] + i * 64, nr,
-				    (sa.a[3] & MSG_CMSG_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
+			scan_rights(sa, sa->a[1] + i * 64, nr,
+				    (sa->a[3] & MSG_CMSG_CLOEXEC_) ? LW_FD_CLOEXEC : 0);
 		}
 		return 0;
 	case LW_NR_signalfd:
 	case LW_NR_signalfd4:
-		if ((int)sa.a[0] != -1)
+		if ((int)sa->a[0] != -1)
 			return 0; /* updates an existing signalfd */
-		cloexec = nr == LW_NR_signalfd4 && (sa.a[3] & O_CLOEXEC_);
+		cloexec = nr == LW_NR_signalfd4 && (sa->a[3] & O_CLOEXEC_);
 		break;
 	case LW_NR_socket:
 	case LW_NR_eventfd2:
@@ -517,30 +515,30 @@ __noinline int fd_sys_exit(struct lw_sys_args *args)
 	case LW_NR_userfaultfd:
 		/* the CLOEXEC flags of these all equal O_CLOEXEC */
 		cloexec =
-		    sa.a[nr == LW_NR_socket || nr == LW_NR_timerfd_create ? 1 : 0] & O_CLOEXEC_;
+		    sa->a[nr == LW_NR_socket || nr == LW_NR_timerfd_create ? 1 : 0] & O_CLOEXEC_;
 		break;
 	case LW_NR_epoll_create1:
-		cloexec = sa.a[0] & O_CLOEXEC_;
+		cloexec = sa->a[0] & O_CLOEXEC_;
 		break;
 	case LW_NR_accept4:
-		cloexec = sa.a[3] & O_CLOEXEC_;
+		cloexec = sa->a[3] & O_CLOEXEC_;
 		break;
 	case LW_NR_memfd_create:
 	case LW_NR_fsopen:
 	case LW_NR_fspick:
-		cloexec = sa.a[nr == LW_NR_fspick ? 2 : 1] & 1; /* MFD/FSOPEN/FSPICK_CLOEXEC */
+		cloexec = sa->a[nr == LW_NR_fspick ? 2 : 1] & 1; /* MFD/FSOPEN/FSPICK_CLOEXEC */
 		break;
 	case LW_NR_fsmount:
-		cloexec = sa.a[1] & 1; /* FSMOUNT_CLOEXEC */
+		cloexec = sa->a[1] & 1; /* FSMOUNT_CLOEXEC */
 		break;
 	case LW_NR_open_tree:
-		cloexec = sa.a[2] & O_CLOEXEC_;
+		cloexec = sa->a[2] & O_CLOEXEC_;
 		break;
 	case LW_NR_fanotify_init:
-		cloexec = sa.a[0] & 1; /* FAN_CLOEXEC */
+		cloexec = sa->a[0] & 1; /* FAN_CLOEXEC */
 		break;
 	case LW_NR_perf_event_open:
-		cloexec = sa.a[4] & PERF_FLAG_FD_CLOEXEC_;
+		cloexec = sa->a[4] & PERF_FLAG_FD_CLOEXEC_;
 		break;
 	case LW_NR_pidfd_open:
 	case LW_NR_pidfd_getfd:
@@ -548,11 +546,11 @@ __noinline int fd_sys_exit(struct lw_sys_args *args)
 		cloexec = 1; /* always O_CLOEXEC */
 		break;
 	case LW_NR_memfd_secret:
-		cloexec = sa.a[0] & O_CLOEXEC_;
+		cloexec = sa->a[0] & O_CLOEXEC_;
 		break;
 	default: /* accept, eventfd, epoll_create, inotify_init */
 		break;
 	}
-	emit_open(regs, ret, -1, OP(nr, cloexec ? LW_FD_CLOEXEC : 0), 0);
+	emit_open(sa, ret, -1, OP(nr, cloexec ? LW_FD_CLOEXEC : 0), 0);
 	return 0;
 }

@@ -51,7 +51,6 @@ struct uprobe_links {
 	struct spec *specs;
 	size_t nr_specs, cap_specs;
 	struct hmap *watched; /* tgid → struct watched * */
-	uint64_t links_made;
 	/* the background closer */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -98,11 +97,6 @@ int uprobe_links__add(struct uprobe_links *u, int prog_fd, const char *prog, con
 	}
 	u->nr_specs++;
 	return 0;
-}
-
-size_t uprobe_links__nr_specs(const struct uprobe_links *u)
-{
-	return u->nr_specs;
 }
 
 static int link_create(const struct spec *first, const uint64_t *offs, const uint64_t *cookies,
@@ -173,7 +167,6 @@ int uprobe_links__watch(struct uprobe_links *u, uint32_t tgid, char *err, size_t
 			break;
 		}
 		w->fds[w->n++] = fd;
-		u->links_made++;
 	}
 	if (!e) {
 		slot = hmap__put(u->watched, tgid, &added);
@@ -193,11 +186,6 @@ out:
 	free(cookies);
 	free(done);
 	return e == -ESRCH ? 0 : e;
-}
-
-bool uprobe_links__watching(const struct uprobe_links *u, uint32_t tgid)
-{
-	return hmap__get(u->watched, tgid) != NULL;
 }
 
 static void *close_worker(void *arg)
@@ -280,11 +268,6 @@ void uprobe_links__detach(struct uprobe_links *u)
 		pthread_join(u->workers[i], NULL);
 	u->nr_workers = 0;
 	u->stop = false;
-}
-
-uint64_t uprobe_links__made(const struct uprobe_links *u)
-{
-	return u ? u->links_made : 0;
 }
 
 void uprobe_links__free(struct uprobe_links *u)

@@ -19,17 +19,14 @@ void uprobe_links__free(struct uprobe_links *u);
  */
 int uprobe_links__add(struct uprobe_links *u, int prog_fd, const char *prog, const char *path,
 		      uint64_t offset, uint64_t cookie, bool ret);
-size_t uprobe_links__nr_specs(const struct uprobe_links *u);
 /* Install every probe added so far in tgid's address space (and in what it
  * execs). Idempotent; a process already gone is not an error. 0 or -errno
  * with err set.
  */
 int uprobe_links__watch(struct uprobe_links *u, uint32_t tgid, char *err, size_t errlen);
-bool uprobe_links__watching(const struct uprobe_links *u, uint32_t tgid);
 /* tgid ended: its links are closed in the background. */
 void uprobe_links__unwatch(struct uprobe_links *u, uint32_t tgid);
 /* Close every link and wait for the kernel to let go of them. */
 void uprobe_links__detach(struct uprobe_links *u);
-uint64_t uprobe_links__made(const struct uprobe_links *u);
 
 #endif

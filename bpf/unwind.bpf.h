@@ -40,17 +40,27 @@ static long lw_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void
 }
 
 /* File name first, then each parent, crossing mount points upward. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lw_path_walk);
+} vma_walk __weak SEC(".maps");
+
 static __always_inline void lw_fill_path(struct lw_ev_cfi_miss *ev, struct file *file)
 {
-	struct lw_path_walk w;
+	__u32 zero = 0;
+	struct lw_path_walk *w = bpf_map_lookup_elem(&vma_walk, &zero);
 
-	lw_walk_path(&w, file);
+	if (!w)
+		return;
+	lw_walk_path(w, file);
 	for (int i = 0; i < LW_PATH_DEPTH; i++) {
-		if (i >= w.n)
+		if (i >= w->n)
 			break;
-		bpf_probe_read_kernel_str(ev->comps[i], LW_COMP_LEN, (void *)w.names[i]);
+		bpf_probe_read_kernel_str(ev->comps[i], LW_COMP_LEN, (void *)w->names[i]);
 	}
-	ev->nr_comps = w.n;
+	ev->nr_comps = w->n;
 }
 
 /* Global (not static) subprograms are verified once, on their own, instead

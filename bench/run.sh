@@ -2,7 +2,7 @@
 # make bench: overhead as ratios against an untraced baseline measured in the
 # same run, plus reference tools where installed. Never asserts on time.
 # LW_BENCH_SECTIONS picks sections (default: all, in this order):
-#   fd mem live reach startup first-event bystander floor nginx redis sqlite
+#   fd mem live reach startup first-event bystander floor nginx redis sqlite sweep
 # Reference programs (valgrind, heaptrack, nginx, wrk, redis, sqlite3):
 # tools/install-bench-deps.sh; a section without them says "not installed".
 set -u
@@ -13,7 +13,7 @@ MEM=$OUT/bench/mem_pairs
 FLOOR=$OUT/bench/floor
 N=${LW_BENCH_N:-200000}
 M=$((N / 2))
-SECTIONS=${LW_BENCH_SECTIONS:-"fd mem live reach startup first-event bystander floor nginx redis sqlite"}
+SECTIONS=${LW_BENCH_SECTIONS:-"fd mem live reach startup first-event bystander floor nginx redis sqlite sweep"}
 [ "$(id -u)" = 0 ] || { echo "bench: needs root"; exit 1; }
 TMP=$(mktemp -d)
 # servers and attached leakwatches are jobs: none outlives the bench
@@ -449,6 +449,20 @@ PY
 	t=$(python3 -c "import sys; print(f'{(int(sys.argv[2]) - int(sys.argv[1])) / 1e6:.3f}')" "$t0" "$(now_us)")
 	printf '  %-36s %8.2f s  %6.1fx plain (target: no slower than valgrind)\n' "leakwatch run --only fd,mem" "$t" "$(ratio "$t" "$base")"
 	echo "    $(phases "$TMP/sq.err")"
+}
+
+sec_sweep() {
+	echo "== sweep: run --fault-sweep malloc,sendmsg=EAGAIN on the router fixture (tests/fixtures/fault_router.c)"
+	local fx=$OUT/fixtures/fault_router t1 t2 t3 sites
+	t1=$(secs $LW run -q -o "$TMP/sw0.txt" -- "$fx")
+	printf '  %-36s %8.2f s\n' "leakwatch run (no faults)" "$t1"
+	t2=$(secs $LW run -q -o "$TMP/sw1.txt" --inject 'malloc@port_msg_alloc' -- "$fx")
+	printf '  %-36s %8.2f s  %6.2fx the plain run\n' "leakwatch run --inject (one fault)" "$t2" "$(ratio "$t2" "$t1")"
+	t3=$(secs $LW run -q -f json -o "$TMP/sw.json" --fault-sweep 'malloc,sendmsg=EAGAIN' -- "$fx")
+	sites=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sweep"]["runs"])' "$TMP/sw.json")
+	printf '  %-36s %8.2f s  %s runs, %.2f s per site (%.2fx the plain run)\n' "leakwatch run --fault-sweep" "$t3" "$sites" \
+		"$(python3 -c "import sys; print(float(sys.argv[1]) / (int(sys.argv[2]) + 1))" "$t3" "$sites")" \
+		"$(python3 -c "import sys; print(float(sys.argv[1]) / (int(sys.argv[2]) + 1) / float(sys.argv[3]))" "$t3" "$sites" "$t1")"
 }
 
 for s in $SECTIONS; do

@@ -3,6 +3,7 @@
  * every probe is attached, then exec'd, so nothing it does early is missed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include "cli/cmd.h"
+#include "fault/fault_run.h"
 #include "session/session.h"
 
 static char *join_argv(char **argv)
@@ -92,11 +94,23 @@ static int drop_to(const struct run_user *ru)
 }
 
 static void child_main(int go_fd, int err_fd, const struct lw_opts *o, const sigset_t *old,
-		       const struct run_user *ru, pid_t leakwatch)
+		       const struct run_user *ru, pid_t leakwatch, char **envp)
 {
 	char **argv = o->argv;
 	char c;
 	int e;
+
+	/* a sweep's faulted runs: the command's output would bury the report */
+	if (o->command_quiet) {
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (nul >= 0) {
+			dup2(nul, 1);
+			dup2(nul, 2);
+			if (nul > 2)
+				close(nul);
+		}
+	}
 
 	sigprocmask(SIG_SETMASK, old, NULL);
 	/* EOF without a byte: leakwatch died before attaching; do not run untraced */
@@ -112,31 +126,61 @@ static void child_main(int go_fd, int err_fd, const struct lw_opts *o, const sig
 	if (!e && !o->keep_running && getppid() != leakwatch)
 		_exit(127);
 	if (!e)
-		execvp(argv[0], argv);
+		execvpe(argv[0], argv, envp ? envp : environ);
 	e = e ? -e : errno;
 	if (write(err_fd, &e, sizeof(e)) < 0)
 		_exit(127);
 	_exit(127);
 }
 
-int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
+/* Fault rules need the library in the command: prepare it before the fork. */
+static int prepare_faults(const struct lw_opts *o, const struct lw_fault_plan *plan,
+			  const struct run_user *ru, struct lw_fault_run *fr, char *err,
+			  size_t errlen)
+{
+	int e = fault_run__prepare(fr, plan, o->argv, environ, ru->drop ? ru->uid : 0,
+				   ru->drop ? ru->gid : 0, err, errlen);
+
+	if (e == -ENOENT)
+		return LW_EXIT_ENV;
+	if (e == -EINVAL)
+		return LW_EXIT_USAGE;
+	if (e)
+		return LW_EXIT_TARGET;
+	if (!fault_run__envp(fr, environ)) {
+		snprintf(err, errlen, "out of memory");
+		return LW_EXIT_INTERNAL;
+	}
+	fr->timeout_s = o->fault_timeout_s;
+	return 0;
+}
+
+int run_once(const struct lw_opts *o, const struct lw_fault_plan *plan, struct lw_fault_run *fr,
+	     const sigset_t *orig, struct lw_session **sp, char *err, size_t errlen)
 {
 	struct lw_session *s = NULL;
 	int go[2] = {-1, -1}, ep[2] = {-1, -1};
-	int rc = LW_EXIT_INTERNAL, e, pidfd = -1, child_errno = 0, status, found;
+	int rc = LW_EXIT_INTERNAL, e, pidfd = -1, child_errno = 0, status;
 	sigset_t block, old;
 	struct run_user ru;
 	char *cmdline;
 	pid_t child, self;
 
+	*sp = NULL;
 	if (resolve_run_user(o->user, &ru, err, errlen))
 		return LW_EXIT_USAGE;
+	if (fr && (rc = prepare_faults(o, plan ? plan : o->faults, &ru, fr, err, errlen)))
+		return rc;
+	rc = LW_EXIT_INTERNAL;
 	/* from here on an end signal is read by the loop, which then reports:
 	 * one that comes while BPF loads ends the run right after it starts
 	 */
 	session__end_signals(&block);
 	sigaddset(&block, SIGCHLD); /* read by the loop when it follows the command */
 	sigprocmask(SIG_BLOCK, &block, &old);
+	/* a sweep's later runs: the command gets the mask leakwatch started with */
+	if (orig)
+		old = *orig;
 	e = session__new(&s, o);
 	if (e) {
 		snprintf(err, errlen, "%s", session__error(s));
@@ -159,11 +203,21 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 		goto out;
 	}
 	if (child == 0)
-		child_main(go[0], ep[1], o, &old, &ru, self);
+		child_main(go[0], ep[1], o, &old, &ru, self, fr ? fr->envp : NULL);
 	close(go[0]);
 	close(ep[1]);
 	go[0] = ep[1] = -1;
 
+	if (fr) {
+		if ((e = fault_run__write_conf(fr, child))) {
+			snprintf(err, errlen, "--inject: cannot write %s: %s", fr->conf,
+				 strerror(-e));
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+			goto out;
+		}
+		session__set_report_hook(s, fault_run__report_hook, fr);
+	}
 	pidfd = syscall(SYS_pidfd_open, child, 0);
 	if (pidfd < 0 || session__add_target(s, child, true) || session__attach(s)) {
 		snprintf(err, errlen, "%s", pidfd < 0 ? strerror(errno) : session__error(s));
@@ -202,33 +256,20 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 		goto out;
 	}
 
-	e = session__loop(s, pidfd, child);
+	session__loop(s, pidfd, child);
 	status = session__child_status(s);
 	if (status < 0 && o->keep_running) {
 		fprintf(stderr, "leakwatch: %s (pid %d) keeps running, untraced (--keep-running)\n",
 			o->argv[0], child);
-		status = 0;
 	} else if (status < 0) {
 		/* stopped early (second signal): end the command, then report */
 		kill(child, SIGKILL);
-		if (waitpid(child, &status, 0) != child)
-			status = SIGKILL; /* as the wait status of the kill above */
+		waitpid(child, NULL, 0);
 	}
-	found = session__report(s);
-	if (found < 0) {
-		snprintf(err, errlen, "%s", session__error(s));
-		rc = LW_EXIT_INTERNAL;
-		goto out;
-	}
-	if (found > 0)
-		rc = o->error_exitcode;
-	else if (WIFEXITED(status))
-		rc = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		rc = 128 + WTERMSIG(status);
-	else
-		rc = LW_EXIT_OK;
-	(void)e;
+	if (fr)
+		fr->timed_out = o->fault_timeout_s > 0 && o->duration_s == o->fault_timeout_s &&
+				session__duration_hit(s);
+	rc = 0;
 out:
 	for (int i = 0; i < 2; i++) {
 		if (go[i] >= 0)
@@ -238,6 +279,59 @@ out:
 	}
 	if (pidfd >= 0)
 		close(pidfd);
+	if (rc) {
+		session__free(s);
+		return rc;
+	}
+	*sp = s;
+	return 0;
+}
+
+/* The command's status as run's own: what it exited with, 128 + a signal. */
+int run_status_code(int status, bool keep_running)
+{
+	if (status < 0)
+		return keep_running ? LW_EXIT_OK : 128 + SIGKILL;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return LW_EXIT_OK;
+}
+
+int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
+{
+	struct lw_fault_run *fr = NULL;
+	struct lw_session *s;
+	int rc, found;
+
+	if (o->faults && o->sweep)
+		return cmd_sweep(o, err, errlen);
+	if (o->faults && !(fr = calloc(1, sizeof(*fr)))) {
+		snprintf(err, errlen, "out of memory");
+		return LW_EXIT_INTERNAL;
+	}
+	rc = run_once(o, NULL, fr, NULL, &s, err, errlen);
+	if (rc)
+		goto out;
+	found = session__report(s);
+	if (found < 0) {
+		snprintf(err, errlen, "%s", session__error(s));
+		rc = LW_EXIT_INTERNAL;
+	} else if (found > 0) {
+		rc = o->error_exitcode;
+	} else {
+		rc = run_status_code(session__child_status(s), o->keep_running);
+	}
+	if (fr && !fr->log.n)
+		fprintf(stderr, "leakwatch: --inject: the fault library never ran in the command "
+				"(a static or set-id program, or LD_PRELOAD reset on the way)\n");
+	else if (fr && !fault_run__fired(fr))
+		fprintf(stderr, "leakwatch: --inject: no call matched, no fault was made\n");
 	session__free(s);
+out:
+	if (fr)
+		fault_run__free(fr);
+	free(fr);
 	return rc;
 }

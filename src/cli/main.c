@@ -8,6 +8,7 @@
 #include "base/num.h"
 #include "cli/cmd.h"
 #include "detect/detector.h"
+#include "fault/fault_spec.h"
 #include "report/kinds.h"
 #include "report/output.h"
 #include "report/report.h"
@@ -75,6 +76,13 @@ static const char usage_text[] =
     "      --no-follow          do not follow child processes\n"
     "  -u, --user USER          run: run COMMAND as USER (name or uid) while leakwatch\n"
     "                           stays root; default: $SUDO_UID when set, else root\n"
+    "      --inject RULES       run: make calls fail, FUNC[=ERRNO][@WHERE][:WHICH],\n"
+    "                           comma-separated (see Fault injection below)\n"
+    "      --fault-sweep FUNCS  run: fail each call site of FUNC[=ERRNO],... in turn\n"
+    "      --fault-top          faults only in the command's own process\n"
+    "      --fault-all-sites    sweep: also sites outside the program's executable\n"
+    "      --fault-timeout S    a faulted run still going after S s is a fault-hang\n"
+    "      --sweep-max N        sweep: at most N sites (default 200)\n"
     "  -q, --quiet              no live status line\n"
     "  -v, --verbose            libbpf diagnostics, probe sites, phase times\n"
     "  -V, --version            print the version\n"
@@ -83,6 +91,16 @@ static const char usage_text[] =
 
 /* After the generated Detectors and Finding kinds sections. */
 static const char usage_tail[] =
+    "Fault injection (run): FUNC is an allocator (malloc calloc realloc\n"
+    "  posix_memalign aligned_alloc memalign valloc pvalloc strdup strndup), mmap,\n"
+    "  an fd maker (open openat creat fopen socket socketpair pipe pipe2 dup dup2\n"
+    "  dup3 accept accept4 epoll_create1 eventfd memfd_create) or a transfer\n"
+    "  (sendmsg sendmmsg send sendto write writev read readv recv recvmsg recvfrom\n"
+    "  connect). ERRNO defaults: ENOMEM, EMFILE, EAGAIN (sends, writes), EIO\n"
+    "  (reads), ECONNRESET (receives), ECONNREFUSED. WHERE: a function on the\n"
+    "  caller's stack (any frame; '*': anywhere). WHICH: N (default 1), N-M,\n"
+    "  'every K'.\n"
+    "\n"
     "Exit codes: 0 clean (run: the command's own status), 23 leaks found,\n"
     "  2 usage (bad option or number, bad rule file, -o FILE cannot be created),\n"
     "  3 environment (not root, no BTF, BPF failure), 4 target (no such process,\n"
@@ -94,7 +112,9 @@ static const char usage_tail[] =
     "  leakwatch run --format json -o leaks.json -- make test\n"
     "  leakwatch attach -p $(pidof nginx) --duration 60 --min-age 10\n"
     "  leakwatch attach -p 1234 --interval 5         # watch per-site growth live\n"
-    "  leakwatch run --only fd,mem -- ./tests        # fds and heap blocks\n";
+    "  leakwatch run --only fd,mem -- ./tests        # fds and heap blocks\n"
+    "  leakwatch run --inject 'malloc@port_msg_alloc:1' -- ./router_test\n"
+    "  leakwatch run --fault-sweep malloc,sendmsg=EAGAIN -- ./router_test\n";
 
 enum {
 	OPT_MIN_AGE = 256,
@@ -119,6 +139,12 @@ enum {
 	OPT_KILL_AFTER,
 	OPT_KEEP_RUNNING,
 	OPT_OUTPUT_SPECIAL,
+	OPT_INJECT,
+	OPT_FAULT_SWEEP,
+	OPT_FAULT_TOP,
+	OPT_FAULT_ALL_SITES,
+	OPT_FAULT_TIMEOUT,
+	OPT_SWEEP_MAX,
 };
 
 static const struct option long_opts[] = {
@@ -151,6 +177,12 @@ static const struct option long_opts[] = {
     {"user", required_argument, NULL, 'u'},
     {"kill-after", required_argument, NULL, OPT_KILL_AFTER},
     {"keep-running", no_argument, NULL, OPT_KEEP_RUNNING},
+    {"inject", required_argument, NULL, OPT_INJECT},
+    {"fault-sweep", required_argument, NULL, OPT_FAULT_SWEEP},
+    {"fault-top", no_argument, NULL, OPT_FAULT_TOP},
+    {"fault-all-sites", no_argument, NULL, OPT_FAULT_ALL_SITES},
+    {"fault-timeout", required_argument, NULL, OPT_FAULT_TIMEOUT},
+    {"sweep-max", required_argument, NULL, OPT_SWEEP_MAX},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
@@ -191,7 +223,11 @@ static void usage(FILE *out)
 		}
 		fputc('\n', out);
 	}
-	fputc('\n', out);
+	fputs("  fault", out);
+	for (size_t k = 0; k < lw_nr_kinds; k++)
+		if (!strcmp(lw_kinds[k].detector, "fault"))
+			fprintf(out, " %s", lw_kinds[k].name);
+	fputs(" (run --inject, --fault-sweep)\n\n", out);
 	fputs(usage_tail, out);
 }
 
@@ -244,6 +280,7 @@ int main(int argc, char **argv)
 	    .kill_after_s = 5,
 	    .sample_every = 1,
 	};
+	static struct lw_fault_plan faults;
 	char err[1024] = "";
 	const char *verb;
 	unsigned closed;
@@ -393,6 +430,37 @@ int main(int argc, char **argv)
 		case OPT_KEEP_RUNNING:
 			o.keep_running = true;
 			break;
+		case OPT_INJECT:
+			if (o.sweep)
+				return usage_error("%s", "--inject and --fault-sweep do not mix");
+			o.faults = &faults;
+			if (fault_spec__parse_inject(optarg, &faults, err, sizeof(err)))
+				return usage_error("--inject: %s", err);
+			break;
+		case OPT_FAULT_SWEEP:
+			if (faults.nr_rules)
+				return usage_error("%s", "--inject and --fault-sweep do not mix");
+			o.faults = &faults;
+			o.sweep = true;
+			if (fault_spec__parse_sweep(optarg, &faults, err, sizeof(err)))
+				return usage_error("--fault-sweep: %s", err);
+			break;
+		case OPT_FAULT_TOP:
+			faults.top_only = true;
+			break;
+		case OPT_FAULT_ALL_SITES:
+			faults.all_sites = true;
+			break;
+		case OPT_FAULT_TIMEOUT:
+			if (parse_seconds(optarg, 0, &o.fault_timeout_s) || o.fault_timeout_s <= 0)
+				return usage_error("invalid --fault-timeout '%s' (seconds)",
+						   optarg);
+			break;
+		case OPT_SWEEP_MAX:
+			if (parse_int(optarg, 1, 100000, &v))
+				return usage_error("invalid --sweep-max '%s' (1-100000)", optarg);
+			o.sweep_max = (unsigned)v;
+			break;
 		case 'q':
 			o.quiet = true;
 			break;
@@ -409,6 +477,11 @@ int main(int argc, char **argv)
 			return LW_EXIT_USAGE; /* getopt printed the reason */
 		}
 	}
+	if (!o.faults && (faults.top_only || faults.all_sites || o.fault_timeout_s || o.sweep_max))
+		return usage_error("%s", "--fault-top, --fault-all-sites, --fault-timeout and "
+					 "--sweep-max go with --inject or --fault-sweep");
+	if (o.faults && !o.sweep && (faults.all_sites || o.sweep_max))
+		return usage_error("%s", "--fault-all-sites and --sweep-max go with --fault-sweep");
 	if (o.mode == LW_MODE_RUN) {
 		if (optind >= argc)
 			return usage_error(
@@ -425,7 +498,14 @@ int main(int argc, char **argv)
 					   "shares stdout",
 					   o.format);
 		o.argv = &argv[optind];
+		/* a faulted run still going at --fault-timeout ends as --duration does */
+		if (o.fault_timeout_s && (!o.duration_s || o.fault_timeout_s < o.duration_s))
+			o.duration_s = o.fault_timeout_s;
 	} else {
+		if (o.faults || faults.top_only || faults.all_sites || o.fault_timeout_s ||
+		    o.sweep_max)
+			return usage_error("%s", "attach: fault injection is for run: leakwatch "
+						 "never makes a running process's calls fail");
 		if (!o.pid)
 			return usage_error("%s", "attach: missing -p PID");
 		if (optind < argc)

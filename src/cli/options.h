@@ -17,6 +17,7 @@
 enum lw_mode { LW_MODE_RUN, LW_MODE_ATTACH };
 
 struct lw_output;
+struct lw_fault_plan;
 
 struct lw_opts {
 	enum lw_mode mode;
@@ -47,7 +48,7 @@ struct lw_opts {
 	 * runs whenever rules are given
 	 */
 	uint32_t detectors;
-	bool detectors_given; /* --only: what it names was asked for */
+	bool detectors_given;  /* --only: what it names was asked for */
 	uint32_t sample_every; /* mem: keep 1 block in N */
 	uint64_t min_size, max_size;
 	bool no_stacks;	     /* mem: no allocation stacks (cost floor) */
@@ -58,6 +59,12 @@ struct lw_opts {
 	bool strict_fds;     /* every fd open at the end is a leak (valgrind's rule) */
 	bool verbose;
 	bool quiet; /* no live status line */
+	/* run --inject / --fault-sweep (fault/fault_spec.h); NULL: no faults */
+	struct lw_fault_plan *faults;
+	bool sweep;		/* --fault-sweep: faults->record names the functions */
+	double fault_timeout_s; /* a faulted run still going then is a fault-hang (0: none) */
+	unsigned sweep_max;	/* at most this many sites (runs) */
+	bool command_quiet;	/* the command's stdout and stderr go to /dev/null */
 };
 
 #endif

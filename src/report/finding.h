@@ -46,16 +46,32 @@ static inline bool lw_ips__is_return(const struct lw_ips *ips, unsigned i)
 	return i > 0 || !(ips->flags & LW_STK_EXACT_PC);
 }
 
-#define LW_FINDING_EXTRA_MAX 2
+#define LW_FINDING_EXTRA_MAX 3
 
 /* Secondary evidence, e.g. a double free's "allocated at" and "previously
  * freed at" stacks (valgrind prints the same pair).
  */
 struct lw_evidence {
 	const char *label; /* static string */
+	uint32_t pid;	   /* whose addresses these are; 0: the finding's */
 	struct lw_ips stack;
 	unsigned nr_frames;
 	struct lw_sym_frame *frames; /* filled by the symbolizer */
+};
+
+/* run --inject / --fault-sweep: the call leakwatch made fail in the run
+ * that found this (its stack is extra[stack_idx]).
+ */
+struct lw_fault_note {
+	bool set;
+	char func[24];
+	int err;
+	uint64_t nth;  /* the failing call was the nth matching one */
+	uint64_t site; /* hash of its stack (the sweep's site id) */
+	uint32_t pid, tid;
+	uint64_t fired; /* faults made in that run in all */
+	int stack_idx;	/* -1: no stack */
+	char rule[192]; /* the rule as written */
 };
 
 struct lw_finding {
@@ -84,6 +100,7 @@ struct lw_finding {
 	struct lw_evidence extra[LW_FINDING_EXTRA_MAX];
 	unsigned nr_frames;
 	struct lw_sym_frame *frames; /* filled by the symbolizer */
+	struct lw_fault_note fault;
 };
 
 struct lw_findings {

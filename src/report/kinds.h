@@ -11,7 +11,7 @@
 
 struct lw_kind {
 	const char *name;     /* public contract: "fd-leak", ... */
-	const char *detector; /* "fd", "mem", "pair", "mount", "proc" */
+	const char *detector; /* "fd", "mem", "pair", "mount", "proc"; "fault": run --inject */
 	bool is_leak;	      /* never released: the "leak:" suppression scope */
 	bool gates_exit;      /* unsuppressed, it makes run exit --error-exitcode */
 	bool aged;	      /* still alive at the end: titled "Leak of", has an age */
@@ -37,7 +37,9 @@ struct lw_kind {
 	X("mount-propagation-leak", "mount", false, true, true, false)                             \
 	X("mount-race", "mount", false, true, false, false)                                        \
 	X("mount-leftover", "mount", false, true, false, false)                                    \
-	X("respawn-storm", "proc", false, true, false, false)
+	X("respawn-storm", "proc", false, true, false, false)                                      \
+	X("fault-crash", "fault", false, true, false, false)                                       \
+	X("fault-hang", "fault", false, true, false, false)
 
 extern const struct lw_kind lw_kinds[];
 extern const size_t lw_nr_kinds;

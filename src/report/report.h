@@ -24,6 +24,28 @@ struct lw_scan_stats {
 	char off[160]; /* the first reason a process could not be held */
 };
 
+/* --fault-sweep: one call site tried. */
+struct lw_sweep_site {
+	char func[24];
+	int err;
+	uint64_t hash;	     /* the site's stack hash */
+	char at[192];	     /* "port_msg_alloc <- router_handle <- main" */
+	uint64_t findings;   /* findings its fault found that the clean run did not */
+	const char *outcome; /* "clean", "findings", "crashed", "timed out", "not reached" */
+};
+
+/* run --inject / --fault-sweep. */
+struct lw_fault_meta {
+	bool on;
+	char rules[512]; /* --inject: the rules as written */
+	uint64_t fired;	 /* faults made */
+	uint64_t procs;	 /* processes the injection library ran in */
+	bool sweep;
+	uint64_t sites, runs, crashed, timed_out, not_reached, skipped, findings;
+	const struct lw_sweep_site *site;
+	size_t nr_site;
+};
+
 struct lw_report_meta {
 	const char *tool_version;
 	const char *mode;    /* "run" | "attach" | "replay" */
@@ -37,6 +59,7 @@ struct lw_report_meta {
 	uint64_t reconciled; /* attach: entries /proc/PID/fd reconciliation corrected */
 	size_t nr_suppressed;
 	const char *incomplete_reason; /* NULL when complete */
+	struct lw_fault_meta fault;
 };
 
 struct reporter_ops;
@@ -74,6 +97,10 @@ int report__write(const struct reporter_ops *ops, FILE *out, const struct lw_rep
  * the blank line between findings; JUnit reuses it as the failure body.
  */
 int report_text__block(FILE *out, const struct lw_finding *f);
+/* "malloc failing with ENOMEM (call 1) at port_msg_alloc <- main" for a
+ * finding with f->fault set.
+ */
+void report_fault__line(const struct lw_finding *f, char *buf, size_t len);
 /* Length of the valid UTF-8 sequence at p (n bytes available), 0 if invalid. */
 size_t report__utf8_seq(const unsigned char *p, size_t n);
 /* False when anything may be missing from the report. */

@@ -206,6 +206,82 @@ static void write_stack(FILE *out, const struct lw_finding *f)
 	fputs("\n    }", out);
 }
 
+/* run --inject / --fault-sweep: the fault the run that found it made */
+static void write_fault(FILE *out, const struct lw_finding *f)
+{
+	const struct lw_fault_note *n = &f->fault;
+	const struct lw_evidence *x = n->stack_idx >= 0 && (unsigned)n->stack_idx < f->nr_extra
+					  ? &f->extra[n->stack_idx]
+					  : NULL;
+	char line[512];
+
+	if (!n->set) {
+		fputs("      \"fault\": null,\n", out);
+		return;
+	}
+	report_fault__line(f, line, sizeof(line));
+	fputs("      \"fault\": {\"func\": ", out);
+	json_str(out, n->func);
+	fprintf(out, ", \"errno\": %d, \"errno_name\": ", n->err);
+	json_str(out, strerrorname_np(n->err));
+	fprintf(out,
+		", \"call\": %" PRIu64 ", \"site\": \"%016" PRIx64 "\", \"pid\": %" PRIu32
+		", \"tid\": %" PRIu32 ", \"faults_in_run\": %" PRIu64 ", \"rule\": ",
+		n->nth, n->site, n->pid, n->tid, n->fired);
+	json_str(out, n->rule[0] ? n->rule : NULL);
+	fputs(", \"summary\": ", out);
+	json_str(out, line);
+	fputs(",\n        \"stack\": ", out);
+	if (x)
+		write_frames(out, &x->stack, x->frames, x->nr_frames);
+	else
+		fputs("[]", out);
+	fputs("},\n", out);
+}
+
+/* Top level: "faults" (--inject) or "sweep" (--fault-sweep), else null. */
+static void write_fault_meta(FILE *out, const struct lw_report_meta *m)
+{
+	const struct lw_fault_meta *fm = &m->fault;
+
+	fputs("  \"faults\": ", out);
+	if (fm->on && !fm->sweep) {
+		fputs("{\"rules\": ", out);
+		json_str(out, fm->rules);
+		fprintf(out, ", \"made\": %" PRIu64 ", \"processes\": %" PRIu64 "}", fm->fired,
+			fm->procs);
+	} else {
+		fputs("null", out);
+	}
+	fputs(",\n  \"sweep\": ", out);
+	if (!fm->on || !fm->sweep) {
+		fputs("null,\n", out);
+		return;
+	}
+	fputs("{\n    \"functions\": ", out);
+	json_str(out, fm->rules);
+	fprintf(out,
+		",\n    \"sites\": %" PRIu64 ",\n    \"runs\": %" PRIu64
+		",\n    \"findings\": %" PRIu64 ",\n    \"crashed\": %" PRIu64
+		",\n    \"timed_out\": %" PRIu64 ",\n    \"not_reached\": %" PRIu64
+		",\n    \"skipped\": %" PRIu64 ",\n    \"per_site\": [",
+		fm->sites, fm->runs, fm->findings, fm->crashed, fm->timed_out, fm->not_reached,
+		fm->skipped);
+	for (size_t i = 0; i < fm->nr_site; i++) {
+		const struct lw_sweep_site *x = &fm->site[i];
+
+		fprintf(out, "%s\n      {\"func\": ", i ? "," : "");
+		json_str(out, x->func);
+		fprintf(out, ", \"errno\": %d, \"site\": \"%016" PRIx64 "\", \"at\": ", x->err,
+			x->hash);
+		json_str(out, x->at);
+		fputs(", \"outcome\": ", out);
+		json_str(out, x->outcome);
+		fprintf(out, ", \"findings\": %" PRIu64 "}", x->findings);
+	}
+	fputs(fm->nr_site ? "\n    ]\n  },\n" : "]\n  },\n", out);
+}
+
 static int json_finding(struct lw_reporter *r, const struct lw_finding *f)
 {
 	struct json_state *st = r->priv;
@@ -241,6 +317,7 @@ static int json_finding(struct lw_reporter *r, const struct lw_finding *f)
 		fprintf(out,
 			"      \"indirect\": {\"bytes\": %" PRIu64 ", \"count\": %" PRIu64 "},\n",
 			f->indirect_bytes, f->indirect_count);
+	write_fault(out, f);
 	/* only when set: the unwinder ran past the copied slice */
 	if (f->stack.flags & LW_STK_SLICE_END)
 		fputs("      \"stack_truncated\": true,\n", out);
@@ -282,6 +359,7 @@ static int json_end(struct lw_reporter *r, const struct lw_report_meta *m, size_
 	lw_stats__json(out, &m->stats, "    ");
 	fprintf(out, "    \"reconciled\": %" PRIu64 ",\n    \"suppressed\": %zu\n  },\n",
 		m->reconciled, m->nr_suppressed);
+	write_fault_meta(out, m);
 	write_scan(out, &m->scan);
 	fputs("}\n", out);
 	return status(out);

@@ -144,6 +144,10 @@ static void print_title(FILE *out, const struct lw_finding *f, const char *kind)
 		snprintf(what, sizeof(what), "%" PRIu64 " %s in %" PRIu64 " %s", f->bytes,
 			 plural(f->bytes, "byte", "bytes"), f->count,
 			 plural(f->count, "object", "objects"));
+	else if (!strcmp(kind, "fault-crash"))
+		snprintf(what, sizeof(what), "Crash under an injected fault");
+	else if (!strcmp(kind, "fault-hang"))
+		snprintf(what, sizeof(what), "Hang under an injected fault");
 	if (!what[0])
 		fprintf(out, "%s (count %" PRIu64 ")", kind, f->count);
 	else
@@ -233,6 +237,14 @@ int report_text__block(FILE *out, const struct lw_finding *f)
 	print_title(out, f, kind);
 	if (f->why)
 		fprintf(out, "  why: %s\n", f->why);
+	if (f->fault.set) {
+		char line[512];
+
+		report_fault__line(f, line, sizeof(line));
+		fputs("  under injected fault: ", out);
+		put_safe(out, line);
+		fputc('\n', out);
+	}
 	if (f->indirect_count)
 		fprintf(out, "  keeps %" PRIu64 " %s in %" PRIu64 " %s indirectly lost\n",
 			f->indirect_bytes, plural(f->indirect_bytes, "byte", "bytes"),
@@ -330,6 +342,43 @@ static void print_scan(FILE *out, const struct lw_report_meta *m)
 			m->pid, sc->not_frozen, sc->not_frozen == 1 ? "" : "es", sc->off);
 }
 
+/* run --inject / --fault-sweep: what was made to fail, and how it went. */
+static void print_faults(FILE *out, const struct lw_report_meta *m)
+{
+	const struct lw_fault_meta *fm = &m->fault;
+
+	if (!fm->on)
+		return;
+	if (!fm->sweep) {
+		fprintf(out, "==%" PRIu32 "== faults injected: %" PRIu64 " (", m->pid, fm->fired);
+		put_safe(out, fm->rules);
+		fprintf(out, "), the library ran in %" PRIu64 " process%s\n", fm->procs,
+			fm->procs == 1 ? "" : "es");
+		if (!fm->fired)
+			fprintf(out,
+				"==%" PRIu32 "== WARNING: no call matched: no fault was made\n",
+				m->pid);
+		return;
+	}
+	fprintf(out,
+		"==%" PRIu32 "== fault sweep (%s): %" PRIu64 " sites, %" PRIu64 " runs, %" PRIu64
+		" findings under faults, %" PRIu64 " crashed, %" PRIu64 " timed out, %" PRIu64
+		" not reached, %" PRIu64 " skipped\n",
+		m->pid, fm->rules, fm->sites, fm->runs, fm->findings, fm->crashed, fm->timed_out,
+		fm->not_reached, fm->skipped);
+	for (size_t i = 0; i < fm->nr_site; i++) {
+		const struct lw_sweep_site *x = &fm->site[i];
+
+		fprintf(out, "==%" PRIu32 "==   site %zu: %s at ", m->pid, i + 1, x->func);
+		put_safe(out, x->at);
+		fprintf(out, ": %s", x->outcome);
+		if (x->findings)
+			fprintf(out, " (%" PRIu64 " finding%s)", x->findings,
+				x->findings == 1 ? "" : "s");
+		fputc('\n', out);
+	}
+}
+
 /* The loud line: any lost event or full map means findings may be missing. */
 static void print_loss(FILE *out, const struct lw_report_meta *m)
 {
@@ -364,6 +413,7 @@ static int text_end(struct lw_reporter *r, const struct lw_report_meta *m, size_
 		fprintf(out, "==%" PRIu32 "== /proc reconciliation corrected %" PRIu64 " fd%s\n",
 			m->pid, m->reconciled, m->reconciled == 1 ? "" : "s");
 	print_scan(out, m);
+	print_faults(out, m);
 	print_loss(out, m);
 	return status(out);
 }

@@ -60,6 +60,32 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child);
  */
 int session__report(struct lw_session *s);
 
+/* session__report in two steps: collect returns the number of findings not
+ * suppressed that gate the exit (or -errno) and fills fs (the caller frees
+ * it) and m (whose strings live as long as s); write emits a report
+ * (findings of other sessions too: --fault-sweep) and detaches. 0 or -errno.
+ */
+int session__collect(struct lw_session *s, struct lw_findings *fs, struct lw_report_meta *m);
+int session__write(struct lw_session *s, const struct lw_report_meta *m,
+		   const struct lw_findings *fs);
+
+/* Remove every probe now (write does it too): a sweep keeps its clean
+ * run's session for the report while the faulted runs go on.
+ */
+void session__stop(struct lw_session *s);
+/* Symbolize f's stacks with s's view of the processes (sweep sites). */
+int session__symbolize(struct lw_session *s, struct lw_finding *f);
+
+/* Called by collect after the detectors' findings are in and before they
+ * are symbolized: it may add findings (raw stacks) and fill m's fault part.
+ * child_status: the run command's wait status, -1 if not collected.
+ */
+typedef int (*lw_report_hook_fn)(void *ctx, struct lw_findings *fs, struct lw_report_meta *m,
+				 int child_status);
+void session__set_report_hook(struct lw_session *s, lw_report_hook_fn fn, void *ctx);
+
+/* run mode: --duration's end came before the command's. */
+bool session__duration_hit(const struct lw_session *s);
 /* run mode: the child's wait status, -1 if not collected. */
 int session__child_status(const struct lw_session *s);
 void session__set_command(struct lw_session *s, const char *cmdline);

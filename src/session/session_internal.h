@@ -87,7 +87,11 @@ struct lw_session {
 	bool probes_ready;     /* the detectors added their uprobes */
 	uint64_t watch_failed; /* processes whose uprobes could not go in */
 	struct lw_scan_stats scan;
-	int sigfd; /* the loop's signalfd, kept for a second signal during the report */
+	int sigfd;	   /* the loop's signalfd, kept for a second signal during the report */
+	bool duration_hit; /* run: --duration ended the command */
+	lw_report_hook_fn report_hook; /* run --inject: fault findings and notes */
+	void *report_ctx;
+	char reason[768]; /* the report's incomplete_reason */
 	char errmsg[512];
 };
 

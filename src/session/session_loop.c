@@ -205,6 +205,7 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 					break;
 				}
 				kill(run_child, SIGTERM);
+				s->duration_hit = true;
 				if (kill_timer < 0) {
 					kill_timer = timer_fd(s->opts->kill_after_s, false);
 					if ((err = epoll_add(ep, kill_timer, SRC_KILL)))

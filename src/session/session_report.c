@@ -136,15 +136,13 @@ static int emit(struct lw_session *s, const struct reporter_ops *ops, FILE *out,
 	return err;
 }
 
-int session__report(struct lw_session *s)
+int session__collect(struct lw_session *s, struct lw_findings *out, struct lw_report_meta *mo)
 {
-	const struct reporter_ops *ops = reporter__find(s->opts->format);
 	struct lw_findings fs = {};
 	struct lw_report_meta m = {};
-	char reason[768];
+	char *reason = s->reason;
 	size_t unsymbolized = 0;
 	int sig = 0;
-	FILE *out = output__stream(s->opts->out);
 	size_t shown = 0;
 	uint64_t now;
 	int err;
@@ -164,6 +162,11 @@ int session__report(struct lw_session *s)
 	if (err)
 		return set_error(s, err, "cannot correlate events: %s", strerror(-err));
 	lw_findings__merge_truncated(&fs);
+	/* run --inject: the faults made, crashes and hangs under them */
+	if (s->report_hook && (err = s->report_hook(s->report_ctx, &fs, &m, s->child_status))) {
+		lw_findings__free(&fs);
+		return set_error(s, err, "cannot read the fault log: %s", strerror(-err));
+	}
 	for (size_t i = 0; i < fs.n; i++) {
 		struct lw_finding *f = &fs.v[i];
 
@@ -211,22 +214,66 @@ int session__report(struct lw_session *s)
 		if (s->dets[i].ops->meta)
 			s->dets[i].ops->meta(s->dets[i].d, &m);
 	m.incomplete_reason = incomplete_reason(&m.stats, s->user_errors, s->watch_failed,
-						m.incomplete_reason, reason, sizeof(reason));
+						m.incomplete_reason, reason, sizeof(s->reason));
 	if (unsymbolized) {
 		size_t off = m.incomplete_reason ? strlen(reason) : 0;
 
-		snprintf(reason + off, sizeof(reason) - off,
+		snprintf(reason + off, sizeof(s->reason) - off,
 			 "%sreport cut short by %s: %zu of %zu findings not symbolized",
 			 off ? "; " : "", strsignal(sig), unsymbolized, fs.n);
 		m.incomplete_reason = reason;
 	}
+	*out = fs;
+	*mo = m;
+	return (int)shown;
+}
+
+int session__write(struct lw_session *s, const struct lw_report_meta *m,
+		   const struct lw_findings *fs)
+{
+	const struct reporter_ops *ops = reporter__find(s->opts->format);
+	FILE *out = output__stream(s->opts->out);
+	int err;
 
 	/* opened before the run (report/output.c); renamed into place here */
-	err = output__commit(s->opts->out, emit(s, ops, out, &m, &fs));
+	err = output__commit(s->opts->out, emit(s, ops, out, m, fs));
 	if (err)
 		set_error(s, err, "cannot write the report to %s: %s", output__name(s->opts->out),
 			  strerror(-err));
-	lw_findings__free(&fs);
 	session__detach(s);
-	return err ? err : (int)shown;
+	return err;
+}
+
+int session__report(struct lw_session *s)
+{
+	struct lw_findings fs = {};
+	struct lw_report_meta m = {};
+	int shown = session__collect(s, &fs, &m), err;
+
+	if (shown < 0)
+		return shown;
+	err = session__write(s, &m, &fs);
+	lw_findings__free(&fs);
+	return err ? err : shown;
+}
+
+void session__set_report_hook(struct lw_session *s, lw_report_hook_fn fn, void *ctx)
+{
+	s->report_hook = fn;
+	s->report_ctx = ctx;
+}
+
+bool session__duration_hit(const struct lw_session *s)
+{
+	return s->duration_hit;
+}
+
+void session__stop(struct lw_session *s)
+{
+	session__detach(s);
+}
+
+int session__symbolize(struct lw_session *s, struct lw_finding *f)
+{
+	return symbolizer__finding(s->sym, f);
 }

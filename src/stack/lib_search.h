@@ -17,6 +17,9 @@
 #include <sys/types.h>
 #include "stack/proc_file.h"
 
+/* The file name of leakwatch's fault-injection library (inject/). */
+#define LW_INJECT_LIB_NAME "liblwinject.so"
+
 enum ls_how { LS_EXE, LS_PRELOAD, LS_SYS_PRELOAD, LS_NEEDED };
 
 struct ls_obj {

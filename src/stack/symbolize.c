@@ -536,7 +536,8 @@ int symbolizer__finding(struct symbolizer *s, struct lw_finding *f)
 	err = symbolize_ips(s, f->pid, &f->stack, &f->frames, &f->nr_frames);
 	for (unsigned i = 0; i < f->nr_extra && i < LW_FINDING_EXTRA_MAX; i++) {
 		struct lw_evidence *x = &f->extra[i];
-		int e = symbolize_ips(s, f->pid, &x->stack, &x->frames, &x->nr_frames);
+		int e = symbolize_ips(s, x->pid ? x->pid : f->pid, &x->stack, &x->frames,
+				      &x->nr_frames);
 
 		if (e && !err)
 			err = e;

@@ -1327,6 +1327,145 @@ done
 # links held by a leakwatch this suite started (alive after it should have
 # ended), and those of ours no process holds at all. Another leakwatch's
 # programs have their own holder; bpftool names and lists them.
+# --- fault injection (run --inject, --fault-sweep) ----------------------------
+
+# kinds and fault of every finding: "KIND:FUNC_OF_FIXTURE:FAULT_FUNC/ERRNO_NAME@FAULT_TOP_FRAME"
+faults_of() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+out = []
+for f in j["findings"]:
+    fr = next((x["symbol"] for x in f["stack"] if x["module"] and sys.argv[2] in x["module"]), "none")
+    fa = f.get("fault")
+    ft = "none"
+    if fa:
+        top = fa["stack"][0]["symbol"] if fa["stack"] else "?"
+        ft = "%s/%s@%s" % (fa["func"], fa["errno_name"], top)
+    out.append("%s:%s:%s" % (f["kind"], fr, ft))
+print(" ".join(sorted(out)))
+PY
+}
+
+start inject_malloc_fd_leak_exact
+# seed 000's first bug: the fd to ship stays open when the message
+# allocation fails; its peer is closed by the caller, so it is dead
+$LW run -q -f json -o "$TMP/inj1.json" --inject 'malloc@port_msg_alloc:1' -- "$FX/fault_router" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$(faults_of "$TMP/inj1.json" fault_router)" "fd-leak:router_handle:malloc/ENOMEM@port_msg_alloc" "findings" &&
+	expect_eq "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["faults"]["made"], j["findings"][0]["fault"]["call"], j["sweep"])' "$TMP/inj1.json")" "1 1 None" "fault meta" && ok
+
+start inject_sendmsg_send_failed_exact
+# the second bug: the CLOSE_FD fd stays open when sendmsg fails
+$LW run -q -f json -o "$TMP/inj2.json" --inject 'sendmsg=EAGAIN@port_socket_write:2' -- "$FX/fault_router" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$(faults_of "$TMP/inj2.json" fault_router)" "fd-send-failed-leak:router_handle:sendmsg/EAGAIN@port_socket_write" "findings" &&
+	expect_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["findings"][0]["fault"]["call"])' "$TMP/inj2.json")" 2 "second call" && ok
+
+start inject_correct_error_paths_are_clean
+# failures the router handles correctly find nothing
+$LW run -q -f json -o "$TMP/inj3.json" --inject 'malloc@buf_alloc:1,malloc@req_alloc:3' -- "$FX/fault_router" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" &&
+	expect_eq "$(faults_of "$TMP/inj3.json" fault_router)" "" "findings" &&
+	expect_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["faults"]["made"])' "$TMP/inj3.json")" 2 "faults made" && ok
+
+start inject_text_names_the_fault
+out=$($LW run -q --inject 'malloc@port_msg_alloc' -- "$FX/fault_router" 2>/dev/null)
+echo "$out" | grep -q "under injected fault: malloc failing with ENOMEM (call 1) at port_msg_alloc <- " &&
+	echo "$out" | grep -q "injected fault at:" &&
+	echo "$out" | grep -q "faults injected: 1 (malloc@port_msg_alloc)" && ok ||
+	fail "text report: $(echo "$out" | grep -i fault | head -5)"
+
+start inject_crash_is_a_finding
+# the classic bug fault injection finds: an unchecked NULL
+$LW run -q -f json -o "$TMP/crash.json" --inject 'malloc@load_config' -- "$FX/fault_crash" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$(faults_of "$TMP/crash.json" fault_crash)" "fault-crash:load_config:malloc/ENOMEM@load_config" "findings" &&
+	expect_eq "$(python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["findings"][0]; print(f["resource"].split(" at ")[0])' "$TMP/crash.json")" "Segmentation fault" "signal" && ok
+
+start inject_hang_is_a_finding
+$LW run -q -f json -o "$TMP/hang.json" --fault-timeout 1 --kill-after 1 --inject 'malloc@retry_alloc:every 1' -- "$FX/fault_hang" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$(faults_of "$TMP/hang.json" fault_hang)" "fault-hang:retry_alloc:malloc/ENOMEM@retry_alloc" "findings" && ok
+
+start inject_keeps_the_users_preload
+# a command that already preloads an allocator: ours goes first, theirs stays
+je=$(ls /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 2>/dev/null)
+if [ -z "$je" ]; then
+	fail "libjemalloc2 not installed (tools/install-deps.sh installs it)"
+else
+	LD_PRELOAD=$je $LW run -q -f json -o "$TMP/je.json" --inject 'malloc@port_msg_alloc' -- "$FX/fault_router" >/dev/null 2>&1
+	rc=$?
+	expect_eq "$rc" 23 "exit code" &&
+		expect_eq "$(faults_of "$TMP/je.json" fault_router)" "fd-leak:router_handle:malloc/ENOMEM@port_msg_alloc" "findings" && ok
+fi
+
+start inject_top_only_spares_children
+# the router's worker is a forked child: by default faults follow it,
+# --fault-top keeps them in the command's own process
+$LW run -q -f json -o "$TMP/top.json" --fault-top --inject 'write=EIO@worker_main' -- "$FX/fault_router" >/dev/null 2>"$TMP/top.err"
+$LW run -q -f json -o "$TMP/tree.json" --inject 'write=EIO@worker_main' -- "$FX/fault_router" >/dev/null 2>&1
+made() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["faults"]["made"])' "$1"; }
+expect_eq "$(made "$TMP/top.json")/$(made "$TMP/tree.json")" "0/1" "faults made (top only, tree)" &&
+	grep -q "no call matched" "$TMP/top.err" && ok || fail "no warning: $(cat "$TMP/top.err")"
+
+start inject_refuses_what_it_cannot_reach
+printf 'int main(void){return 0;}\n' >"$TMP/st.c"
+cc -static -o "$TMP/static_true" "$TMP/st.c" 2>/dev/null
+cp /bin/true "$TMP/suid_true" && chown nobody "$TMP/suid_true" && chmod 4755 "$TMP/suid_true"
+e1=$($LW run --inject 'malloc' -- "$TMP/static_true" 2>&1); r1=$?
+e2=$($LW run -u nobody --inject 'malloc' -- /bin/true 2>&1); r2=$?
+e3=$($LW run --inject 'malloc' -- "$TMP/suid_true" 2>&1); r3=$?
+e4=$($LW run --inject 'malloc@no_such_function_lw' -- "$FX/fault_router" 2>&1); r4=$?
+e5=$($LW attach -p $$ --inject 'malloc' 2>&1); r5=$?
+e6=$(LEAKWATCH_INJECT_LIB=/nonexistent/liblwinject.so $LW run --inject 'malloc' -- /bin/true 2>&1); r6=$?
+e7=$($LW run --inject 'frobnicate@x' -- /bin/true 2>&1); r7=$?
+expect_eq "$r1/$r2/$r3/$r4/$r5/$r6/$r7" "4/0/4/2/2/3/2" "exit codes" &&
+	echo "$e1" | grep -q "statically linked" &&
+	echo "$e3" | grep -q "set-user-ID" &&
+	echo "$e4" | grep -q "no function 'no_such_function_lw'" &&
+	echo "$e5" | grep -q "fault injection is for run" &&
+	echo "$e6" | grep -q "liblwinject.so not found" &&
+	expect_eq "$(printf '%s\n' "$e1" "$e3" "$e4" "$e5" "$e6" "$e7" | grep -c .)" 6 "one line each" && ok ||
+	fail "messages: $e1 | $e3 | $e4 | $e5 | $e6 | $e7"
+
+start fault_sweep_finds_both_bugs_and_blames_no_correct_site
+$LW run -q -f json -o "$TMP/sweep.json" --fault-sweep 'malloc,sendmsg=EAGAIN' -- "$FX/fault_router" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$(faults_of "$TMP/sweep.json" fault_router)" "fd-leak:router_handle:malloc/ENOMEM@port_msg_alloc fd-send-failed-leak:router_handle:sendmsg/EAGAIN@port_socket_write" "findings" &&
+	expect_eq "$(python3 - "$TMP/sweep.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["sweep"]
+by = {}
+for x in s["per_site"]:
+    by.setdefault(x["at"].split(" <- ")[0], []).append(x["outcome"])
+print(s["crashed"], s["timed_out"], s["runs"] == s["sites"],
+      by.get("port_msg_alloc"), by.get("port_socket_write"), by.get("req_alloc"), by.get("buf_alloc"))
+PY
+)" "0 0 True ['findings'] ['findings'] ['clean'] ['clean']" "per site" && ok
+
+start fault_sweep_fixed_variant_is_clean
+$LW run -q -f json -o "$TMP/sweepfix.json" --fault-sweep 'malloc,sendmsg=EAGAIN' -- "$FX/fault_router_fixed" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 0 "exit code" &&
+	expect_eq "$(faults_of "$TMP/sweepfix.json" fault_router)" "" "findings" &&
+	expect_eq "$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["sweep"]; print(s["sites"] >= 4, s["findings"])' "$TMP/sweepfix.json")" "True 0" "sites tried" && ok
+
+start fault_sweep_crash_and_cap
+$LW run -q -f json -o "$TMP/sweepcr.json" --sweep-max 1 --fault-sweep malloc -- "$FX/fault_crash" >/dev/null 2>&1
+rc=$?
+expect_eq "$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["sweep"]; print(s["runs"], s["skipped"] >= 1)' "$TMP/sweepcr.json")" "1 True" "capped at one run" || true
+$LW run -q -f json -o "$TMP/sweepcr.json" --fault-sweep malloc -- "$FX/fault_crash" >/dev/null 2>&1
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["sweep"]["crashed"], [f["kind"] for f in j["findings"]])' "$TMP/sweepcr.json")" "1 ['fault-crash']" "crash found" && ok
+
 start no_probes_left_behind
 if ! command -v bpftool >/dev/null || ! $OWNED maxid >/dev/null 2>"$TMP/owned.err" ||
 	[ "$prog_max0" = x ]; then

@@ -61,7 +61,7 @@ CXX ?= c++
 
 # BPF objects are named so make keeps them (the skeleton embeds the linked
 # one; bpftool inspects them)
-all: $(BPF_OBJ) $(OUTPUT)/leakwatch $(FIXTURES)
+all: $(BPF_OBJ) $(OUTPUT)/leakwatch $(FIXTURES) $(OUTPUT)/liblwinject.so
 
 $(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/tests/unit $(OUTPUT)/fixtures:
 	$(Q)mkdir -p $@
@@ -93,11 +93,21 @@ $(OUTPUT)/leakwatch: $(OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# The LD_PRELOAD half of --inject (not under src/: it is not part of the
+# binary). Only the wrappers are exported; libgcc_s is linked so the stack
+# walk needs no dlopen; no builtins, so gcc never turns the bootstrap into
+# calls back into the wrappers.
+$(OUTPUT)/liblwinject.so: inject/lwinject.c | $(OUTPUT)
+	$(call msg,SHLIB,$@)
+	$(Q)$(CC) -O2 -g -fPIC -shared -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -std=gnu11 \
+		-fvisibility=hidden -fno-builtin -MMD -MP $< -o $@ -ldl -lgcc_s
+
 # Fixtures keep frame pointers and debug info: tests assert function names.
 FIXTURE_LIBS_pair_openssl := -lssl -lcrypto
 FIXTURE_LIBS_pair_gnutls := -lgnutls
 FIXTURE_CFLAGS_pair_glib := $(shell pkg-config --cflags gobject-2.0)
 FIXTURE_LIBS_pair_glib := $(shell pkg-config --libs gobject-2.0)
+$(OUTPUT)/fixtures/fault_router_fixed: tests/fixtures/fault_router.c
 $(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
 	$(call msg,FIXTURE,$@)
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $(FIXTURE_CFLAGS_$*) $< -o $@ $(FIXTURE_LIBS_$*)
@@ -191,9 +201,11 @@ fuzz: $(FUZZ_BINS)
 demo: all
 	$(Q)$(OUTPUT)/leakwatch run -- $(OUTPUT)/fixtures/demo_leaky_server
 
-install: $(OUTPUT)/leakwatch
+install: $(OUTPUT)/leakwatch $(OUTPUT)/liblwinject.so
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(OUTPUT)/leakwatch $(DESTDIR)$(BINDIR)/leakwatch
+	install -d $(DESTDIR)$(PREFIX)/lib/leakwatch
+	install -m 0644 $(OUTPUT)/liblwinject.so $(DESTDIR)$(PREFIX)/lib/leakwatch/liblwinject.so
 	install -d $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 docs/leakwatch.1 $(DESTDIR)$(MANDIR)/man1/leakwatch.1
 
@@ -202,7 +214,7 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 
 format:
-	clang-format -i $(SRCS) $(wildcard bpf/*.h) $(shell find src -name '*.h') include/leakwatch/*.h $(BPF_SRCS) $(UNIT_SRCS) $(FIXTURE_SRCS) $(FIXTURE_CXX_SRCS) $(wildcard tests/fuzz/*.c)
+	clang-format -i $(SRCS) $(wildcard bpf/*.h) $(shell find src -name '*.h') include/leakwatch/*.h $(BPF_SRCS) $(UNIT_SRCS) $(FIXTURE_SRCS) $(FIXTURE_CXX_SRCS) $(wildcard tests/fuzz/*.c) inject/lwinject.c
 
 clean:
 	rm -rf $(OUTPUT)

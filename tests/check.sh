@@ -13,7 +13,7 @@ echo "$e2e_out"
 lib_out=$(bash tests/e2e/inject_lib.sh "$OUT" 2>&1)
 lib_rc=$?
 echo "$lib_out"
-count() { echo "$1" | sed -n "s/^[a-z0-9]*: \([0-9]*\) passed, \([0-9]*\) failed$/\\$2/p" | tail -1; }
+count() { echo "$1" | sed -n "s/^[a-z0-9_]*: \([0-9]*\) passed, \([0-9]*\) failed$/\\$2/p" | tail -1; }
 up=$(count "$unit_out" 1); uf=$(count "$unit_out" 2)
 ep=$(count "$e2e_out" 1); ef=$(count "$e2e_out" 2)
 lp=$(count "$lib_out" 1); lf=$(count "$lib_out" 2)

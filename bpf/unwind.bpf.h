@@ -151,6 +151,7 @@ struct lw_unwind_walk {
 	__u32 max;     /* frames wanted, 0: LW_STACK_MAX */
 	__u32 stopped; /* the walk ended before LW_STACK_MAX frames */
 	__u32 partial; /* it ended at a pc without a rule yet */
+	__u32 ask;     /* ... that this walk is the first to need */
 };
 
 /* The real return address behind the uretprobe trampoline: the kernel keeps
@@ -220,7 +221,7 @@ static long lw_unwind_step(__u32 i, void *ctx)
 		long err = bpf_map_update_elem(&cfi_rules, &w->key, &pending, BPF_NOEXIST);
 
 		if (!err)
-			lw_emit_vma(LW_EV_CFI_MISS, w->key.exec_gen, w->pc);
+			w->ask = 1; /* the caller asks: see LW_UNWIND_ASK */
 		else if (err != -17 /* EEXIST: another CPU asked */)
 			__sync_fetch_and_add(&lw_stats.cfi_full, 1);
 		w->partial = 1;
@@ -250,8 +251,17 @@ stop:
 	return 1;
 }
 
-/* Unwind the current task's user stack from regs into st. Returns 1 when st
- * is PARTIAL (the caller then appends a slice).
+/* lw_unwind() results */
+#define LW_UNWIND_DONE	  0
+#define LW_UNWIND_PARTIAL 1 /* the caller appends a slice */
+/* PARTIAL at a pc no walk has asked about yet: the caller sends the request
+ * (lw_emit_vma), outside this call chain, which the verifier's combined
+ * stack limit would not fit through the unwind step
+ */
+#define LW_UNWIND_ASK 2
+
+/* Unwind the current task's user stack from regs into st; an LW_UNWIND_*
+ * result. The last frame of a PARTIAL stack is the pc without a rule.
  */
 __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs *regs, __u32 how)
 {
@@ -318,7 +328,7 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 		st->nr_ret_pending = n;
 	}
 	__sync_fetch_and_add(&lw_stats.stack_partial, 1);
-	return 1;
+	return w.ask ? LW_UNWIND_ASK : LW_UNWIND_PARTIAL;
 }
 
 /* Copy up to LW_SLICE_MAX bytes of user stack from sp to dst; chunks stop at

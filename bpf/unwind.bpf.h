@@ -195,10 +195,12 @@ static long lw_unwind_step(__u32 i, void *ctx)
 	struct lw_cfi_rule *rule;
 	__u64 cfa, ra = 0;
 
-	if (!st || (w->max && i >= w->max))
-		goto stop; /* enough frames for this purpose */
+	if (!st)
+		goto stop;
 	st->ips[i & (LW_STACK_MAX - 1)] = w->pc;
 	st->nr = i + 1;
+	if (w->max && i + 1 >= w->max)
+		goto stop; /* the last frame wanted: its caller is not */
 	/* at an entry nothing is pushed yet: CFA = sp + 8, without a rule (the
 	 * pc is not a return address; a pc-1 lookup would land in the
 	 * previous function)
@@ -286,7 +288,9 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	w.max = how >> 8;
 	if (t)
 		w.key.exec_gen = t->exec_gen;
-	w.win = bpf_map_lookup_elem(&stack_win, &zero);
+	/* a walk of two frames reads one word: directly */
+	if (!w.max || w.max > 2)
+		w.win = bpf_map_lookup_elem(&stack_win, &zero);
 	w.win_lo = w.sp;
 	/* the read fails whole where the stack ends within it: try less */
 	if (w.win && !bpf_probe_read_user(w.win->b, LW_WIN_BYTES, (void *)w.sp))

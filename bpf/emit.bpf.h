@@ -29,6 +29,13 @@ static __always_inline int lw_emit_with_stack(struct lw_scratch *s, __u16 type, 
 
 	lw_hdr_init(hdr, type, base);
 	partial = lw_unwind(st, hdr->tgid, r, how & LW_UNWIND_FLAGS);
+	if (partial == LW_UNWIND_ASK) {
+		struct lw_target *t = lw_target_of(hdr->tgid);
+
+		lw_emit_vma(LW_EV_CFI_MISS, t ? t->exec_gen : 0,
+			    st->ips[(st->nr - 1) & (LW_STACK_MAX - 1)]);
+		partial = LW_UNWIND_PARTIAL;
+	}
 	if (partial) {
 		__u32 len = lw_copy_slice(s->buf + LW_SLICE_OFFSET, st->sp);
 

@@ -161,6 +161,7 @@ struct lw_unwind_walk {
 	__u32 max;     /* frames wanted, 0: LW_STACK_MAX */
 	__u32 stopped; /* the walk ended before LW_STACK_MAX frames */
 	__u32 partial; /* it ended at a pc without a rule yet */
+	__u32 ask;     /* ... that this walk is the first to need */
 };
 
 /* The real return address behind the uretprobe trampoline: the kernel keeps
@@ -204,10 +205,12 @@ static long lw_unwind_step(__u32 i, void *ctx)
 	struct lw_cfi_rule *rule;
 	__u64 cfa, ra = 0;
 
-	if (!st || (w->max && i >= w->max))
-		goto stop; /* enough frames for this purpose */
+	if (!st)
+		goto stop;
 	st->ips[i & (LW_STACK_MAX - 1)] = w->pc;
 	st->nr = i + 1;
+	if (w->max && i + 1 >= w->max)
+		goto stop; /* the last frame wanted: its caller is not */
 	/* at an entry nothing is pushed yet: CFA = sp + 8, without a rule (the
 	 * pc is not a return address; a pc-1 lookup would land in the
 	 * previous function)
@@ -230,7 +233,7 @@ static long lw_unwind_step(__u32 i, void *ctx)
 		long err = bpf_map_update_elem(&cfi_rules, &w->key, &pending, BPF_NOEXIST);
 
 		if (!err)
-			lw_emit_vma(LW_EV_CFI_MISS, w->key.exec_gen, w->pc);
+			w->ask = 1; /* the caller asks: see LW_UNWIND_ASK */
 		else if (err != -17 /* EEXIST: another CPU asked */)
 			__sync_fetch_and_add(&lw_stats.cfi_full, 1);
 		w->partial = 1;
@@ -260,8 +263,17 @@ stop:
 	return 1;
 }
 
-/* Unwind the current task's user stack from regs into st. Returns 1 when st
- * is PARTIAL (the caller then appends a slice).
+/* lw_unwind() results */
+#define LW_UNWIND_DONE	  0
+#define LW_UNWIND_PARTIAL 1 /* the caller appends a slice */
+/* PARTIAL at a pc no walk has asked about yet: the caller sends the request
+ * (lw_emit_vma), outside this call chain, which the verifier's combined
+ * stack limit would not fit through the unwind step
+ */
+#define LW_UNWIND_ASK 2
+
+/* Unwind the current task's user stack from regs into st; an LW_UNWIND_*
+ * result. The last frame of a PARTIAL stack is the pc without a rule.
  */
 __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs *regs, __u32 how)
 {
@@ -286,7 +298,9 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	w.max = how >> 8;
 	if (t)
 		w.key.exec_gen = t->exec_gen;
-	w.win = bpf_map_lookup_elem(&stack_win, &zero);
+	/* a walk of two frames reads one word: directly */
+	if (!w.max || w.max > 2)
+		w.win = bpf_map_lookup_elem(&stack_win, &zero);
 	w.win_lo = w.sp;
 	/* the read fails whole where the stack ends within it: try less */
 	if (w.win && !bpf_probe_read_user(w.win->b, LW_WIN_BYTES, (void *)w.sp))
@@ -328,7 +342,7 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 		st->nr_ret_pending = n;
 	}
 	__sync_fetch_and_add(&lw_stats.stack_partial, 1);
-	return 1;
+	return w.ask ? LW_UNWIND_ASK : LW_UNWIND_PARTIAL;
 }
 
 /* Copy up to LW_SLICE_MAX bytes of user stack from sp to dst; chunks stop at

@@ -31,6 +31,7 @@
  * file I/O uses raw syscalls and never keeps an fd open in the target.
  */
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -49,6 +50,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -57,6 +59,8 @@
 
 #define LW_MAX_RULES  16
 #define LW_MAX_WHERE  64
+#define LW_MAX_WNAMES 16
+#define LW_MAX_RANGES 1024
 #define LW_MAX_SITES  64
 #define LW_MAX_FRAMES 32
 #define LW_MAX_MODS   512
@@ -202,6 +206,7 @@ struct lw_rule {
 	int id, func, err;
 	unsigned long long first, last, every;
 	uint64_t where_mask; /* bits of st.where that constrain this rule */
+	uint32_t wname_mask; /* bits of st.wnames that constrain it too */
 	int nsites;	     /* site lines that constrain it */
 	unsigned long long count;
 };
@@ -217,13 +222,28 @@ struct lw_site {
 	uint64_t hash;
 };
 
+/* "wname": a WHERE by function name, looked up in each module's own symbol
+ * table when the module is first seen, so it works in programs the command
+ * runs that leakwatch never saw (make test, sh -c ...)
+ */
+struct lw_wname {
+	int rule;
+	const char *name;
+};
+
+struct lw_range {
+	uintptr_t lo, hi; /* module-relative */
+	int wname;
+};
+
 /* One loaded object. Entries are only ever appended (published by
  * st.nmods), so readers, the crash handler among them, need no lock. */
 struct lw_mod {
-	const void *map;      /* its struct link_map */
-	uintptr_t base;	      /* l_addr, i.e. dlpi_addr */
-	uintptr_t start, end; /* its mapping */
-	uint64_t where_mask;  /* where lines naming this module's path */
+	const void *map;	  /* its struct link_map */
+	uintptr_t base;		  /* l_addr, i.e. dlpi_addr */
+	uintptr_t start, end;	  /* its mapping */
+	uint64_t where_mask;	  /* where lines naming this module's path */
+	unsigned range0, nranges; /* its functions named by wname lines */
 	const char *path;
 	size_t plen;
 	int exe;
@@ -253,6 +273,10 @@ static struct lw_state {
 	struct lw_rule rules[LW_MAX_RULES];
 	struct lw_where where[LW_MAX_WHERE];
 	struct lw_site sites[LW_MAX_SITES];
+	int nwnames;
+	struct lw_wname wnames[LW_MAX_WNAMES];
+	unsigned nranges;
+	struct lw_range ranges[LW_MAX_RANGES];
 	uintptr_t self_lo, self_hi;
 	/* module cache */
 	int mod_lock;
@@ -525,6 +549,73 @@ static const struct lw_mod *lw_mod_find(const struct dl_find_object *fo, unsigne
 	return NULL;
 }
 
+/* Append to st.ranges every defined function of st.wnames in one symbol
+ * table section of the ELF image at img (len bytes), bounds-checked.
+ */
+static void lw_scan_symtab(const char *img, size_t len, const Elf64_Shdr *sh, const Elf64_Shdr *str)
+{
+	size_t n = sh->sh_entsize == sizeof(Elf64_Sym) ? sh->sh_size / sizeof(Elf64_Sym) : 0;
+
+	if (sh->sh_offset > len || sh->sh_size > len - sh->sh_offset || str->sh_offset > len ||
+	    str->sh_size > len - str->sh_offset)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const Elf64_Sym *sym = (const Elf64_Sym *)(img + sh->sh_offset) + i;
+		const char *name;
+
+		if (ELF64_ST_TYPE(sym->st_info) != STT_FUNC || sym->st_shndx == SHN_UNDEF ||
+		    !sym->st_value || sym->st_name >= str->sh_size)
+			continue;
+		name = img + str->sh_offset + sym->st_name;
+		for (int w = 0; w < st.nwnames; w++) {
+			size_t nl = strnlen(name, str->sh_size - sym->st_name);
+
+			if (nl != strlen(st.wnames[w].name) || memcmp(name, st.wnames[w].name, nl))
+				continue;
+			if (st.nranges == LW_MAX_RANGES)
+				return;
+			st.ranges[st.nranges].lo = sym->st_value;
+			st.ranges[st.nranges].hi =
+			    sym->st_value + (sym->st_size ? sym->st_size : 1);
+			st.ranges[st.nranges++].wname = w;
+		}
+	}
+}
+
+/* The functions st.wnames name in the file at path (.symtab and .dynsym). */
+static void lw_scan_names(const char *path)
+{
+	long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	const Elf64_Ehdr *eh;
+	const Elf64_Shdr *sh;
+	char *img;
+	size_t len;
+
+	if (fd < 0)
+		return;
+	if (syscall(SYS_fstat, fd, &sb) || sb.st_size < (off_t)sizeof(Elf64_Ehdr)) {
+		syscall(SYS_close, fd);
+		return;
+	}
+	len = sb.st_size;
+	img = (char *)syscall(SYS_mmap, NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	syscall(SYS_close, fd);
+	if (img == MAP_FAILED)
+		return;
+	eh = (const Elf64_Ehdr *)img;
+	if (!memcmp(eh->e_ident, ELFMAG, SELFMAG) && eh->e_ident[EI_CLASS] == ELFCLASS64 &&
+	    eh->e_shentsize == sizeof(Elf64_Shdr) && eh->e_shoff < len &&
+	    eh->e_shnum <= (len - eh->e_shoff) / sizeof(Elf64_Shdr)) {
+		sh = (const Elf64_Shdr *)(img + eh->e_shoff);
+		for (unsigned i = 0; i < eh->e_shnum; i++)
+			if ((sh[i].sh_type == SHT_SYMTAB || sh[i].sh_type == SHT_DYNSYM) &&
+			    sh[i].sh_link < eh->e_shnum)
+				lw_scan_symtab(img, len, &sh[i], &sh[sh[i].sh_link]);
+	}
+	syscall(SYS_munmap, img, len);
+}
+
 /* caller holds the lock */
 static const struct lw_mod *lw_mod_add(const struct dl_find_object *fo)
 {
@@ -557,6 +648,10 @@ static const struct lw_mod *lw_mod_add(const struct dl_find_object *fo)
 	for (int w = 0; w < st.nwhere; w++)
 		if (!strcmp(st.where[w].path, m->path))
 			m->where_mask |= 1ULL << w;
+	m->range0 = st.nranges;
+	if (st.nwnames)
+		lw_scan_names(m->path);
+	m->nranges = st.nranges - m->range0;
 	__atomic_store_n(&st.nmods, st.nmods + 1, __ATOMIC_RELEASE);
 	return m;
 }
@@ -734,7 +829,8 @@ static void lw_arm_crash(void)
 
 static int lw_rule_matches(int ri, const struct lw_rule *r, const struct lw_stack *s)
 {
-	if (r->where_mask) {
+	/* where and wname lines: any of them */
+	if (r->where_mask || r->wname_mask) {
 		int ok = 0;
 
 		for (int i = 0; i < s->n && !ok; i++) {
@@ -745,6 +841,12 @@ static int lw_rule_matches(int ri, const struct lw_rule *r, const struct lw_stac
 				const struct lw_where *w = &st.where[__builtin_ctzll(m)];
 
 				ok = f->rel >= w->lo && f->rel < w->hi;
+			}
+			for (unsigned k = 0; f->mod && !ok && k < f->mod->nranges; k++) {
+				const struct lw_range *g = &st.ranges[f->mod->range0 + k];
+
+				ok = (r->wname_mask >> g->wname & 1) && f->rel >= g->lo &&
+				     f->rel < g->hi;
 			}
 		}
 		if (!ok)
@@ -847,7 +949,7 @@ static __attribute__((noinline)) int lw_decide(int func, int *err)
 
 		if (r->func != func)
 			continue;
-		if (r->where_mask || r->nsites) {
+		if (r->where_mask || r->wname_mask || r->nsites) {
 			if (s.n < 0)
 				lw_stack(&s);
 			if (!lw_rule_matches(i, r, &s))
@@ -986,6 +1088,19 @@ static void lw_directive(char *line, int pass)
 		w->lo = v[1];
 		w->hi = v[2];
 		st.rules[ri].where_mask |= 1ULL << st.nwhere++;
+	} else if (pass == 1 && !strcmp(d, "wname")) {
+		char *id = lw_field(&rest), *name = lw_field(&rest);
+		struct lw_wname *w = &st.wnames[st.nwnames];
+		int ri;
+
+		if (st.nwnames == LW_MAX_WNAMES || lw_num(id, 10, &v[0]) || !*name ||
+		    (ri = lw_rule_index(v[0])) < 0)
+			return;
+		w->name = lw_pool_add(name, strlen(name));
+		if (!w->name)
+			return;
+		w->rule = ri;
+		st.rules[ri].wname_mask |= 1u << st.nwnames++;
 	} else if (pass == 1 && !strcmp(d, "site")) {
 		char *id = lw_field(&rest), *hash = lw_field(&rest);
 		int ri;

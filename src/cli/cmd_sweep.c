@@ -18,39 +18,10 @@
 #define LW_SWEEP_MAX_DEFAULT 200
 #define LW_SWEEP_TIMEOUT_MIN 10.0 /* s: the default per-run timeout's floor */
 
-/* What tells two runs' findings apart: kind, class, the symbolized frames. */
-static bool same_frames(const struct lw_sym_frame *a, unsigned na, const struct lw_sym_frame *b,
-			unsigned nb)
-{
-	if (na != nb)
-		return false;
-	for (unsigned i = 0; i < na; i++) {
-		const struct lw_sym_frame *x = &a[i], *y = &b[i];
-
-		if (!!x->symbol != !!y->symbol || !!x->module != !!y->module)
-			return false;
-		if (x->symbol ? strcmp(x->symbol, y->symbol) || x->offset != y->offset
-			      : x->addr != y->addr)
-			return false;
-		if (x->module && strcmp(x->module, y->module))
-			return false;
-	}
-	return true;
-}
-
-static bool same_finding(const struct lw_finding *a, const struct lw_finding *b)
-{
-	if (strcmp(a->kind, b->kind) || !!a->cls != !!b->cls || (a->cls && strcmp(a->cls, b->cls)))
-		return false;
-	if (!a->nr_frames && !b->nr_frames)
-		return !strcmp(a->resource, b->resource);
-	return same_frames(a->frames, a->nr_frames, b->frames, b->nr_frames);
-}
-
 static bool found_in(const struct lw_findings *fs, const struct lw_finding *f)
 {
 	for (size_t i = 0; i < fs->n; i++)
-		if (same_finding(&fs->v[i], f))
+		if (lw_finding__same_across_runs(&fs->v[i], f))
 			return true;
 	return false;
 }

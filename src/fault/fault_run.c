@@ -105,11 +105,14 @@ int fault_run__prepare(struct lw_fault_run *r, const struct lw_fault_plan *p, ch
 					    LW_FAULT_RANGES_MAX - r->nr_ranges, err, errlen);
 		if (n < 0)
 			return n;
+		/* the library looks the name up in every program the command
+		 * runs (make test, sh -c): say so, it is not an error
+		 */
 		if (!n)
-			return FAIL(-EINVAL,
-				    "--inject %s: no function '%s' in %s or the libraries it "
-				    "loads",
-				    ru->text, ru->where, argv[0]);
+			fprintf(stderr,
+				"leakwatch: --inject %s: no function '%s' in %s or its "
+				"libraries; looked for in each program it runs\n",
+				ru->text, ru->where, argv[0]);
 		for (int k = 0; k < n; k++)
 			r->range_rule[r->nr_ranges + k] = (int)i;
 		r->nr_ranges += n;
@@ -150,6 +153,10 @@ int fault_run__write_conf(struct lw_fault_run *r, pid_t top)
 		if (ru->site)
 			fprintf(f, "site %u %016llx\n", i, (unsigned long long)ru->site);
 	}
+	/* by name too: programs the command runs resolve it themselves */
+	for (unsigned i = 0; i < p->nr_rules; i++)
+		if (p->rules[i].where[0])
+			fprintf(f, "wname %u %s\n", i, p->rules[i].where);
 	for (int k = 0; k < r->nr_ranges; k++)
 		fprintf(f, "where %d %llx %llx %s\n", r->range_rule[k],
 			(unsigned long long)r->ranges[k].lo, (unsigned long long)r->ranges[k].hi,

@@ -41,9 +41,10 @@ int fault_lib__find(char *out, size_t len);
 
 /* Check the command can take the library (dynamically linked, not a
  * set-id program it would refuse preloads in), resolve each rule's WHERE,
- * make the private directory. 0, -ENOENT (no library), -EINVAL (a WHERE
- * named nothing) or -EPERM/-ENOEXEC (the command cannot be injected), with
- * a one-line reason in err.
+ * make the private directory. 0, -ENOENT (no library) or -EPERM/-ENOEXEC
+ * (the command cannot be injected), with a one-line reason in err. A WHERE
+ * found in none of the command's modules is looked up by name in every
+ * program the command runs (a note on stderr says so).
  */
 int fault_run__prepare(struct lw_fault_run *r, const struct lw_fault_plan *p, char **argv,
 		       char *const envp[], uid_t uid, gid_t gid, char *err, size_t errlen);

@@ -191,3 +191,35 @@ size_t lw_findings__merge_truncated(struct lw_findings *fs)
 	fs->n = out;
 	return merged;
 }
+
+/* Addresses differ from run to run (ASLR): a frame is its symbol and offset,
+ * else its module and module-relative offset.
+ */
+static bool same_frames(const struct lw_sym_frame *a, unsigned na, const struct lw_sym_frame *b,
+			unsigned nb)
+{
+	if (na != nb)
+		return false;
+	for (unsigned i = 0; i < na; i++) {
+		const struct lw_sym_frame *x = &a[i], *y = &b[i];
+
+		if (!!x->symbol != !!y->symbol || !!x->module != !!y->module)
+			return false;
+		if (x->symbol && strcmp(x->symbol, y->symbol))
+			return false;
+		if (x->module && strcmp(x->module, y->module))
+			return false;
+		if ((x->symbol || x->module) && x->offset != y->offset)
+			return false;
+	}
+	return true;
+}
+
+bool lw_finding__same_across_runs(const struct lw_finding *a, const struct lw_finding *b)
+{
+	if (strcmp(a->kind, b->kind) || !same_str(a->cls, b->cls))
+		return false;
+	if (!a->nr_frames && !b->nr_frames)
+		return !strcmp(a->resource, b->resource);
+	return same_frames(a->frames, a->nr_frames, b->frames, b->nr_frames);
+}

@@ -123,6 +123,11 @@ void lw_frames__free(struct lw_sym_frame *frames, unsigned nr);
  * stacks, before symbolizing. Returns how many findings were folded away.
  */
 size_t lw_findings__merge_truncated(struct lw_findings *fs);
+/* Whether a and b (symbolized, of two runs of one command) are the same
+ * finding: kind, class and frames, by symbol or module offset, never by
+ * address; resource when neither has frames. --fault-sweep's merge.
+ */
+bool lw_finding__same_across_runs(const struct lw_finding *a, const struct lw_finding *b);
 /* Stable order for reports: kind, pid, first fd. */
 void lw_findings__sort(struct lw_findings *fs);
 

@@ -4,6 +4,7 @@
 #include "harness.h"
 #include "fault/fault_log.h"
 #include "fault/fault_spec.h"
+#include "report/finding.h"
 
 LW_TEST(fault_spec_full_rule)
 {
@@ -145,4 +146,35 @@ LW_TEST(fault_log_missing_file_is_empty)
 
 	ASSERT_EQ(fault_log__read("/nonexistent/lw-fault.log", &log), 0, "missing");
 	ASSERT_EQ(log.n, 0, "empty");
+}
+
+static struct lw_sym_frame fr(uint64_t addr, const char *mod, const char *sym, uint64_t off)
+{
+	return (struct lw_sym_frame){
+	    .addr = addr, .module = (char *)mod, .symbol = (char *)sym, .offset = off};
+}
+
+LW_TEST(fault_sweep_same_finding_ignores_aslr)
+{
+	struct lw_sym_frame a[2] = {fr(0x55d0c0a01234, "/bin/x", "f", 4),
+				    fr(0x55d0c0a02000, "/bin/x", NULL, 0x2000)};
+	struct lw_sym_frame b[2] = {fr(0x5612aa001234, "/bin/x", "f", 4),
+				    fr(0x5612aa002000, "/bin/x", NULL, 0x2000)};
+	struct lw_sym_frame c[2] = {fr(0x5612aa001234, "/bin/x", "f", 4),
+				    fr(0x5612aa002010, "/bin/x", NULL, 0x2010)};
+	struct lw_finding x = {.kind = "mem-leak", .cls = "definite", .frames = a, .nr_frames = 2};
+	struct lw_finding y = x, z = x, w = x;
+
+	y.frames = b;
+	z.frames = c;
+	w.cls = "indirect";
+	ASSERT_TRUE(lw_finding__same_across_runs(&x, &y), "other addresses, same site");
+	ASSERT_TRUE(!lw_finding__same_across_runs(&x, &z), "another module offset");
+	ASSERT_TRUE(!lw_finding__same_across_runs(&x, &w), "another class");
+	x.nr_frames = y.nr_frames = 0;
+	strcpy(x.resource, "r1");
+	strcpy(y.resource, "r1");
+	ASSERT_TRUE(lw_finding__same_across_runs(&x, &y), "no frames: by resource");
+	strcpy(y.resource, "r2");
+	ASSERT_TRUE(!lw_finding__same_across_runs(&x, &y), "no frames, other resource");
 }

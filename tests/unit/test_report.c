@@ -578,3 +578,96 @@ LW_TEST(frame_names_every_format)
 	free(d.buf);
 	lw_findings__free(&fs);
 }
+
+/* run --inject / --fault-sweep: the fault on a finding and the run's summary */
+static void add_faulted(struct lw_findings *fs)
+{
+	struct lw_finding *f = lw_findings__add(fs);
+	struct lw_evidence *x;
+	struct lw_sym_frame *fr;
+
+	f->kind = "fd-leak", f->pid = 7, f->count = 1, f->fd = 6, f->cls = "dead";
+	add_frame(f, 0x401000, "/srv", "router_handle", 8, "r.c", 9);
+	f->fault = (struct lw_fault_note){.set = true,
+					  .func = "malloc",
+					  .err = 12,
+					  .nth = 1,
+					  .site = 0x9f2c0d1e22aa4b17ull,
+					  .pid = 7,
+					  .tid = 7,
+					  .fired = 1,
+					  .stack_idx = 0,
+					  .rule = "malloc@port_msg_alloc:1"};
+	x = &f->extra[f->nr_extra++];
+	x->label = "injected fault at";
+	x->stack.nr = 2;
+	x->frames = calloc(2, sizeof(*x->frames));
+	x->nr_frames = 2;
+	fr = x->frames;
+	fr[0] = (struct lw_sym_frame){.addr = 0x401100, .symbol = strdup("port_msg_alloc")};
+	fr[1] = (struct lw_sym_frame){.addr = 0x401200, .symbol = strdup("app_forward")};
+}
+
+LW_TEST(report_fault_note_and_summary)
+{
+	static const struct lw_sweep_site sites[] = {
+	    {.func = "malloc",
+	     .err = 12,
+	     .hash = 1,
+	     .at = "port_msg_alloc <- app_forward",
+	     .findings = 1,
+	     .outcome = "findings"},
+	    {.func = "malloc", .err = 12, .hash = 2, .at = "buf_alloc", .outcome = "clean"}};
+	struct lw_report_meta m = base_meta();
+	struct lw_findings fs = {0};
+	struct doc d;
+
+	add_faulted(&fs);
+	m.fault.on = true;
+	strcpy(m.fault.rules, "malloc@port_msg_alloc:1");
+	m.fault.fired = 1;
+	m.fault.procs = 2;
+	d = render("text", &m, &fs);
+	ASSERT_CONTAINS(d.buf,
+			"  under injected fault: malloc failing with ENOMEM (call 1) at "
+			"port_msg_alloc <- app_forward\n",
+			"text note");
+	ASSERT_CONTAINS(d.buf, "  injected fault at:\n    #0 0x401100 in port_msg_alloc", "stack");
+	ASSERT_CONTAINS(
+	    d.buf, "faults injected: 1 (malloc@port_msg_alloc:1), the library ran in 2 processes",
+	    "summary");
+	free(d.buf);
+	d = render("json", &m, &fs);
+	ASSERT_EQ(
+	    python_check(d.buf,
+			 "j['findings'][0]['fault']['errno_name'] == 'ENOMEM'"
+			 " and j['findings'][0]['fault']['site'] == '9f2c0d1e22aa4b17'"
+			 " and j['findings'][0]['fault']['stack'][0]['symbol'] == 'port_msg_alloc'"
+			 " and j['faults'] == {'rules': 'malloc@port_msg_alloc:1', 'made': 1, "
+			 "'processes': 2}"
+			 " and j['sweep'] is None"),
+	    0, "json");
+	free(d.buf);
+	m.fault.sweep = true;
+	strcpy(m.fault.rules, "malloc");
+	m.fault.sites = m.fault.runs = 2;
+	m.fault.findings = 1;
+	m.fault.site = sites;
+	m.fault.nr_site = 2;
+	d = render("json", &m, &fs);
+	ASSERT_EQ(python_check(
+		      d.buf,
+		      "j['faults'] is None and j['sweep']['sites'] == 2"
+		      " and [s['outcome'] for s in j['sweep']['per_site']] == ['findings', 'clean']"
+		      " and j['sweep']['per_site'][0]['site'] == '0000000000000001'"),
+		  0, "json sweep");
+	free(d.buf);
+	d = render("text", &m, &fs);
+	ASSERT_CONTAINS(d.buf, "fault sweep (malloc): 2 sites, 2 runs, 1 findings under faults",
+			"text sweep");
+	ASSERT_CONTAINS(d.buf,
+			"site 1: malloc at port_msg_alloc <- app_forward: findings (1 finding)",
+			"text site");
+	free(d.buf);
+	lw_findings__free(&fs);
+}

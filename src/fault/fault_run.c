@@ -311,6 +311,12 @@ int fault_run__report_hook(void *ctx, struct lw_findings *fs, struct lw_report_m
 		if (x->type == LW_FR_FAULT && !first)
 			first = x;
 	}
+	/* a record cut short (the process died in its write) may hide a fault */
+	if (r->log.bad) {
+		snprintf(r->reason, sizeof(r->reason), "%zu fault log records unreadable",
+			 r->log.bad);
+		m->incomplete_reason = r->reason;
+	}
 	m->fault.on = true;
 	m->fault.fired = fired;
 	m->fault.procs = procs;

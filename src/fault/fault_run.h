@@ -30,6 +30,7 @@ struct lw_fault_run {
 	double timeout_s; /* for the hang finding's words */
 	pid_t root;
 	struct lw_fault_log log;
+	char reason[128]; /* the report's incomplete_reason when the log was damaged */
 	char **envp; /* the command's environment (built by fault_run__envp) */
 };
 

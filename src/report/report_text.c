@@ -352,8 +352,11 @@ static void print_faults(FILE *out, const struct lw_report_meta *m)
 	if (!fm->sweep) {
 		fprintf(out, "==%" PRIu32 "== faults injected: %" PRIu64 " (", m->pid, fm->fired);
 		put_safe(out, fm->rules);
-		fprintf(out, "), the library ran in %" PRIu64 " process%s\n", fm->procs,
-			fm->procs == 1 ? "" : "es");
+		fprintf(out,
+			"), the library ran in %" PRIu64
+			" process image%s (%zu process%s traced)\n",
+			fm->procs, fm->procs == 1 ? "" : "s", m->nr_procs,
+			m->nr_procs == 1 ? "" : "es");
 		if (!fm->fired)
 			fprintf(out,
 				"==%" PRIu32 "== WARNING: no call matched: no fault was made\n",

@@ -633,9 +633,10 @@ LW_TEST(report_fault_note_and_summary)
 			"port_msg_alloc <- app_forward\n",
 			"text note");
 	ASSERT_CONTAINS(d.buf, "  injected fault at:\n    #0 0x401100 in port_msg_alloc", "stack");
-	ASSERT_CONTAINS(
-	    d.buf, "faults injected: 1 (malloc@port_msg_alloc:1), the library ran in 2 processes",
-	    "summary");
+	ASSERT_CONTAINS(d.buf,
+			"faults injected: 1 (malloc@port_msg_alloc:1), the library ran in 2 "
+			"process images (0 processes traced)",
+			"summary");
 	free(d.buf);
 	d = render("json", &m, &fs);
 	ASSERT_EQ(

@@ -122,7 +122,8 @@ int cmd_sweep(const struct lw_opts *o, char *err, size_t errlen)
 	size_t nr_sites = 0, tried;
 	bool tty = isatty(2) && !o->quiet;
 	sigset_t orig;
-	int rc, shown, gating = 0, status;
+	int rc, shown, gating = 0, status, stop_sig = 0;
+	char reason[256];
 
 	if (!base_fr) {
 		snprintf(err, errlen, "out of memory");
@@ -142,6 +143,7 @@ int cmd_sweep(const struct lw_opts *o, char *err, size_t errlen)
 		goto out;
 	}
 	status = session__child_status(base);
+	stop_sig = session__end_signal(base);
 	session__stop(base);
 	/* fault notes of the hook belong to faulted runs; this one made none */
 	for (size_t i = 0; i < base_fs.n; i++)
@@ -170,6 +172,9 @@ int cmd_sweep(const struct lw_opts *o, char *err, size_t errlen)
 	tried = nr_sites < (o->sweep_max ? o->sweep_max : LW_SWEEP_MAX_DEFAULT)
 		    ? nr_sites
 		    : (o->sweep_max ? o->sweep_max : LW_SWEEP_MAX_DEFAULT);
+	/* interrupted already: the clean run's report, no sweep */
+	if (stop_sig)
+		tried = 0;
 	for (size_t i = 0; i < nr_sites; i++) {
 		struct lw_sweep_site *os = &out_sites[i];
 
@@ -205,9 +210,16 @@ int cmd_sweep(const struct lw_opts *o, char *err, size_t errlen)
 		snprintf(ru->text, sizeof(ru->text), "%s at %s", os->func, os->at);
 		rc = run_once(&fo, &p, fr, &orig, &s, err, errlen);
 		if (rc) {
+			/* the report of what was swept still goes out */
+			fprintf(stderr, "leakwatch: --fault-sweep: site %zu: %s\n", i + 1, err);
+			err[0] = 0;
+			rc = 0;
+			os->outcome = "error";
 			fault_run__free(fr);
 			free(fr);
-			goto out;
+			tried = i + 1;
+			stop_sig = -1;
+			break;
 		}
 		m.fault.runs++;
 		if (session__collect(s, &fs, &fm) < 0) {
@@ -236,6 +248,9 @@ int cmd_sweep(const struct lw_opts *o, char *err, size_t errlen)
 			os->outcome = "findings";
 		m.fault.crashed += crashed;
 		m.fault.timed_out += !strcmp(os->outcome, "timed out");
+		/* ^C, SIGTERM: stop after this site, report what was swept */
+		if (!stop_sig && (stop_sig = session__end_signal(s)))
+			tried = i + 1;
 		lw_findings__free(&fs);
 		session__free(s);
 		fault_run__free(fr);
@@ -257,6 +272,16 @@ int cmd_sweep(const struct lw_opts *o, char *err, size_t errlen)
 	m.fault.fired = m.fault.runs - m.fault.not_reached;
 	m.fault.sites = nr_sites;
 	m.fault.skipped = nr_sites - tried;
+	if (stop_sig && nr_sites > tried) {
+		size_t off = m.incomplete_reason ? strlen(m.incomplete_reason) : 0;
+
+		snprintf(reason, sizeof(reason), "%s%ssweep stopped %s after %zu of %zu sites",
+			 off ? m.incomplete_reason : "", off ? "; " : "",
+			 stop_sig > 0 ? strsignal(stop_sig) : "by an error", tried, nr_sites);
+		m.incomplete_reason = reason;
+		for (size_t i = tried; i < nr_sites; i++)
+			out_sites[i].outcome = "skipped (stopped)";
+	}
 	m.fault.site = out_sites;
 	m.fault.nr_site = nr_sites;
 	m.fault.rules[0] = 0;

@@ -84,6 +84,8 @@ typedef int (*lw_report_hook_fn)(void *ctx, struct lw_findings *fs, struct lw_re
 				 int child_status);
 void session__set_report_hook(struct lw_session *s, lw_report_hook_fn fn, void *ctx);
 
+/* The first end signal (SIGINT, ...) the loop read, 0 when none came. */
+int session__end_signal(const struct lw_session *s);
 /* run mode: --duration's end came before the command's. */
 bool session__duration_hit(const struct lw_session *s);
 /* run mode: the child's wait status, -1 if not collected. */

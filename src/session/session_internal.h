@@ -89,6 +89,7 @@ struct lw_session {
 	struct lw_scan_stats scan;
 	int sigfd;	   /* the loop's signalfd, kept for a second signal during the report */
 	bool duration_hit; /* run: --duration ended the command */
+	int end_signal;	   /* the first end signal the loop read, 0: none */
 	lw_report_hook_fn report_hook; /* run --inject: fault findings and notes */
 	void *report_ctx;
 	char reason[768]; /* the report's incomplete_reason */

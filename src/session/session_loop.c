@@ -184,6 +184,8 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					break;
+				if (!s->end_signal)
+					s->end_signal = (int)si.ssi_signo;
 				/* run: the command decides when it is done; a second
 				 * signal, or none to forward, ends observation now.
 				 */

@@ -277,3 +277,8 @@ int session__symbolize(struct lw_session *s, struct lw_finding *f)
 {
 	return symbolizer__finding(s->sym, f);
 }
+
+int session__end_signal(const struct lw_session *s)
+{
+	return s->end_signal;
+}

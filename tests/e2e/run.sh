@@ -1478,6 +1478,14 @@ rc=$?
 expect_eq "$rc" 23 "exit code" &&
 	expect_eq "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["sweep"]["crashed"], [f["kind"] for f in j["findings"]])' "$TMP/sweepcr.json")" "1 ['fault-crash']" "crash found" && ok
 
+start fault_sweep_interrupted_still_reports
+$LW run -q -f json -o "$TMP/int.json" --fault-sweep 'malloc,sendmsg=EAGAIN' -- "$FX/fault_router" >/dev/null 2>&1 &
+lw=$!
+sleep 2
+kill -INT $lw
+wait $lw
+expect_eq "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); s=j["sweep"]; print(j["complete"], j["incomplete_reason"].startswith("sweep stopped Interrupt after"), s["runs"] < s["sites"], s["skipped"] == s["sites"] - s["runs"])' "$TMP/int.json")" "False True True True" "report of what was swept" && ok
+
 start no_probes_left_behind
 if ! command -v bpftool >/dev/null || ! $OWNED maxid >/dev/null 2>"$TMP/owned.err" ||
 	[ "$prog_max0" = x ]; then

@@ -1394,15 +1394,20 @@ expect_eq "$rc" 23 "exit code" &&
 	expect_eq "$(faults_of "$TMP/hang.json" fault_hang)" "fault-hang:retry_alloc:malloc/ENOMEM@retry_alloc" "findings" && ok
 
 start inject_keeps_the_users_preload
-# a command that already preloads an allocator: ours goes first, theirs stays
+# a command that already preloads an allocator (jemalloc, tcmalloc): ours
+# goes first, theirs stays and serves every call that does not fail
 je=$(ls /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 2>/dev/null)
-if [ -z "$je" ]; then
-	fail "libjemalloc2 not installed (tools/install-deps.sh installs it)"
+tc=$(ls /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 2>/dev/null)
+if [ -z "$je" ] || [ -z "$tc" ]; then
+	fail "libjemalloc2 or libtcmalloc-minimal4 not installed (tools/install-deps.sh installs them)"
 else
 	LD_PRELOAD=$je $LW run -q -f json -o "$TMP/je.json" --inject 'malloc@port_msg_alloc' -- "$FX/fault_router" >/dev/null 2>&1
 	rc=$?
-	expect_eq "$rc" 23 "exit code" &&
-		expect_eq "$(faults_of "$TMP/je.json" fault_router)" "fd-leak:router_handle:malloc/ENOMEM@port_msg_alloc" "findings" && ok
+	LD_PRELOAD=$tc $LW run -q -f json -o "$TMP/tc.json" --inject 'malloc@port_msg_alloc' -- "$FX/fault_router" >/dev/null 2>&1
+	rc2=$?
+	expect_eq "$rc/$rc2" 23/23 "exit codes (jemalloc, tcmalloc)" &&
+		expect_eq "$(faults_of "$TMP/je.json" fault_router)" "fd-leak:router_handle:malloc/ENOMEM@port_msg_alloc" "findings (jemalloc)" &&
+		expect_eq "$(faults_of "$TMP/tc.json" fault_router)" "fd-leak:router_handle:malloc/ENOMEM@port_msg_alloc" "findings (tcmalloc)" && ok
 fi
 
 start inject_top_only_spares_children

@@ -60,6 +60,13 @@
 #define LW_MAX_RULES  16
 #define LW_MAX_WHERE  64
 #define LW_MAX_WNAMES 16
+
+/* scope: every site, those with a frame in the executable, or those whose
+ * call site is the program's own code (not a system library's)
+ */
+#define LW_SCOPE_ALL  0
+#define LW_SCOPE_EXE  1
+#define LW_SCOPE_OWN  2
 #define LW_MAX_RANGES 1024
 #define LW_MAX_SITES  64
 #define LW_MAX_FRAMES 32
@@ -247,6 +254,7 @@ struct lw_mod {
 	const char *path;
 	size_t plen;
 	int exe;
+	int own; /* the executable, or a library outside the system directories */
 };
 
 struct lw_frame {
@@ -256,6 +264,7 @@ struct lw_frame {
 
 struct lw_stack {
 	int n, has_exe;
+	int own_caller; /* frame 0 (the call site) is in the program's own code */
 	uint64_t hash;
 	struct lw_frame f[LW_MAX_FRAMES + 8];
 };
@@ -266,7 +275,7 @@ static struct lw_state {
 	uint64_t record_mask; /* funcs in record mode */
 	void *real[R_COUNT];
 	pid_t top;
-	int scope_exe;
+	int scope; /* LW_SCOPE_*: which sites record mode logs */
 	int crash_armed;
 	char log[PATH_MAX];
 	int nrules, nwhere, nsites;
@@ -616,6 +625,20 @@ static void lw_scan_names(const char *path)
 	syscall(SYS_munmap, img, len);
 }
 
+/* The distribution's libraries (libc, ld.so, libstdc++, ...): a call they
+ * make is not the program's own (scope own).
+ */
+static int lw_system_path(const char *p)
+{
+	static const char *const dirs[] = {"/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/",
+					   "/usr/libexec/"};
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (!strncmp(p, dirs[i], strlen(dirs[i])))
+			return 1;
+	return !p[0] || p[0] == '['; /* vdso */
+}
+
 /* caller holds the lock */
 static const struct lw_mod *lw_mod_add(const struct dl_find_object *fo)
 {
@@ -644,6 +667,7 @@ static const struct lw_mod *lw_mod_add(const struct dl_find_object *fo)
 	m->start = (uintptr_t)fo->dlfo_map_start;
 	m->end = (uintptr_t)fo->dlfo_map_end;
 	m->exe = exe;
+	m->own = exe || !lw_system_path(m->path);
 	m->where_mask = 0;
 	for (int w = 0; w < st.nwhere; w++)
 		if (!strcmp(st.where[w].path, m->path))
@@ -723,6 +747,7 @@ static void lw_stack_finish(struct lw_stack *s, int may_add)
 {
 	s->hash = 0xcbf29ce484222325ULL;
 	s->has_exe = 0;
+	s->own_caller = 0;
 	for (int i = 0; i < s->n; i++) {
 		struct lw_frame *f = &s->f[i];
 		unsigned char le[8];
@@ -731,6 +756,8 @@ static void lw_stack_finish(struct lw_stack *s, int may_add)
 		f->rel = f->mod ? f->ip - f->mod->base : f->ip;
 		if (f->mod && f->mod->exe)
 			s->has_exe = 1;
+		if (i == 0)
+			s->own_caller = f->mod && f->mod->own;
 		s->hash = f->mod ? fnv(s->hash, f->mod->path, f->mod->plen) : fnv(s->hash, "?", 1);
 		for (int b = 0; b < 8; b++)
 			le[b] = (uint64_t)f->rel >> (8 * b);
@@ -964,7 +991,9 @@ static __attribute__((noinline)) int lw_decide(int func, int *err)
 	if (st.record_mask >> func & 1) {
 		if (s.n < 0)
 			lw_stack(&s);
-		if ((!st.scope_exe || s.has_exe) && lw_seen_insert(func, s.hash))
+		if ((st.scope == LW_SCOPE_ALL || (st.scope == LW_SCOPE_EXE && s.has_exe) ||
+		     (st.scope == LW_SCOPE_OWN && s.own_caller)) &&
+		    lw_seen_insert(func, s.hash))
 			lw_log_site(func, &s);
 	}
 	if (fire) {
@@ -1049,7 +1078,11 @@ static void lw_directive(char *line, int pass)
 		if (!lw_num(lw_field(&rest), 10, v))
 			st.top = v[0];
 	} else if (pass == 0 && !strcmp(d, "scope")) {
-		st.scope_exe = !strcmp(lw_field(&rest), "exe");
+		const char *v = lw_field(&rest);
+
+		st.scope = !strcmp(v, "exe")   ? LW_SCOPE_EXE
+			   : !strcmp(v, "own") ? LW_SCOPE_OWN
+					       : LW_SCOPE_ALL;
 	} else if (pass == 0 && !strcmp(d, "record")) {
 		int f = lw_func_id(lw_field(&rest));
 

@@ -80,7 +80,7 @@ static const char usage_text[] =
     "                           comma-separated (see Fault injection below)\n"
     "      --fault-sweep FUNCS  run: fail each call site of FUNC[=ERRNO],... in turn\n"
     "      --fault-top          faults only in the command's own process\n"
-    "      --fault-all-sites    sweep: also sites outside the program's executable\n"
+    "      --fault-all-sites    sweep: also calls the system libraries make\n"
     "      --fault-timeout S    a faulted run still going after S s is a fault-hang\n"
     "      --sweep-max N        sweep: at most N sites (default 200)\n"
     "  -q, --quiet              no live status line\n"

@@ -142,7 +142,7 @@ int fault_run__write_conf(struct lw_fault_run *r, pid_t top)
 	fprintf(f, "version 1\nlog %s\n", r->log_path);
 	if (p->top_only)
 		fprintf(f, "top %d\n", (int)top);
-	fprintf(f, "scope %s\n", p->all_sites ? "all" : "exe");
+	fprintf(f, "scope %s\n", p->all_sites ? "all" : "own");
 	for (unsigned i = 0; i < p->nr_rules; i++) {
 		const struct lw_fault_rule *ru = &p->rules[i];
 		uint64_t first = ru->first, last = ru->last;

@@ -53,7 +53,7 @@ struct lw_fault_plan {
 	struct lw_fault_rule record[LW_FAULT_RULES_MAX];
 	unsigned nr_record;
 	bool top_only;	/* only the command's own process, not its children */
-	bool all_sites; /* recording keeps sites outside the program's own code */
+	bool all_sites; /* recording keeps calls the system libraries make too */
 };
 
 /* Append the comma-separated rules of one --inject to p. 0, or -EINVAL with

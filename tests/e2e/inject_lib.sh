@@ -153,6 +153,20 @@ b1=$(grep -m1 '^ ' "$TMP/3b.log" | awk '$3 != "?" { print $1 }')
 	fail "same absolute address in both runs: is ASLR off?"
 done_case
 
+# 3b: scope own: only calls the program's own code makes (frame 0 in the
+# router, never libc's stdio buffer allocation)
+start "record malloc, scope own: the program's own call sites only"
+conf "$TMP/3o.conf" "$TMP/3o.log" "scope own" "record malloc"
+inject "$TMP/3o.conf" "$ROUTER"
+valid "$TMP/3o.log"
+expect_eq "$rc" 0 "exit status"
+own=$(awk -v r="$ROUTER" '/^site /{getline; n++; if ($3 != r) bad++} END {print n+0, bad+0}' "$TMP/3o.log")
+all=$(grep -c '^site ' "$TMP/3a.log")
+[ "${own% *}" -ge 3 ] || fail "only ${own% *} own sites"
+expect_eq "${own#* }" 0 "sites whose call is not the router's"
+[ "${own% *}" -lt "$all" ] || fail "scope own kept as many sites as scope exe ($all)"
+done_case
+
 # 4: a site rule picks one stack
 start "site rule on the buf_alloc stack"
 L=$TMP/4.log

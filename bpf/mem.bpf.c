@@ -350,7 +350,8 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, __u64 size)
 		v.stack_id = lw_hash_ips(ev->stack.ips, ev->stack.nr, LW_STACK_MAX);
 		si->nr = ev->stack.nr;
 		si->flags = ev->stack.flags;
-		bpf_probe_read_kernel(si->ips, sizeof(si->ips), ev->stack.ips);
+		/* both in the scratch value: plain loads, not a helper call */
+		__builtin_memcpy(si->ips, ev->stack.ips, sizeof(si->ips));
 		/* most allocations come from a stack seen before: a lookup
 		 * is cheaper than an insert that fails
 		 */

@@ -284,3 +284,40 @@ LW_TEST(reach_lookup_edges)
 			  "malloc(0) on top: only its own address counts");
 	}
 }
+
+struct counted {
+	struct image im;
+	unsigned reads;
+};
+
+static ssize_t counted_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct counted *c = ctx;
+
+	c->reads++;
+	return image_read(&c->im, addr, buf, len);
+}
+
+LW_TEST(reach_small_blocks_of_a_page_take_one_read)
+{
+	struct counted c = {};
+	uint64_t *g = seg(&c.im, GLOBALS, 8), *h = seg(&c.im, HEAP, 64);
+	struct lw_reach_block b[16];
+	struct lw_reach_region roots[] = {{GLOBALS, GLOBALS + 8 * 8}};
+	struct lw_reach_io io = {.read = counted_read, .ctx = &c};
+	struct lw_reach_stats st;
+
+	/* a list: the global points to block 0, each block to the next; the
+	 * last points back into the middle of block 7 (read from the window)
+	 */
+	g[0] = HEAP;
+	for (int i = 0; i < 16; i++) {
+		b[i] = (struct lw_reach_block){.addr = HEAP + 32 * i, .size = 32};
+		h[4 * i] = i < 15 ? HEAP + 32 * (i + 1) : HEAP + 32 * 7 + 8;
+	}
+	ASSERT_EQ(reach__scan(b, 16, roots, 1, NULL, 0, &io, &st), 0, "scan");
+	for (int i = 0; i < 16; i++)
+		ASSERT_EQ(b[i].cls, LW_REACH_REACHABLE, "every block of the list");
+	ASSERT_EQ(st.counts[LW_REACH_REACHABLE], 16, "reachable count");
+	ASSERT_TRUE(c.reads <= 2, "the roots and one read of the heap's page");
+}

@@ -1486,7 +1486,13 @@ expect_eq "$rc" 23 "exit code" &&
 start fault_sweep_interrupted_still_reports
 $LW run -q -f json -o "$TMP/int.json" --fault-sweep 'malloc,sendmsg=EAGAIN' -- "$FX/fault_router" >/dev/null 2>&1 &
 lw=$!
-sleep 2
+# the clean run keeps its private directory; a second one is the first
+# faulted run's: interrupt then (bounded wait)
+n0=$(ls -d /tmp/leakwatch-fault.* 2>/dev/null | wc -l)
+for i in $(seq 1 400); do
+	[ "$(ls -d /tmp/leakwatch-fault.* 2>/dev/null | wc -l)" -ge $((n0 + 2)) ] && break
+	sleep 0.025
+done
 kill -INT $lw
 wait $lw
 expect_eq "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); s=j["sweep"]; print(j["complete"], j["incomplete_reason"].startswith("sweep stopped Interrupt after"), s["runs"] < s["sites"], s["skipped"] == s["sites"] - s["runs"])' "$TMP/int.json")" "False True True True" "report of what was swept" && ok

@@ -18,12 +18,14 @@ struct lw_fault_plan;
 struct lw_fault_run;
 struct lw_session;
 /* One run of o->argv under observation, with fr's faults when fr is set
- * (prepared here from plan, or o->faults when plan is NULL). 0 with *sp ready for
+ * (prepared here from plan, or o->faults when plan is NULL), in pre when
+ * given (a session__new(o) made ahead; run_once owns it), else a new one. 0 with *sp ready for
  * session__collect/report (the caller frees it), or an exit code with err set. orig: the signal
  * mask the command gets (NULL: the caller's).
  */
 int run_once(const struct lw_opts *o, const struct lw_fault_plan *plan, struct lw_fault_run *fr,
-	     const sigset_t *orig, struct lw_session **sp, char *err, size_t errlen);
+	     const sigset_t *orig, struct lw_session *pre, struct lw_session **sp, char *err,
+	     size_t errlen);
 /* The command's wait status as run's exit code (-1: not collected). */
 int run_status_code(int status, bool keep_running);
 

@@ -156,7 +156,8 @@ static int prepare_faults(const struct lw_opts *o, const struct lw_fault_plan *p
 }
 
 int run_once(const struct lw_opts *o, const struct lw_fault_plan *plan, struct lw_fault_run *fr,
-	     const sigset_t *orig, struct lw_session **sp, char *err, size_t errlen)
+	     const sigset_t *orig, struct lw_session *pre, struct lw_session **sp, char *err,
+	     size_t errlen)
 {
 	struct lw_session *s = NULL;
 	int go[2] = {-1, -1}, ep[2] = {-1, -1};
@@ -167,10 +168,14 @@ int run_once(const struct lw_opts *o, const struct lw_fault_plan *plan, struct l
 	pid_t child, self;
 
 	*sp = NULL;
-	if (resolve_run_user(o->user, &ru, err, errlen))
+	if (resolve_run_user(o->user, &ru, err, errlen)) {
+		session__free(pre);
 		return LW_EXIT_USAGE;
-	if (fr && (rc = prepare_faults(o, plan ? plan : o->faults, &ru, fr, err, errlen)))
+	}
+	if (fr && (rc = prepare_faults(o, plan ? plan : o->faults, &ru, fr, err, errlen))) {
+		session__free(pre);
 		return rc;
+	}
 	rc = LW_EXIT_INTERNAL;
 	/* from here on an end signal is read by the loop, which then reports:
 	 * one that comes while BPF loads ends the run right after it starts
@@ -181,7 +186,9 @@ int run_once(const struct lw_opts *o, const struct lw_fault_plan *plan, struct l
 	/* a sweep's later runs: the command gets the mask leakwatch started with */
 	if (orig)
 		old = *orig;
-	e = session__new(&s, o);
+	/* a sweep loads the next run's BPF while this one runs */
+	s = pre;
+	e = s ? 0 : session__new(&s, o);
 	if (e) {
 		snprintf(err, errlen, "%s", session__error(s));
 		rc = e == -EINVAL ? LW_EXIT_USAGE : LW_EXIT_ENV;
@@ -311,7 +318,7 @@ int cmd_run(const struct lw_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return LW_EXIT_INTERNAL;
 	}
-	rc = run_once(o, NULL, fr, NULL, &s, err, errlen);
+	rc = run_once(o, NULL, fr, NULL, NULL, &s, err, errlen);
 	if (rc)
 		goto out;
 	found = session__report(s);

@@ -6,6 +6,7 @@
  * each with the fault that found it, once however many sites found it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,47 @@ static void describe_site(struct lw_session *s, const struct lw_fault_rec *x, ch
 	lw_frames__free(f.frames, f.nr_frames);
 }
 
+/* The next faulted run's session, loaded (BPF verified) on a thread while
+ * the current run goes on: most of a small run's time is that load.
+ */
+struct preload {
+	pthread_t thread;
+	bool started;
+	const struct lw_opts *o;
+	struct lw_session *s;
+	int err;
+};
+
+static void *preload_main(void *arg)
+{
+	struct preload *p = arg;
+
+	p->err = session__new(&p->s, p->o);
+	return NULL;
+}
+
+static void preload_start(struct preload *p, const struct lw_opts *o)
+{
+	*p = (struct preload){.o = o};
+	p->started = !pthread_create(&p->thread, NULL, preload_main, p);
+}
+
+/* The loaded session, or NULL (run_once then loads one itself, and says
+ * what failed).
+ */
+static struct lw_session *preload_take(struct preload *p)
+{
+	if (!p->started)
+		return NULL;
+	pthread_join(p->thread, NULL);
+	p->started = false;
+	if (p->err) {
+		session__free(p->s);
+		return NULL;
+	}
+	return p->s;
+}
+
 static bool gates(const struct lw_finding *f)
 {
 	const struct lw_kind *k = lw_kind__find(f->kind);
@@ -119,6 +161,8 @@ int cmd_sweep(const struct lw_opts *o, char *err, size_t errlen)
 	struct lw_sweep_site *out_sites = NULL;
 	struct site *sites = NULL;
 	struct lw_opts fo = *o;
+	struct preload pl = {};
+	struct lw_session *next;
 	size_t nr_sites = 0, tried;
 	bool tty = isatty(2) && !o->quiet;
 	sigset_t orig;
@@ -133,7 +177,7 @@ int cmd_sweep(const struct lw_opts *o, char *err, size_t errlen)
 	rec.nr_rules = 0;
 	/* 1. the clean run: every call site of the named functions */
 	fo.duration_s = o->duration_s;
-	rc = run_once(o, &rec, base_fr, &orig, &base, err, errlen);
+	rc = run_once(o, &rec, base_fr, &orig, NULL, &base, err, errlen);
 	if (rc)
 		goto out;
 	shown = session__collect(base, &base_fs, &m);
@@ -184,6 +228,8 @@ int cmd_sweep(const struct lw_opts *o, char *err, size_t errlen)
 		describe_site(base, sites[i].rec, os->at, sizeof(os->at));
 		os->outcome = "skipped (--sweep-max)";
 	}
+	if (tried)
+		preload_start(&pl, &fo);
 	for (size_t i = 0; i < tried; i++) {
 		struct lw_sweep_site *os = &out_sites[i];
 		struct lw_fault_plan p = {.top_only = o->faults->top_only};
@@ -208,7 +254,10 @@ int cmd_sweep(const struct lw_opts *o, char *err, size_t errlen)
 		ru->first = ru->last = 1;
 		ru->site = os->hash;
 		snprintf(ru->text, sizeof(ru->text), "%s at %s", os->func, os->at);
-		rc = run_once(&fo, &p, fr, &orig, &s, err, errlen);
+		next = preload_take(&pl);
+		if (i + 1 < tried)
+			preload_start(&pl, &fo);
+		rc = run_once(&fo, &p, fr, &orig, next, &s, err, errlen);
 		if (rc) {
 			/* the report of what was swept still goes out */
 			fprintf(stderr, "leakwatch: --fault-sweep: site %zu: %s\n", i + 1, err);
@@ -300,6 +349,7 @@ int cmd_sweep(const struct lw_opts *o, char *err, size_t errlen)
 		gating += gates(&merged.v[i]);
 	rc = gating ? o->error_exitcode : run_status_code(status, o->keep_running);
 out:
+	session__free(preload_take(&pl));
 	lw_findings__free(&merged);
 	lw_findings__free(&base_fs);
 	session__free(base);

@@ -81,9 +81,11 @@ static void select_programs(struct lw_bpf *b, const struct lw_load_opts *o)
 	    b->progs.mem_malloc,	 b->progs.mem_calloc,	b->progs.mem_realloc,
 	    b->progs.mem_reallocarray,	 b->progs.mem_memalign, b->progs.mem_valloc,
 	    b->progs.mem_posix_memalign, b->progs.mem_free,	b->progs.mem_ret,
+	    b->progs.mem_bad_free,
 	};
-	struct bpf_map *mem_maps[] = {b->maps.allocs, b->maps.stacks,  b->maps.mem_totals,
-				      b->maps.freed,  b->maps.pending, b->maps.pend_slots};
+	struct bpf_map *mem_maps[] = {b->maps.allocs,  b->maps.stacks,	b->maps.mem_totals,
+				      b->maps.freed,   b->maps.pending, b->maps.pend_slots,
+				      b->maps.bad_req, b->maps.mem_tail};
 
 	for (size_t i = 0; i < sizeof(mem_progs) / sizeof(mem_progs[0]); i++)
 		bpf_program__set_autoload(mem_progs[i], o->mem);
@@ -150,6 +152,17 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 			 "cannot load BPF programs: %s (run with -v for the verifier log)",
 			 strerror(-e));
 		goto fail;
+	}
+	/* free, realloc and reallocarray report a bad free through it */
+	if (opts->mem) {
+		int key = 0, fd = bpf_program__fd(b->progs.mem_bad_free);
+
+		if (bpf_map_update_elem(bpf_map__fd(b->maps.mem_tail), &key, &fd, BPF_ANY)) {
+			e = -errno;
+			snprintf(err, errlen, "cannot set up the bad-free report: %s",
+				 strerror(-e));
+			goto fail;
+		}
 	}
 	*out = l;
 	return 0;

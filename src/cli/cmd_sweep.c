@@ -272,8 +272,16 @@ int cmd_sweep(const struct lw_opts *o, char *err, size_t errlen)
 		}
 		m.fault.runs++;
 		if (session__collect(s, &fs, &fm) < 0) {
-			snprintf(err, errlen, "%s", session__error(s));
-			rc = LW_EXIT_INTERNAL;
+			/* this site is lost; the report of the others still goes out */
+			fprintf(stderr, "leakwatch: --fault-sweep: site %zu: %s\n", i + 1,
+				session__error(s));
+			os->outcome = "error";
+			tried = i + 1;
+			stop_sig = -1;
+			session__free(s);
+			fault_run__free(fr);
+			free(fr);
+			break;
 		}
 		os->outcome = fault_run__fired(fr) ? "clean" : "not reached";
 		m.fault.not_reached += !fault_run__fired(fr);

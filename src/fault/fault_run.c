@@ -352,19 +352,22 @@ int fault_run__report_hook(void *ctx, struct lw_findings *fs, struct lw_report_m
 			return e;
 	}
 	if (r->timed_out && fired) {
+		const struct lw_fault_rec *x = fault_for(r, (uint32_t)r->root, r->log.n);
 		struct lw_finding *f = lw_findings__add(fs);
 
 		if (!f)
 			return -ENOMEM;
 		f->kind = "fault-hang";
-		f->pid = (uint32_t)r->root;
-		f->tid = (uint32_t)r->root;
+		/* where the fault was made: its stack is this finding's */
+		f->pid = x ? x->pid : (uint32_t)r->root;
+		f->tid = x ? x->tid : (uint32_t)r->root;
 		f->count = 1;
 		f->why = "still running at --fault-timeout after an injected fault";
 		snprintf(f->resource, sizeof(f->resource), "no exit within %.0f s", r->timeout_s);
-		fault_run__note(r, fault_for(r, f->pid, r->log.n), f, fired);
+		if (x)
+			fault_run__note(r, x, f, fired);
 		/* where it hangs is not known; where it was made to fail is */
-		if (f->fault.stack_idx >= 0)
+		if (f->fault.set && f->fault.stack_idx >= 0)
 			f->stack = f->extra[f->fault.stack_idx].stack;
 	}
 	return 0;

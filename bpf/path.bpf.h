@@ -21,17 +21,9 @@ struct lw_path_walk {
 /* One step up: bpf_loop verifies this body once, where an unrolled walk
  * with a data-dependent depth explodes the verifier's state count.
  */
-/* bpf_loop's context must be on the stack; the walk itself may be in a map
- * (lw_emit_vma runs at the end of the unwinder's call chain, where the
- * 512-byte stack of all frames together has no room for it)
- */
-struct lw_walk_ref {
-	struct lw_path_walk *w;
-};
-
 static long lw_walk_step(__u32 i, void *ctx)
 {
-	struct lw_path_walk *w = ((struct lw_walk_ref *)ctx)->w;
+	struct lw_path_walk *w = ctx;
 	struct dentry *d = w->d, *parent;
 	struct mount *mnt = w->mnt;
 
@@ -58,12 +50,11 @@ static long lw_walk_step(__u32 i, void *ctx)
 static __always_inline void lw_walk_path(struct lw_path_walk *w, struct file *file)
 {
 	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
-	struct lw_walk_ref ref = {.w = w};
 
 	w->n = 0;
 	w->d = BPF_CORE_READ(file, f_path.dentry);
 	w->mnt = container_of(vfsmnt, struct mount, mnt);
-	bpf_loop(LW_MOUNT_WALK_MAX, lw_walk_step, &ref, 0);
+	bpf_loop(LW_MOUNT_WALK_MAX, lw_walk_step, w, 0);
 }
 
 /* Twice the name size, so a bounded write offset plus a bounded length

@@ -40,27 +40,17 @@ static long lw_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void
 }
 
 /* File name first, then each parent, crossing mount points upward. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct lw_path_walk);
-} vma_walk __weak SEC(".maps");
-
 static __always_inline void lw_fill_path(struct lw_ev_cfi_miss *ev, struct file *file)
 {
-	__u32 zero = 0;
-	struct lw_path_walk *w = bpf_map_lookup_elem(&vma_walk, &zero);
+	struct lw_path_walk w;
 
-	if (!w)
-		return;
-	lw_walk_path(w, file);
+	lw_walk_path(&w, file);
 	for (int i = 0; i < LW_PATH_DEPTH; i++) {
-		if (i >= w->n)
+		if (i >= w.n)
 			break;
-		bpf_probe_read_kernel_str(ev->comps[i], LW_COMP_LEN, (void *)w->names[i]);
+		bpf_probe_read_kernel_str(ev->comps[i], LW_COMP_LEN, (void *)w.names[i]);
 	}
-	ev->nr_comps = w->n;
+	ev->nr_comps = w.n;
 }
 
 /* Global (not static) subprograms are verified once, on their own, instead
@@ -280,7 +270,7 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	struct lw_unwind_walk w = {.key = {.tgid = tgid}};
 	__u32 zero = 0;
 	struct lw_target *t = lw_target_of(tgid);
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = bpf_get_current_task_btf();
 
 	if (!st || !regs)
 		return 0;
@@ -288,7 +278,7 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	 * this trampoline
 	 */
 	/* direct loads through a BTF pointer: no helper call per member */
-	w.tramp = bpf_get_current_task_btf()->mm->uprobes_state.xol_area->vaddr;
+	w.tramp = task->mm->uprobes_state.xol_area->vaddr;
 	w.task = (__u64)task;
 	w.st = st;
 	w.pc = regs->ip;

@@ -416,8 +416,8 @@ int BPF_KRETPROBE(mem_ret, __u64 ret)
 /* A bad free waiting for mem_bad_free, on this CPU. */
 struct lw_bad_free_req {
 	struct lw_alloc_key k;
-	struct lw_freed fr;
-	__u32 kind, call, has_fr, __pad;
+	struct lw_freed fr; /* zero for an invalid free: nothing was freed */
+	__u32 kind, call;
 };
 
 struct {
@@ -451,9 +451,7 @@ static __always_inline void bad_free(struct pt_regs *ctx, struct lw_alloc_key *k
 	q->k = *k;
 	q->kind = kind;
 	q->call = call;
-	q->has_fr = fr != NULL;
-	if (fr)
-		q->fr = *fr;
+	q->fr = fr ? *fr : (struct lw_freed){};
 	bpf_tail_call(ctx, &mem_tail, 0);
 	lw_count_drop(); /* no program in mem_tail: the report is lost */
 }
@@ -476,11 +474,11 @@ int mem_bad_free(struct pt_regs *ctx)
 	ev->addr = q->k.addr;
 	ev->kind = q->kind;
 	ev->exec_gen = q->k.exec_gen;
-	ev->size = q->has_fr ? q->fr.size : 0;
-	ev->alloc_stack_id = q->has_fr ? q->fr.alloc_stack_id : 0;
-	ev->prev_free_caller = q->has_fr ? q->fr.free_caller : 0;
-	ev->prev_free_ts = q->has_fr ? q->fr.free_ts : 0;
-	ev->alloc_ts = q->has_fr ? q->fr.alloc_ts : 0;
+	ev->size = q->fr.size;
+	ev->alloc_stack_id = q->fr.alloc_stack_id;
+	ev->prev_free_caller = q->fr.free_caller;
+	ev->prev_free_ts = q->fr.free_ts;
+	ev->alloc_ts = q->fr.alloc_ts;
 	ev->call = q->call;
 	ev->__pad = 0;
 	lw_regs_from_ctx(&r, ctx);

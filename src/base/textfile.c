@@ -111,3 +111,30 @@ out:
 	close(fd);
 	return -e;
 }
+
+char *textfile__slurp(const char *path, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = NULL, *nb;
+	ssize_t r = 1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	while (r > 0) {
+		if (!buf || n == cap) {
+			if (!(nb = realloc(buf, (cap = buf ? cap * 2 : cap) + 1)))
+				break;
+			buf = nb;
+		}
+		r = read(fd, buf + n, cap - n);
+		n += r > 0 ? r : 0;
+	}
+	close(fd);
+	if (buf) {
+		buf[n] = 0;
+		if (len)
+			*len = n;
+	}
+	return buf;
+}

@@ -22,4 +22,11 @@
 const char *textfile__type_name(mode_t m);
 int textfile__read(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);
 
+/* All of a file leakwatch or the kernel writes (/proc files, the fault
+ * log), unbounded, NUL-terminated, in a buffer the caller frees; *len (when
+ * not NULL) without the NUL. NULL with errno set when it cannot be opened
+ * (or on ENOMEM).
+ */
+char *textfile__slurp(const char *path, size_t *len);
+
 #endif

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include "base/textfile.h"
 #include "fault/fault_log.h"
 
 /* The value of "key=" in a header line (up to the next space), or NULL. */
@@ -212,33 +211,13 @@ int fault_log__parse(const char *buf, size_t len, struct lw_fault_log *log)
 
 int fault_log__read(const char *path, struct lw_fault_log *log)
 {
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap), *nb;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
-	ssize_t r = 1;
+	size_t n = 0;
+	char *buf = textfile__slurp(path, &n);
+	int e;
 
-	if (fd < 0) {
-		free(buf);
+	if (!buf)
 		return errno == ENOENT ? 0 : -errno;
-	}
-	while (buf && r > 0) {
-		if (n == cap) {
-			nb = realloc(buf, cap *= 2);
-			if (!nb)
-				break;
-			buf = nb;
-		}
-		r = read(fd, buf + n, cap - n);
-		n += r > 0 ? (size_t)r : 0;
-	}
-	e = r < 0 ? -errno : 0;
-	close(fd);
-	if (!buf || r > 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	if (!e)
-		e = fault_log__parse(buf, n, log);
+	e = fault_log__parse(buf, n, log);
 	free(buf);
 	return e;
 }

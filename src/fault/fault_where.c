@@ -63,17 +63,6 @@ static int scan_elf(Elf *e, Elf_Scn *scn, const char *name, struct lw_fault_rang
 	return nr;
 }
 
-static Elf_Scn *section_of_type(Elf *e, Elf64_Word type)
-{
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-
-	while ((scn = elf_nextscn(e, scn)))
-		if (gelf_getshdr(scn, &sh) && sh.sh_type == type)
-			return scn;
-	return NULL;
-}
-
 int fault_where__in_file(const char *path, const char *shown, const char *name,
 			 struct lw_fault_range *out, int max)
 {
@@ -83,12 +72,12 @@ int fault_where__in_file(const char *path, const char *shown, const char *name,
 
 	if (!e)
 		return -ENOEXEC;
-	nr = scan_elf(e, section_of_type(e, SHT_DYNSYM), name, out, nr, max, shown);
+	nr = scan_elf(e, debuginfo__section(e, ".dynsym"), name, out, nr, max, shown);
 	if (debuginfo__has_symtab(e)) {
-		nr = scan_elf(e, section_of_type(e, SHT_SYMTAB), name, out, nr, max, shown);
+		nr = scan_elf(e, debuginfo__section(e, ".symtab"), name, out, nr, max, shown);
 	} else if ((dbg = debuginfo__build_id_file(e, LW_DEBUG_DIR)) ||
 		   (dbg = debuginfo__mini(e, &image))) {
-		nr = scan_elf(dbg, section_of_type(dbg, SHT_SYMTAB), name, out, nr, max, shown);
+		nr = scan_elf(dbg, debuginfo__section(dbg, ".symtab"), name, out, nr, max, shown);
 	}
 	if (dbg)
 		elf_end(dbg);

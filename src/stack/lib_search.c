@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "base/textfile.h"
 #include "stack/elf_sym.h"
 #include "stack/lib_search.h"
 
@@ -36,12 +37,10 @@ struct ldc_entry {
 #define LDC_FLAG_ELF_LIBC6 0x0003
 #define LDC_FLAG_X8664_64  0x0300 /* FLAG_X8664_LIB64 */
 
-static char *read_all(const char *path, size_t *len);
-
 /* Only the new format: glibc >= 2.32 writes no old-format prefix by default. */
 static void ldcache__load(struct ls_ldcache *c, const char *path)
 {
-	c->buf = read_all(path, &c->len);
+	c->buf = textfile__slurp(path, &c->len);
 	if (c->buf &&
 	    (c->len < sizeof(struct ldc_hdr) || memcmp(c->buf, "glibc-ld.so.cache1.1", 20))) {
 		free(c->buf);
@@ -328,33 +327,6 @@ static void queue_list(struct ls_ctx *c, const char *list, const char *seps, enu
 	}
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-	size_t cap = 4096, n = 0;
-	char *buf = NULL, *nb;
-	ssize_t r = 1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	while (r > 0) {
-		if (!buf || n == cap) {
-			if (!(nb = realloc(buf, (cap = buf ? cap * 2 : cap) + 1)))
-				break;
-			buf = nb;
-		}
-		r = read(fd, buf + n, cap - n);
-		n += r > 0 ? r : 0;
-	}
-	close(fd);
-	if (buf) {
-		buf[n] = 0;
-		if (len)
-			*len = n;
-	}
-	return buf;
-}
-
 /* exe, LD_PRELOAD, /etc/ld.so.preload, then DT_NEEDED breadth-first. */
 static void build_order(struct ls_ctx *c, const char *ld_preload)
 {
@@ -367,7 +339,7 @@ static void build_order(struct ls_ctx *c, const char *ld_preload)
 		return; /* static: no ld.so, no preloads */
 	queue_list(c, ld_preload, " :", LS_PRELOAD);
 	lw_fmt(path, sizeof(path), "%s/etc/ld.so.preload", c->root);
-	sys = read_all(path, NULL);
+	sys = textfile__slurp(path, NULL);
 	queue_list(c, sys, " \t\n", LS_SYS_PRELOAD);
 	free(sys);
 	for (int i = 0; i < c->nr_order; i++) {
@@ -458,7 +430,7 @@ int lib_search__pid(struct ls_ctx *c, pid_t pid, char *err, size_t errlen)
 
 	/* the environment ld.so saw: initial environ, NUL-separated */
 	lw_fmt(p, sizeof(p), "/proc/%d/environ", (int)pid);
-	env = read_all(p, &len);
+	env = textfile__slurp(p, &len);
 	for (size_t i = 0; env && i < len; i += strlen(env + i) + 1)
 		if (!strncmp(env + i, "LD_PRELOAD=", 11))
 			preload = env + i + 11;

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* --inject / --fault-sweep rules and the injection library's log. */
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdint.h>
 #include "harness.h"
 #include "fault/fault_log.h"
 #include "fault/fault_spec.h"
+#include "fault/fault_where.h"
 #include "report/finding.h"
 
 LW_TEST(fault_spec_full_rule)
@@ -177,4 +180,26 @@ LW_TEST(fault_sweep_same_finding_ignores_aslr)
 	ASSERT_TRUE(lw_finding__same_across_runs(&x, &y), "no frames: by resource");
 	strcpy(y.resource, "r2");
 	ASSERT_TRUE(!lw_finding__same_across_runs(&x, &y), "no frames, other resource");
+}
+
+LW_NOIPA static int lw_where_probe_fn(int x)
+{
+	return x * 3 + 1;
+}
+
+LW_TEST(fault_where_finds_a_static_function)
+{
+	struct lw_fault_range r[4];
+	Dl_info di;
+	uint64_t rel;
+	int n = fault_where__in_file("/proc/self/exe", "me", "lw_where_probe_fn", r, 4);
+
+	ASSERT_EQ(lw_where_probe_fn(1), 4, "the function runs");
+	ASSERT_EQ(n, 1, "one function of that name");
+	ASSERT_TRUE(dladdr((void *)lw_where_probe_fn, &di) != 0, "dladdr");
+	rel = (uint64_t)(uintptr_t)lw_where_probe_fn - (uint64_t)(uintptr_t)di.dli_fbase;
+	ASSERT_TRUE(rel >= r[0].lo && rel < r[0].hi, "its range holds its module-relative address");
+	ASSERT_STREQ(r[0].path, "me", "path as shown");
+	ASSERT_EQ(fault_where__in_file("/proc/self/exe", "me", "no_such_fn_lw", r, 4), 0, "absent");
+	ASSERT_EQ(fault_where__in_file("/etc/hostname", "x", "main", r, 4), -ENOEXEC, "not ELF");
 }

@@ -144,13 +144,6 @@ static struct lw_session *preload_take(struct preload *p)
 	return p->s;
 }
 
-static bool gates(const struct lw_finding *f)
-{
-	const struct lw_kind *k = lw_kind__find(f->kind);
-
-	return !f->suppressed && (!k || k->gates_exit);
-}
-
 int cmd_sweep(const struct lw_opts *o, char *err, size_t errlen)
 {
 	struct lw_fault_plan rec = *o->faults;
@@ -354,7 +347,7 @@ int cmd_sweep(const struct lw_opts *o, char *err, size_t errlen)
 		goto out;
 	}
 	for (size_t i = 0; i < merged.n; i++)
-		gating += gates(&merged.v[i]);
+		gating += !merged.v[i].suppressed && lw_kind__gates(merged.v[i].kind);
 	rc = gating ? o->error_exitcode : run_status_code(status, o->keep_running);
 out:
 	session__free(preload_take(&pl));

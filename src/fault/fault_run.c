@@ -367,8 +367,8 @@ int fault_run__report_hook(void *ctx, struct lw_findings *fs, struct lw_report_m
 		if (x)
 			fault_run__note(r, x, f, fired);
 		/* where it hangs is not known; where it was made to fail is */
-		if (f->fault.set && f->fault.stack_idx >= 0)
-			f->stack = f->extra[f->fault.stack_idx].stack;
+		if (report_fault__stack(f))
+			f->stack = report_fault__stack(f)->stack;
 	}
 	return 0;
 }

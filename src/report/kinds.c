@@ -34,3 +34,10 @@ bool lw_kind__of(const char *kind, const char *detector)
 
 	return k && !strcmp(k->detector, detector);
 }
+
+bool lw_kind__gates(const char *kind)
+{
+	const struct lw_kind *k = lw_kind__find(kind);
+
+	return !k || k->gates_exit;
+}

@@ -48,6 +48,10 @@ extern const size_t lw_nr_kinds;
 const struct lw_kind *lw_kind__find(const char *name);
 /* The row for the first len bytes of name (suppression prefixes). */
 const struct lw_kind *lw_kind__find_n(const char *name, size_t len);
+/* Whether a finding of kind makes run exit with --error-exitcode (an
+ * unknown kind does).
+ */
+bool lw_kind__gates(const char *kind);
 /* Whether kind is one of detector's. */
 bool lw_kind__of(const char *kind, const char *detector);
 

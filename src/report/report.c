@@ -41,10 +41,9 @@ int report__write(const struct reporter_ops *ops, FILE *out, const struct lw_rep
 	 * take the larger so neither path under-reports nor double counts.
 	 */
 	for (size_t i = 0; i < n; i++) {
-		const struct lw_kind *k = lw_kind__find(fs->v[i].kind ? fs->v[i].kind : "");
-
 		marked += fs->v[i].suppressed;
-		r.nr_gating += !fs->v[i].suppressed && (!k || k->gates_exit);
+		r.nr_gating +=
+		    !fs->v[i].suppressed && lw_kind__gates(fs->v[i].kind ? fs->v[i].kind : "");
 	}
 	if (marked > meta.nr_suppressed)
 		meta.nr_suppressed = marked;

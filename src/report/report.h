@@ -101,6 +101,8 @@ int report_text__block(FILE *out, const struct lw_finding *f);
  * finding with f->fault set.
  */
 void report_fault__line(const struct lw_finding *f, char *buf, size_t len);
+/* The failing call's stack among f's evidence, NULL when it has none. */
+const struct lw_evidence *report_fault__stack(const struct lw_finding *f);
 /* Length of the valid UTF-8 sequence at p (n bytes available), 0 if invalid. */
 size_t report__utf8_seq(const unsigned char *p, size_t n);
 /* False when anything may be missing from the report. */

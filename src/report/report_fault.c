@@ -5,12 +5,17 @@
 #include <string.h>
 #include "report/report.h"
 
+const struct lw_evidence *report_fault__stack(const struct lw_finding *f)
+{
+	int i = f->fault.stack_idx;
+
+	return f->fault.set && i >= 0 && (unsigned)i < f->nr_extra ? &f->extra[i] : NULL;
+}
+
 void report_fault__line(const struct lw_finding *f, char *buf, size_t len)
 {
 	const struct lw_fault_note *n = &f->fault;
-	const struct lw_evidence *x = n->stack_idx >= 0 && (unsigned)n->stack_idx < f->nr_extra
-					  ? &f->extra[n->stack_idx]
-					  : NULL;
+	const struct lw_evidence *x = report_fault__stack(f);
 	const char *en = strerrorname_np(n->err);
 	size_t off;
 

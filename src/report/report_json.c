@@ -210,9 +210,7 @@ static void write_stack(FILE *out, const struct lw_finding *f)
 static void write_fault(FILE *out, const struct lw_finding *f)
 {
 	const struct lw_fault_note *n = &f->fault;
-	const struct lw_evidence *x = n->stack_idx >= 0 && (unsigned)n->stack_idx < f->nr_extra
-					  ? &f->extra[n->stack_idx]
-					  : NULL;
+	const struct lw_evidence *x = report_fault__stack(f);
 	char line[512];
 
 	if (!n->set) {

@@ -39,13 +39,6 @@ static void regrade_growing(const struct lw_session *s, struct lw_finding *f)
 		d->ops->on_growing(d->d, f);
 }
 
-static bool gates_exit(const struct lw_finding *f)
-{
-	const struct lw_kind *k = lw_kind__find(f->kind);
-
-	return !k || k->gates_exit;
-}
-
 /* What was lost, in the words of the text report's loss line, events user
  * space could not process, processes whose uprobes could not go in, and
  * what a detector said (det, may be NULL).
@@ -196,7 +189,7 @@ int session__collect(struct lw_session *s, struct lw_findings *out, struct lw_re
 		if (s->dets[i].ops->trim)
 			m.nr_suppressed += s->dets[i].ops->trim(s->dets[i].d, &fs);
 	for (size_t i = 0; i < fs.n; i++)
-		shown += !fs.v[i].suppressed && gates_exit(&fs.v[i]);
+		shown += !fs.v[i].suppressed && lw_kind__gates(fs.v[i].kind);
 	lw_findings__sort(&fs);
 
 	m.tool_version = LW_VERSION;

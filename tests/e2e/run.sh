@@ -1383,14 +1383,23 @@ start inject_crash_is_a_finding
 # the classic bug fault injection finds: an unchecked NULL
 $LW run -q -f json -o "$TMP/crash.json" --inject 'malloc@load_config' -- "$FX/fault_crash" >/dev/null 2>&1
 rc=$?
-expect_eq "$rc" 23 "exit code" &&
+# the checked allocation: the same fault there is handled (exit 1, its
+# own error status), no crash
+$LW run -q -f json -o "$TMP/nocrash.json" --inject 'malloc@load_defaults' -- "$FX/fault_crash" >/dev/null 2>&1
+rc2=$?
+expect_eq "$rc/$rc2" 23/1 "exit codes (unchecked, checked)" &&
+	expect_eq "$(faults_of "$TMP/nocrash.json" fault_crash)" "" "no finding at the checked site" &&
 	expect_eq "$(faults_of "$TMP/crash.json" fault_crash)" "fault-crash:load_config:malloc/ENOMEM@load_config" "findings" &&
 	expect_eq "$(python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["findings"][0]; print(f["resource"].split(" at ")[0])' "$TMP/crash.json")" "Segmentation fault" "signal" && ok
 
 start inject_hang_is_a_finding
 $LW run -q -f json -o "$TMP/hang.json" --fault-timeout 1 --kill-after 1 --inject 'malloc@retry_alloc:every 1' -- "$FX/fault_hang" >/dev/null 2>&1
 rc=$?
-expect_eq "$rc" 23 "exit code" &&
+# one failure the retry gets past: it ends, no hang
+$LW run -q -f json -o "$TMP/nohang.json" --fault-timeout 5 --inject 'malloc@retry_alloc:1' -- "$FX/fault_hang" >/dev/null 2>&1
+rc2=$?
+expect_eq "$rc/$rc2" 23/0 "exit codes (every call, the first only)" &&
+	expect_eq "$(faults_of "$TMP/nohang.json" fault_hang)" "" "no hang when the retry succeeds" &&
 	expect_eq "$(faults_of "$TMP/hang.json" fault_hang)" "fault-hang:retry_alloc:malloc/ENOMEM@retry_alloc" "findings" && ok
 
 start inject_keeps_the_users_preload

@@ -152,9 +152,11 @@ $(OUTPUT)/bench/floor.skel.h: $(OUTPUT)/bench/floor.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
 
-$(OUTPUT)/bench/floor: bench/floor.c $(OUTPUT)/bench/floor.skel.h $(PURE_OBJS)
+$(OUTPUT)/bench/floor: bench/floor.c $(OUTPUT)/bench/floor.skel.h $(PURE_OBJS) \
+		       $(OUTPUT)/src/session/uprobe_links.o
 	$(call msg,BENCH,$@)
-	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(PURE_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(PURE_OBJS) $(OUTPUT)/src/session/uprobe_links.o \
+		$(LDLIBS) -o $@
 
 unit: $(OUTPUT)/unit-tests $(FIXTURES)
 	$(Q)$(OUTPUT)/unit-tests

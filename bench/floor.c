@@ -9,7 +9,9 @@
  *        leakwatch's mem detector chooses (its own code, det_mem, linked in:
  *        off-entry on an emulated instruction where it finds one) and
  *        uretprobes where it puts them
- * --pid  the uprobes for COMMAND's process only (leakwatch: every process)
+ * --pid  the uprobes for COMMAND's process only (perf-event uprobes with a pid)
+ * --multi  the uprobes as leakwatch attaches them: uprobe_multi links for
+ *        COMMAND's process only (src/session/uprobe_links.c)
  * Nothing is filtered in BPF. COMMAND is forked and held until every probe is
  * attached, then exec'd, as `leakwatch run` does.
  */
@@ -25,7 +27,10 @@
 #include "detect/detector.h"
 #include "detect/mem/alloc_resolve.h"
 #include "detect/mem/det_mem.h"
+#include "session/uprobe_links.h"
 #include "floor.skel.h"
+
+#define LW_TRACE_UPROBE_MULTI 48 /* enum bpf_attach_type, 6.6+ */
 
 #define FLOOR_MAX_LINKS 64
 
@@ -33,7 +38,8 @@ struct floor {
 	struct floor_bpf *skel;
 	struct bpf_link *links[FLOOR_MAX_LINKS];
 	int nr_links;
-	pid_t uprobe_pid; /* -1: every process */
+	pid_t uprobe_pid;	 /* -1: every process */
+	struct uprobe_links *ul; /* --multi */
 };
 
 static int add_link(struct floor *f, struct bpf_link *l, const char *what, char *err, size_t errlen)
@@ -60,6 +66,10 @@ static int floor_attach_uprobe(void *ctx, const char *prog, const char *path, ui
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret);
 	struct floor *f = ctx;
 	struct bpf_program *p = ret ? f->skel->progs.floor_uretprobe : f->skel->progs.floor_uprobe;
+
+	(void)errlen;
+	if (f->ul)
+		return uprobe_links__add(f->ul, bpf_program__fd(p), prog, path, offset, 0, ret);
 
 	return add_link(f, bpf_program__attach_uprobe_opts(p, f->uprobe_pid, path, offset, &uo),
 			prog, err, errlen);
@@ -91,13 +101,15 @@ static int attach_mem(struct floor *f, char **argv, bool verbose, char *err, siz
 	e = alloc_resolve__command(argv[0], environ, t, err, errlen);
 	if (!e)
 		e = det_mem__attach_target(&env, t);
+	if (!e && f->ul)
+		e = uprobe_links__watch(f->ul, f->uprobe_pid, err, errlen);
 	free(t);
 	return e;
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: floor [--fd] [--mem] [--pid] [-v] -- COMMAND [ARGS...]\n");
+	fprintf(stderr, "usage: floor [--fd] [--mem] [--pid|--multi] [-v] -- COMMAND [ARGS...]\n");
 }
 
 int main(int argc, char **argv)
@@ -105,9 +117,10 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {{"fd", no_argument, NULL, 'f'},
 					     {"mem", no_argument, NULL, 'm'},
 					     {"pid", no_argument, NULL, 'p'},
+					     {"multi", no_argument, NULL, 'M'},
 					     {NULL, 0, NULL, 0}};
 	struct floor f = {.uprobe_pid = -1};
-	bool fd = false, mem = false, per_pid = false, verbose = false;
+	bool fd = false, mem = false, per_pid = false, multi = false, verbose = false;
 	int go[2], c, e = 0, status = 0;
 	char err[512] = "", b;
 	pid_t child;
@@ -122,6 +135,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			per_pid = true;
+			break;
+		case 'M':
+			multi = true;
 			break;
 		case 'v':
 			verbose = true;
@@ -149,13 +165,22 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	close(go[0]);
-	if (per_pid)
+	if (per_pid || multi)
 		f.uprobe_pid = child;
-	f.skel = floor_bpf__open_and_load();
+	f.skel = floor_bpf__open();
 	if (!f.skel) {
 		e = -errno;
-		snprintf(err, sizeof(err), "cannot load the floor programs: %s", strerror(-e));
+	} else if (multi) {
+		bpf_program__set_expected_attach_type(f.skel->progs.floor_uprobe,
+						      LW_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(f.skel->progs.floor_uretprobe,
+						      LW_TRACE_UPROBE_MULTI);
+		e = uprobe_links__new(&f.ul);
 	}
+	if (!e && floor_bpf__load(f.skel))
+		e = -errno;
+	if (e)
+		snprintf(err, sizeof(err), "cannot load the floor programs: %s", strerror(-e));
 	if (!e && fd)
 		e = attach_fd(&f, err, sizeof(err));
 	if (!e && mem)
@@ -167,6 +192,8 @@ int main(int argc, char **argv)
 		status = 0;
 	for (int i = f.nr_links - 1; i >= 0; i--)
 		bpf_link__destroy(f.links[i]);
+	if (f.ul)
+		uprobe_links__free(f.ul);
 	if (verbose)
 		fprintf(stderr, "floor: %d links attached and removed\n", f.nr_links);
 	floor_bpf__destroy(f.skel);

@@ -15,6 +15,9 @@ N=${LW_BENCH_N:-200000}
 M=$((N / 2))
 SECTIONS=${LW_BENCH_SECTIONS:-"fd mem live reach startup first-event bystander floor nginx redis sqlite sweep"}
 [ "$(id -u)" = 0 ] || { echo "bench: needs root"; exit 1; }
+for b in "$LW" "$FD" "$MEM" "$FLOOR" "$OUT/bench/reach_scan"; do
+	[ -x "$b" ] || { echo "bench: $b is not built (make bench builds it)"; exit 1; }
+done
 TMP=$(mktemp -d)
 # servers and attached leakwatches are jobs: none outlives the bench
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
@@ -282,12 +285,18 @@ sec_floor() {
 	base=$(min_of "${bs[@]}")
 	f=$(min_of "${fs[@]}")
 	fp=$("$FLOOR" --mem --pid -- "$MEM" "$M")
+	# leakwatch's own mechanism: uprobe_multi links for the watched pid
+	fm=()
+	for i in 1 2 3; do fm+=("$("$FLOOR" --mem --multi -- "$MEM" "$M")"); done
+	fm=$(min_of "${fm[@]}")
 	t=$($LW run -q --only mem -o "$TMP/discard.txt" -- "$MEM" "$M")
 	printf '  %-40s %9.1f ns/op\n' "malloc+free, untraced" "$base"
 	printf '  %-40s %s\n' "floor (leakwatch's uprobe sites)" "$(added "$base" "$f")"
 	printf '  %-40s %s\n' "floor, uprobes for its pid only" "$(added "$base" "$fp")"
+	printf '  %-40s %s\n' "floor, uprobe_multi for its pid" "$(added "$base" "$fm")"
 	printf '  %-40s %s\n' "leakwatch run --only mem" "$(added "$base" "$t")"
 	floor_line "malloc+free" "$base" "$f" "$t" "target <= 1.3x"
+	floor_line "malloc+free, like for like (uprobe_multi, pid)" "$base" "$fm" "$t" "target <= 1.3x"
 }
 
 # wrk_line LABEL FILE [BASE_RPS BASE_P99]: req/s and p99 (ms), ratios

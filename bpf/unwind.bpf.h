@@ -23,6 +23,51 @@ struct {
 	__type(value, struct lw_cfi_rule);
 } cfi_rules __weak SEC(".maps");
 
+/* A per-CPU, direct-mapped copy of the final rules this CPU used: an array
+ * slot and a few compares where a hash lookup per frame was most of an
+ * unwind's cost. A slot is valid while its check matches its members and
+ * the rules epoch, which user space bumps after it removes rules (an exited
+ * process's, whose pid a new process may take): a slot torn by a preempting
+ * writer or left over from removed rules does not match.
+ */
+#define LW_RC_SLOTS 1024 /* 32 KiB: the most a per-CPU value may be */
+#define LW_RC_MUL   0x9E3779B97F4A7C15ULL
+
+struct lw_rc_slot {
+	__u64 pc;
+	__u32 tgid, exec_gen;
+	struct lw_cfi_rule rule;
+	__u64 check;
+};
+
+struct lw_rule_cache {
+	struct lw_rc_slot s[LW_RC_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lw_rule_cache);
+} cfi_cache __weak SEC(".maps");
+
+volatile __u64 lw_rules_epoch __weak = 0;
+
+static __always_inline __u64 lw_rc_check(const struct lw_cfi_key *k, const struct lw_cfi_rule *r,
+					 __u64 epoch)
+{
+	__u64 rv = (__u64)r->kind | (__u64)r->bp_saved << 8 | (__u64)(__u16)r->bp_off << 16 |
+		   (__u64)(__u32)r->cfa_off << 32;
+
+	/* never 0: an empty slot matches nothing */
+	return ((k->pc ^ ((__u64)k->tgid << 32 | k->exec_gen) ^ epoch << 40) * LW_RC_MUL ^ rv) | 1;
+}
+
+static __always_inline __u32 lw_rc_index(const struct lw_cfi_key *k)
+{
+	return (__u32)(((k->pc ^ k->tgid) * LW_RC_MUL) >> 54) & (LW_RC_SLOTS - 1);
+}
+
 struct lw_vma_info {
 	__u64 start, end, pgoff;
 	__u64 file; /* struct file *, as a scalar for the later CO-RE reads */
@@ -100,6 +145,7 @@ __weak __noinline int lw_emit_vma(__u32 type, __u32 exec_gen, __u64 pc)
  */
 struct lw_regs {
 	__u64 ip, sp, bp;
+	__u32 exec_gen, gen_known; /* the caller's image, when it read it already */
 };
 
 static __always_inline void lw_regs_from_sys(struct lw_regs *r, const struct lw_sys_args *sa)
@@ -107,6 +153,7 @@ static __always_inline void lw_regs_from_sys(struct lw_regs *r, const struct lw_
 	r->ip = sa->ip;
 	r->sp = sa->sp;
 	r->bp = sa->bp;
+	r->gen_known = 0;
 }
 
 static __always_inline void lw_regs_from_ctx(struct lw_regs *r, struct pt_regs *ctx)
@@ -114,6 +161,7 @@ static __always_inline void lw_regs_from_ctx(struct lw_regs *r, struct pt_regs *
 	r->ip = PT_REGS_IP(ctx);
 	r->sp = PT_REGS_SP(ctx);
 	r->bp = PT_REGS_FP(ctx);
+	r->gen_known = 0;
 }
 
 /* The stack above sp, read with one copy: a read per frame costs a helper
@@ -147,6 +195,8 @@ struct lw_unwind_walk {
 	struct lw_cfi_key key;
 	struct lw_stack_win *win;
 	__u64 win_lo, win_len; /* user addresses [win_lo, win_lo + win_len) are in win */
+	struct lw_rule_cache *rc;
+	__u64 epoch;
 	__u32 at_entry;
 	__u32 max;     /* frames wanted, 0: LW_STACK_MAX */
 	__u32 stopped; /* the walk ended before LW_STACK_MAX frames */
@@ -192,7 +242,8 @@ static long lw_unwind_step(__u32 i, void *ctx)
 {
 	struct lw_unwind_walk *w = ctx;
 	struct lw_stack *st = w->st;
-	struct lw_cfi_rule *rule;
+	struct lw_cfi_rule *found, rule;
+	struct lw_rc_slot *slot = NULL;
 	__u64 cfa, ra = 0;
 
 	if (!st)
@@ -217,8 +268,16 @@ static long lw_unwind_step(__u32 i, void *ctx)
 		return 0;
 	}
 	w->key.pc = w->pc;
-	rule = bpf_map_lookup_elem(&cfi_rules, &w->key);
-	if (!rule) {
+	if (w->rc) {
+		slot = &w->rc->s[lw_rc_index(&w->key)];
+		rule = slot->rule;
+		if (slot->pc == w->key.pc && slot->tgid == w->key.tgid &&
+		    slot->exec_gen == w->key.exec_gen &&
+		    slot->check == lw_rc_check(&w->key, &rule, w->epoch))
+			goto have_rule;
+	}
+	found = bpf_map_lookup_elem(&cfi_rules, &w->key);
+	if (!found) {
 		struct lw_cfi_rule pending = {.kind = LW_CFI_PENDING};
 		long err = bpf_map_update_elem(&cfi_rules, &w->key, &pending, BPF_NOEXIST);
 
@@ -229,15 +288,24 @@ static long lw_unwind_step(__u32 i, void *ctx)
 		w->partial = 1;
 		goto stop;
 	}
-	if (rule->kind == LW_CFI_PENDING) {
+	if (found->kind == LW_CFI_PENDING) {
 		w->partial = 1;
 		goto stop;
 	}
-	if (rule->kind == LW_CFI_END)
+	rule = *found;
+	if (slot) {
+		slot->pc = w->key.pc;
+		slot->tgid = w->key.tgid;
+		slot->exec_gen = w->key.exec_gen;
+		slot->rule = rule;
+		slot->check = lw_rc_check(&w->key, &rule, w->epoch);
+	}
+have_rule:
+	if (rule.kind == LW_CFI_END)
 		goto stop;
-	cfa = (rule->kind == LW_CFI_SP ? w->sp : w->bp) + (__s64)rule->cfa_off;
+	cfa = (rule.kind == LW_CFI_SP ? w->sp : w->bp) + (__s64)rule.cfa_off;
 	if (lw_read_user_u64(w, &ra, cfa - 8) ||
-	    (rule->bp_saved && lw_read_user_u64(w, &w->bp, cfa + (__s64)rule->bp_off))) {
+	    (rule.bp_saved && lw_read_user_u64(w, &w->bp, cfa + (__s64)rule.bp_off))) {
 		st->flags |= LW_STK_BAD_READ;
 		goto stop;
 	}
@@ -269,8 +337,8 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 {
 	struct lw_unwind_walk w = {.key = {.tgid = tgid}};
 	__u32 zero = 0;
-	struct lw_target *t = lw_target_of(tgid);
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct lw_target *t;
 
 	if (!st || !regs)
 		return 0;
@@ -286,8 +354,15 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	w.bp = regs->bp;
 	w.at_entry = (how & 0xff) == LW_UNWIND_AT_ENTRY;
 	w.max = how >> 8;
-	if (t)
+	if (regs->gen_known)
+		w.key.exec_gen = regs->exec_gen;
+	else if ((t = lw_target_of(tgid)))
 		w.key.exec_gen = t->exec_gen;
+	/* before any rule is read: a rule removed after this read leaves
+	 * its slot checked against an older epoch
+	 */
+	w.epoch = lw_rules_epoch;
+	w.rc = bpf_map_lookup_elem(&cfi_cache, &zero);
 	/* a walk of two frames reads one word: directly */
 	if (!w.max || w.max > 2)
 		w.win = bpf_map_lookup_elem(&stack_win, &zero);

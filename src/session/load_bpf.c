@@ -270,6 +270,14 @@ int lw_loader__del_rule(struct lw_loader *l, const struct lw_cfi_key *key)
 	return 0;
 }
 
+/* After rules are removed: every CPU's cached copies stop matching (see
+ * struct lw_rule_cache in bpf/unwind.bpf.h).
+ */
+void lw_loader__rules_removed(struct lw_loader *l)
+{
+	__atomic_fetch_add(&l->skel->bss->lw_rules_epoch, 1, __ATOMIC_SEQ_CST);
+}
+
 void lw_loader__stats(struct lw_loader *l, struct lw_stats *out)
 {
 	/* one object, one set of counters */

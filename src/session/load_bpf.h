@@ -44,6 +44,7 @@ int lw_loader__ringbuf_fd(struct lw_loader *l);
 int lw_loader__set_rule(struct lw_loader *l, const struct lw_cfi_key *key,
 			const struct lw_cfi_rule *rule);
 int lw_loader__del_rule(struct lw_loader *l, const struct lw_cfi_key *key);
+void lw_loader__rules_removed(struct lw_loader *l);
 /* Add one of the mem programs ("mem_malloc", "mem_ret", ...) as a uprobe
  * (or uretprobe) at a file offset of path, installed in each process
  * watched (lw_loader__watch). 0 or -errno with err set.

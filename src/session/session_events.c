@@ -27,6 +27,8 @@ static void rules_forget(struct lw_session *s, uint32_t tgid)
 		else
 			s->rules.v[j++] = s->rules.v[i];
 	}
+	if (j < s->rules.n)
+		lw_loader__rules_removed(s->ld);
 	s->rules.n = j;
 }
 

@@ -23,26 +23,19 @@ struct {
 	__type(value, struct lw_alloc_val);
 } allocs SEC(".maps");
 
+/* per stack id: the stack and its totals, one lookup per allocation */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1 << 16);
 	__type(key, __u64);
-	__type(value, struct lw_stack_ips);
-} stacks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 16);
-	__type(key, __u64);
-	__type(value, struct lw_mem_total);
-} mem_totals SEC(".maps");
+	__type(value, struct lw_mem_site);
+} mem_sites SEC(".maps");
 
 /* recently freed blocks, for double-free evidence */
 struct lw_freed {
 	__u64 size;
 	__u64 alloc_stack_id;
 	__u64 free_caller;
-	__u64 free_ts;
 	__u64 alloc_ts;
 };
 
@@ -89,6 +82,15 @@ struct lw_pending {
 	__u32 fn;
 	__u32 depth;
 	__u64 tid; /* pend_slots: the thread owning the slot, 0 when free */
+	/* the target, read once at the entry for the return: the calling
+	 * thread cannot exec in between
+	 */
+	__u32 owner, owner_gen; /* whose heap the block is in (target_gen) */
+	__u32 exec_gen;		/* the caller's own image, for its rules */
+	/* pend_slots: threads of this index waiting in the hash instead, so a
+	 * thread whose slot is free or another's looks there only then
+	 */
+	__u32 spilled;
 };
 
 /* One slot per thread id modulo LW_PEND_SLOTS, claimed with a compare and
@@ -120,15 +122,23 @@ static __always_inline struct lw_pending *pending_get(__u32 tid, bool *slot)
 	*slot = p && p->tid == tid;
 	if (*slot)
 		return p;
+	if (p && !p->spilled)
+		return NULL;
 	return bpf_map_lookup_elem(&pending, &tid);
 }
 
 static __always_inline void pending_done(__u32 tid, struct lw_pending *p, bool slot)
 {
-	if (slot)
+	__u32 i = tid & (LW_PEND_SLOTS - 1);
+	struct lw_pending *home;
+
+	if (slot) {
 		p->tid = 0;
-	else
-		bpf_map_delete_elem(&pending, &tid);
+		return;
+	}
+	if (bpf_map_delete_elem(&pending, &tid) == 0 &&
+	    (home = bpf_map_lookup_elem(&pend_slots, &i)))
+		__sync_fetch_and_add(&home->spilled, -1);
 }
 
 static __always_inline bool sampled_out(__u64 addr)
@@ -158,10 +168,47 @@ static __always_inline bool enter(struct lw_pending *np)
 		p->out_ptr = np->out_ptr;
 		p->fn = np->fn;
 		p->depth = 0;
+		p->owner = np->owner;
+		p->owner_gen = np->owner_gen;
+		p->exec_gen = np->exec_gen;
 		return true;
 	}
 	if (bpf_map_update_elem(&pending, &tid, np, BPF_ANY))
 		__sync_fetch_and_add(&lw_stats.mem_pending_full, 1);
+	else if (p)
+		__sync_fetch_and_add(&p->spilled, 1);
+	return true;
+}
+
+/* The process whose heap a block of *tgid is in, and its image: a vfork
+ * child allocates in its parent's until it execs. NULL when not a target.
+ */
+static __always_inline struct lw_target *target_gen(__u32 *tgid, __u32 *gen)
+{
+	struct lw_target *t = lw_target_of(*tgid), *owner;
+
+	if (t && t->vm_parent && (owner = lw_target_of(t->vm_parent))) {
+		*tgid = t->vm_parent;
+		t = owner;
+	}
+	*gen = t ? t->exec_gen : 0;
+	return t;
+}
+
+/* Fill np's target members; false when the caller is not a target. */
+static __always_inline bool pending_target(struct lw_pending *np)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct lw_target *t = lw_target_of(tgid), *owner;
+
+	if (!t)
+		return false;
+	np->exec_gen = np->owner_gen = t->exec_gen;
+	np->owner = tgid;
+	if (t->vm_parent && (owner = lw_target_of(t->vm_parent))) {
+		np->owner = t->vm_parent;
+		np->owner_gen = owner->exec_gen;
+	}
 	return true;
 }
 
@@ -169,7 +216,7 @@ static __always_inline int enter_fn(__u32 fn, __u64 size, __u64 out_ptr)
 {
 	struct lw_pending np = {.size = size, .out_ptr = out_ptr, .fn = fn};
 
-	if (lw_is_target(bpf_get_current_pid_tgid() >> 32))
+	if (pending_target(&np))
 		enter(&np);
 	return 0;
 }
@@ -183,7 +230,7 @@ static __always_inline int enter_realloc(struct pt_regs *ctx, __u64 size, __u64 
 {
 	struct lw_pending np = {.size = size, .old_ptr = old_ptr, .fn = FN_REALLOC};
 
-	if (!lw_is_target(bpf_get_current_pid_tgid() >> 32))
+	if (!pending_target(&np))
 		return 0;
 	/* [sp] is the caller at the probe (see mem_free) */
 	bpf_probe_read_user(&np.caller, sizeof(np.caller), (void *)PT_REGS_SP(ctx));
@@ -236,21 +283,6 @@ int BPF_KPROBE(mem_posix_memalign, __u64 memptr, __u64 align, __u64 size)
 	return enter_fn(FN_POSIX_MEMALIGN, size, memptr);
 }
 
-/* The process whose heap a block of *tgid is in, and its image: a vfork
- * child allocates in its parent's until it execs. NULL when not a target.
- */
-static __always_inline struct lw_target *target_gen(__u32 *tgid, __u32 *gen)
-{
-	struct lw_target *t = lw_target_of(*tgid), *owner;
-
-	if (t && t->vm_parent && (owner = lw_target_of(t->vm_parent))) {
-		*tgid = t->vm_parent;
-		t = owner;
-	}
-	*gen = t ? t->exec_gen : 0;
-	return t;
-}
-
 /* A block went away (free, or realloc moving it); v is its entry when the
  * caller looked it up already.
  */
@@ -267,13 +299,12 @@ static __always_inline void block_gone(struct lw_alloc_key *k, __u64 caller, str
 	fr.alloc_stack_id = v->stack_id;
 	fr.alloc_ts = v->ts_ns;
 	fr.free_caller = caller;
-	fr.free_ts = bpf_ktime_get_ns();
 	if (v->stack_id) {
-		struct lw_mem_total *t = bpf_map_lookup_elem(&mem_totals, &v->stack_id);
+		struct lw_mem_site *site = bpf_map_lookup_elem(&mem_sites, &v->stack_id);
 
-		if (t) {
-			__sync_fetch_and_add(&t->live_bytes, -v->size);
-			__sync_fetch_and_add(&t->live_count, -1);
+		if (site) {
+			__sync_fetch_and_add(&site->t.live_bytes, -v->size);
+			__sync_fetch_and_add(&site->t.live_count, -1);
 		}
 	} else if (v->flags & LW_ALLOC_USER) {
 		struct lw_ev_mem_free_user *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
@@ -299,19 +330,21 @@ static __always_inline void block_gone(struct lw_alloc_key *k, __u64 caller, str
 /* Record a new block; its stack is unwound here, at the return into the
  * caller, where the caller's frame is a plain return address.
  */
-static __noinline int block_new(struct pt_regs *ctx, __u64 addr, __u64 size)
+static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw_pending *pd)
 {
-	struct lw_alloc_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .addr = addr};
-	struct lw_alloc_val v = {.size = size, .tid = (__u32)bpf_get_current_pid_tgid()};
+	__u64 size = pd ? pd->size : 0, pid_tgid = bpf_get_current_pid_tgid();
+	struct lw_alloc_key k = {.addr = addr};
+	struct lw_alloc_val v = {.size = size, .tid = (__u32)pid_tgid};
 	struct lw_scratch *s;
 	struct lw_ev_mem_alloc *ev;
-	struct lw_mem_total *tot, zero_tot = {};
+	struct lw_mem_site *site;
 	struct lw_regs r;
 	int partial = 0;
 
-	if (!addr || size < min_size || size > max_size || sampled_out(addr))
+	if (!pd || !addr || size < min_size || size > max_size || sampled_out(addr))
 		return 0;
-	target_gen(&k.tgid, &k.exec_gen);
+	k.tgid = pd->owner;
+	k.exec_gen = pd->owner_gen;
 	if (check_frees) {
 		struct lw_freed_slot *fs = freed_slot(&k);
 
@@ -328,8 +361,10 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, __u64 size)
 		ev->addr = addr;
 		ev->size = size;
 		ev->exec_gen = k.exec_gen;
-		ev->owner = k.tgid != bpf_get_current_pid_tgid() >> 32 ? k.tgid : 0;
+		ev->owner = k.tgid != pid_tgid >> 32 ? k.tgid : 0;
 		lw_regs_from_ctx(&r, ctx);
+		r.exec_gen = pd->exec_gen;
+		r.gen_known = 1;
 		/* BPF cannot finish this stack yet: user space does, and holds it */
 		partial =
 		    lw_emit_with_stack(s, LW_EV_MEM_ALLOC, sizeof(*ev), &r, LW_EMIT_IF_PARTIAL);
@@ -342,32 +377,30 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, __u64 size)
 	if (partial) {
 		v.flags = LW_ALLOC_USER;
 	} else {
-		/* the stacks map holds struct lw_stack_ips, not struct lw_stack:
-		 * build it in the (unused) slice area of the scratch buffer
-		 */
-		struct lw_stack_ips *si = (struct lw_stack_ips *)(s->buf + LW_SLICE_OFFSET);
-
 		v.stack_id = lw_hash_ips(ev->stack.ips, ev->stack.nr, LW_STACK_MAX);
-		si->nr = ev->stack.nr;
-		si->flags = ev->stack.flags;
-		/* both in the scratch value: plain loads, not a helper call */
-		__builtin_memcpy(si->ips, ev->stack.ips, sizeof(si->ips));
-		/* most allocations come from a stack seen before: a lookup
-		 * is cheaper than an insert that fails
-		 */
-		if (!bpf_map_lookup_elem(&stacks, &v.stack_id) &&
-		    bpf_map_update_elem(&stacks, &v.stack_id, si, BPF_NOEXIST) == -7 /* E2BIG */)
-			__sync_fetch_and_add(&lw_stats.stackmap_full, 1);
-		tot = bpf_map_lookup_elem(&mem_totals, &v.stack_id);
-		if (!tot) {
-			bpf_map_update_elem(&mem_totals, &v.stack_id, &zero_tot, BPF_NOEXIST);
-			tot = bpf_map_lookup_elem(&mem_totals, &v.stack_id);
+		/* most allocations come from a stack seen before: one lookup */
+		site = bpf_map_lookup_elem(&mem_sites, &v.stack_id);
+		if (!site) {
+			/* the map holds struct lw_stack_ips, not struct lw_stack:
+			 * build the site in the (unused) slice area of the
+			 * scratch buffer, with plain loads
+			 */
+			struct lw_mem_site *ns = (struct lw_mem_site *)(s->buf + LW_SLICE_OFFSET);
+
+			__builtin_memset(&ns->t, 0, sizeof(ns->t));
+			ns->s.nr = ev->stack.nr;
+			ns->s.flags = ev->stack.flags;
+			__builtin_memcpy(ns->s.ips, ev->stack.ips, sizeof(ns->s.ips));
+			if (bpf_map_update_elem(&mem_sites, &v.stack_id, ns, BPF_NOEXIST) ==
+			    -7 /* E2BIG */)
+				__sync_fetch_and_add(&lw_stats.stackmap_full, 1);
+			site = bpf_map_lookup_elem(&mem_sites, &v.stack_id);
 		}
-		if (tot) {
-			__sync_fetch_and_add(&tot->live_bytes, size);
-			__sync_fetch_and_add(&tot->live_count, 1);
-			__sync_fetch_and_add(&tot->total_bytes, size);
-			__sync_fetch_and_add(&tot->total_count, 1);
+		if (site) {
+			__sync_fetch_and_add(&site->t.live_bytes, size);
+			__sync_fetch_and_add(&site->t.live_count, 1);
+			__sync_fetch_and_add(&site->t.total_bytes, size);
+			__sync_fetch_and_add(&site->t.total_count, 1);
 		}
 	}
 	if (bpf_map_update_elem(&allocs, &k, &v, BPF_ANY))
@@ -398,19 +431,20 @@ int BPF_KRETPROBE(mem_ret, __u64 ret)
 
 		if (ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)pd.out_ptr))
 			return 0;
-		return block_new(ctx, addr, pd.size);
+		return block_new(ctx, addr, &pd);
 	}
 	if (pd.fn == FN_REALLOC && pd.old_ptr) {
 		/* realloc(p, 0) frees p and may return NULL; a failed realloc
 		 * (NULL for a non-zero size) leaves p alive
 		 */
 		if (ret || pd.size == 0) {
-			target_gen(&old.tgid, &old.exec_gen);
+			old.tgid = pd.owner;
+			old.exec_gen = pd.owner_gen;
 			old.addr = pd.old_ptr;
 			block_gone(&old, pd.caller, NULL);
 		}
 	}
-	return block_new(ctx, ret, pd.size);
+	return block_new(ctx, ret, &pd);
 }
 
 /* A bad free waiting for mem_bad_free, on this CPU. */
@@ -477,7 +511,7 @@ int mem_bad_free(struct pt_regs *ctx)
 	ev->size = q->fr.size;
 	ev->alloc_stack_id = q->fr.alloc_stack_id;
 	ev->prev_free_caller = q->fr.free_caller;
-	ev->prev_free_ts = q->fr.free_ts;
+	ev->__reserved = 0;
 	ev->alloc_ts = q->fr.alloc_ts;
 	ev->call = q->call;
 	ev->__pad = 0;

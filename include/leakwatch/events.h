@@ -273,21 +273,27 @@ struct lw_alloc_val {
 };
 _Static_assert(sizeof(struct lw_alloc_val) == 32, "lw_alloc_val");
 
-/* "stacks" map value: a deduplicated allocation stack */
+/* A deduplicated allocation stack (in "mem_sites") */
 struct lw_stack_ips {
 	__u32 nr;
 	__u32 flags; /* LW_STK_* */
 	__u64 ips[LW_STACK_MAX];
 };
 
-/* "mem_totals" map value, per stack id: updated in the kernel on every
- * allocation and free, read for --interval growth
+/* Per stack id: updated in the kernel on every allocation and free, read
+ * for --interval growth
  */
 struct lw_mem_total {
 	__u64 live_bytes;
 	__u64 live_count;
 	__u64 total_count;
 	__u64 total_bytes;
+};
+
+/* "mem_sites" map value, per stack id: the stack and its totals */
+struct lw_mem_site {
+	struct lw_mem_total t;
+	struct lw_stack_ips s;
 };
 
 struct lw_ev_mem_alloc {
@@ -344,7 +350,7 @@ struct lw_ev_mem_bad_free {
 	__u64 size;		/* of the block when it was live (double free) */
 	__u64 alloc_stack_id;	/* 0: unknown */
 	__u64 prev_free_caller; /* return address of the earlier free() or realloc() call */
-	__u64 prev_free_ts;
+	__u64 __reserved;	/* 0 (a free's time would cost every free a clock read) */
 	__u64 alloc_ts;
 	__u32 call; /* enum lw_bad_free_call */
 	__u32 __pad;

@@ -83,9 +83,9 @@ static void select_programs(struct lw_bpf *b, const struct lw_load_opts *o)
 	    b->progs.mem_posix_memalign, b->progs.mem_free,	b->progs.mem_ret,
 	    b->progs.mem_bad_free,
 	};
-	struct bpf_map *mem_maps[] = {b->maps.allocs,  b->maps.stacks,	b->maps.mem_totals,
-				      b->maps.freed,   b->maps.pending, b->maps.pend_slots,
-				      b->maps.bad_req, b->maps.mem_tail};
+	struct bpf_map *mem_maps[] = {b->maps.allocs,  b->maps.mem_sites,  b->maps.freed,
+				      b->maps.pending, b->maps.pend_slots, b->maps.bad_req,
+				      b->maps.mem_tail};
 
 	for (size_t i = 0; i < sizeof(mem_progs) / sizeof(mem_progs[0]); i++)
 		bpf_program__set_autoload(mem_progs[i], o->mem);
@@ -323,7 +323,7 @@ int lw_loader__read_mem(struct lw_loader *l,
 	enum { BATCH = 4096 };
 	struct lw_alloc_key *keys = NULL, in, out;
 	struct lw_alloc_val *vals = NULL;
-	struct lw_stack_ips ips;
+	struct lw_mem_site site;
 	bool first = true, done = false;
 	uint64_t id, next;
 	int fd, e, err = 0;
@@ -331,12 +331,12 @@ int lw_loader__read_mem(struct lw_loader *l,
 	if (!l->mem)
 		return 0;
 	/* stacks: modest in number, plain iteration; a scan wants none */
-	fd = bpf_map__fd(l->skel->maps.stacks);
+	fd = bpf_map__fd(l->skel->maps.mem_sites);
 	for (e = on_stack ? bpf_map_get_next_key(fd, NULL, &next) : -ENOENT; !e && !err;
 	     e = bpf_map_get_next_key(fd, &id, &next)) {
 		id = next;
-		if (!bpf_map_lookup_elem(fd, &id, &ips))
-			err = on_stack(ctx, id, &ips);
+		if (!bpf_map_lookup_elem(fd, &id, &site))
+			err = on_stack(ctx, id, &site.s);
 	}
 	/* blocks: maybe millions, in batches */
 	keys = calloc(BATCH, sizeof(*keys));
@@ -368,21 +368,18 @@ int lw_loader__read_mem_totals(struct lw_loader *l,
 					 const struct lw_stack_ips *ips),
 			       void *ctx)
 {
-	int tfd, sfd, e, err = 0;
-	struct lw_mem_total t;
-	struct lw_stack_ips ips;
+	struct lw_mem_site site;
 	uint64_t id, next;
+	int fd, e, err = 0;
 
 	if (!l->mem)
 		return 0;
-	tfd = bpf_map__fd(l->skel->maps.mem_totals);
-	sfd = bpf_map__fd(l->skel->maps.stacks);
-	for (e = bpf_map_get_next_key(tfd, NULL, &next); !e && !err;
-	     e = bpf_map_get_next_key(tfd, &id, &next)) {
+	fd = bpf_map__fd(l->skel->maps.mem_sites);
+	for (e = bpf_map_get_next_key(fd, NULL, &next); !e && !err;
+	     e = bpf_map_get_next_key(fd, &id, &next)) {
 		id = next;
-		if (bpf_map_lookup_elem(tfd, &id, &t))
-			continue;
-		err = cb(ctx, id, &t, bpf_map_lookup_elem(sfd, &id, &ips) ? NULL : &ips);
+		if (!bpf_map_lookup_elem(fd, &id, &site))
+			err = cb(ctx, id, &site.t, &site.s);
 	}
 	return err;
 }

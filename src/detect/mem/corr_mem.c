@@ -640,6 +640,9 @@ static int emit_bad_frees(struct corr_mem *c, struct lw_findings *out)
 		fill_comm(c, ev->hdr.tgid, f->comm);
 		f->count = 1;
 		f->bytes = ev->size;
+		/* a double free's age: how long the block had lived */
+		if (ev->alloc_ts && ev->hdr.ts_ns > ev->alloc_ts)
+			f->age_ms = (ev->hdr.ts_ns - ev->alloc_ts) / 1000000;
 		snprintf(f->resource, sizeof(f->resource), "address 0x%llx%s",
 			 (unsigned long long)ev->addr,
 			 ev->call == LW_BAD_FREE_BY_REALLOC ? " passed to realloc" : "");

@@ -41,7 +41,9 @@ struct lw_sys_args {
 	__u64 a[6];
 	__s64 ret;
 	__u32 nr;
-	__u32 cls; /* its LW_SC_* classes the session follows */
+	__u32 cls;	/* its LW_SC_* classes the session follows */
+	__u32 exec_gen; /* the caller's image */
+	__u32 __pad;
 };
 
 /* One per-CPU buffer for building records bigger than the BPF stack:
@@ -70,9 +72,76 @@ static __always_inline struct lw_target *lw_target_of(__u32 tgid)
 	return bpf_map_lookup_elem(&targets, &tgid);
 }
 
+/* A per-CPU copy of the last target this CPU read, for the hot paths that
+ * only read it (every syscall, allocation and free of a target): a hash
+ * lookup saved each time the same process comes back, as it does in a
+ * loop. Valid while the targets epoch is unchanged: whatever adds, changes
+ * or removes a target bumps it after the change (lw_targets_changed, and
+ * user space after an insert). The check word catches a copy torn by a
+ * preempting writer on this CPU.
+ */
+struct lw_target_memo {
+	__u64 epoch, check;
+	__u32 tgid, __pad;
+	struct lw_target t;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lw_target_memo);
+} target_memo __weak SEC(".maps");
+
+volatile __u64 lw_targets_epoch __weak = 0;
+
+static __always_inline __u64 lw_memo_check(__u32 tgid, __u64 epoch, const struct lw_target *t)
+{
+	__u64 a = (__u64)t->flags << 32 | t->parent_tgid,
+	      b = (__u64)t->exec_gen << 32 | t->vm_parent;
+
+	return ((((__u64)tgid ^ epoch << 32) * 0x9E3779B97F4A7C15ULL ^ a) * 0xC2B2AE3D27D4EB4FULL ^
+		b) |
+	       1;
+}
+
+/* After a change to the targets map (BPF side). */
+static __always_inline void lw_targets_changed(void)
+{
+	__sync_fetch_and_add(&lw_targets_epoch, 1);
+}
+
+/* A copy of tgid's target into *out; false when tgid is not a target. */
+static __always_inline bool lw_target_read(__u32 tgid, struct lw_target *out)
+{
+	__u32 zero = 0;
+	struct lw_target_memo *m = bpf_map_lookup_elem(&target_memo, &zero);
+	__u64 epoch = lw_targets_epoch; /* before the map is read */
+	struct lw_target *t;
+
+	if (m && m->tgid == tgid && m->epoch == epoch) {
+		*out = m->t;
+		if (m->check == lw_memo_check(tgid, epoch, out))
+			return true;
+	}
+	t = lw_target_of(tgid);
+	if (!t)
+		return false;
+	*out = *t;
+	if (m) {
+		m->tgid = tgid;
+		m->epoch = epoch;
+		m->t = *out;
+		m->check = lw_memo_check(tgid, epoch, out);
+	}
+	return true;
+}
+
 static __always_inline bool lw_is_target(__u32 tgid)
 {
-	return lw_target_of(tgid) != NULL;
+	struct lw_target t;
+
+	return lw_target_read(tgid, &t);
 }
 
 static __always_inline void lw_hdr_init(struct lw_ev_hdr *h, __u16 type, __u16 size)

@@ -183,30 +183,34 @@ static __always_inline bool enter(struct lw_pending *np)
 /* The process whose heap a block of *tgid is in, and its image: a vfork
  * child allocates in its parent's until it execs. NULL when not a target.
  */
-static __always_inline struct lw_target *target_gen(__u32 *tgid, __u32 *gen)
+static __always_inline bool target_gen(__u32 *tgid, __u32 *gen, struct lw_target *t)
 {
-	struct lw_target *t = lw_target_of(*tgid), *owner;
+	struct lw_target owner;
 
-	if (t && t->vm_parent && (owner = lw_target_of(t->vm_parent))) {
-		*tgid = t->vm_parent;
-		t = owner;
+	if (!lw_target_read(*tgid, t)) {
+		*gen = 0;
+		return false;
 	}
-	*gen = t ? t->exec_gen : 0;
-	return t;
+	if (t->vm_parent && lw_target_read(t->vm_parent, &owner)) {
+		*tgid = t->vm_parent;
+		*t = owner;
+	}
+	*gen = t->exec_gen;
+	return true;
 }
 
 /* Fill np's target members; false when the caller is not a target. */
 static __always_inline bool pending_target(struct lw_pending *np)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct lw_target *t = lw_target_of(tgid), *owner;
+	struct lw_target t, *owner;
 
-	if (!t)
+	if (!lw_target_read(tgid, &t))
 		return false;
-	np->exec_gen = np->owner_gen = t->exec_gen;
+	np->exec_gen = np->owner_gen = t.exec_gen;
 	np->owner = tgid;
-	if (t->vm_parent && (owner = lw_target_of(t->vm_parent))) {
-		np->owner = t->vm_parent;
+	if (t.vm_parent && (owner = lw_target_of(t.vm_parent))) {
+		np->owner = t.vm_parent;
 		np->owner_gen = owner->exec_gen;
 	}
 	return true;
@@ -527,7 +531,7 @@ int mem_bad_free(struct pt_regs *ctx)
  * before we came) nothing is known
  */
 static __always_inline void judge_not_live(struct pt_regs *ctx, struct lw_alloc_key *k,
-					   struct lw_target *t, __u32 call)
+					   const struct lw_target *t, __u32 call)
 {
 	struct lw_freed_slot *fs;
 
@@ -543,13 +547,12 @@ static __always_inline void judge_not_live(struct pt_regs *ctx, struct lw_alloc_
 static __always_inline void judge_realloc(struct pt_regs *ctx, __u64 ptr)
 {
 	struct lw_alloc_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .addr = ptr};
-	struct lw_target *t;
+	struct lw_target t;
 
 	if (sampled_out(ptr))
 		return;
-	t = target_gen(&k.tgid, &k.exec_gen);
-	if (t && !bpf_map_lookup_elem(&allocs, &k))
-		judge_not_live(ctx, &k, t, LW_BAD_FREE_BY_REALLOC);
+	if (target_gen(&k.tgid, &k.exec_gen, &t) && !bpf_map_lookup_elem(&allocs, &k))
+		judge_not_live(ctx, &k, &t, LW_BAD_FREE_BY_REALLOC);
 }
 
 SEC("uprobe")
@@ -560,14 +563,11 @@ int BPF_KPROBE(mem_free, __u64 ptr)
 	struct lw_alloc_key k = {.tgid = pid_tgid >> 32, .addr = ptr};
 	struct lw_pending *in;
 	struct lw_alloc_val *v;
-	struct lw_target *t;
+	struct lw_target t;
 	__u64 caller = 0;
 	bool slot;
 
-	if (!ptr || sampled_out(ptr))
-		return 0;
-	t = target_gen(&k.tgid, &k.exec_gen);
-	if (!t)
+	if (!ptr || sampled_out(ptr) || !target_gen(&k.tgid, &k.exec_gen, &t))
 		return 0;
 	/* realloc(p, 0) frees p through free(): realloc's entry judged p
 	 * already, and realloc's caller is the one to remember
@@ -583,7 +583,7 @@ int BPF_KPROBE(mem_free, __u64 ptr)
 	if (v)
 		block_gone(&k, caller, v);
 	else
-		judge_not_live(ctx, &k, t, LW_BAD_FREE_BY_FREE);
+		judge_not_live(ctx, &k, &t, LW_BAD_FREE_BY_FREE);
 	return 0;
 }
 

@@ -42,6 +42,7 @@ int proc_fork(struct bpf_raw_tracepoint_args *ctx)
 		__sync_fetch_and_add(&lw_stats.target_full, 1);
 		return 0;
 	}
+	lw_targets_changed();
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		lw_count_drop();
@@ -93,6 +94,7 @@ int proc_exec(struct bpf_raw_tracepoint_args *ctx)
 	t->vm_parent = 0; /* a heap of its own now */
 	if (bpf_map_lookup_elem(&probed, &tgid))
 		t->flags |= LW_TGT_FROM_EXEC; /* every block of the new image is seen */
+	lw_targets_changed();
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		lw_count_drop();
@@ -129,6 +131,7 @@ int proc_exit(struct bpf_raw_tracepoint_args *ctx)
 	 */
 	if (bpf_map_delete_elem(&targets, &tgid))
 		return 0;
+	lw_targets_changed();
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (ev) {
 		lw_hdr_init(&ev->hdr, LW_EV_PROC_EXIT, sizeof(*ev));

@@ -22,11 +22,13 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(lw_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct lw_sys_args sa;
+	struct lw_target t;
 	__u32 nr = regs->orig_ax;
 	__u32 cls = lw_syscall_class(nr) & sys_classes;
 
-	if (!cls || !lw_is_target(bpf_get_current_pid_tgid() >> 32))
+	if (!cls || !lw_target_read(bpf_get_current_pid_tgid() >> 32, &t))
 		return 0;
+	sa.exec_gen = t.exec_gen;
 	sa.regs = (__u64)regs;
 	sa.ip = regs->ip;
 	sa.sp = regs->sp;

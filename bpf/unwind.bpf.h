@@ -153,7 +153,8 @@ static __always_inline void lw_regs_from_sys(struct lw_regs *r, const struct lw_
 	r->ip = sa->ip;
 	r->sp = sa->sp;
 	r->bp = sa->bp;
-	r->gen_known = 0;
+	r->exec_gen = sa->exec_gen;
+	r->gen_known = 1;
 }
 
 static __always_inline void lw_regs_from_ctx(struct lw_regs *r, struct pt_regs *ctx)
@@ -338,7 +339,7 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	struct lw_unwind_walk w = {.key = {.tgid = tgid}};
 	__u32 zero = 0;
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct lw_target *t;
+	struct lw_target t;
 
 	if (!st || !regs)
 		return 0;
@@ -356,8 +357,8 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	w.max = how >> 8;
 	if (regs->gen_known)
 		w.key.exec_gen = regs->exec_gen;
-	else if ((t = lw_target_of(tgid)))
-		w.key.exec_gen = t->exec_gen;
+	else if (lw_target_read(tgid, &t))
+		w.key.exec_gen = t.exec_gen;
 	/* before any rule is read: a rule removed after this read leaves
 	 * its slot checked against an older epoch
 	 */

@@ -246,6 +246,8 @@ int lw_loader__add_target(struct lw_loader *l, uint32_t tgid, uint32_t flags)
 	if (bpf_map__update_elem(l->skel->maps.targets, &tgid, sizeof(tgid), &t, sizeof(t),
 				 BPF_ANY))
 		return -errno;
+	/* per-CPU copies of a process that had this pid stop matching */
+	__atomic_fetch_add(&l->skel->bss->lw_targets_epoch, 1, __ATOMIC_SEQ_CST);
 	return 0;
 }
 

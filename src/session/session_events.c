@@ -178,23 +178,24 @@ static const struct lw_ev_hdr *complete_stack(struct lw_session *s, const void *
 	return &copy->hdr;
 }
 
-/* A record as detectors take it: stack complete, a successful close padded
- * to full size (it streams only the frames it has). NULL: too short.
+/* A record as detectors take it: stack complete, a finished stack that
+ * streamed only the frames it has (LW_EMIT_SHORT: successful closes, opens)
+ * padded to full size. NULL: too short.
  */
 static const struct lw_ev_hdr *normalize(struct lw_session *s, const void *data, size_t *size,
 					 union lw_ev_copy *copy)
 {
 	const struct lw_ev_hdr *h = data;
-	size_t base;
+	size_t base, off = stack_offset(h->type, &base);
 
-	if (h->type == LW_EV_FD_CLOSE && *size < sizeof(struct lw_ev_fd_close) &&
-	    !(h->flags & LW_F_STACK_PARTIAL)) {
-		memset(copy, 0, sizeof(struct lw_ev_fd_close));
-		memcpy(copy, data, *size < sizeof(*copy) ? *size : sizeof(*copy));
-		copy->hdr.size = *size = sizeof(struct lw_ev_fd_close);
+	if (base && *size < base && !(h->flags & LW_F_STACK_PARTIAL) &&
+	    off + sizeof(struct lw_stack) == base && *size >= off + offsetof(struct lw_stack, ips) &&
+	    base <= sizeof(*copy)) {
+		memset(copy, 0, base);
+		memcpy(copy, data, *size);
+		copy->hdr.size = *size = base;
 		return &copy->hdr;
 	}
-	stack_offset(h->type, &base);
 	if (!base || !(h->flags & LW_F_STACK_PARTIAL))
 		return *size >= base ? h : NULL;
 	h = complete_stack(s, data, *size, copy);

@@ -31,7 +31,7 @@ struct lw_fault_run {
 	pid_t root;
 	struct lw_fault_log log;
 	char reason[128]; /* the report's incomplete_reason when the log was damaged */
-	char **envp; /* the command's environment (built by fault_run__envp) */
+	char **envp;	  /* the command's environment (built by fault_run__envp) */
 };
 
 /* liblwinject.so: $LEAKWATCH_INJECT_LIB, else next to the leakwatch

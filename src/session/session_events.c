@@ -189,8 +189,8 @@ static const struct lw_ev_hdr *normalize(struct lw_session *s, const void *data,
 	size_t base, off = stack_offset(h->type, &base);
 
 	if (base && *size < base && !(h->flags & LW_F_STACK_PARTIAL) &&
-	    off + sizeof(struct lw_stack) == base && *size >= off + offsetof(struct lw_stack, ips) &&
-	    base <= sizeof(*copy)) {
+	    off + sizeof(struct lw_stack) == base &&
+	    *size >= off + offsetof(struct lw_stack, ips) && base <= sizeof(*copy)) {
 		memset(copy, 0, base);
 		memcpy(copy, data, *size);
 		copy->hdr.size = *size = base;

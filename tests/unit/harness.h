@@ -23,48 +23,47 @@ typedef void (*lw_test_fn)(void);
 void lw_test_register(const char *name, lw_test_fn fn);
 extern int lw_test_failed; /* set by ASSERT_* in the running test */
 
-#define LW_TEST(name)                                                           \
-	static void name(void);                                                 \
-	__attribute__((constructor)) static void name##_register(void)         \
-	{                                                                       \
-		lw_test_register(#name, name);                                  \
-	}                                                                       \
+#define LW_TEST(name)                                                                              \
+	static void name(void);                                                                    \
+	__attribute__((constructor)) static void name##_register(void)                             \
+	{                                                                                          \
+		lw_test_register(#name, name);                                                     \
+	}                                                                                          \
 	static void name(void)
 
-#define ASSERT_EQ(actual, expected, what)                                        \
-	do {                                                                     \
-		long long _a = (long long)(actual), _e = (long long)(expected);  \
-		if (_a != _e) {                                                  \
-			fprintf(stderr, "  %s:%d: %s: got %lld, want %lld\n",    \
-				__FILE__, __LINE__, what, _a, _e);               \
-			lw_test_failed = 1;                                      \
-			return;                                                  \
-		}                                                                \
+#define ASSERT_EQ(actual, expected, what)                                                          \
+	do {                                                                                       \
+		long long _a = (long long)(actual), _e = (long long)(expected);                    \
+		if (_a != _e) {                                                                    \
+			fprintf(stderr, "  %s:%d: %s: got %lld, want %lld\n", __FILE__, __LINE__,  \
+				what, _a, _e);                                                     \
+			lw_test_failed = 1;                                                        \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 #define ASSERT_TRUE(cond, what) ASSERT_EQ(!!(cond), 1, what)
 
-#define ASSERT_STREQ(actual, expected, what)                                     \
-	do {                                                                     \
-		const char *_a = (actual), *_e = (expected);                     \
-		if (!_a || !_e || strcmp(_a, _e)) {                              \
-			fprintf(stderr, "  %s:%d: %s: got \"%s\", want \"%s\"\n",\
-				__FILE__, __LINE__, what, _a ? _a : "(null)",    \
-				_e ? _e : "(null)");                             \
-			lw_test_failed = 1;                                      \
-			return;                                                  \
-		}                                                                \
+#define ASSERT_STREQ(actual, expected, what)                                                       \
+	do {                                                                                       \
+		const char *_a = (actual), *_e = (expected);                                       \
+		if (!_a || !_e || strcmp(_a, _e)) {                                                \
+			fprintf(stderr, "  %s:%d: %s: got \"%s\", want \"%s\"\n", __FILE__,        \
+				__LINE__, what, _a ? _a : "(null)", _e ? _e : "(null)");           \
+			lw_test_failed = 1;                                                        \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
-#define ASSERT_CONTAINS(haystack, needle, what)                                  \
-	do {                                                                     \
-		const char *_h = (haystack), *_n = (needle);                     \
-		if (!_h || !strstr(_h, _n)) {                                    \
-			fprintf(stderr, "  %s:%d: %s: \"%s\" not found in:\n%s\n",\
-				__FILE__, __LINE__, what, _n, _h ? _h : "(null)"); \
-			lw_test_failed = 1;                                      \
-			return;                                                  \
-		}                                                                \
+#define ASSERT_CONTAINS(haystack, needle, what)                                                    \
+	do {                                                                                       \
+		const char *_h = (haystack), *_n = (needle);                                       \
+		if (!_h || !strstr(_h, _n)) {                                                      \
+			fprintf(stderr, "  %s:%d: %s: \"%s\" not found in:\n%s\n", __FILE__,       \
+				__LINE__, what, _n, _h ? _h : "(null)");                           \
+			lw_test_failed = 1;                                                        \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 #endif

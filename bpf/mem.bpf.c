@@ -372,9 +372,14 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw
 		/* BPF cannot finish this stack yet: user space does, and holds it */
 		partial =
 		    lw_emit_with_stack(s, LW_EV_MEM_ALLOC, sizeof(*ev), &r, LW_EMIT_IF_PARTIAL);
-		if (partial < 0)
-			return 0;
 		v.ts_ns = ev->hdr.ts_ns; /* one clock read for both */
+		/* the ring was full: the block is still a block (its free must
+		 * find it, a leak of it is still a leak), only its stack is lost
+		 */
+		if (partial < 0) {
+			v.flags = LW_ALLOC_STACK_LOST;
+			goto insert;
+		}
 	} else {
 		v.ts_ns = bpf_ktime_get_ns();
 	}
@@ -407,6 +412,7 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw
 			__sync_fetch_and_add(&site->t.total_count, 1);
 		}
 	}
+insert:
 	if (bpf_map_update_elem(&allocs, &k, &v, BPF_ANY))
 		__sync_fetch_and_add(&lw_stats.alloc_full, 1);
 	return 0;

@@ -262,7 +262,8 @@ struct lw_alloc_key {
 	__u64 addr;
 };
 
-#define LW_ALLOC_USER (1u << 0) /* stack_id 0: user space holds the stack */
+#define LW_ALLOC_USER	    (1u << 0) /* stack_id 0: user space holds the stack */
+#define LW_ALLOC_STACK_LOST (1u << 1) /* stack_id 0: its record was dropped (ring full) */
 
 struct lw_alloc_val {
 	__u64 size;

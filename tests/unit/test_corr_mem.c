@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "harness.h"
 #include "ev_builders.h"
 #include "detect/mem/corr_mem.h"
@@ -475,4 +476,53 @@ LW_TEST(mem_nothing_left)
 	ASSERT_EQ(finish(c, MS, &fs), 0, "finish");
 	ASSERT_EQ(fs.n, 0, "no findings");
 	corr_mem__free(NULL);
+}
+
+/* A held block's free record was lost to a full ring: the allocs map no
+ * longer has it, so the sweep after a whole read drops it instead of
+ * reporting freed memory as a leak; a held block the map still has stays.
+ */
+LW_TEST(mem_held_block_gone_from_map_is_swept)
+{
+	struct corr_mem *c = mk(false, 0, 1);
+	struct lw_findings fs = {};
+	struct lw_alloc_key k = ev_alloc_key(P, 0x10000);
+	struct lw_alloc_val v = ev_alloc_val(100, 0, 1 * MS);
+
+	exec_ev(c, P, "srv");
+	ualloc(c, P, 1, 0x10000, 100, 0x1001, 1 * MS);	   /* still in the map */
+	ualloc(c, P, 1, 0x20000, 200, 0x1002, 1 * MS);	   /* freed, record dropped */
+	ualloc(c, P + 1, 1, 0x30000, 300, 0x1003, 1 * MS); /* another process */
+	k.exec_gen = 1;
+	v.flags = LW_ALLOC_USER;
+	check(corr_mem__live(c, &k, &v), "live");
+	ASSERT_EQ(corr_mem__user_sweep(c, P, 1, false), 1, "only P's unseen block");
+	ASSERT_EQ(corr_mem__user_sweep(c, 0, 0, true), 2, "a new round: nothing seen yet");
+	ASSERT_EQ(corr_mem__swept(c), 3, "counted");
+	ASSERT_EQ(finish(c, 12 * MS, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 0, "nothing held is left");
+	lw_findings__free(&fs);
+}
+
+/* A block whose record was dropped is still a block: a leak without a
+ * stack, and the finding says why there is none.
+ */
+LW_TEST(mem_block_with_lost_stack_still_counts)
+{
+	struct corr_mem *c = mk(false, 0, 1);
+	struct lw_findings fs = {};
+	struct lw_alloc_key k = ev_alloc_key(P, 0x40000);
+	struct lw_alloc_val v = ev_alloc_val(64, 0, 1 * MS);
+
+	exec_ev(c, P, "srv");
+	k.exec_gen = 1;
+	v.flags = LW_ALLOC_STACK_LOST;
+	check(corr_mem__live(c, &k, &v), "live");
+	ASSERT_EQ(finish(c, 12 * MS, &fs), 0, "finish");
+	ASSERT_EQ(fs.n, 1, "one finding");
+	ASSERT_STREQ(fs.v[0].kind, "mem-leak", "kind");
+	ASSERT_EQ(fs.v[0].bytes, 64, "bytes");
+	ASSERT_EQ(fs.v[0].stack.nr, 0, "no stack");
+	ASSERT_TRUE(strstr(fs.v[0].resource, "stack lost") != NULL, "says why");
+	lw_findings__free(&fs);
 }

@@ -33,7 +33,9 @@ struct block {
 	uint32_t tgid, tid;
 	uint32_t exec_gen;
 	uint64_t addr, size, ts_ns;
-	uint64_t stack_id; /* 0: stack below */
+	uint64_t stack_id;   /* 0: stack below */
+	uint32_t mark;	     /* user-held: seen in the allocs map by this round */
+	uint32_t stack_lost; /* its record was dropped: no stack */
 	struct lw_ips stack;
 };
 
@@ -61,6 +63,8 @@ struct corr_mem {
 	struct verdict *verdict;
 	size_t nr_verdict, cap_verdict;
 	uint64_t reachable_blocks, reachable_bytes;
+	uint32_t mark; /* the round of corr_mem__user_seen/_sweep */
+	uint64_t swept;
 };
 
 static uint64_t user_key(uint32_t tgid, uint32_t gen, uint64_t addr)
@@ -314,8 +318,10 @@ int corr_mem__live(struct corr_mem *c, const struct lw_alloc_key *k, const struc
 {
 	struct block *b;
 
-	if (v->flags & LW_ALLOC_USER)
-		return 0; /* its stack is in c->user */
+	if (v->flags & LW_ALLOC_USER) {
+		corr_mem__user_seen(c, k); /* its stack is in c->user */
+		return 0;
+	}
 	if (lw_vec_grow((void **)&c->live, &c->cap_live, c->nr_live + 1, sizeof(*c->live)))
 		return -ENOMEM;
 	b = &c->live[c->nr_live++];
@@ -327,7 +333,40 @@ int corr_mem__live(struct corr_mem *c, const struct lw_alloc_key *k, const struc
 	b->ts_ns = v->ts_ns;
 	b->tid = v->tid;
 	b->stack_id = v->stack_id;
+	b->stack_lost = !!(v->flags & LW_ALLOC_STACK_LOST);
 	return 0;
+}
+
+void corr_mem__user_seen(struct corr_mem *c, const struct lw_alloc_key *k)
+{
+	uint64_t *slot = hmap__get(c->user, user_key(k->tgid, k->exec_gen, k->addr));
+
+	if (slot)
+		((struct block *)(uintptr_t)*slot)->mark = c->mark + 1;
+}
+
+uint64_t corr_mem__user_sweep(struct corr_mem *c, uint32_t tgid, uint32_t gen, bool all)
+{
+	struct hmap_iter it = {0};
+	uint64_t n = 0;
+
+	while (hmap__next(c->user, &it)) {
+		struct block *b = (struct block *)(uintptr_t)*it.val;
+
+		if ((all || (b->tgid == tgid && b->exec_gen == gen)) && b->mark != c->mark + 1) {
+			hmap__iter_del(c->user, &it);
+			free(b);
+			n++;
+		}
+	}
+	c->mark++;
+	c->swept += n;
+	return n;
+}
+
+uint64_t corr_mem__swept(const struct corr_mem *c)
+{
+	return c->swept;
 }
 
 /* ---- reachability ---- */
@@ -617,6 +656,10 @@ static int emit_leaks(struct corr_mem *c, uint64_t now_ns, struct lw_findings *o
 		f->stack = *gs[i].stack;
 		if (gs[i].anon)
 			snprintf(f->resource, sizeof(f->resource), "anonymous mmap");
+		else if (!gs[i].key)
+			snprintf(
+			    f->resource, sizeof(f->resource),
+			    "stack lost: the allocation's record was dropped (event ring full)");
 		else if (c->o.sample_every > 1)
 			snprintf(f->resource, sizeof(f->resource), "estimated from 1 in %u blocks",
 				 c->o.sample_every);

@@ -316,6 +316,12 @@ static int mem_finish(struct lw_det *d, uint64_t now_ns, struct lw_findings *out
 	const struct lw_det_io *io = d->env.io;
 	int err = io->read_mem ? io->read_mem(io->ctx, on_stack, on_block, d->mem) : 0;
 
+	if (!err && io->read_mem)
+		corr_mem__user_sweep(d->mem, 0, 0, true);
+	if (d->env.opts->verbose && corr_mem__swept(d->mem))
+		fprintf(stderr,
+			"leakwatch: mem: %llu held blocks were freed (their records dropped)\n",
+			(unsigned long long)corr_mem__swept(d->mem));
 	return err ? err : corr_mem__finish(d->mem, now_ns, out);
 }
 

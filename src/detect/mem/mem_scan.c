@@ -9,6 +9,7 @@
 #include "detect/mem/reach.h"
 
 struct collect {
+	struct corr_mem *c;
 	uint32_t tgid, gen;
 	struct lw_reach_block *v;
 	size_t n, cap;
@@ -39,8 +40,12 @@ static int map_block(void *ctx, const struct lw_alloc_key *k, const struct lw_al
 {
 	struct collect *col = ctx;
 
-	if (k->tgid != col->tgid || k->exec_gen != col->gen || (v->flags & LW_ALLOC_USER))
+	if (k->tgid != col->tgid || k->exec_gen != col->gen)
 		return 0;
+	if (v->flags & LW_ALLOC_USER) {
+		corr_mem__user_seen(col->c, k);
+		return 0;
+	}
 	return add(col, k->addr, v->size);
 }
 
@@ -89,7 +94,7 @@ static void drop_dead_stacks(struct lw_reach_map *maps, size_t n, const struct l
 int mem_scan__frozen(struct corr_mem *c, const struct lw_det_io *io, const struct lw_frozen *fr,
 		     uint32_t gen, bool unknown_heap, struct mem_scan_stats *st)
 {
-	struct collect col = {.tgid = (uint32_t)fr->pid, .gen = gen};
+	struct collect col = {.c = c, .tgid = (uint32_t)fr->pid, .gen = gen};
 	struct lw_reach_io rio = {.read = freeze__read, .ctx = (void *)fr->fz};
 	struct lw_reach_region *roots = NULL;
 	struct lw_reach_map *maps = NULL;
@@ -101,6 +106,8 @@ int mem_scan__frozen(struct corr_mem *c, const struct lw_det_io *io, const struc
 	if (!io->proc_maps || !fr->fz)
 		return -ENOSYS;
 	err = io->read_mem ? io->read_mem(io->ctx, NULL, map_block, &col) : 0;
+	if (!err && io->read_mem)
+		corr_mem__user_sweep(c, col.tgid, gen, false);
 	if (!err)
 		err = corr_mem__own_blocks(c, col.tgid, gen, own_block, &col);
 	nr_maps = err ? err : io->proc_maps(io->ctx, col.tgid, &maps);

@@ -166,13 +166,11 @@ static __always_inline void lw_regs_from_ctx(struct lw_regs *r, struct pt_regs *
 }
 
 /* The stack above sp, read with one copy: a read per frame costs a helper
- * call and a hardened-usercopy check each. A server's stacks (nginx's
- * worker, from an allocation or an accept up to main) pass 2 KiB: 4 KiB
- * took its per-allocation BPF time from 725 to 637 ns, and costs a shallow
- * stack no more. Frames further up are read one by one.
+ * call and a hardened-usercopy check each, and most stacks a program makes
+ * fds and blocks from fit in a couple of KiB. Frames further up are read
+ * one by one.
  */
-#define LW_WIN_BYTES 4096
-#define LW_WIN_HALF  2048
+#define LW_WIN_BYTES 2048
 #define LW_WIN_SMALL 512
 
 struct lw_stack_win {
@@ -373,8 +371,6 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	/* the read fails whole where the stack ends within it: try less */
 	if (w.win && !bpf_probe_read_user(w.win->b, LW_WIN_BYTES, (void *)w.sp))
 		w.win_len = LW_WIN_BYTES;
-	else if (w.win && !bpf_probe_read_user(w.win->b, LW_WIN_HALF, (void *)w.sp))
-		w.win_len = LW_WIN_HALF;
 	else if (w.win && !bpf_probe_read_user(w.win->b, LW_WIN_SMALL, (void *)w.sp))
 		w.win_len = LW_WIN_SMALL;
 

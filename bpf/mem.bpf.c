@@ -180,39 +180,40 @@ static __always_inline bool enter(struct lw_pending *np)
 	return true;
 }
 
-/* The process whose heap a block of *tgid is in, and its image: a vfork
- * child allocates in its parent's until it execs. NULL when not a target.
+/* The process whose heap a block of *tgid (target *t) is in, and that
+ * heap's image: a vfork child allocates in its parent's until it execs.
  */
-static __always_inline bool target_gen(__u32 *tgid, __u32 *gen, struct lw_target *t)
+static __always_inline void heap_owner(__u32 *tgid, __u32 *gen, struct lw_target *t)
 {
 	struct lw_target owner;
 
-	if (!lw_target_read(*tgid, t)) {
-		*gen = 0;
-		return false;
-	}
 	if (t->vm_parent && lw_target_read(t->vm_parent, &owner)) {
 		*tgid = t->vm_parent;
 		*t = owner;
 	}
 	*gen = t->exec_gen;
+}
+
+/* heap_owner of *tgid; false when *tgid is not a target. */
+static __always_inline bool target_gen(__u32 *tgid, __u32 *gen, struct lw_target *t)
+{
+	*gen = 0;
+	if (!lw_target_read(*tgid, t))
+		return false;
+	heap_owner(tgid, gen, t);
 	return true;
 }
 
 /* Fill np's target members; false when the caller is not a target. */
 static __always_inline bool pending_target(struct lw_pending *np)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct lw_target t, *owner;
+	struct lw_target t;
 
-	if (!lw_target_read(tgid, &t))
+	np->owner = bpf_get_current_pid_tgid() >> 32;
+	if (!lw_target_read(np->owner, &t))
 		return false;
-	np->exec_gen = np->owner_gen = t.exec_gen;
-	np->owner = tgid;
-	if (t.vm_parent && (owner = lw_target_of(t.vm_parent))) {
-		np->owner = t.vm_parent;
-		np->owner_gen = owner->exec_gen;
-	}
+	np->exec_gen = t.exec_gen;
+	heap_owner(&np->owner, &np->owner_gen, &t);
 	return true;
 }
 

@@ -30,8 +30,6 @@
 #include "session/uprobe_links.h"
 #include "floor.skel.h"
 
-#define LW_TRACE_UPROBE_MULTI 48 /* enum bpf_attach_type, 6.6+ */
-
 #define FLOOR_MAX_LINKS 64
 
 struct floor {
@@ -67,7 +65,6 @@ static int floor_attach_uprobe(void *ctx, const char *prog, const char *path, ui
 	struct floor *f = ctx;
 	struct bpf_program *p = ret ? f->skel->progs.floor_uretprobe : f->skel->progs.floor_uprobe;
 
-	(void)errlen;
 	if (f->ul)
 		return uprobe_links__add(f->ul, bpf_program__fd(p), prog, path, offset, 0, ret);
 
@@ -172,9 +169,9 @@ int main(int argc, char **argv)
 		e = -errno;
 	} else if (multi) {
 		bpf_program__set_expected_attach_type(f.skel->progs.floor_uprobe,
-						      LW_TRACE_UPROBE_MULTI);
+						      LW_BPF_TRACE_UPROBE_MULTI);
 		bpf_program__set_expected_attach_type(f.skel->progs.floor_uretprobe,
-						      LW_TRACE_UPROBE_MULTI);
+						      LW_BPF_TRACE_UPROBE_MULTI);
 		e = uprobe_links__new(&f.ul);
 	}
 	if (!e && floor_bpf__load(f.skel))

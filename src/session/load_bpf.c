@@ -14,8 +14,6 @@
 #include "session/uprobe_links.h"
 #include "leakwatch.skel.h"
 
-#define LW_TRACE_UPROBE_MULTI 48 /* enum bpf_attach_type, 6.6+ */
-
 #define LW_MAX_TRACEPOINTS 8
 
 struct lw_loader {
@@ -137,7 +135,7 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 	select_programs(b, opts);
 	/* uprobes attach per process (session/uprobe_links.c) */
 	bpf_object__for_each_program(p, b->obj) if (bpf_program__type(p) == BPF_PROG_TYPE_KPROBE)
-	    bpf_program__set_expected_attach_type(p, LW_TRACE_UPROBE_MULTI);
+	    bpf_program__set_expected_attach_type(p, LW_BPF_TRACE_UPROBE_MULTI);
 	e = uprobe_links__new(&l->ul);
 	if (e) {
 		snprintf(err, errlen, "out of memory");

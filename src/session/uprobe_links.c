@@ -23,7 +23,6 @@
 
 /* uapi values (the build host's headers may predate uprobe_multi, 6.6) */
 #define LW_BPF_LINK_CREATE	     28
-#define LW_BPF_TRACE_UPROBE_MULTI    48
 #define LW_BPF_F_UPROBE_MULTI_RETURN 1u
 #define LW_CLOSE_WORKERS	     16
 

@@ -9,6 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* enum bpf_attach_type's BPF_TRACE_UPROBE_MULTI (uapi 6.6+; the build
+ * host's headers may predate it): programs attached here are loaded with it
+ */
+#define LW_BPF_TRACE_UPROBE_MULTI 48
+
 struct uprobe_links;
 
 int uprobe_links__new(struct uprobe_links **out);

@@ -351,7 +351,8 @@ struct lw_ev_mem_bad_free {
 	__u64 size;		/* of the block when it was live (double free) */
 	__u64 alloc_stack_id;	/* 0: unknown */
 	__u64 prev_free_caller; /* return address of the earlier free() or realloc() call */
-	__u64 __reserved;	/* 0 (a free's time would cost every free a clock read) */
+	__u64 __reserved; /* 0: keeps the layout of recorded sessions (a free's time cost every free
+			     a clock read) */
 	__u64 alloc_ts;
 	__u32 call; /* enum lw_bad_free_call */
 	__u32 __pad;

@@ -166,14 +166,26 @@ static __always_inline void lw_regs_from_ctx(struct lw_regs *r, struct pt_regs *
 }
 
 /* The stack above sp, read with one copy: a read per frame costs a helper
- * call and a hardened-usercopy check each, and most stacks a program makes
- * fds and blocks from fit in a couple of KiB. Frames further up are read
- * one by one.
+ * call and a hardened-usercopy check each. A server's stacks pass 2 KiB,
+ * a shallow program's need a few hundred bytes: the copy is sized by where
+ * the thread's last full walk ended (its outermost frame does not move).
+ * Frames beyond the copy are read one by one.
  */
-#define LW_WIN_BYTES 2048
+#define LW_WIN_BYTES 4096
 #define LW_WIN_SMALL 512
+#define LW_WIN_HINTS 64
+
+struct lw_win_hint {
+	__u32 tid, tgid;
+	__u64 end; /* the last full walk's outermost CFA */
+};
 
 struct lw_stack_win {
+	/* bytes of b filled: kept here, not in the walk state, so the
+	 * verifier checks the walk once for any length, not per length
+	 */
+	__u64 len;
+	struct lw_win_hint hint[LW_WIN_HINTS]; /* by tid, direct-mapped */
 	__u8 b[LW_WIN_BYTES];
 };
 
@@ -183,6 +195,29 @@ struct {
 	__type(key, __u32);
 	__type(value, struct lw_stack_win);
 } stack_win __weak SEC(".maps");
+
+/* Fill w->win with the stack from sp up, as much as the walk will want. */
+static __always_inline void lw_win_fill(struct lw_stack_win *win, struct lw_win_hint *h, __u32 tid,
+					__u32 tgid, __u64 sp, __u64 top)
+{
+	__u64 len = LW_WIN_BYTES;
+
+	/* a little past the last walk's end: the next may be a frame longer */
+	if (h->tid == tid && h->tgid == tgid && h->end > sp && h->end - sp < LW_WIN_BYTES - 64)
+		len = h->end - sp + 64;
+	/* The main thread's stack ends just above start_stack (argv, env,
+	 * auxv): a read across that end fails whole, after a fault that
+	 * costs more than the copy. No frame lies above start_stack.
+	 */
+	if (top > sp && top - sp < len)
+		len = top - sp;
+	win->len = 0;
+	if (len >= 8 && len <= LW_WIN_BYTES && !bpf_probe_read_user(win->b, len, (void *)sp))
+		win->len = len;
+	/* the read fails whole where the stack ends within it: try less */
+	else if (len > LW_WIN_SMALL && !bpf_probe_read_user(win->b, LW_WIN_SMALL, (void *)sp))
+		win->len = LW_WIN_SMALL;
+}
 
 /* The state of one unwind, carried between bpf_loop steps. Kernel
  * pointers travel as scalars: every read through them is a CO-RE probe read.
@@ -195,7 +230,7 @@ struct lw_unwind_walk {
 	__u64 pc, sp, bp;
 	struct lw_cfi_key key;
 	struct lw_stack_win *win;
-	__u64 win_lo, win_len; /* user addresses [win_lo, win_lo + win_len) are in win */
+	__u64 win_lo; /* user addresses [win_lo, win_lo + win->len) are in win */
 	struct lw_rule_cache *rc;
 	__u64 epoch;
 	__u32 at_entry;
@@ -229,7 +264,7 @@ static __always_inline long lw_read_user_u64(struct lw_unwind_walk *w, __u64 *ou
 {
 	__u64 off = addr - w->win_lo;
 
-	if (w->win && addr >= w->win_lo && off + 8 <= w->win_len && off <= LW_WIN_BYTES - 8) {
+	if (w->win && addr >= w->win_lo && off + 8 <= w->win->len && off <= LW_WIN_BYTES - 8) {
 		*out = *(__u64 *)(w->win->b + off);
 		return 0;
 	}
@@ -339,7 +374,9 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	struct lw_unwind_walk w = {.key = {.tgid = tgid}};
 	__u32 zero = 0;
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct lw_win_hint *hint = NULL;
 	struct lw_target t;
+	__u32 tid = 0;
 
 	if (!st || !regs)
 		return 0;
@@ -368,11 +405,11 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	if (!w.max || w.max > 2)
 		w.win = bpf_map_lookup_elem(&stack_win, &zero);
 	w.win_lo = w.sp;
-	/* the read fails whole where the stack ends within it: try less */
-	if (w.win && !bpf_probe_read_user(w.win->b, LW_WIN_BYTES, (void *)w.sp))
-		w.win_len = LW_WIN_BYTES;
-	else if (w.win && !bpf_probe_read_user(w.win->b, LW_WIN_SMALL, (void *)w.sp))
-		w.win_len = LW_WIN_SMALL;
+	if (w.win) {
+		tid = (__u32)bpf_get_current_pid_tgid();
+		hint = &w.win->hint[tid & (LW_WIN_HINTS - 1)];
+		lw_win_fill(w.win, hint, tid, tgid, w.sp, task->mm->start_stack);
+	}
 
 	st->nr = 0;
 	/* at an entry the pc is the probed instruction; anywhere else (after a
@@ -383,6 +420,11 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	st->tramp = 0;
 	st->nr_ret_pending = 0;
 	bpf_loop(LW_STACK_MAX, lw_unwind_step, &w, 0);
+	if (hint && w.stopped && !w.partial && !w.max) {
+		hint->tid = tid;
+		hint->tgid = tgid;
+		hint->end = w.sp;
+	}
 	if (!w.stopped) {
 		st->flags |= LW_STK_TRUNCATED;
 		return 0;

@@ -37,7 +37,7 @@ static __always_inline int lw_emit_with_stack(struct lw_scratch *s, __u16 type, 
 		partial = LW_UNWIND_PARTIAL;
 	}
 	if (partial) {
-		__u32 len = lw_copy_slice(s->buf + LW_SLICE_OFFSET, st->sp);
+		__u32 len = lw_copy_slice(s->buf + LW_SLICE_OFFSET, st->sp, st->slice_len);
 
 		if (len > LW_SLICE_MAX)
 			len = LW_SLICE_MAX;

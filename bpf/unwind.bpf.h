@@ -176,7 +176,7 @@ static __always_inline void lw_regs_from_ctx(struct lw_regs *r, struct pt_regs *
 #define LW_WIN_HINTS 64
 
 struct lw_win_hint {
-	__u32 tid, tgid;
+	__u32 tid, tgid, exec_gen, __pad;
 	__u64 end; /* the last full walk's outermost CFA */
 };
 
@@ -197,20 +197,30 @@ struct {
 } stack_win __weak SEC(".maps");
 
 /* Fill w->win with the stack from sp up, as much as the walk will want. */
-static __always_inline void lw_win_fill(struct lw_stack_win *win, struct lw_win_hint *h, __u32 tid,
-					__u32 tgid, __u64 sp, __u64 top)
+/* How much of the stack above sp a walk of this thread needs, at most max:
+ * a little past its last full walk's end (the next may be a frame longer).
+ * The main thread's stack ends just above start_stack (argv, env, auxv): a
+ * read across that end fails whole, after a fault that costs more than the
+ * copy. No frame lies above start_stack.
+ */
+static __always_inline __u64 lw_stack_want(const struct lw_win_hint *h, __u32 tid, __u32 tgid,
+					   __u32 exec_gen, __u64 sp, __u64 top, __u64 max)
 {
-	__u64 len = LW_WIN_BYTES;
+	__u64 len = max;
 
-	/* a little past the last walk's end: the next may be a frame longer */
-	if (h->tid == tid && h->tgid == tgid && h->end > sp && h->end - sp < LW_WIN_BYTES - 64)
+	if (h && h->tid == tid && h->tgid == tgid && h->exec_gen == exec_gen && h->end > sp &&
+	    h->end - sp < max - 64)
 		len = h->end - sp + 64;
-	/* The main thread's stack ends just above start_stack (argv, env,
-	 * auxv): a read across that end fails whole, after a fault that
-	 * costs more than the copy. No frame lies above start_stack.
-	 */
 	if (top > sp && top - sp < len)
 		len = top - sp;
+	return len;
+}
+
+static __always_inline void lw_win_fill(struct lw_stack_win *win, struct lw_win_hint *h, __u32 tid,
+					struct lw_cfi_key *k, __u64 sp, __u64 top)
+{
+	__u64 len = lw_stack_want(h, tid, k->tgid, k->exec_gen, sp, top, LW_WIN_BYTES);
+
 	win->len = 0;
 	if (len >= 8 && len <= LW_WIN_BYTES && !bpf_probe_read_user(win->b, len, (void *)sp))
 		win->len = len;
@@ -237,6 +247,7 @@ struct lw_unwind_walk {
 	__u32 max;     /* frames wanted, 0: LW_STACK_MAX */
 	__u32 stopped; /* the walk ended before LW_STACK_MAX frames */
 	__u32 partial; /* it ended at a pc without a rule yet */
+	__u32 ended;   /* ... at the outermost frame (its rule says so) */
 	__u32 ask;     /* ... that this walk is the first to need */
 };
 
@@ -337,8 +348,10 @@ static long lw_unwind_step(__u32 i, void *ctx)
 		slot->check = lw_rc_check(&w->key, &rule, w->epoch);
 	}
 have_rule:
-	if (rule.kind == LW_CFI_END)
+	if (rule.kind == LW_CFI_END) {
+		w->ended = 1;
 		goto stop;
+	}
 	cfa = (rule.kind == LW_CFI_SP ? w->sp : w->bp) + (__s64)rule.cfa_off;
 	if (lw_read_user_u64(w, &ra, cfa - 8) ||
 	    (rule.bp_saved && lw_read_user_u64(w, &w->bp, cfa + (__s64)rule.bp_off))) {
@@ -408,7 +421,7 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	if (w.win) {
 		tid = (__u32)bpf_get_current_pid_tgid();
 		hint = &w.win->hint[tid & (LW_WIN_HINTS - 1)];
-		lw_win_fill(w.win, hint, tid, tgid, w.sp, task->mm->start_stack);
+		lw_win_fill(w.win, hint, tid, &w.key, w.sp, task->mm->start_stack);
 	}
 
 	st->nr = 0;
@@ -420,9 +433,10 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	st->tramp = 0;
 	st->nr_ret_pending = 0;
 	bpf_loop(LW_STACK_MAX, lw_unwind_step, &w, 0);
-	if (hint && w.stopped && !w.partial && !w.max) {
+	if (hint && w.ended) {
 		hint->tid = tid;
 		hint->tgid = tgid;
+		hint->exec_gen = w.key.exec_gen;
 		hint->end = w.sp;
 	}
 	if (!w.stopped) {
@@ -434,6 +448,13 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	st->flags |= LW_STK_PARTIAL;
 	st->sp = w.sp;
 	st->bp = w.bp;
+	/* the slice user space needs: a startup's burst of stacks BPF cannot
+	 * finish yet must not fill the ring with the same 4 KiB each
+	 */
+	if (!tid)
+		tid = (__u32)bpf_get_current_pid_tgid();
+	st->slice_len = lw_stack_want(hint, tid, tgid, w.key.exec_gen, w.sp, task->mm->start_stack,
+				      LW_SLICE_MAX);
 	/* what user space needs to see through trampolines further up */
 	st->tramp = w.tramp;
 	if (w.tramp) {
@@ -453,16 +474,21 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	return w.ask ? LW_UNWIND_ASK : LW_UNWIND_PARTIAL;
 }
 
-/* Copy up to LW_SLICE_MAX bytes of user stack from sp to dst; chunks stop at
- * the first fault so a stack shorter than the maximum still yields a prefix.
+/* Copy up to want (at most LW_SLICE_MAX) bytes of user stack from sp to
+ * dst: in one read, or where that faults in chunks, which stop at the first
+ * fault so a stack shorter than the maximum still yields a prefix.
  */
-static __always_inline __u32 lw_copy_slice(__u8 *dst, __u64 sp)
+static __always_inline __u32 lw_copy_slice(__u8 *dst, __u64 sp, __u64 want)
 {
 	__u32 len = 0;
 
+	if (want > LW_SLICE_MAX)
+		want = LW_SLICE_MAX;
+	if (want >= 8 && !bpf_probe_read_user(dst, want, (void *)sp))
+		return want;
 	for (int i = 0; i < LW_SLICE_MAX / LW_SLICE_CHUNK; i++) {
-		if (bpf_probe_read_user(dst + i * LW_SLICE_CHUNK, LW_SLICE_CHUNK,
-					(void *)(sp + i * LW_SLICE_CHUNK)))
+		if (len >= want || bpf_probe_read_user(dst + i * LW_SLICE_CHUNK, LW_SLICE_CHUNK,
+						       (void *)(sp + i * LW_SLICE_CHUNK)))
 			break;
 		len += LW_SLICE_CHUNK;
 	}

@@ -41,6 +41,7 @@ static __always_inline int lw_emit_with_stack(struct lw_scratch *s, __u16 type, 
 
 		if (len > LW_SLICE_MAX)
 			len = LW_SLICE_MAX;
+		__sync_fetch_and_add(&lw_stats.slice_bytes, len);
 		st->slice_len = len;
 		hdr->flags |= LW_F_STACK_PARTIAL;
 		size = LW_SLICE_OFFSET + len;

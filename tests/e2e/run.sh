@@ -655,6 +655,26 @@ expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/memfix.json" mem_leak)" "
 # own mappings (malloc of 1 MiB) must leave nothing
 kind_test mem_anon_mmap mem_mmap "mem-leak count=1 bytes=65536 func=map_buffer" --only mem
 
+start mem_partial_stack_slices_stop_at_the_stack_end
+# Stacks BPF cannot finish yet travel with a slice of the user stack. On
+# the main thread nothing lies above start_stack that the unwinder needs:
+# 8 KiB of environment above it must not be copied with every slice (a
+# startup's burst of such stacks once overran the ring), and the stacks
+# must still be whole.
+LW_SLICE_PAD=$(head -c 8192 /dev/zero | tr '\0' x) $LW run -q --only mem -f json -o "$TMP/slice.json" -- "$FX/mem_leak" >/dev/null 2>&1
+rc=$?
+np=$($Q "$TMP/slice.json" --stat stack_partial)
+sb=$($Q "$TMP/slice.json" --stat slice_bytes)
+if expect_eq "$rc" 23 "exit code" && expect_eq "$($Q "$TMP/slice.json" --stat dropped)" 0 "dropped"; then
+	if [ "${np:-0}" -gt 0 ] 2>/dev/null && [ "$((sb / np))" -lt 2048 ] 2>/dev/null; then
+		expect_eq "$($Q "$TMP/slice.json" mem_leak)" "$($Q "$TMP/mem.json" mem_leak)" "findings as without the pad" &&
+			expect_eq "$(python3 -c 'import json, sys
+print(sorted({f["stack"][-1]["symbol"] for f in json.load(open(sys.argv[1]))["findings"] if f["kind"] == "mem-leak"}))' "$TMP/slice.json")" "['_start']" "outermost frames" && ok
+	else
+		fail "stack_partial [$np], slice_bytes [$sb]: want slices under 2 KiB on average"
+	fi
+fi
+
 start mem_live_block_map_overflow_is_reported
 # 1.3 M live blocks, the live-block map holds 1 Mi: the overflow must reach
 # the report as lost data, in JSON and in text. The blocks are all held in a

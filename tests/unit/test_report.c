@@ -290,6 +290,7 @@ LW_TEST(json_golden)
 				   "    \"target_full\": 0,\n"
 				   "    \"cfi_full\": 0,\n"
 				   "    \"stack_partial\": 3,\n"
+				   "    \"slice_bytes\": 1536,\n"
 				   "    \"alloc_full\": 0,\n"
 				   "    \"stackmap_full\": 0,\n"
 				   "    \"mem_pending_full\": 0,\n"
@@ -328,7 +329,7 @@ LW_TEST(json_golden)
 	add_frame(f, 0xbeef, "/lib/x.so", NULL, 0, NULL, 0); /* module, offset unknown */
 	m.mode = "attach", m.command = NULL, m.pid = 42;
 	m.procs = procs, m.nr_procs = 1;
-	m.stats.stack_partial = 3, m.reconciled = 2;
+	m.stats.stack_partial = 3, m.stats.slice_bytes = 1536, m.reconciled = 2;
 	d = render("json", &m, &fs);
 	ASSERT_EQ(d.rc, 0, "report__write");
 	ASSERT_STREQ(d.buf, want, "json report");

@@ -171,6 +171,7 @@ LW_TEST(report_junit_golden)
 	    "    <property name=\"target_full\" value=\"0\"/>\n"
 	    "    <property name=\"cfi_full\" value=\"1\"/>\n"
 	    "    <property name=\"stack_partial\" value=\"4\"/>\n"
+	    "    <property name=\"slice_bytes\" value=\"2048\"/>\n"
 	    "    <property name=\"alloc_full\" value=\"0\"/>\n"
 	    "    <property name=\"stackmap_full\" value=\"0\"/>\n"
 	    "    <property name=\"mem_pending_full\" value=\"0\"/>\n"
@@ -210,7 +211,8 @@ LW_TEST(report_junit_golden)
 	g = lw_findings__add(&fs);
 	g->kind = "fd-leak", g->pid = 4321, g->count = 1, g->suppressed = true;
 	m.incomplete_reason = "target exited early";
-	m.stats.dropped = 2, m.stats.cfi_full = 1, m.stats.stack_partial = 4;
+	m.stats.dropped = 2, m.stats.cfi_full = 1, m.stats.stack_partial = 4,
+	m.stats.slice_bytes = 2048;
 	d = render("junit", &m, &fs);
 	ASSERT_EQ(d.rc, 0, "report__write");
 	ASSERT_STREQ(d.buf, want, "junit report");
@@ -300,6 +302,7 @@ LW_TEST(report_junit_no_findings)
 	    "    <property name=\"target_full\" value=\"0\"/>\n"
 	    "    <property name=\"cfi_full\" value=\"0\"/>\n"
 	    "    <property name=\"stack_partial\" value=\"0\"/>\n"
+	    "    <property name=\"slice_bytes\" value=\"0\"/>\n"
 	    "    <property name=\"alloc_full\" value=\"0\"/>\n"
 	    "    <property name=\"stackmap_full\" value=\"0\"/>\n"
 	    "    <property name=\"mem_pending_full\" value=\"0\"/>\n"

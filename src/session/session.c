@@ -256,7 +256,8 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	s->cfi = cfi_cache__new();
 	s->trend = trend__new();
 	s->miss_retries = hmap__new();
-	if (!s->sym || !s->cfi || !s->trend || !s->miss_retries)
+	s->rules_set = hmap__new();
+	if (!s->sym || !s->cfi || !s->trend || !s->miss_retries || !s->rules_set)
 		return set_error(s, -ENOMEM, "out of memory");
 	symbolizer__set_verbose(s->sym, opts->verbose);
 	err = lw_loader__open(&s->ld, &lo, s->errmsg, sizeof(s->errmsg));
@@ -302,6 +303,7 @@ void session__free(struct lw_session *s)
 	suppress__free(s->builtin);
 	trend__free(s->trend);
 	hmap__free(s->miss_retries);
+	hmap__free(s->rules_set);
 	lw_procs__free(&s->procs);
 	free(s->rules.v);
 	free(s->command);

@@ -3,6 +3,14 @@
 
 /* ---- event handling ---- */
 
+static uint64_t rule_hash(const struct lw_cfi_key *k)
+{
+	return ((uint64_t)k->tgid << 32 ^ k->exec_gen) * 0x9E3779B97F4A7C15ULL ^ k->pc;
+}
+
+/* BPF has the rule for k now (it never overwrites one): remember it, to
+ * delete it with its process and so that no later stack teaches it again.
+ */
 static void rule_remember(struct lw_session *s, const struct lw_cfi_key *k)
 {
 	if (s->rules.n == s->rules.cap) {
@@ -15,6 +23,7 @@ static void rule_remember(struct lw_session *s, const struct lw_cfi_key *k)
 		s->rules.cap = cap;
 	}
 	s->rules.v[s->rules.n++] = *k;
+	hmap__put(s->rules_set, rule_hash(k), NULL);
 }
 
 static void rules_forget(struct lw_session *s, uint32_t tgid)
@@ -22,10 +31,12 @@ static void rules_forget(struct lw_session *s, uint32_t tgid)
 	size_t j = 0;
 
 	for (size_t i = 0; i < s->rules.n; i++) {
-		if (s->rules.v[i].tgid == tgid)
+		if (s->rules.v[i].tgid == tgid) {
 			lw_loader__del_rule(s->ld, &s->rules.v[i]);
-		else
+			hmap__del(s->rules_set, rule_hash(&s->rules.v[i]), NULL);
+		} else {
 			s->rules.v[j++] = s->rules.v[i];
+		}
 	}
 	if (j < s->rules.n)
 		lw_loader__rules_removed(s->ld);
@@ -54,7 +65,7 @@ static void learn_mapping(struct lw_session *s, const struct lw_ev_cfi_miss *ev)
  */
 static bool retry_later(struct lw_session *s, const struct lw_cfi_key *key)
 {
-	uint64_t h = ((uint64_t)key->tgid << 32 ^ key->exec_gen) * 0x9E3779B97F4A7C15ULL ^ key->pc;
+	uint64_t h = rule_hash(key);
 	bool added;
 	uint64_t *tries = hmap__put(s->miss_retries, h, &added);
 
@@ -96,7 +107,11 @@ static void handle_cfi_miss(struct lw_session *s, const struct lw_ev_cfi_miss *e
 
 /* User space just unwound frames from..nr of a stack BPF could not finish:
  * hand BPF the rule of every one of them, so the next stack through this
- * call site is unwound in the kernel instead of one frame per event.
+ * call site is unwound in the kernel instead of one frame per event. A
+ * startup's burst streams thousands of stacks through the same frames
+ * before the first rule lands: each rule is taught once, not once per
+ * stack (a map update syscall each, which kept user space behind the
+ * burst and the ring full).
  */
 static void teach_rules(struct lw_session *s, uint32_t tgid, uint32_t from,
 			const struct lw_ips *ips)
@@ -107,9 +122,10 @@ static void teach_rules(struct lw_session *s, uint32_t tgid, uint32_t from,
 	for (uint32_t i = from; i < ips->nr && i < LW_STACK_MAX; i++) {
 		struct lw_cfi_rule rule;
 
-		if (cfi_rule_for_pc(s->cfi, s->sym, tgid, ips->ips[i], &rule))
-			continue;
 		key.pc = ips->ips[i];
+		if (hmap__get(s->rules_set, rule_hash(&key)) ||
+		    cfi_rule_for_pc(s->cfi, s->sym, tgid, ips->ips[i], &rule))
+			continue;
 		if (lw_loader__set_rule(s->ld, &key, &rule) == 0)
 			rule_remember(s, &key);
 	}

@@ -77,6 +77,7 @@ struct lw_session {
 	struct trend *trend;
 	struct rule_key_vec rules; /* to delete a process's rules when it goes */
 	struct hmap *miss_retries; /* rule key hash → misses without a mapping */
+	struct hmap *rules_set;	   /* rule key hash → 1: BPF has this rule, teach it once */
 	pid_t root;
 	uint64_t start_ns;
 	struct lw_phase_times phase;

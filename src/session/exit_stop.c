@@ -31,6 +31,7 @@ enum { T_RUNNING = 0, T_AT_EXIT = 1 };
 
 struct dying {
 	pid_t tgid;
+	bool whole;	   /* its first stop was not in exit(2): the group is ending */
 	uint64_t first_ns; /* its first thread's exit stop */
 };
 
@@ -121,10 +122,32 @@ static pid_t tgid_of(pid_t tid)
 
 enum thread_state { TS_GONE, TS_DYING, TS_ALIVE };
 
-/* A thread we do not hold at its exit: gone (zombie, dead), about to die
- * (SIGKILL pending), or alive.
+/* Is tid inside execve? Its /proc syscall line starts with the number
+ * while it sleeps there (de_thread waits for the other threads to die).
  */
-static enum thread_state thread_state(pid_t tgid, pid_t tid)
+static bool in_execve(pid_t tgid, pid_t tid)
+{
+	char path[64], buf[32];
+	FILE *f;
+	long nr = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", tgid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f))
+		nr = strtol(buf, NULL, 10);
+	fclose(f);
+	return nr == 59 /* execve */ || nr == 322 /* execveat */;
+}
+
+/* A thread we do not hold at its exit: gone (zombie, dead), about to die
+ * (SIGKILL pending), or alive. When the group is ending (whole), a thread
+ * with nothing pending is on its way too, unless it is the one calling
+ * execve: exit_group's caller takes no SIGKILL, and a killed thread that
+ * already took its SIGKILL shows none, until each reaches its exit stop.
+ */
+static enum thread_state thread_state(pid_t tgid, pid_t tid, bool whole)
 {
 	char state[32], pnd[32];
 
@@ -133,7 +156,9 @@ static enum thread_state thread_state(pid_t tgid, pid_t tid)
 		return TS_GONE;
 	if (state[0] == 'Z' || state[0] == 'X')
 		return TS_GONE;
-	return strtoull(pnd, NULL, 16) & (1ull << (SIGKILL - 1)) ? TS_DYING : TS_ALIVE;
+	if (strtoull(pnd, NULL, 16) & (1ull << (SIGKILL - 1)))
+		return TS_DYING;
+	return whole && !in_execve(tgid, tid) ? TS_DYING : TS_ALIVE;
 }
 
 static bool at_exit(const struct exit_stops *x, pid_t tid)
@@ -146,7 +171,7 @@ static bool at_exit(const struct exit_stops *x, pid_t tid)
 /* TS_GONE: every thread is held at its exit or gone; TS_DYING: some are on
  * their way; TS_ALIVE: the address space lives on.
  */
-static enum thread_state group_state(const struct exit_stops *x, pid_t tgid)
+static enum thread_state group_state(const struct exit_stops *x, pid_t tgid, bool whole)
 {
 	enum thread_state worst = TS_GONE;
 	char path[64];
@@ -163,7 +188,7 @@ static enum thread_state group_state(const struct exit_stops *x, pid_t tgid)
 
 		if (tid <= 0 || at_exit(x, tid))
 			continue;
-		ts = thread_state(tgid, tid);
+		ts = thread_state(tgid, tid, whole);
 		if (ts > worst)
 			worst = ts;
 	}
@@ -256,7 +281,7 @@ static void settle(struct exit_stops *x)
 {
 	for (size_t i = 0; i < x->nr_dying;) {
 		struct dying *dy = &x->dying[i];
-		enum thread_state gs = group_state(x, dy->tgid);
+		enum thread_state gs = group_state(x, dy->tgid, dy->whole);
 		bool late = now_ns() - dy->first_ns > GROUP_WAIT_NS;
 
 		if (gs == TS_DYING && !late) {
@@ -285,12 +310,21 @@ static void on_exit_stop(struct exit_stops *x, pid_t tid)
 	*v |= T_AT_EXIT;
 	tgid = (pid_t)(*v >> 1);
 	if (!find_dying(x, tgid)) {
+		struct user_regs_struct r;
+
 		if (lw_vec_grow((void **)&x->dying, &x->cap_dying, x->nr_dying + 1,
 				sizeof(*x->dying))) {
 			release_group(x, tgid, false, 0);
 			return;
 		}
-		x->dying[x->nr_dying++] = (struct dying){.tgid = tgid, .first_ns = now_ns()};
+		/* a thread ending alone stops in exit(2) (pthread_exit); one
+		 * stopping anywhere else was killed with its group, or called
+		 * exit_group
+		 */
+		x->dying[x->nr_dying++] =
+		    (struct dying){.tgid = tgid,
+				   .whole = !ptrace(PTRACE_GETREGS, tid, 0, &r) && r.orig_rax != 60,
+				   .first_ns = now_ns()};
 	}
 }
 

@@ -84,6 +84,10 @@ struct lw_target_memo {
 	__u64 epoch, check;
 	__u32 tgid, __pad;
 	struct lw_target t;
+	/* the last tgid found not to be a target, epoch << 32 | tgid: one
+	 * word, so a preempting writer cannot leave a torn pair
+	 */
+	__u64 not_target;
 };
 
 struct {
@@ -119,14 +123,24 @@ static __always_inline bool lw_target_read(__u32 tgid, struct lw_target *out)
 	__u64 epoch = lw_targets_epoch; /* before the map is read */
 	struct lw_target *t;
 
+	__u64 not_target = epoch << 32 | tgid;
+
 	if (m && m->tgid == tgid && m->epoch == epoch) {
 		*out = m->t;
 		if (m->check == lw_memo_check(tgid, epoch, out))
 			return true;
 	}
-	t = lw_target_of(tgid);
-	if (!t)
+	/* every other process's syscalls come here too: a bystander in a
+	 * loop costs one compare, not a hash lookup per syscall
+	 */
+	if (m && m->not_target == not_target)
 		return false;
+	t = lw_target_of(tgid);
+	if (!t) {
+		if (m)
+			m->not_target = not_target;
+		return false;
+	}
 	*out = *t;
 	if (m) {
 		m->tgid = tgid;

@@ -409,8 +409,6 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw
 		if (site) {
 			__sync_fetch_and_add(&site->t.live_bytes, size);
 			__sync_fetch_and_add(&site->t.live_count, 1);
-			__sync_fetch_and_add(&site->t.total_bytes, size);
-			__sync_fetch_and_add(&site->t.total_count, 1);
 		}
 	}
 insert:

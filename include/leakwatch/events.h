@@ -282,13 +282,12 @@ struct lw_stack_ips {
 };
 
 /* Per stack id: updated in the kernel on every allocation and free, read
- * for --interval growth
+ * for --interval growth (what is live is all that is read: a running
+ * total would cost each allocation two more atomic adds)
  */
 struct lw_mem_total {
 	__u64 live_bytes;
 	__u64 live_count;
-	__u64 total_count;
-	__u64 total_bytes;
 };
 
 /* "mem_sites" map value, per stack id: the stack and its totals */

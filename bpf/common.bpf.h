@@ -121,9 +121,8 @@ static __always_inline bool lw_target_read(__u32 tgid, struct lw_target *out)
 	__u32 zero = 0;
 	struct lw_target_memo *m = bpf_map_lookup_elem(&target_memo, &zero);
 	__u64 epoch = lw_targets_epoch; /* before the map is read */
-	struct lw_target *t;
-
 	__u64 not_target = epoch << 32 | tgid;
+	struct lw_target *t;
 
 	if (m && m->tgid == tgid && m->epoch == epoch) {
 		*out = m->t;

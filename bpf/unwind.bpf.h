@@ -196,7 +196,6 @@ struct {
 	__type(value, struct lw_stack_win);
 } stack_win __weak SEC(".maps");
 
-/* Fill w->win with the stack from sp up, as much as the walk will want. */
 /* How much of the stack above sp a walk of this thread needs, at most max:
  * a little past its last full walk's end (the next may be a frame longer).
  * The main thread's stack ends just above start_stack (argv, env, auxv): a
@@ -216,6 +215,7 @@ static __always_inline __u64 lw_stack_want(const struct lw_win_hint *h, __u32 ti
 	return len;
 }
 
+/* Fill win with the stack from sp up, as much as the walk will want. */
 static __always_inline void lw_win_fill(struct lw_stack_win *win, struct lw_win_hint *h, __u32 tid,
 					struct lw_cfi_key *k, __u64 sp, __u64 top)
 {
@@ -449,10 +449,9 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	st->sp = w.sp;
 	st->bp = w.bp;
 	/* the slice user space needs: a startup's burst of stacks BPF cannot
-	 * finish yet must not fill the ring with the same 4 KiB each
+	 * finish yet must not fill the ring with the same 4 KiB each (no
+	 * window, no hint: only start_stack bounds it)
 	 */
-	if (!tid)
-		tid = (__u32)bpf_get_current_pid_tgid();
 	st->slice_len = lw_stack_want(hint, tid, tgid, w.key.exec_gen, w.sp, task->mm->start_stack,
 				      LW_SLICE_MAX);
 	/* what user space needs to see through trampolines further up */

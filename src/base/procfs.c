@@ -295,6 +295,26 @@ uint32_t procfs__mnt_ns(pid_t pid)
 	return (uint32_t)strtoul(ns + 5, NULL, 10); /* "mnt:[4026531841]" */
 }
 
+long procfs__syscall(pid_t pid, pid_t tid)
+{
+	char path[96], line[64], *end;
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	/* "running", or "-1 sp pc" outside a syscall */
+	if (fgets(line, sizeof(line), f)) {
+		nr = strtol(line, &end, 10);
+		if (end == line || nr < 0)
+			nr = -1;
+	}
+	fclose(f);
+	return nr;
+}
+
 int procfs__status_field(pid_t pid, pid_t tid, const char *key, char *buf, size_t len)
 {
 	size_t klen = strlen(key);

@@ -39,6 +39,10 @@ int procfs__is_kthread(pid_t pid);
  * -ENOENT when the key is absent, or -errno (the process is gone).
  */
 int procfs__status_field(pid_t pid, pid_t tid, const char *key, char *buf, size_t len);
+/* The syscall thread tid of pid sleeps in (/proc/PID/task/TID/syscall):
+ * its number, -1 when it runs or sleeps outside one, or -errno (gone).
+ */
+long procfs__syscall(pid_t pid, pid_t tid);
 /* Is pid the parent, grandparent, ... of process of? */
 bool procfs__is_ancestor(pid_t pid, pid_t of);
 

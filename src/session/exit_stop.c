@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include "base/hmap.h"
@@ -122,25 +123,6 @@ static pid_t tgid_of(pid_t tid)
 
 enum thread_state { TS_GONE, TS_DYING, TS_ALIVE };
 
-/* Is tid inside execve? Its /proc syscall line starts with the number
- * while it sleeps there (de_thread waits for the other threads to die).
- */
-static bool in_execve(pid_t tgid, pid_t tid)
-{
-	char path[64], buf[32];
-	FILE *f;
-	long nr = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", tgid, tid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (fgets(buf, sizeof(buf), f))
-		nr = strtol(buf, NULL, 10);
-	fclose(f);
-	return nr == 59 /* execve */ || nr == 322 /* execveat */;
-}
-
 /* A thread we do not hold at its exit: gone (zombie, dead), about to die
  * (SIGKILL pending), or alive. When the group is ending (whole), a thread
  * with nothing pending is on its way too, unless it is the one calling
@@ -150,6 +132,7 @@ static bool in_execve(pid_t tgid, pid_t tid)
 static enum thread_state thread_state(pid_t tgid, pid_t tid, bool whole)
 {
 	char state[32], pnd[32];
+	long nr;
 
 	if (procfs__status_field(tgid, tid, "State", state, sizeof(state)) ||
 	    procfs__status_field(tgid, tid, "SigPnd", pnd, sizeof(pnd)))
@@ -158,7 +141,9 @@ static enum thread_state thread_state(pid_t tgid, pid_t tid, bool whole)
 		return TS_GONE;
 	if (strtoull(pnd, NULL, 16) & (1ull << (SIGKILL - 1)))
 		return TS_DYING;
-	return whole && !in_execve(tgid, tid) ? TS_DYING : TS_ALIVE;
+	/* de_thread sleeps in execve while the other threads die */
+	nr = procfs__syscall(tgid, tid);
+	return whole && nr != SYS_execve && nr != SYS_execveat ? TS_DYING : TS_ALIVE;
 }
 
 static bool at_exit(const struct exit_stops *x, pid_t tid)
@@ -321,10 +306,10 @@ static void on_exit_stop(struct exit_stops *x, pid_t tid)
 		 * stopping anywhere else was killed with its group, or called
 		 * exit_group
 		 */
-		x->dying[x->nr_dying++] =
-		    (struct dying){.tgid = tgid,
-				   .whole = !ptrace(PTRACE_GETREGS, tid, 0, &r) && r.orig_rax != 60,
-				   .first_ns = now_ns()};
+		x->dying[x->nr_dying++] = (struct dying){
+		    .tgid = tgid,
+		    .whole = !ptrace(PTRACE_GETREGS, tid, 0, &r) && r.orig_rax != SYS_exit,
+		    .first_ns = now_ns()};
 	}
 }
 

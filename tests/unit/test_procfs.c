@@ -306,3 +306,30 @@ LW_TEST(procfs_status_field)
 	ASSERT_EQ(strlen(v), 16, "hex mask");
 	ASSERT_TRUE(procfs__status_field(0x3fffffff, 0, "Tgid", v, sizeof(v)) < 0, "gone");
 }
+
+LW_TEST(procfs_syscall_of_a_sleeping_child)
+{
+	int go[2];
+	long nr = -2;
+	pid_t c;
+
+	ASSERT_EQ(pipe(go), 0, "pipe");
+	c = fork();
+	if (c == 0) {
+		char b;
+
+		close(go[1]);
+		_exit(read(go[0], &b, 1) < 0); /* sleeps in read until the parent closes */
+	}
+	close(go[0]);
+	/* bounded: the child reaches its read at once */
+	for (int i = 0; i < 2000 && nr != SYS_read; i++) {
+		nr = procfs__syscall(c, c);
+		if (nr != SYS_read)
+			usleep(1000);
+	}
+	ASSERT_EQ(nr, SYS_read, "the child sleeps in read");
+	close(go[1]);
+	waitpid(c, NULL, 0);
+	ASSERT_TRUE(procfs__syscall(c, c) < -1, "gone");
+}

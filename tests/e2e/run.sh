@@ -667,7 +667,7 @@ np=$($Q "$TMP/slice.json" --stat stack_partial)
 sb=$($Q "$TMP/slice.json" --stat slice_bytes)
 if expect_eq "$rc" 23 "exit code" && expect_eq "$($Q "$TMP/slice.json" --stat dropped)" 0 "dropped"; then
 	if [ "${np:-0}" -gt 0 ] 2>/dev/null && [ "$((sb / np))" -lt 2048 ] 2>/dev/null; then
-		expect_eq "$($Q "$TMP/slice.json" mem_leak)" "$($Q "$TMP/mem.json" mem_leak)" "findings as without the pad" &&
+		expect_eq "$($Q "$TMP/slice.json" mem_leak)" "$(echo "$mem_leak_want" | sort)" "findings as without the pad" &&
 			expect_eq "$(python3 -c 'import json, sys
 print(sorted({f["stack"][-1]["symbol"] for f in json.load(open(sys.argv[1]))["findings"] if f["kind"] == "mem-leak"}))' "$TMP/slice.json")" "['_start']" "outermost frames" && ok
 	else
@@ -1204,7 +1204,8 @@ else
 	got=""
 	for i in 1 2 3 4 5; do
 		mport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-		rm -f "$TMP/mc.json"; timeout -s KILL 60 $LW run -q -f json -o "$TMP/mc.json" -- memcached -u root -l 127.0.0.1 -p $mport -t 4 >/dev/null 2>&1 &
+		rm -f "$TMP/mc.json"
+		timeout -s KILL 60 $LW run -q -f json -o "$TMP/mc.json" -- memcached -u root -l 127.0.0.1 -p $mport -t 4 >/dev/null 2>&1 &
 		lw=$!
 		for j in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$mport) 2>/dev/null && break; sleep 0.05; done
 		python3 -c 'import socket, sys

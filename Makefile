@@ -134,7 +134,7 @@ $(OUTPUT)/bench/%: bench/%.c
 	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror $< -o $@
 
 # the reachability scan on a real frozen process: links the scan and the freeze
-$(OUTPUT)/bench/reach_scan: bench/reach_scan.c $(OUTPUT)/src/detect/mem/reach.o \
+$(OUTPUT)/bench/reach_scan: bench/reach_scan.c $(OUTPUT)/src/detect/mem/reach.o $(OUTPUT)/src/base/radix_sort.o \
 			    $(OUTPUT)/src/detect/mem/freeze.o $(OUTPUT)/src/base/procfs.o
 	$(call msg,BENCH,$@)
 	$(Q)mkdir -p $(@D)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "base/radix_sort.h"
 #include "base/vec.h"
 #include "detect/mem/freeze.h"
 #include "detect/mem/mem_scan.h"
@@ -49,27 +50,39 @@ static int map_block(void *ctx, const struct lw_alloc_key *k, const struct lw_al
 	return add(col, k->addr, v->size);
 }
 
-static int by_addr(const void *a, const void *b)
-{
-	const struct lw_reach_block *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
 /* Sorted, and no block overlapping the one before it (a mapping that
  * holds heap blocks is listed once, as its blocks).
  */
-static void sort_blocks(struct collect *col)
+static int sort_blocks(struct collect *col)
 {
+	struct lw_reach_block *sorted;
+	struct lw_kv *kv;
 	size_t out = 0;
 
-	qsort(col->v, col->n, sizeof(*col->v), by_addr);
-	for (size_t i = 0; i < col->n; i++) {
-		if (out && col->v[i].addr < col->v[out - 1].addr + col->v[out - 1].size)
-			continue;
-		col->v[out++] = col->v[i];
+	if (!col->n)
+		return 0;
+	kv = malloc(col->n * sizeof(*kv));
+	sorted = malloc(col->n * sizeof(*sorted));
+	for (size_t i = 0; kv && i < col->n; i++)
+		kv[i] = (struct lw_kv){.key = col->v[i].addr, .val = i};
+	if (!kv || !sorted || lw_radix_sort(kv, col->n)) {
+		free(kv);
+		free(sorted);
+		return -ENOMEM;
 	}
+	col->cap = col->n;
+	for (size_t i = 0; i < col->n; i++) {
+		const struct lw_reach_block *b = &col->v[kv[i].val];
+
+		if (out && b->addr < sorted[out - 1].addr + sorted[out - 1].size)
+			continue;
+		sorted[out++] = *b;
+	}
+	free(kv);
+	free(col->v);
+	col->v = sorted;
 	col->n = out;
+	return 0;
 }
 
 static bool holds(const struct lw_reach_map *m, const uint64_t *sps, size_t n)
@@ -115,7 +128,9 @@ int mem_scan__frozen(struct corr_mem *c, const struct lw_det_io *io, const struc
 		err = nr_maps;
 		goto out;
 	}
-	sort_blocks(&col);
+	err = sort_blocks(&col);
+	if (err)
+		goto out;
 	drop_dead_stacks(maps, (size_t)nr_maps, fr->fz);
 	err = reach__pick_roots(maps, (size_t)nr_maps, col.v, col.n, fr->fz->sps, fr->fz->nr_sps,
 				unknown_heap, &roots, &nr_roots);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/radix_sort.h"
 #include "base/vec.h"
 #include "detect/mem/reach.h"
 
@@ -35,12 +36,33 @@ struct scan {
 	size_t win_len;
 };
 
-static int cmp_addr(const void *a, const void *b, void *ctx)
+/* sc->by_addr: the blocks' indices in address order (callers usually pass
+ * them sorted already: one pass checks)
+ */
+static int index_by_addr(struct scan *sc)
 {
-	const struct lw_reach_block *bl = ctx;
-	uint64_t x = bl[*(const size_t *)a].addr, y = bl[*(const size_t *)b].addr;
+	struct lw_kv *kv;
+	bool sorted = true;
 
-	return x < y ? -1 : x > y;
+	for (size_t i = 0; i < sc->n; i++) {
+		sc->by_addr[i] = i;
+		sorted = sorted && (!i || sc->b[i - 1].addr <= sc->b[i].addr);
+	}
+	if (sorted || !sc->n)
+		return 0;
+	kv = malloc(sc->n * sizeof(*kv));
+	if (!kv)
+		return -ENOMEM;
+	for (size_t i = 0; i < sc->n; i++)
+		kv[i] = (struct lw_kv){.key = sc->b[i].addr, .val = i};
+	if (lw_radix_sort(kv, sc->n)) {
+		free(kv);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < sc->n; i++)
+		sc->by_addr[i] = (size_t)kv[i].val;
+	free(kv);
+	return 0;
 }
 
 /* The block whose [addr, addr + size) holds v (malloc(0) blocks hold their
@@ -261,11 +283,10 @@ int reach__scan(struct lw_reach_block *blocks, size_t n, const struct lw_reach_r
 	sc.buf = malloc(CHUNK);
 	if (!sc.by_addr || !sc.starts || !sc.level || !sc.clique || !sc.stack || !sc.buf)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		sc.by_addr[i] = i;
+	for (size_t i = 0; i < n; i++)
 		sc.clique[i] = NO_BLOCK;
-	}
-	qsort_r(sc.by_addr, n, sizeof(*sc.by_addr), cmp_addr, blocks);
+	if (index_by_addr(&sc))
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const struct lw_reach_block *bl = &blocks[sc.by_addr[i]];
 		uint64_t end = bl->addr + (bl->size ? bl->size : 1);

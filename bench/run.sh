@@ -88,8 +88,10 @@ kill -USR1 $bp
 for i in $(seq 600); do grep -q live "$TMP/ready" && break; sleep 0.05; done
 t0=$(date +%s.%N)
 kill -INT $lw
-for i in $(seq 2000); do
-	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMP/live.json" 2>/dev/null && break
+# -o is renamed into place when complete: a shell test is enough, where
+# a python start per poll would take CPU from the report it times
+for i in $(seq 4000); do
+	[ -s "$TMP/live.json" ] && break
 	sleep 0.005
 done
 t1=$(date +%s.%N)
@@ -233,14 +235,24 @@ sec_bystander() {
 		stop_lw
 		echo "  attach --only fd,mem failed: $(tail -1 "$TMP/by.err")"
 	fi
-	base=$("$FD" "$N")
-	printf '  %-44s %9.1f ns/op\n' "open+close, untraced" "$base"
-	if attach_bg "$TMP/by.err" -p "$sl"; then
-		t=$("$FD" "$N")
+	# syscall loops are noisy here: untraced and attached interleaved 3
+	# times, best of each
+	local bs=() ts=() i
+	for i in 1 2 3; do
+		bs+=("$("$FD" "$N")")
+		if ! attach_bg "$TMP/by.err" -p "$sl"; then
+			stop_lw
+			ts=()
+			break
+		fi
+		ts+=("$("$FD" "$N")")
 		stop_lw
-		printf '  %-44s %s (target >= 0.9x)\n' "open+close, attached (default) elsewhere" "$(speed "$base" "$t")"
+	done
+	base=$(min_of "${bs[@]}")
+	printf '  %-44s %9.1f ns/op\n' "open+close, untraced (best of 3)" "$base"
+	if [ ${#ts[@]} = 3 ]; then
+		printf '  %-44s %s (target >= 0.9x)\n' "open+close, attached (default) elsewhere" "$(speed "$base" "$(min_of "${ts[@]}")")"
 	else
-		stop_lw
 		echo "  attach failed: $(tail -1 "$TMP/by.err")"
 	fi
 	kill "$sl" 2>/dev/null
@@ -264,23 +276,25 @@ min_of() { python3 -c 'import sys; print(min(map(float, sys.argv[1:])))' "$@"; }
 
 sec_floor() {
 	echo "== floor: no-op BPF programs on the same hooks (bench/floor.bpf.c), same run"
-	echo "   untraced and floor interleaved 3 times, best of each (each run: best of 5 rounds)"
-	local base f fp t bs=() fs=() i
+	echo "   untraced, floor and leakwatch interleaved 3 times, best of each (each run: best of 5 rounds)"
+	local base f fp t bs=() fs=() ts=() i
 	for i in 1 2 3; do
 		bs+=("$("$FD" "$N")")
 		fs+=("$("$FLOOR" --fd -- "$FD" "$N")")
+		ts+=("$($LW run -q --only fd,mount,proc -o "$TMP/discard.txt" -- "$FD" "$N")")
 	done
 	base=$(min_of "${bs[@]}")
 	f=$(min_of "${fs[@]}")
-	t=$($LW run -q --only fd,mount,proc -o "$TMP/discard.txt" -- "$FD" "$N")
+	t=$(min_of "${ts[@]}")
 	printf '  %-40s %9.1f ns/op\n' "open+close, untraced" "$base"
 	printf '  %-40s %s\n' "floor (sys_exit + sched raw tracepoints)" "$(added "$base" "$f")"
 	printf '  %-40s %s   (target: ratio <= 1.5x)\n' "leakwatch run --only fd,mount,proc" "$(added "$base" "$t")"
 	floor_line "open+close" "$base" "$f" "$t" "no target"
-	bs=() fs=()
+	bs=() fs=() ts=()
 	for i in 1 2 3; do
 		bs+=("$("$MEM" "$M")")
 		fs+=("$("$FLOOR" --mem -- "$MEM" "$M")")
+		ts+=("$($LW run -q --only mem -o "$TMP/discard.txt" -- "$MEM" "$M")")
 	done
 	base=$(min_of "${bs[@]}")
 	f=$(min_of "${fs[@]}")
@@ -289,7 +303,7 @@ sec_floor() {
 	fm=()
 	for i in 1 2 3; do fm+=("$("$FLOOR" --mem --multi -- "$MEM" "$M")"); done
 	fm=$(min_of "${fm[@]}")
-	t=$($LW run -q --only mem -o "$TMP/discard.txt" -- "$MEM" "$M")
+	t=$(min_of "${ts[@]}")
 	printf '  %-40s %9.1f ns/op\n' "malloc+free, untraced" "$base"
 	printf '  %-40s %s\n' "floor (leakwatch's uprobe sites)" "$(added "$base" "$f")"
 	printf '  %-40s %s\n' "floor, uprobes for its pid only" "$(added "$base" "$fp")"

@@ -9,6 +9,7 @@
 #include "harness.h"
 #include "ev_builders.h"
 #include "detect/mem/corr_mem.h"
+#include "detect/mem/reach.h"
 
 #define MS 1000000ull
 #define P  100 /* the traced process */
@@ -524,5 +525,38 @@ LW_TEST(mem_block_with_lost_stack_still_counts)
 	ASSERT_EQ(fs.v[0].bytes, 64, "bytes");
 	ASSERT_EQ(fs.v[0].stack.nr, 0, "no stack");
 	ASSERT_TRUE(strstr(fs.v[0].resource, "stack lost") != NULL, "says why");
+	lw_findings__free(&fs);
+}
+
+/* A scanned block without a verdict is reachable; a second scan that finds
+ * a block reachable again overrides the first scan's "lost".
+ */
+LW_TEST(mem_scan_verdicts_reachable_by_default_and_overridden)
+{
+	struct corr_mem *c = mk(false, 0, 1);
+	struct lw_findings fs = {};
+	uint64_t blocks = 0, bytes = 0;
+
+	exec_ev(c, P, "srv");
+	stack_id(c, 7, 0x1007);
+	stack_id(c, 8, 0x1008);
+	stack_id(c, 9, 0x1009);
+	live(c, P, 1, 0x1000, 16, 7, 1 * MS);
+	live(c, P, 1, 0x2000, 32, 8, 1 * MS);
+	live(c, P, 1, 0x3000, 64, 9, 1 * MS);
+	check(corr_mem__set_class(c, P, 1, 0x1000, LW_REACH_DEFINITE, 0, 0), "first scan: lost");
+	check(corr_mem__set_class(c, P, 1, 0x1000, LW_REACH_REACHABLE, 0, 0), "second: reachable");
+	check(corr_mem__set_class(c, P, 1, 0x2000, LW_REACH_DEFINITE, 0, 0), "lost");
+	check(corr_mem__set_class(c, P, 1, 0x3000, LW_REACH_REACHABLE, 0, 0), "reachable");
+	corr_mem__scanned(c, P, 1);
+	ASSERT_EQ(corr_mem__finish(c, 4 * MS, &fs), 0, "finish");
+	corr_mem__reachable(c, &blocks, &bytes);
+	corr_mem__free(c);
+	ASSERT_EQ(fs.n, 1, "one finding");
+	ASSERT_STREQ(fs.v[0].kind, "mem-leak", "kind");
+	ASSERT_EQ(fs.v[0].bytes, 32, "only the lost block");
+	ASSERT_EQ(fs.v[0].stack.ips[0], 0x1008, "its stack");
+	ASSERT_EQ(blocks, 2, "reachable blocks");
+	ASSERT_EQ(bytes, 80, "reachable bytes");
 	lw_findings__free(&fs);
 }

@@ -393,8 +393,19 @@ int corr_mem__set_class(struct corr_mem *c, uint32_t tgid, uint32_t gen, uint64_
 			unsigned cls, uint64_t indirect_bytes, uint64_t indirect_count)
 {
 	bool added;
-	uint64_t *slot = hmap__put(c->verdicts, user_key(tgid, gen, addr), &added);
+	uint64_t *slot;
 
+	/* Reachable is what a scanned block without a verdict is: most blocks
+	 * of a healthy process need no entry (a 1M-block scan made 1M of
+	 * them), only one an earlier scan left needs overwriting.
+	 */
+	if (cls == LW_REACH_REACHABLE) {
+		slot = hmap__get(c->verdicts, user_key(tgid, gen, addr));
+		if (slot)
+			c->verdict[*slot - 1] = (struct verdict){.cls = (uint8_t)cls};
+		return 0;
+	}
+	slot = hmap__put(c->verdicts, user_key(tgid, gen, addr), &added);
 	if (!slot)
 		return -ENOMEM;
 	if (added) {

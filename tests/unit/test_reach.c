@@ -321,3 +321,24 @@ LW_TEST(reach_small_blocks_of_a_page_take_one_read)
 	ASSERT_EQ(st.counts[LW_REACH_REACHABLE], 16, "reachable count");
 	ASSERT_TRUE(c.reads <= 2, "the roots and one read of the heap's page");
 }
+
+/* The scan's address order: identity for sorted input, ascending for any */
+LW_TEST(reach_addr_order_sorts_unsorted_blocks)
+{
+	enum { N = 1000 };
+	static struct lw_reach_block b[N];
+	static size_t order[N];
+
+	for (size_t i = 0; i < N; i++)
+		b[i] = (struct lw_reach_block){.addr = 0x10000 + 16 * i, .size = 16};
+	ASSERT_EQ(reach__addr_order(b, N, order), 0, "sorted input");
+	for (size_t i = 0; i < N; i++)
+		if (order[i] != i)
+			ASSERT_TRUE(0, "identity for sorted input");
+	for (size_t i = 0; i < N; i++)
+		b[i].addr = 0x10000 + 16 * ((i * 617) % N); /* a permutation */
+	ASSERT_EQ(reach__addr_order(b, N, order), 0, "unsorted input");
+	for (size_t i = 0; i < N; i++)
+		if (b[order[i]].addr != 0x10000 + 16 * i)
+			ASSERT_TRUE(0, "ascending");
+}

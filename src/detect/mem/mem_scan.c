@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "base/radix_sort.h"
 #include "base/vec.h"
 #include "detect/mem/freeze.h"
 #include "detect/mem/mem_scan.h"
@@ -56,29 +55,26 @@ static int map_block(void *ctx, const struct lw_alloc_key *k, const struct lw_al
 static int sort_blocks(struct collect *col)
 {
 	struct lw_reach_block *sorted;
-	struct lw_kv *kv;
-	size_t out = 0;
+	size_t *order, out = 0;
 
 	if (!col->n)
 		return 0;
-	kv = malloc(col->n * sizeof(*kv));
+	order = malloc(col->n * sizeof(*order));
 	sorted = malloc(col->n * sizeof(*sorted));
-	for (size_t i = 0; kv && i < col->n; i++)
-		kv[i] = (struct lw_kv){.key = col->v[i].addr, .val = i};
-	if (!kv || !sorted || lw_radix_sort(kv, col->n)) {
-		free(kv);
+	if (!order || !sorted || reach__addr_order(col->v, col->n, order)) {
+		free(order);
 		free(sorted);
 		return -ENOMEM;
 	}
 	col->cap = col->n;
 	for (size_t i = 0; i < col->n; i++) {
-		const struct lw_reach_block *b = &col->v[kv[i].val];
+		const struct lw_reach_block *b = &col->v[order[i]];
 
 		if (out && b->addr < sorted[out - 1].addr + sorted[out - 1].size)
 			continue;
 		sorted[out++] = *b;
 	}
-	free(kv);
+	free(order);
 	free(col->v);
 	col->v = sorted;
 	col->n = out;

@@ -36,31 +36,28 @@ struct scan {
 	size_t win_len;
 };
 
-/* sc->by_addr: the blocks' indices in address order (callers usually pass
- * them sorted already: one pass checks)
- */
-static int index_by_addr(struct scan *sc)
+int reach__addr_order(const struct lw_reach_block *b, size_t n, size_t *order)
 {
 	struct lw_kv *kv;
 	bool sorted = true;
 
-	for (size_t i = 0; i < sc->n; i++) {
-		sc->by_addr[i] = i;
-		sorted = sorted && (!i || sc->b[i - 1].addr <= sc->b[i].addr);
+	for (size_t i = 0; i < n; i++) {
+		order[i] = i;
+		sorted = sorted && (!i || b[i - 1].addr <= b[i].addr);
 	}
-	if (sorted || !sc->n)
+	if (sorted)
 		return 0;
-	kv = malloc(sc->n * sizeof(*kv));
+	kv = malloc(n * sizeof(*kv));
 	if (!kv)
 		return -ENOMEM;
-	for (size_t i = 0; i < sc->n; i++)
-		kv[i] = (struct lw_kv){.key = sc->b[i].addr, .val = i};
-	if (lw_radix_sort(kv, sc->n)) {
+	for (size_t i = 0; i < n; i++)
+		kv[i] = (struct lw_kv){.key = b[i].addr, .val = i};
+	if (lw_radix_sort(kv, n)) {
 		free(kv);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < sc->n; i++)
-		sc->by_addr[i] = (size_t)kv[i].val;
+	for (size_t i = 0; i < n; i++)
+		order[i] = (size_t)kv[i].val;
 	free(kv);
 	return 0;
 }
@@ -285,7 +282,7 @@ int reach__scan(struct lw_reach_block *blocks, size_t n, const struct lw_reach_r
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		sc.clique[i] = NO_BLOCK;
-	if (index_by_addr(&sc))
+	if (reach__addr_order(blocks, n, sc.by_addr))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const struct lw_reach_block *bl = &blocks[sc.by_addr[i]];

@@ -48,6 +48,11 @@ struct lw_reach_stats {
 	uint64_t bytes[4];    /* bytes per class */
 };
 
+/* order: the indices of blocks[0..n) by ascending address (stable; one
+ * pass when they are sorted already). 0 or -ENOMEM.
+ */
+int reach__addr_order(const struct lw_reach_block *blocks, size_t n, size_t *order);
+
 /* Classify n blocks (any order, not overlapping). regs: register values of
  * every thread, taken as roots. 0 or -ENOMEM.
  */

@@ -66,7 +66,8 @@ static int floor_attach_uprobe(void *ctx, const char *prog, const char *path, ui
 	struct bpf_program *p = ret ? f->skel->progs.floor_uretprobe : f->skel->progs.floor_uprobe;
 
 	if (f->ul)
-		return uprobe_links__add(f->ul, bpf_program__fd(p), prog, path, offset, 0, ret);
+		return uprobe_links__add(f->ul, bpf_program__fd(p), LW_BPF_TRACE_UPROBE_MULTI, prog,
+					 path, offset, 0, ret);
 
 	return add_link(f, bpf_program__attach_uprobe_opts(p, f->uprobe_pid, path, offset, &uo),
 			prog, err, errlen);

@@ -147,8 +147,11 @@ static __always_inline bool sampled_out(__u64 addr)
 	return sample_every > 1 && ((addr >> 4) * 0x9E3779B97F4A7C15ULL >> 40) % sample_every;
 }
 
-/* Record the outermost allocator call of a thread; true when np is it. */
-static __always_inline bool enter(struct lw_pending *np)
+/* Record the outermost allocator call of a thread; true when np is it.
+ * nested_returns: a nested call's return will be seen (a uretprobe per
+ * entry point, not a session whose nested entries skip their return).
+ */
+static __always_inline bool enter(struct lw_pending *np, bool nested_returns)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), i = tid & (LW_PEND_SLOTS - 1);
 	struct lw_pending *p;
@@ -156,7 +159,8 @@ static __always_inline bool enter(struct lw_pending *np)
 
 	p = pending_get(tid, &slot);
 	if (p) {
-		p->depth++;
+		if (nested_returns)
+			p->depth++;
 		return false;
 	}
 	np->tid = tid;
@@ -217,13 +221,12 @@ static __always_inline bool pending_target(struct lw_pending *np)
 	return true;
 }
 
-static __always_inline int enter_fn(__u32 fn, __u64 size, __u64 out_ptr)
+/* true when this is the outermost allocator call of a target's thread */
+static __always_inline bool enter_fn(__u32 fn, __u64 size, __u64 out_ptr, bool nested_returns)
 {
 	struct lw_pending np = {.size = size, .out_ptr = out_ptr, .fn = fn};
 
-	if (pending_target(&np))
-		enter(&np);
-	return 0;
+	return pending_target(&np) && enter(&np, nested_returns);
 }
 
 static __always_inline void judge_realloc(struct pt_regs *ctx, __u64 ptr);
@@ -231,61 +234,71 @@ static __always_inline void judge_realloc(struct pt_regs *ctx, __u64 ptr);
 /* realloc and reallocarray: the outermost call judges its old pointer here,
  * at the entry, as free() would: the C library may abort before it returns
  */
-static __always_inline int enter_realloc(struct pt_regs *ctx, __u64 size, __u64 old_ptr)
+static __always_inline bool enter_realloc(struct pt_regs *ctx, __u64 size, __u64 old_ptr,
+					  bool nested_returns)
 {
 	struct lw_pending np = {.size = size, .old_ptr = old_ptr, .fn = FN_REALLOC};
 
 	if (!pending_target(&np))
-		return 0;
+		return false;
 	/* [sp] is the caller at the probe (see mem_free) */
 	bpf_probe_read_user(&np.caller, sizeof(np.caller), (void *)PT_REGS_SP(ctx));
-	if (enter(&np) && old_ptr)
-		judge_realloc(ctx, old_ptr);
-	return 0;
+	if (!enter(&np, nested_returns))
+		return false;
+	if (old_ptr)
+		judge_realloc(ctx, old_ptr); /* may tail-call: last */
+	return true;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(mem_malloc, __u64 size)
 {
-	return enter_fn(FN_MALLOC, size, 0);
+	enter_fn(FN_MALLOC, size, 0, true);
+	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(mem_calloc, __u64 n, __u64 size)
 {
-	return enter_fn(FN_CALLOC, n * size, 0);
+	enter_fn(FN_CALLOC, n * size, 0, true);
+	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(mem_realloc, __u64 ptr, __u64 size)
 {
-	return enter_realloc(ctx, size, ptr);
+	enter_realloc(ctx, size, ptr, true);
+	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(mem_reallocarray, __u64 ptr, __u64 n, __u64 size)
 {
-	return enter_realloc(ctx, n * size, ptr);
+	enter_realloc(ctx, n * size, ptr, true);
+	return 0;
 }
 
 /* memalign and aligned_alloc take (alignment, size) */
 SEC("uprobe")
 int BPF_KPROBE(mem_memalign, __u64 align, __u64 size)
 {
-	return enter_fn(FN_MEMALIGN, size, 0);
+	enter_fn(FN_MEMALIGN, size, 0, true);
+	return 0;
 }
 
 /* valloc and pvalloc take (size) */
 SEC("uprobe")
 int BPF_KPROBE(mem_valloc, __u64 size)
 {
-	return enter_fn(FN_MALLOC, size, 0);
+	enter_fn(FN_MALLOC, size, 0, true);
+	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(mem_posix_memalign, __u64 memptr, __u64 align, __u64 size)
 {
-	return enter_fn(FN_POSIX_MEMALIGN, size, memptr);
+	enter_fn(FN_POSIX_MEMALIGN, size, memptr, true);
+	return 0;
 }
 
 /* A block went away (free, or realloc moving it); v is its entry when the
@@ -417,8 +430,8 @@ insert:
 	return 0;
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(mem_ret, __u64 ret)
+/* The return of a call entered above: the block, if it made one. */
+static __always_inline int mem_return(struct pt_regs *ctx, __u64 ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -456,11 +469,62 @@ int BPF_KRETPROBE(mem_ret, __u64 ret)
 	return block_new(ctx, ret, &pd);
 }
 
+SEC("uretprobe")
+int BPF_KRETPROBE(mem_ret, __u64 ret)
+{
+	return mem_return(ctx, ret);
+}
+
+extern bool bpf_session_is_return(void) __ksym __weak;
+
+/* Where the kernel has uprobe sessions (6.13), every allocating entry point
+ * is this one program instead of an entry program and mem_ret: its entry
+ * returns 1, and so gets no return probe, for a nested call (the malloc
+ * inside posix_memalign) and for what is not a target's; its return runs
+ * it again. The cookie says where the arguments are (enum lw_mem_entry).
+ */
+SEC("uprobe")
+int mem_alloc(struct pt_regs *ctx)
+{
+	__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx), a2 = PT_REGS_PARM3(ctx);
+	bool outer = false;
+
+	if (bpf_session_is_return()) {
+		mem_return(ctx, PT_REGS_RC(ctx));
+		return 0;
+	}
+	switch (bpf_get_attach_cookie(ctx)) {
+	case LW_ME_MALLOC:
+		outer = enter_fn(FN_MALLOC, a0, 0, false);
+		break;
+	case LW_ME_CALLOC:
+		outer = enter_fn(FN_CALLOC, a0 * a1, 0, false);
+		break;
+	case LW_ME_REALLOC:
+		outer = enter_realloc(ctx, a1, a0, false);
+		break;
+	case LW_ME_REALLOCARRAY:
+		outer = enter_realloc(ctx, a1 * a2, a0, false);
+		break;
+	case LW_ME_MEMALIGN:
+		outer = enter_fn(FN_MEMALIGN, a1, 0, false);
+		break;
+	case LW_ME_POSIX_MEMALIGN:
+		outer = enter_fn(FN_POSIX_MEMALIGN, a2, a0, false);
+		break;
+	}
+	return outer ? 0 : 1;
+}
+
 /* A bad free waiting for mem_bad_free, on this CPU. */
 struct lw_bad_free_req {
 	struct lw_alloc_key k;
 	struct lw_freed fr; /* zero for an invalid free: nothing was freed */
 	__u32 kind, call;
+	/* what the tail-called program returns for its caller: as a session
+	 * program's entry, 0 asks for the return probe
+	 */
+	__u32 rc, __pad;
 };
 
 struct {
@@ -484,7 +548,7 @@ struct {
  * has it instead (always their last act: nothing after it is skipped).
  */
 static __always_inline void bad_free(struct pt_regs *ctx, struct lw_alloc_key *k, __u32 kind,
-				     struct lw_freed *fr, __u32 call)
+				     struct lw_freed *fr, __u32 call, __u32 rc)
 {
 	__u32 zero = 0;
 	struct lw_bad_free_req *q = bpf_map_lookup_elem(&bad_req, &zero);
@@ -494,6 +558,7 @@ static __always_inline void bad_free(struct pt_regs *ctx, struct lw_alloc_key *k
 	q->k = *k;
 	q->kind = kind;
 	q->call = call;
+	q->rc = rc;
 	q->fr = fr ? *fr : (struct lw_freed){};
 	bpf_tail_call(ctx, &mem_tail, 0);
 	lw_count_drop(); /* no program in mem_tail: the report is lost */
@@ -509,10 +574,10 @@ int mem_bad_free(struct pt_regs *ctx)
 	struct lw_regs r;
 
 	if (!q)
-		return 0;
+		return 1;
 	s = lw_scratch_get();
 	if (!s)
-		return 0;
+		return q->rc ? 1 : 0;
 	ev = (struct lw_ev_mem_bad_free *)s->buf;
 	ev->addr = q->k.addr;
 	ev->kind = q->kind;
@@ -528,7 +593,7 @@ int mem_bad_free(struct pt_regs *ctx)
 	/* the process may abort right after this (glibc's double-free check) */
 	lw_emit_with_stack(s, LW_EV_MEM_BAD_FREE, sizeof(*ev), &r,
 			   LW_UNWIND_AT_ENTRY | LW_EMIT_WAKE);
-	return 0;
+	return q->rc ? 1 : 0;
 }
 
 /* k is not live: a double free when we saw it freed, an invalid free when
@@ -536,7 +601,7 @@ int mem_bad_free(struct pt_regs *ctx)
  * before we came) nothing is known
  */
 static __always_inline void judge_not_live(struct pt_regs *ctx, struct lw_alloc_key *k,
-					   const struct lw_target *t, __u32 call)
+					   const struct lw_target *t, __u32 call, __u32 rc)
 {
 	struct lw_freed_slot *fs;
 
@@ -544,9 +609,9 @@ static __always_inline void judge_not_live(struct pt_regs *ctx, struct lw_alloc_
 		return;
 	fs = freed_slot(k);
 	if (fs && freed_is(fs, k))
-		bad_free(ctx, k, LW_BAD_FREE_DOUBLE, &fs->fr, call);
+		bad_free(ctx, k, LW_BAD_FREE_DOUBLE, &fs->fr, call, rc);
 	else if (t->flags & LW_TGT_FROM_EXEC)
-		bad_free(ctx, k, LW_BAD_FREE_INVALID, NULL, call);
+		bad_free(ctx, k, LW_BAD_FREE_INVALID, NULL, call, rc);
 }
 
 static __always_inline void judge_realloc(struct pt_regs *ctx, __u64 ptr)
@@ -557,7 +622,7 @@ static __always_inline void judge_realloc(struct pt_regs *ctx, __u64 ptr)
 	if (sampled_out(ptr))
 		return;
 	if (target_gen(&k.tgid, &k.exec_gen, &t) && !bpf_map_lookup_elem(&allocs, &k))
-		judge_not_live(ctx, &k, &t, LW_BAD_FREE_BY_REALLOC);
+		judge_not_live(ctx, &k, &t, LW_BAD_FREE_BY_REALLOC, 0);
 }
 
 SEC("uprobe")
@@ -572,15 +637,16 @@ int BPF_KPROBE(mem_free, __u64 ptr)
 	__u64 caller = 0;
 	bool slot;
 
+	/* 1 everywhere: loaded as a session program, free wants no return */
 	if (!ptr || sampled_out(ptr) || !target_gen(&k.tgid, &k.exec_gen, &t))
-		return 0;
+		return 1;
 	/* realloc(p, 0) frees p through free(): realloc's entry judged p
 	 * already, and realloc's caller is the one to remember
 	 */
 	in = pending_get(tid, &slot);
 	if (in && in->fn == FN_REALLOC && in->old_ptr == ptr) {
 		block_gone(&k, in->caller, NULL);
-		return 0;
+		return 1;
 	}
 	/* the probe sits where nothing is pushed yet: [sp] is free()'s caller */
 	bpf_probe_read_user(&caller, sizeof(caller), (void *)PT_REGS_SP(ctx));
@@ -588,8 +654,8 @@ int BPF_KPROBE(mem_free, __u64 ptr)
 	if (v)
 		block_gone(&k, caller, v);
 	else
-		judge_not_live(ctx, &k, &t, LW_BAD_FREE_BY_FREE);
-	return 0;
+		judge_not_live(ctx, &k, &t, LW_BAD_FREE_BY_FREE, 1);
+	return 1;
 }
 
 /* ---- anonymous mappings: a class of the mem detector ---- */

@@ -274,6 +274,18 @@ struct lw_alloc_val {
 };
 _Static_assert(sizeof(struct lw_alloc_val) == 32, "lw_alloc_val");
 
+/* The cookie of mem_alloc, the one session program on every allocating
+ * entry point (kernels with uprobe sessions): where its arguments are.
+ */
+enum lw_mem_entry {
+	LW_ME_MALLOC = 1,     /* (size): malloc, valloc, pvalloc */
+	LW_ME_CALLOC,	      /* (n, size) */
+	LW_ME_REALLOC,	      /* (ptr, size) */
+	LW_ME_REALLOCARRAY,   /* (ptr, n, size) */
+	LW_ME_MEMALIGN,	      /* (align, size): memalign, aligned_alloc */
+	LW_ME_POSIX_MEMALIGN, /* (void **, align, size) */
+};
+
 /* A deduplicated allocation stack (in "mem_sites") */
 struct lw_stack_ips {
 	__u32 nr;

@@ -19,6 +19,7 @@
 struct lw_loader {
 	struct lw_bpf *skel; /* every concern's programs and maps, one object */
 	bool mem, pair;	     /* their programs were loaded */
+	bool mem_session;    /* mem_alloc and session programs, not mem_ret */
 	struct bpf_link *tps[LW_MAX_TRACEPOINTS];
 	int nr_tps;
 	struct uprobe_links *ul; /* the uprobes, per watched process */
@@ -73,20 +74,32 @@ int lw_preflight(char *err, size_t errlen)
 /* Programs a session does not need are not loaded (nor verified), and maps
  * only they use are not created.
  */
-static void select_programs(struct lw_bpf *b, const struct lw_load_opts *o)
+static void select_programs(struct lw_bpf *b, const struct lw_load_opts *o, bool session)
 {
-	struct bpf_program *mem_progs[] = {
+	/* one program per entry point and mem_ret, or mem_alloc alone */
+	struct bpf_program *mem_entries[] = {
 	    b->progs.mem_malloc,	 b->progs.mem_calloc,	b->progs.mem_realloc,
 	    b->progs.mem_reallocarray,	 b->progs.mem_memalign, b->progs.mem_valloc,
-	    b->progs.mem_posix_memalign, b->progs.mem_free,	b->progs.mem_ret,
-	    b->progs.mem_bad_free,
+	    b->progs.mem_posix_memalign, b->progs.mem_ret,
 	};
 	struct bpf_map *mem_maps[] = {b->maps.allocs,  b->maps.mem_sites,  b->maps.freed,
 				      b->maps.pending, b->maps.pend_slots, b->maps.bad_req,
 				      b->maps.mem_tail};
 
-	for (size_t i = 0; i < sizeof(mem_progs) / sizeof(mem_progs[0]); i++)
-		bpf_program__set_autoload(mem_progs[i], o->mem);
+	for (size_t i = 0; i < sizeof(mem_entries) / sizeof(mem_entries[0]); i++)
+		bpf_program__set_autoload(mem_entries[i], o->mem && !session);
+	bpf_program__set_autoload(b->progs.mem_alloc, o->mem && session);
+	bpf_program__set_autoload(b->progs.mem_free, o->mem);
+	bpf_program__set_autoload(b->progs.mem_bad_free, o->mem);
+	/* all of one attach type: free and the entries tail-call mem_bad_free */
+	if (session) {
+		bpf_program__set_expected_attach_type(b->progs.mem_alloc,
+						      LW_BPF_TRACE_UPROBE_SESSION);
+		bpf_program__set_expected_attach_type(b->progs.mem_free,
+						      LW_BPF_TRACE_UPROBE_SESSION);
+		bpf_program__set_expected_attach_type(b->progs.mem_bad_free,
+						      LW_BPF_TRACE_UPROBE_SESSION);
+	}
 	for (size_t i = 0; i < sizeof(mem_maps) / sizeof(mem_maps[0]); i++)
 		bpf_map__set_autocreate(mem_maps[i], o->mem);
 	bpf_program__set_autoload(b->progs.pair_entry, o->pair);
@@ -132,10 +145,17 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 		bpf_map__set_max_entries(b->maps.events, opts->ringbuf_bytes);
 	if (opts->mem_max_blocks)
 		bpf_map__set_max_entries(b->maps.allocs, opts->mem_max_blocks);
-	select_programs(b, opts);
 	/* uprobes attach per process (session/uprobe_links.c) */
 	bpf_object__for_each_program(p, b->obj) if (bpf_program__type(p) == BPF_PROG_TYPE_KPROBE)
 	    bpf_program__set_expected_attach_type(p, LW_BPF_TRACE_UPROBE_MULTI);
+	/* LEAKWATCH_NO_UPROBE_SESSION=1: the older kernels' way, on any */
+	l->mem_session =
+	    opts->mem && !getenv("LEAKWATCH_NO_UPROBE_SESSION") && uprobe_links__have_session();
+	if (opts->verbose && opts->mem)
+		fprintf(stderr, "leakwatch: mem: %s\n",
+			l->mem_session ? "uprobe sessions (a nested call has no return probe)"
+				       : "uprobes and uretprobes");
+	select_programs(b, opts, l->mem_session);
 	e = uprobe_links__new(&l->ul);
 	if (e) {
 		snprintf(err, errlen, "out of memory");
@@ -295,7 +315,8 @@ static int attach_prog(struct lw_loader *l, bool loaded, const char *prog, const
 		snprintf(err, errlen, "internal: no BPF program %s", prog);
 		return -ENOENT;
 	}
-	e = uprobe_links__add(l->ul, bpf_program__fd(p), prog, path, offset, cookie, retprobe);
+	e = uprobe_links__add(l->ul, bpf_program__fd(p), bpf_program__expected_attach_type(p), prog,
+			      path, offset, cookie, retprobe);
 	if (e)
 		snprintf(err, errlen, "out of memory");
 	return e;
@@ -308,9 +329,30 @@ int lw_loader__attach_pair(struct lw_loader *l, const char *prog, const char *pa
 			   errlen);
 }
 
+/* The entry programs mem_alloc stands for, with their cookies. */
+static const struct {
+	const char *prog;
+	enum lw_mem_entry how;
+} mem_entry_progs[] = {
+    {"mem_malloc", LW_ME_MALLOC},
+    {"mem_valloc", LW_ME_MALLOC},
+    {"mem_calloc", LW_ME_CALLOC},
+    {"mem_realloc", LW_ME_REALLOC},
+    {"mem_reallocarray", LW_ME_REALLOCARRAY},
+    {"mem_memalign", LW_ME_MEMALIGN},
+    {"mem_posix_memalign", LW_ME_POSIX_MEMALIGN},
+};
+
 int lw_loader__attach_uprobe(struct lw_loader *l, const char *prog, const char *path,
 			     uint64_t offset, bool retprobe, char *err, size_t errlen)
 {
+	if (l->mem_session && !strcmp(prog, "mem_ret"))
+		return 0; /* the entry's session has the return */
+	for (size_t i = 0;
+	     l->mem_session && i < sizeof(mem_entry_progs) / sizeof(mem_entry_progs[0]); i++)
+		if (!strcmp(prog, mem_entry_progs[i].prog))
+			return attach_prog(l, l->mem, "mem_alloc", path, offset, false,
+					   mem_entry_progs[i].how, err, errlen);
 	return attach_prog(l, l->mem, prog, path, offset, retprobe, 0, err, errlen);
 }
 

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include "base/hmap.h"
 #include "base/vec.h"
 #include "session/uprobe_links.h"
@@ -35,6 +37,7 @@ struct link_create_umulti {
 
 struct spec {
 	int prog_fd;
+	uint32_t attach_type;
 	bool ret;
 	char *prog, *path;
 	uint64_t offset, cookie;
@@ -72,8 +75,30 @@ int uprobe_links__new(struct uprobe_links **out)
 	return 0;
 }
 
-int uprobe_links__add(struct uprobe_links *u, int prog_fd, const char *prog, const char *path,
-		      uint64_t offset, uint64_t cookie, bool ret)
+bool uprobe_links__have_session(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool have = false;
+	int id;
+
+	if (libbpf_get_error(btf))
+		return false;
+	/* the kfunc came with kprobe sessions (6.10), the attach type later */
+	id = btf__find_by_name_kind(btf, "bpf_attach_type", BTF_KIND_ENUM);
+	if (id > 0 && btf__find_by_name_kind(btf, "bpf_session_is_return", BTF_KIND_FUNC) > 0) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		const struct btf_enum *e = btf_enum(t);
+
+		for (int i = 0; i < btf_vlen(t) && !have; i++)
+			have = !strcmp(btf__name_by_offset(btf, e[i].name_off),
+				       "BPF_TRACE_UPROBE_SESSION");
+	}
+	btf__free(btf);
+	return have;
+}
+
+int uprobe_links__add(struct uprobe_links *u, int prog_fd, uint32_t attach_type, const char *prog,
+		      const char *path, uint64_t offset, uint64_t cookie, bool ret)
 {
 	struct spec *s;
 
@@ -86,7 +111,11 @@ int uprobe_links__add(struct uprobe_links *u, int prog_fd, const char *prog, con
 	if (lw_vec_grow((void **)&u->specs, &u->cap_specs, u->nr_specs + 1, sizeof(*s)))
 		return -ENOMEM;
 	s = &u->specs[u->nr_specs];
-	*s = (struct spec){.prog_fd = prog_fd, .ret = ret, .offset = offset, .cookie = cookie};
+	*s = (struct spec){.prog_fd = prog_fd,
+			   .attach_type = attach_type,
+			   .ret = ret,
+			   .offset = offset,
+			   .cookie = cookie};
 	s->prog = strdup(prog);
 	s->path = strdup(path);
 	if (!s->prog || !s->path) {
@@ -103,7 +132,7 @@ static int link_create(const struct spec *first, const uint64_t *offs, const uin
 {
 	struct link_create_umulti a = {
 	    .prog_fd = (uint32_t)first->prog_fd,
-	    .attach_type = LW_BPF_TRACE_UPROBE_MULTI,
+	    .attach_type = first->attach_type,
 	    .path = (uint64_t)(uintptr_t)first->path,
 	    .offsets = (uint64_t)(uintptr_t)offs,
 	    .cookies = (uint64_t)(uintptr_t)cookies,

@@ -13,17 +13,24 @@
  * host's headers may predate it): programs attached here are loaded with it
  */
 #define LW_BPF_TRACE_UPROBE_MULTI 48
+/* BPF_TRACE_UPROBE_SESSION (6.13+): one program at the entry and, when the
+ * entry returned 0, at the return
+ */
+#define LW_BPF_TRACE_UPROBE_SESSION 57
 
 struct uprobe_links;
 
 int uprobe_links__new(struct uprobe_links **out);
 /* Detach everything (waits until the kernel has removed every probe). */
 void uprobe_links__free(struct uprobe_links *u);
-/* One probe of program prog_fd (loaded for uprobe_multi) at a file offset
- * of path, for every process watched from now on. 0 or -ENOMEM.
+/* Whether the kernel has uprobe sessions, from its BTF. */
+bool uprobe_links__have_session(void);
+/* One probe of program prog_fd (loaded for attach_type, uprobe_multi or a
+ * session) at a file offset of path, for every process watched from now on.
+ * 0 or -ENOMEM.
  */
-int uprobe_links__add(struct uprobe_links *u, int prog_fd, const char *prog, const char *path,
-		      uint64_t offset, uint64_t cookie, bool ret);
+int uprobe_links__add(struct uprobe_links *u, int prog_fd, uint32_t attach_type, const char *prog,
+		      const char *path, uint64_t offset, uint64_t cookie, bool ret);
 /* Install every probe added so far in tgid's address space (and in what it
  * execs). Idempotent; a process already gone is not an error. 0 or -errno
  * with err set.

@@ -580,6 +580,17 @@ if expect_eq "$rc" 23 "exit code" && expect_eq "$($Q "$TMP/mem.json" mem_leak)" 
 		fail "placement: $(grep 'leakwatch: mem:' "$TMP/mem.err")"
 fi
 
+start mem_without_uprobe_sessions_same_blocks
+# where the kernel has uprobe sessions one program takes every allocating
+# entry and its return; the older kernels' entry programs and uretprobes
+# (forced here) must find exactly the same blocks
+grep -q "mem: uprobe sessions" "$TMP/mem.err" || echo "  (this kernel has no uprobe sessions: both runs below are the fallback)"
+LEAKWATCH_NO_UPROBE_SESSION=1 $LW run -v --only mem -f json -o "$TMP/mem_nos.json" -- "$FX/mem_leak" >/dev/null 2>"$TMP/mem_nos.err"
+rc=$?
+expect_eq "$rc" 23 "exit code" &&
+	expect_eq "$(grep -c 'mem: uprobes and uretprobes' "$TMP/mem_nos.err")" 1 "the fallback was taken" &&
+	expect_eq "$($Q "$TMP/mem_nos.json" mem_leak)" "$(echo "$mem_leak_want" | sort)" "findings" && ok
+
 start mem_stacks_name_the_call_line
 # the innermost frame is a return address: looked up at pc - 1 it is the
 # allocating call's line, also when the call ends its function

@@ -23,7 +23,7 @@ struct {
 	__type(value, struct lw_alloc_val);
 } allocs SEC(".maps");
 
-/* per stack id: the stack and its totals, one lookup per allocation */
+/* per stack id: the stack, one lookup per allocation */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1 << 16);
@@ -317,14 +317,7 @@ static __always_inline void block_gone(struct lw_alloc_key *k, __u64 caller, str
 	fr.alloc_stack_id = v->stack_id;
 	fr.alloc_ts = v->ts_ns;
 	fr.free_caller = caller;
-	if (v->stack_id) {
-		struct lw_mem_site *site = bpf_map_lookup_elem(&mem_sites, &v->stack_id);
-
-		if (site) {
-			__sync_fetch_and_add(&site->t.live_bytes, -v->size);
-			__sync_fetch_and_add(&site->t.live_count, -1);
-		}
-	} else if (v->flags & LW_ALLOC_USER) {
+	if (!v->stack_id && (v->flags & LW_ALLOC_USER)) {
 		struct lw_ev_mem_free_user *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 
 		if (ev) {
@@ -410,18 +403,12 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw
 			 */
 			struct lw_mem_site *ns = (struct lw_mem_site *)(s->buf + LW_SLICE_OFFSET);
 
-			__builtin_memset(&ns->t, 0, sizeof(ns->t));
 			ns->s.nr = ev->stack.nr;
 			ns->s.flags = ev->stack.flags;
 			__builtin_memcpy(ns->s.ips, ev->stack.ips, sizeof(ns->s.ips));
 			if (bpf_map_update_elem(&mem_sites, &v.stack_id, ns, BPF_NOEXIST) ==
 			    -7 /* E2BIG */)
 				__sync_fetch_and_add(&lw_stats.stackmap_full, 1);
-			site = bpf_map_lookup_elem(&mem_sites, &v.stack_id);
-		}
-		if (site) {
-			__sync_fetch_and_add(&site->t.live_bytes, size);
-			__sync_fetch_and_add(&site->t.live_count, 1);
 		}
 	}
 insert:

@@ -293,18 +293,20 @@ struct lw_stack_ips {
 	__u64 ips[LW_STACK_MAX];
 };
 
-/* Per stack id: updated in the kernel on every allocation and free, read
- * for --interval growth (what is live is all that is read: a running
- * total would cost each allocation two more atomic adds)
+/* Per stack id, what is live: summed from the live blocks for --interval
+ * growth (lw_loader__read_mem_totals)
  */
 struct lw_mem_total {
 	__u64 live_bytes;
 	__u64 live_count;
 };
 
-/* "mem_sites" map value, per stack id: the stack and its totals */
+/* "mem_sites" map value, per stack id: the stack. Its totals are summed
+ * from the live blocks when asked for (lw_loader__read_mem_totals): kept
+ * in BPF, the atomic adds on a site shared by two CPUs' threads cost a
+ * server's allocations and frees a cache-line transfer each.
+ */
 struct lw_mem_site {
-	struct lw_mem_total t;
 	struct lw_stack_ips s;
 };
 

@@ -11,6 +11,8 @@
 #include <bpf/libbpf.h>
 #include <leakwatch/syscalls.h>
 #include "session/load_bpf.h"
+#include "base/hmap.h"
+#include "base/vec.h"
 #include "session/uprobe_links.h"
 #include "leakwatch.skel.h"
 
@@ -405,24 +407,57 @@ int lw_loader__read_mem(struct lw_loader *l,
 	return err;
 }
 
+struct totals {
+	struct hmap *idx; /* stack id → index in t */
+	struct lw_mem_total *t;
+	size_t n, cap;
+};
+
+static int add_total(void *ctx, const struct lw_alloc_key *k, const struct lw_alloc_val *v)
+{
+	struct totals *s = ctx;
+	bool added;
+	uint64_t *i;
+
+	(void)k;
+	if (!v->stack_id)
+		return 0;
+	i = hmap__put(s->idx, v->stack_id, &added);
+	if (!i || (added && lw_vec_grow((void **)&s->t, &s->cap, s->n + 1, sizeof(*s->t))))
+		return -ENOMEM;
+	if (added) {
+		*i = s->n;
+		s->t[s->n++] = (struct lw_mem_total){0};
+	}
+	s->t[*i].live_bytes += v->size;
+	s->t[*i].live_count++;
+	return 0;
+}
+
+/* Sums the live blocks per stack (the BPF side keeps no totals, see struct
+ * lw_mem_site): one walk of the blocks, then a lookup per stack with any.
+ */
 int lw_loader__read_mem_totals(struct lw_loader *l,
 			       int (*cb)(void *ctx, uint64_t id, const struct lw_mem_total *t,
 					 const struct lw_stack_ips *ips),
 			       void *ctx)
 {
+	struct totals s = {.idx = hmap__new()};
+	struct hmap_iter it = {0};
 	struct lw_mem_site site;
-	uint64_t id, next;
-	int fd, e, err = 0;
+	int fd, err;
 
-	if (!l->mem)
+	if (!l->mem) {
+		hmap__free(s.idx);
 		return 0;
-	fd = bpf_map__fd(l->skel->maps.mem_sites);
-	for (e = bpf_map_get_next_key(fd, NULL, &next); !e && !err;
-	     e = bpf_map_get_next_key(fd, &id, &next)) {
-		id = next;
-		if (!bpf_map_lookup_elem(fd, &id, &site))
-			err = cb(ctx, id, &site.t, &site.s);
 	}
+	err = s.idx ? lw_loader__read_mem(l, NULL, add_total, &s) : -ENOMEM;
+	fd = bpf_map__fd(l->skel->maps.mem_sites);
+	while (!err && hmap__next(s.idx, &it))
+		if (!bpf_map_lookup_elem(fd, &it.key, &site))
+			err = cb(ctx, it.key, &s.t[*it.val], &site.s);
+	hmap__free(s.idx);
+	free(s.t);
 	return err;
 }
 

@@ -31,6 +31,17 @@ struct {
 
 struct lw_stats lw_stats __weak = {};
 
+/* lw_stats.events, per CPU: it counts every streamed record, and one
+ * shared counter moved its cache line between the CPUs of a server's
+ * workers at each (the loader adds the copies into lw_stats.events)
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} event_count __weak SEC(".maps");
+
 /* A syscall at its exit, as bpf/sys_exit.bpf.c hands it to each concern:
  * the saved user registers still hold the arguments (syscalls read them,
  * they do not write them back), so no sys_enter program is needed.
@@ -197,7 +208,12 @@ static __always_inline __u64 lw_rb_flags(__u64 size)
 
 static __always_inline void lw_count_event(void)
 {
-	__sync_fetch_and_add(&lw_stats.events, 1);
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&event_count, &zero);
+
+	/* atomic: a preempting program on this CPU may count too */
+	if (n)
+		__sync_fetch_and_add(n, 1);
 }
 
 static __always_inline void lw_count_drop(void)

@@ -302,8 +302,16 @@ void lw_loader__rules_removed(struct lw_loader *l)
 
 void lw_loader__stats(struct lw_loader *l, struct lw_stats *out)
 {
-	/* one object, one set of counters */
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *per_cpu = ncpu > 0 ? calloc(ncpu, sizeof(*per_cpu)) : NULL;
+	__u32 zero = 0;
+
+	/* one object, one set of counters; events are counted per CPU */
 	*out = l->skel->bss->lw_stats;
+	if (per_cpu && !bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.event_count), &zero, per_cpu))
+		for (int i = 0; i < ncpu; i++)
+			out->events += per_cpu[i];
+	free(per_cpu);
 }
 
 static int attach_prog(struct lw_loader *l, bool loaded, const char *prog, const char *path,

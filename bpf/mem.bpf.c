@@ -93,9 +93,9 @@ struct lw_pending {
 	__u32 spilled;
 };
 
-/* One slot per thread id modulo LW_PEND_SLOTS, claimed with a compare and
- * swap: an array access where a hash insert and delete cost most of the
- * entry probe. Threads whose slot is taken use the hash.
+/* One slot per thread id modulo LW_PEND_SLOTS (see pend_index), claimed
+ * with a compare and swap: an array access where a hash insert and delete
+ * cost most of the entry probe. Threads whose slot is taken use the hash.
  */
 #define LW_PEND_SLOTS 65536
 
@@ -113,10 +113,20 @@ struct {
 	__type(value, struct lw_pending);
 } pending SEC(".maps");
 
+/* Thread id to slot: a bijection of the id's low bits, as tid modulo
+ * LW_PEND_SLOTS would be, that puts consecutive ids (a server's workers,
+ * forked one after another) far apart: 64-byte slots side by side share
+ * cache lines, and every call writes its slot.
+ */
+static __always_inline __u32 pend_index(__u32 tid)
+{
+	return (tid * 0x9E3779B1u) & (LW_PEND_SLOTS - 1);
+}
+
 /* The thread's pending call, NULL when none; *slot tells where it lives. */
 static __always_inline struct lw_pending *pending_get(__u32 tid, bool *slot)
 {
-	__u32 i = tid & (LW_PEND_SLOTS - 1);
+	__u32 i = pend_index(tid);
 	struct lw_pending *p = bpf_map_lookup_elem(&pend_slots, &i);
 
 	*slot = p && p->tid == tid;
@@ -129,7 +139,7 @@ static __always_inline struct lw_pending *pending_get(__u32 tid, bool *slot)
 
 static __always_inline void pending_done(__u32 tid, struct lw_pending *p, bool slot)
 {
-	__u32 i = tid & (LW_PEND_SLOTS - 1);
+	__u32 i = pend_index(tid);
 	struct lw_pending *home;
 
 	if (slot) {
@@ -153,7 +163,7 @@ static __always_inline bool sampled_out(__u64 addr)
  */
 static __always_inline bool enter(struct lw_pending *np, bool nested_returns)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), i = tid & (LW_PEND_SLOTS - 1);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), i = pend_index(tid);
 	struct lw_pending *p;
 	bool slot;
 

@@ -409,12 +409,21 @@ expect_eq "$rc" 23 "exit code" &&
 
 # a frame larger than the 4 KiB stack copy: marked, and one finding every run
 start fd_big_frame_deterministic
+# the first call's stack is cut where user space finishes it from the copy;
+# later ones are cut too, or whole when BPF has the rules by then (timing):
+# one finding either way, marked exactly when what it shows was cut
+cut_marked() { python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1]))["findings"]
+cut = lambda x: "main" not in [fr["symbol"] for fr in x["stack"]]
+print(" ".join("marked" if bool(x.get("stack_truncated")) == cut(x) else
+               "MISMARKED:%d:%s" % (len(x["stack"]), x.get("stack_truncated")) for x in f))' "$1"; }
 got=""
 for i in 1 2 3 4; do
 	$LW run -q --strict-fds -f json -o "$TMP/big.json" -- "$FX/fd_big_frame" >/dev/null 2>&1
-	got="$got[$?|$($Q "$TMP/big.json" --funcs fd_big_frame | tr '\n' ' ')|$(grep -c '"stack_truncated": true' "$TMP/big.json")]"
+	got="$got[$?|$($Q "$TMP/big.json" --funcs fd_big_frame | tr '\n' ' ')|$(cut_marked "$TMP/big.json")]"
 done
-expect_eq "$got" "$(printf '[23|leak_big_frame 3 |1]%.0s' 1 2 3 4)" "4 runs" && ok
+expect_eq "$got" "$(printf '[23|leak_big_frame 3 |marked]%.0s' 1 2 3 4)" "4 runs" && ok
 
 start fd_last_touch
 $LW run -q --strict-fds --last-touch -f json -o "$TMP/touch.json" -- "$FX/fd_last_touch" >/dev/null 2>&1

@@ -19,6 +19,8 @@
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LW_CFI_RULES_MAX);
+	/* read per frame, written once per pc: allocated as rules come */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct lw_cfi_key);
 	__type(value, struct lw_cfi_rule);
 } cfi_rules __weak SEC(".maps");

@@ -400,8 +400,52 @@ NGX
 		done
 	fi
 	for label in "${failed[@]}"; do echo "  $label"; done
+	ngx_load() { timeout 30 wrk -t2 -c32 -d3s "$url" 2>&1 | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p'; }
+	bpf_per_request request ngx_load "--only fd,mem" -p "$ngx" --only fd,mem
 	kill "$ngx" 2>/dev/null
 	wait "$ngx" 2>/dev/null
+}
+
+# bpf_per_request UNIT LOAD LABEL ATTACH_ARGS...: BPF run time per UNIT of
+# one more attached run, LOAD being a function that drives the load and
+# prints how many UNITs it made (kernel.bpf_stats_enabled for its length,
+# then as it was): what the programs cost, steadier than a throughput on a
+# machine whose speed drifts, though it leaves out the uprobe traps
+bpf_per_request() {
+	local unit=$1 load=$2 label=$3 was n
+	shift 3
+	was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null) || return 0
+	if ! attach_bg "$TMP/stats.err" "$@"; then
+		stop_lw
+		return 0
+	fi
+	sysctl -qw kernel.bpf_stats_enabled=1
+	bpftool prog show -j >"$TMP/stats0.json" 2>/dev/null
+	n=$($load)
+	bpftool prog show -j >"$TMP/stats1.json" 2>/dev/null
+	sysctl -qw kernel.bpf_stats_enabled="$was"
+	stop_lw
+	python3 - "$TMP/stats0.json" "$TMP/stats1.json" "${n:-0}" "$unit" "$label" <<'PY'
+import json, sys
+def load(p):
+    try:
+        return {(x["id"], x.get("name", "")): x for x in json.load(open(p))}
+    except (OSError, ValueError):
+        return {}
+a, b = load(sys.argv[1]), load(sys.argv[2])
+reqs, unit, label = int(sys.argv[3] or 0), sys.argv[4], sys.argv[5]
+if not reqs or not b:
+    print(f"  BPF time per {unit}: no figures"); sys.exit(0)
+rows = []
+for k, x in b.items():
+    n = x.get("run_cnt", 0) - a.get(k, {}).get("run_cnt", 0)
+    t = x.get("run_time_ns", 0) - a.get(k, {}).get("run_time_ns", 0)
+    if n > 0 and (k[1].startswith("mem_") or k[1].startswith("lw_") or k[1].startswith("proc_")):
+        rows.append((t / reqs, k[1], n / reqs, t / n))
+rows.sort(reverse=True)
+print(f"  BPF time per {unit}, attached {label}: {sum(r[0] for r in rows) / 1000:.1f} us: "
+      + ", ".join(f"{name} {cnt:.1f}x{avg:.0f} ns" for _, name, cnt, avg in rows if cnt >= 0.05))
+PY
 }
 
 # redis_lines FILE [BASE_FILE]: ops/s per test from redis-benchmark --csv
@@ -479,6 +523,8 @@ sec_redis() {
 		echo "  attached --only fd,mem (target >= 0.5x ops/s)"
 		redis_lines "$TMP/rb1" "$TMP/rb0"
 		grep "mem: free at" "$TMP/rds.err" | sed 's/^leakwatch: /  -v: /'
+		rds_load() { timeout 120 redis-benchmark -h 127.0.0.1 -p "$port" -t set,get -n 20000 -q >/dev/null 2>&1 && echo 40000; }
+		bpf_per_request "SET or GET" rds_load "--only fd,mem" -p "$rds" --only fd,mem
 	else
 		echo "  attach failed: $(tail -1 "$TMP/rds.err")"
 	fi

@@ -525,10 +525,6 @@ struct lw_bad_free_req {
 	struct lw_alloc_key k;
 	struct lw_freed fr; /* zero for an invalid free: nothing was freed */
 	__u32 kind, call;
-	/* what the tail-called program returns for its caller: as a session
-	 * program's entry, 0 asks for the return probe
-	 */
-	__u32 rc, __pad;
 };
 
 struct {
@@ -552,7 +548,7 @@ struct {
  * has it instead (always their last act: nothing after it is skipped).
  */
 static __always_inline void bad_free(struct pt_regs *ctx, struct lw_alloc_key *k, __u32 kind,
-				     struct lw_freed *fr, __u32 call, __u32 rc)
+				     struct lw_freed *fr, __u32 call)
 {
 	__u32 zero = 0;
 	struct lw_bad_free_req *q = bpf_map_lookup_elem(&bad_req, &zero);
@@ -562,10 +558,18 @@ static __always_inline void bad_free(struct pt_regs *ctx, struct lw_alloc_key *k
 	q->k = *k;
 	q->kind = kind;
 	q->call = call;
-	q->rc = rc;
 	q->fr = fr ? *fr : (struct lw_freed){};
 	bpf_tail_call(ctx, &mem_tail, 0);
 	lw_count_drop(); /* no program in mem_tail: the report is lost */
+}
+
+/* What a tail-called mem_bad_free returns for its caller, a session entry
+ * where the kernel has them: realloc's entry (0) wants its return probe,
+ * free (1) does not.
+ */
+static __always_inline int bad_free_rc(const struct lw_bad_free_req *q)
+{
+	return q->call == LW_BAD_FREE_BY_REALLOC ? 0 : 1;
 }
 
 SEC("uprobe")
@@ -581,7 +585,7 @@ int mem_bad_free(struct pt_regs *ctx)
 		return 1;
 	s = lw_scratch_get();
 	if (!s)
-		return q->rc ? 1 : 0;
+		return bad_free_rc(q);
 	ev = (struct lw_ev_mem_bad_free *)s->buf;
 	ev->addr = q->k.addr;
 	ev->kind = q->kind;
@@ -597,7 +601,7 @@ int mem_bad_free(struct pt_regs *ctx)
 	/* the process may abort right after this (glibc's double-free check) */
 	lw_emit_with_stack(s, LW_EV_MEM_BAD_FREE, sizeof(*ev), &r,
 			   LW_UNWIND_AT_ENTRY | LW_EMIT_WAKE);
-	return q->rc ? 1 : 0;
+	return bad_free_rc(q);
 }
 
 /* k is not live: a double free when we saw it freed, an invalid free when
@@ -605,7 +609,7 @@ int mem_bad_free(struct pt_regs *ctx)
  * before we came) nothing is known
  */
 static __always_inline void judge_not_live(struct pt_regs *ctx, struct lw_alloc_key *k,
-					   const struct lw_target *t, __u32 call, __u32 rc)
+					   const struct lw_target *t, __u32 call)
 {
 	struct lw_freed_slot *fs;
 
@@ -613,9 +617,9 @@ static __always_inline void judge_not_live(struct pt_regs *ctx, struct lw_alloc_
 		return;
 	fs = freed_slot(k);
 	if (fs && freed_is(fs, k))
-		bad_free(ctx, k, LW_BAD_FREE_DOUBLE, &fs->fr, call, rc);
+		bad_free(ctx, k, LW_BAD_FREE_DOUBLE, &fs->fr, call);
 	else if (t->flags & LW_TGT_FROM_EXEC)
-		bad_free(ctx, k, LW_BAD_FREE_INVALID, NULL, call, rc);
+		bad_free(ctx, k, LW_BAD_FREE_INVALID, NULL, call);
 }
 
 static __always_inline void judge_realloc(struct pt_regs *ctx, __u64 ptr)
@@ -626,7 +630,7 @@ static __always_inline void judge_realloc(struct pt_regs *ctx, __u64 ptr)
 	if (sampled_out(ptr))
 		return;
 	if (target_gen(&k.tgid, &k.exec_gen, &t) && !bpf_map_lookup_elem(&allocs, &k))
-		judge_not_live(ctx, &k, &t, LW_BAD_FREE_BY_REALLOC, 0);
+		judge_not_live(ctx, &k, &t, LW_BAD_FREE_BY_REALLOC);
 }
 
 SEC("uprobe")
@@ -658,7 +662,7 @@ int BPF_KPROBE(mem_free, __u64 ptr)
 	if (v)
 		block_gone(&k, caller, v);
 	else
-		judge_not_live(ctx, &k, &t, LW_BAD_FREE_BY_FREE, 1);
+		judge_not_live(ctx, &k, &t, LW_BAD_FREE_BY_FREE);
 	return 1;
 }
 

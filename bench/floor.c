@@ -59,11 +59,13 @@ static int add_link(struct floor *f, struct bpf_link *l, const char *what, char 
 
 /* det_mem's attach_uprobe: every entry program becomes floor_uprobe */
 static int floor_attach_uprobe(void *ctx, const char *prog, const char *path, uint64_t offset,
-			       bool ret, char *err, size_t errlen)
+			       bool ret, uint32_t how, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret);
 	struct floor *f = ctx;
 	struct bpf_program *p = ret ? f->skel->progs.floor_uretprobe : f->skel->progs.floor_uprobe;
+
+	(void)how;
 
 	if (f->ul)
 		return uprobe_links__add(f->ul, bpf_program__fd(p), LW_BPF_TRACE_UPROBE_MULTI, prog,

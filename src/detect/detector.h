@@ -66,9 +66,11 @@ struct lw_det_io {
 	 */
 	int (*read_mem)(void *ctx, lw_mem_stack_fn on_stack, lw_mem_block_fn on_block, void *cbctx);
 	int (*read_mem_totals)(void *ctx, lw_mem_total_fn cb, void *cbctx);
-	/* BPF: attach a mem program at path+offset (uretprobe when ret) */
+	/* BPF: attach a mem program at path+offset (uretprobe when ret);
+	 * how: an entry point's enum lw_mem_entry, 0 for free and mem_ret
+	 */
 	int (*attach_uprobe)(void *ctx, const char *prog, const char *path, uint64_t offset,
-			     bool ret, char *err, size_t errlen);
+			     bool ret, uint32_t how, char *err, size_t errlen);
 	/* BPF: attach a pair program with the rule in the cookie */
 	int (*attach_pair)(void *ctx, const char *prog, const char *path, uint64_t offset,
 			   uint64_t cookie, char *err, size_t errlen);

@@ -339,31 +339,14 @@ int lw_loader__attach_pair(struct lw_loader *l, const char *prog, const char *pa
 			   errlen);
 }
 
-/* The entry programs mem_alloc stands for, with their cookies. */
-static const struct {
-	const char *prog;
-	enum lw_mem_entry how;
-} mem_entry_progs[] = {
-    {"mem_malloc", LW_ME_MALLOC},
-    {"mem_valloc", LW_ME_MALLOC},
-    {"mem_calloc", LW_ME_CALLOC},
-    {"mem_realloc", LW_ME_REALLOC},
-    {"mem_reallocarray", LW_ME_REALLOCARRAY},
-    {"mem_memalign", LW_ME_MEMALIGN},
-    {"mem_posix_memalign", LW_ME_POSIX_MEMALIGN},
-};
-
 int lw_loader__attach_uprobe(struct lw_loader *l, const char *prog, const char *path,
-			     uint64_t offset, bool retprobe, char *err, size_t errlen)
+			     uint64_t offset, bool retprobe, uint32_t how, char *err, size_t errlen)
 {
-	if (l->mem_session && !strcmp(prog, "mem_ret"))
+	if (l->mem_session && retprobe)
 		return 0; /* the entry's session has the return */
-	for (size_t i = 0;
-	     l->mem_session && i < sizeof(mem_entry_progs) / sizeof(mem_entry_progs[0]); i++)
-		if (!strcmp(prog, mem_entry_progs[i].prog))
-			return attach_prog(l, l->mem, "mem_alloc", path, offset, false,
-					   mem_entry_progs[i].how, err, errlen);
-	return attach_prog(l, l->mem, prog, path, offset, retprobe, 0, err, errlen);
+	if (l->mem_session && how)
+		prog = "mem_alloc";
+	return attach_prog(l, l->mem, prog, path, offset, retprobe, how, err, errlen);
 }
 
 int lw_loader__read_mem(struct lw_loader *l,

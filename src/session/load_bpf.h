@@ -47,10 +47,14 @@ int lw_loader__del_rule(struct lw_loader *l, const struct lw_cfi_key *key);
 void lw_loader__rules_removed(struct lw_loader *l);
 /* Add one of the mem programs ("mem_malloc", "mem_ret", ...) as a uprobe
  * (or uretprobe) at a file offset of path, installed in each process
- * watched (lw_loader__watch). 0 or -errno with err set.
+ * watched (lw_loader__watch); how: an entry point's enum lw_mem_entry, 0
+ * for free and mem_ret. With uprobe sessions an entry point is mem_alloc
+ * with how in its cookie, and mem_ret is not needed. 0 or -errno with err
+ * set.
  */
 int lw_loader__attach_uprobe(struct lw_loader *l, const char *prog, const char *path,
-			     uint64_t offset, bool retprobe, char *err, size_t errlen);
+			     uint64_t offset, bool retprobe, uint32_t how, char *err,
+			     size_t errlen);
 /* The same for the pair programs ("pair_entry", "pair_ret"), with the rule
  * in the BPF cookie (LW_PAIR_COOKIE).
  */

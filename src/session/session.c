@@ -154,10 +154,10 @@ static int io_read_mem_totals(void *ctx, lw_mem_total_fn cb, void *cbctx)
 }
 
 static int io_attach_uprobe(void *ctx, const char *prog, const char *path, uint64_t offset,
-			    bool ret, char *err, size_t errlen)
+			    bool ret, uint32_t how, char *err, size_t errlen)
 {
 	return lw_loader__attach_uprobe(((struct lw_session *)ctx)->ld, prog, path, offset, ret,
-					err, errlen);
+					how, err, errlen);
 }
 
 static int io_attach_pair(void *ctx, const char *prog, const char *path, uint64_t offset,

@@ -175,6 +175,7 @@ struct fake {
 		char prog[32];
 		uint64_t off;
 		bool ret;
+		uint32_t how;
 	} probes[16];
 	int nr_probes;
 };
@@ -220,7 +221,7 @@ static int fake_open_fds(void *ctx, uint32_t tgid)
 }
 
 static int fake_uprobe(void *ctx, const char *prog, const char *path, uint64_t off, bool ret,
-		       char *err, size_t errlen)
+		       uint32_t how, char *err, size_t errlen)
 {
 	struct fake *f = ctx;
 
@@ -229,6 +230,7 @@ static int fake_uprobe(void *ctx, const char *prog, const char *path, uint64_t o
 		return -E2BIG;
 	snprintf(f->probes[f->nr_probes].prog, 32, "%s", prog);
 	f->probes[f->nr_probes].off = off;
+	f->probes[f->nr_probes].how = how;
 	f->probes[f->nr_probes++].ret = ret;
 	return 0;
 }
@@ -385,11 +387,15 @@ LW_TEST(det_mem_probes)
 	ASSERT_EQ(det_mem__attach_target(&env, &t), 0, "attach");
 	ASSERT_EQ(f.nr_probes, 5, "malloc+ret, free, memalign+ret");
 	ASSERT_STREQ(f.probes[0].prog, "mem_malloc", "malloc");
+	ASSERT_EQ(f.probes[0].how, LW_ME_MALLOC, "malloc's arguments, for a session");
 	ASSERT_STREQ(f.probes[1].prog, "mem_ret", "malloc's return");
+	ASSERT_EQ(f.probes[1].how, 0, "a return has no arguments");
 	ASSERT_TRUE(f.probes[1].ret && f.probes[1].off == 0x100, "uretprobe at the entry");
 	ASSERT_STREQ(f.probes[2].prog, "mem_free", "free, no return probe");
+	ASSERT_EQ(f.probes[2].how, 0, "free is no session's");
 	ASSERT_STREQ(f.probes[3].prog, "mem_memalign", "alias probed once");
 	ASSERT_EQ(f.probes[3].off, 0x300, "at its entry");
+	ASSERT_EQ(f.probes[3].how, LW_ME_MEMALIGN, "memalign's arguments");
 
 	t.found[LW_FN_FREE] = false;
 	f.nr_probes = 0;

@@ -34,18 +34,23 @@ static const struct mem_probe {
 	enum lw_alloc_fn fn;
 	const char *prog;
 	unsigned args; /* registers the entry program reads */
-	bool ret;      /* needs the return value */
+	/* where its arguments are, the cookie of the one session program
+	 * that may stand for prog; 0 (free): no return value wanted
+	 */
+	enum lw_mem_entry how;
 } mem_probes[] = {
-    {LW_FN_MALLOC, "mem_malloc", LW_ARG_RDI, true},
-    {LW_FN_CALLOC, "mem_calloc", LW_ARG_RDI | LW_ARG_RSI, true},
-    {LW_FN_REALLOC, "mem_realloc", LW_ARG_RDI | LW_ARG_RSI, true},
-    {LW_FN_REALLOCARRAY, "mem_reallocarray", LW_ARG_RDI | LW_ARG_RSI | LW_ARG_RDX, true},
-    {LW_FN_FREE, "mem_free", LW_ARG_RDI, false},
-    {LW_FN_POSIX_MEMALIGN, "mem_posix_memalign", LW_ARG_RDI | LW_ARG_RSI | LW_ARG_RDX, true},
-    {LW_FN_ALIGNED_ALLOC, "mem_memalign", LW_ARG_RDI | LW_ARG_RSI, true},
-    {LW_FN_MEMALIGN, "mem_memalign", LW_ARG_RDI | LW_ARG_RSI, true},
-    {LW_FN_VALLOC, "mem_valloc", LW_ARG_RDI, true},
-    {LW_FN_PVALLOC, "mem_valloc", LW_ARG_RDI, true},
+    {LW_FN_MALLOC, "mem_malloc", LW_ARG_RDI, LW_ME_MALLOC},
+    {LW_FN_CALLOC, "mem_calloc", LW_ARG_RDI | LW_ARG_RSI, LW_ME_CALLOC},
+    {LW_FN_REALLOC, "mem_realloc", LW_ARG_RDI | LW_ARG_RSI, LW_ME_REALLOC},
+    {LW_FN_REALLOCARRAY, "mem_reallocarray", LW_ARG_RDI | LW_ARG_RSI | LW_ARG_RDX,
+     LW_ME_REALLOCARRAY},
+    {LW_FN_FREE, "mem_free", LW_ARG_RDI, 0},
+    {LW_FN_POSIX_MEMALIGN, "mem_posix_memalign", LW_ARG_RDI | LW_ARG_RSI | LW_ARG_RDX,
+     LW_ME_POSIX_MEMALIGN},
+    {LW_FN_ALIGNED_ALLOC, "mem_memalign", LW_ARG_RDI | LW_ARG_RSI, LW_ME_MEMALIGN},
+    {LW_FN_MEMALIGN, "mem_memalign", LW_ARG_RDI | LW_ARG_RSI, LW_ME_MEMALIGN},
+    {LW_FN_VALLOC, "mem_valloc", LW_ARG_RDI, LW_ME_MALLOC},
+    {LW_FN_PVALLOC, "mem_valloc", LW_ARG_RDI, LW_ME_MALLOC},
 };
 
 static int mem_open(struct lw_det **out, const struct lw_det_env *env)
@@ -115,15 +120,15 @@ int det_mem__attach_target(const struct lw_det_env *env, const struct lw_alloc_t
 			fprintf(stderr, "leakwatch: mem: %s at +0x%llx: %s\n",
 				alloc_fn_name(mp->fn), (unsigned long long)pp.offset, pp.why);
 		e = io->attach_uprobe ? io->attach_uprobe(io->ctx, mp->prog, t->path, pp.offset,
-							  false, err, sizeof(err))
+							  false, mp->how, err, sizeof(err))
 				      : -ENOSYS;
 		/* The uretprobe hijacks the return address at [rsp]: a moved
 		 * probe is reached once per call with rsp as at the entry
 		 * (probe_place.h), so it goes there too, where it shares the
 		 * emulated breakpoint instead of single-stepping the entry.
 		 */
-		if (!e && mp->ret)
-			e = io->attach_uprobe(io->ctx, "mem_ret", t->path, pp.offset, true, err,
+		if (!e && mp->how)
+			e = io->attach_uprobe(io->ctx, "mem_ret", t->path, pp.offset, true, 0, err,
 					      sizeof(err));
 		if (e)
 			return lw_det__error(env, e, "mem: %s", err);

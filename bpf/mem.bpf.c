@@ -490,13 +490,16 @@ extern bool bpf_session_is_return(void) __ksym __weak;
 SEC("uprobe")
 int mem_alloc(struct pt_regs *ctx)
 {
-	__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx), a2 = PT_REGS_PARM3(ctx);
+	__u64 a0, a1, a2;
 	bool outer = false;
 
 	if (bpf_session_is_return()) {
 		mem_return(ctx, PT_REGS_RC(ctx));
 		return 0;
 	}
+	a0 = PT_REGS_PARM1(ctx);
+	a1 = PT_REGS_PARM2(ctx);
+	a2 = PT_REGS_PARM3(ctx);
 	switch (bpf_get_attach_cookie(ctx)) {
 	case LW_ME_MALLOC:
 		outer = enter_fn(FN_MALLOC, a0, 0, false);

@@ -433,15 +433,14 @@ int lw_loader__read_mem_totals(struct lw_loader *l,
 					 const struct lw_stack_ips *ips),
 			       void *ctx)
 {
-	struct totals s = {.idx = hmap__new()};
+	struct totals s = {0};
 	struct hmap_iter it = {0};
 	struct lw_mem_site site;
 	int fd, err;
 
-	if (!l->mem) {
-		hmap__free(s.idx);
+	if (!l->mem)
 		return 0;
-	}
+	s.idx = hmap__new();
 	err = s.idx ? lw_loader__read_mem(l, NULL, add_total, &s) : -ENOMEM;
 	fd = bpf_map__fd(l->skel->maps.mem_sites);
 	while (!err && hmap__next(s.idx, &it))

@@ -5,6 +5,7 @@
  * frees of addresses that are not live.
  */
 #include "emit.bpf.h"
+#include "blocks.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -15,17 +16,6 @@ const volatile bool check_frees = true; /* off when sampling or size filters hid
 const volatile bool with_stacks = true; /* --no-stacks: one group per process, cheapest */
 
 #define LW_FREED_MAX 16384
-
-/* Preallocated (112 MiB at 1M blocks): an element freed from a map that
- * allocates waits out an RCU grace period before reuse, and every free of
- * a server's block would queue one.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 20); /* resized by the loader */
-	__type(key, struct lw_alloc_key);
-	__type(value, struct lw_alloc_val);
-} allocs SEC(".maps");
 
 /* per stack id: the stack, one lookup per allocation; allocated as stacks
  * appear (21 MiB preallocated, for the few hundred a server has)
@@ -225,16 +215,16 @@ static __always_inline bool target_gen(__u32 *tgid, __u32 *gen, struct lw_target
 	return true;
 }
 
-/* Fill np's target members; false when the caller is not a target. */
-static __always_inline bool pending_target(struct lw_pending *np)
+/* Fill np's target members and *t with the heap owner's target; false
+ * when the caller is not a target.
+ */
+static __always_inline bool pending_target(struct lw_pending *np, struct lw_target *t)
 {
-	struct lw_target t;
-
 	np->owner = bpf_get_current_pid_tgid() >> 32;
-	if (!lw_target_read(np->owner, &t))
+	if (!lw_target_read(np->owner, t))
 		return false;
-	np->exec_gen = t.exec_gen;
-	heap_owner(&np->owner, &np->owner_gen, &t);
+	np->exec_gen = t->exec_gen;
+	heap_owner(&np->owner, &np->owner_gen, t);
 	return true;
 }
 
@@ -242,11 +232,13 @@ static __always_inline bool pending_target(struct lw_pending *np)
 static __always_inline bool enter_fn(__u32 fn, __u64 size, __u64 out_ptr, bool nested_returns)
 {
 	struct lw_pending np = {.size = size, .out_ptr = out_ptr, .fn = fn};
+	struct lw_target t;
 
-	return pending_target(&np) && enter(&np, nested_returns);
+	return pending_target(&np, &t) && enter(&np, nested_returns);
 }
 
-static __always_inline void judge_realloc(struct pt_regs *ctx, __u64 ptr);
+static __always_inline void judge_realloc(struct pt_regs *ctx, const struct lw_pending *np,
+					  const struct lw_target *t);
 
 /* realloc and reallocarray: the outermost call judges its old pointer here,
  * at the entry, as free() would: the C library may abort before it returns
@@ -255,15 +247,16 @@ static __always_inline bool enter_realloc(struct pt_regs *ctx, __u64 size, __u64
 					  bool nested_returns)
 {
 	struct lw_pending np = {.size = size, .old_ptr = old_ptr, .fn = FN_REALLOC};
+	struct lw_target t;
 
-	if (!pending_target(&np))
+	if (!pending_target(&np, &t))
 		return false;
 	/* [sp] is the caller at the probe (see mem_free) */
 	bpf_probe_read_user(&np.caller, sizeof(np.caller), (void *)PT_REGS_SP(ctx));
 	if (!enter(&np, nested_returns))
 		return false;
 	if (old_ptr)
-		judge_realloc(ctx, old_ptr); /* may tail-call: last */
+		judge_realloc(ctx, &np, &t); /* may tail-call: last */
 	return true;
 }
 
@@ -318,23 +311,23 @@ int BPF_KPROBE(mem_posix_memalign, __u64 memptr, __u64 align, __u64 size)
 	return 0;
 }
 
-/* A block went away (free, or realloc moving it); v is its entry when the
- * caller looked it up already.
+/* A block went away (free, or realloc moving it); at is where it is when
+ * the caller found it already, else -1. A function of its own: inlined,
+ * its frame was too much for the allocation return's call chain.
  */
-static __always_inline void block_gone(struct lw_alloc_key *k, __u64 caller, struct lw_alloc_val *v)
+__noinline int block_gone(struct lw_alloc_key *k, __u64 caller, __s64 at)
 {
-	struct lw_freed fr = {};
 	struct lw_freed_slot *fs;
+	struct lw_alloc_ent *e;
 
-	if (!v)
-		v = bpf_map_lookup_elem(&allocs, k);
-	if (!v)
-		return;
-	fr.size = v->size;
-	fr.alloc_stack_id = v->stack_id;
-	fr.alloc_ts = v->ts_ns;
-	fr.free_caller = caller;
-	if (!v->stack_id && (v->flags & LW_ALLOC_USER)) {
+	if (!k)
+		return 0;
+	if (at < 0)
+		at = lw_blk_find(k->tgid, k->exec_gen, k->addr);
+	e = at >= 0 ? lw_blk_ent(at) : NULL;
+	if (!e)
+		return 0;
+	if (!e->v.stack_id && (e->v.flags & LW_ALLOC_USER)) {
 		struct lw_ev_mem_free_user *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 
 		if (ev) {
@@ -348,11 +341,16 @@ static __always_inline void block_gone(struct lw_alloc_key *k, __u64 caller, str
 			lw_count_drop();
 		}
 	}
-	bpf_map_delete_elem(&allocs, k);
+	/* the evidence for a double free, straight from the slot */
 	if (check_frees && (fs = freed_slot(k))) {
 		fs->k = *k;
-		fs->fr = fr;
+		fs->fr.size = e->v.size;
+		fs->fr.alloc_stack_id = e->v.stack_id;
+		fs->fr.alloc_ts = e->v.ts_ns;
+		fs->fr.free_caller = caller;
 	}
+	lw_blk_remove(at);
+	return 0;
 }
 
 /* Record a new block; its stack is unwound here, at the return into the
@@ -429,7 +427,7 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw
 		}
 	}
 insert:
-	if (bpf_map_update_elem(&allocs, &k, &v, BPF_ANY))
+	if (lw_blk_add(&k, &v))
 		__sync_fetch_and_add(&lw_stats.alloc_full, 1);
 	return 0;
 }
@@ -467,7 +465,7 @@ static __always_inline int mem_return(struct pt_regs *ctx, __u64 ret)
 			old.tgid = pd.owner;
 			old.exec_gen = pd.owner_gen;
 			old.addr = pd.old_ptr;
-			block_gone(&old, pd.caller, NULL);
+			block_gone(&old, pd.caller, -1);
 		}
 	}
 	return block_new(ctx, ret, &pd);
@@ -625,15 +623,14 @@ static __always_inline void judge_not_live(struct pt_regs *ctx, struct lw_alloc_
 		bad_free(ctx, k, LW_BAD_FREE_INVALID, NULL, call);
 }
 
-static __always_inline void judge_realloc(struct pt_regs *ctx, __u64 ptr)
+/* np: realloc's pending call, its old pointer not NULL; t: the heap's owner */
+static __always_inline void judge_realloc(struct pt_regs *ctx, const struct lw_pending *np,
+					  const struct lw_target *t)
 {
-	struct lw_alloc_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .addr = ptr};
-	struct lw_target t;
+	struct lw_alloc_key k = {.tgid = np->owner, .exec_gen = np->owner_gen, .addr = np->old_ptr};
 
-	if (sampled_out(ptr))
-		return;
-	if (target_gen(&k.tgid, &k.exec_gen, &t) && !bpf_map_lookup_elem(&allocs, &k))
-		judge_not_live(ctx, &k, &t, LW_BAD_FREE_BY_REALLOC);
+	if (!sampled_out(k.addr) && lw_blk_find(k.tgid, k.exec_gen, k.addr) < 0)
+		judge_not_live(ctx, &k, t, LW_BAD_FREE_BY_REALLOC);
 }
 
 SEC("uprobe")
@@ -643,8 +640,8 @@ int BPF_KPROBE(mem_free, __u64 ptr)
 	__u32 tid = (__u32)pid_tgid;
 	struct lw_alloc_key k = {.tgid = pid_tgid >> 32, .addr = ptr};
 	struct lw_pending *in;
-	struct lw_alloc_val *v;
 	struct lw_target t;
+	__s64 at;
 	__u64 caller = 0;
 	bool slot;
 
@@ -656,14 +653,14 @@ int BPF_KPROBE(mem_free, __u64 ptr)
 	 */
 	in = pending_get(tid, &slot);
 	if (in && in->fn == FN_REALLOC && in->old_ptr == ptr) {
-		block_gone(&k, in->caller, NULL);
+		block_gone(&k, in->caller, -1);
 		return 1;
 	}
 	/* the probe sits where nothing is pushed yet: [sp] is free()'s caller */
 	bpf_probe_read_user(&caller, sizeof(caller), (void *)PT_REGS_SP(ctx));
-	v = bpf_map_lookup_elem(&allocs, &k);
-	if (v)
-		block_gone(&k, caller, v);
+	at = lw_blk_find(k.tgid, k.exec_gen, ptr);
+	if (at >= 0)
+		block_gone(&k, caller, at);
 	else
 		judge_not_live(ctx, &k, &t, LW_BAD_FREE_BY_FREE);
 	return 1;

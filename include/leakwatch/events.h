@@ -253,7 +253,7 @@ _Static_assert(sizeof(struct lw_cfi_rule) == 8, "lw_cfi_rule");
 
 /* ---- memory ---- */
 
-/* Live blocks: key and value of the BPF "allocs" map, read in batches at the
+/* A live block: its key and value in the BPF "blocks" table, read at the
  * end. exec_gen: blocks of an image replaced by exec are not that process's.
  */
 struct lw_alloc_key {
@@ -273,6 +273,31 @@ struct lw_alloc_val {
 	__u32 flags;
 };
 _Static_assert(sizeof(struct lw_alloc_val) == 32, "lw_alloc_val");
+
+/* The live blocks are a table of buckets (the BPF array "blocks", mapped
+ * read-only by user space), each a cache line of tags and the slots they
+ * tag. A block lies in the emptier of two buckets its tag chooses (half
+ * full on average, none overflows). A tag claims its slot with a
+ * compare-and-swap and a removal writes LW_BLK_FREE: no lock and no element
+ * allocator on the path every allocation and free takes, as a hash map's
+ * update and delete had.
+ */
+#define LW_BLK_WAYS 8
+#define LW_BLK_FREE 0
+
+/* A slot: key.addr is written last when a block goes in and cleared first
+ * when it goes out, so a reader that sees it set sees the whole block.
+ */
+struct lw_alloc_ent {
+	struct lw_alloc_key k;
+	struct lw_alloc_val v;
+};
+
+struct lw_blk_bucket {
+	__u64 tag[LW_BLK_WAYS]; /* LW_BLK_FREE or a block's tag */
+	struct lw_alloc_ent e[LW_BLK_WAYS];
+};
+_Static_assert(sizeof(struct lw_blk_bucket) == 8 * LW_BLK_WAYS + 48 * LW_BLK_WAYS, "bucket");
 
 /* The cookie of mem_alloc, the one session program on every allocating
  * entry point (kernels with uprobe sessions): where its arguments are.

@@ -37,4 +37,19 @@ static inline __attribute__((always_inline)) __u64 lw_hash_ips(const void *ips, 
 	return h ? h : 1;
 }
 
+/* A live block's tag (struct lw_blk_bucket): a mix of its whole key, never
+ * LW_BLK_FREE; the low 32 bits choose its first bucket and the high 32 its
+ * second.
+ */
+static inline __attribute__((always_inline)) __u64 lw_blk_tag(__u32 tgid, __u32 exec_gen,
+							      __u64 addr)
+{
+	__u64 h = addr ^ ((__u64)tgid << 40 | (__u64)exec_gen << 8);
+
+	h = (h ^ (h >> 31)) * 0x7FB5D329728EA185ULL;
+	h = (h ^ (h >> 27)) * 0x81DADEF4BC2DD44DULL;
+	h ^= h >> 33;
+	return h | 1ULL << 63; /* a bit neither bucket index uses */
+}
+
 #endif /* LEAKWATCH_HASH_H */

@@ -20,7 +20,7 @@
 	X(cfi_full, "cfi_full", "unwind map full %llux", 1)                                        \
 	X(stack_partial, "stack_partial", "%llu stacks finished in user space", 0)                 \
 	X(slice_bytes, "slice_bytes", "%llu bytes of user stack streamed for them", 0)             \
-	X(alloc_full, "alloc_full", "allocs map full %llux (blocks untracked)", 1)                 \
+	X(alloc_full, "alloc_full", "block table full %llux (blocks untracked: --max-blocks)", 1)  \
 	X(stackmap_full, "stackmap_full", "stacks map full %llux (allocation stacks lost)", 1)     \
 	X(mem_pending_full, "mem_pending_full", "pending map full %llux (allocator calls missed)", \
 	  1)

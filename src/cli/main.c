@@ -53,6 +53,8 @@ static const char usage_text[] =
     "                           scaled estimates; disables bad-free checks\n"
     "      --min-size BYTES     mem: ignore smaller blocks\n"
     "      --max-size BYTES     mem: ignore larger blocks\n"
+    "      --max-blocks N       mem: live blocks to hold (default 1048576, about\n"
+    "                           110 bytes of locked memory each); beyond, untracked\n"
     "      --no-stacks          mem: skip allocation stacks (one group per process)\n"
     "      --show-reachable     mem: also list blocks still reachable at the end\n"
     "                           (counted in the summary either way)\n"
@@ -125,6 +127,7 @@ enum {
 	OPT_SAMPLE,
 	OPT_MIN_SIZE,
 	OPT_MAX_SIZE,
+	OPT_MAX_BLOCKS,
 	OPT_NO_DEFAULT_SUPP,
 	OPT_NO_STACKS,
 	OPT_SHOW_REACHABLE,
@@ -162,6 +165,7 @@ static const struct option long_opts[] = {
     {"top", required_argument, NULL, OPT_TOP},
     {"sample", required_argument, NULL, OPT_SAMPLE},
     {"min-size", required_argument, NULL, OPT_MIN_SIZE},
+    {"max-blocks", required_argument, NULL, OPT_MAX_BLOCKS},
     {"max-size", required_argument, NULL, OPT_MAX_SIZE},
     {"no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPP},
     {"no-stacks", no_argument, NULL, OPT_NO_STACKS},
@@ -419,6 +423,12 @@ int main(int argc, char **argv)
 		case OPT_MAX_SIZE:
 			if (num__parse_u64(optarg, 1, UINT64_MAX, &o.max_size))
 				return usage_error("invalid --max-size '%s'", optarg);
+			break;
+		case OPT_MAX_BLOCKS:
+			if (parse_int(optarg, 1024, 1 << 24, &v))
+				return usage_error("invalid --max-blocks '%s' (1024-16777216)",
+						   optarg);
+			o.max_blocks = (uint32_t)v;
 			break;
 		case 'u':
 			o.user = optarg;

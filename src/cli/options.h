@@ -51,6 +51,7 @@ struct lw_opts {
 	bool detectors_given;  /* --only: what it names was asked for */
 	uint32_t sample_every; /* mem: keep 1 block in N */
 	uint64_t min_size, max_size;
+	uint32_t max_blocks; /* mem: live blocks the table is sized for (0: 1 Mi) */
 	bool no_stacks;	     /* mem: no allocation stacks (cost floor) */
 	bool probe_at_entry; /* mem: no probe placement (for the benchmark) */
 	unsigned top;	     /* mem: at most N mem-leak findings, largest first (0: all) */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -13,6 +14,7 @@
 #include "session/load_bpf.h"
 #include "base/hmap.h"
 #include "base/vec.h"
+#include "detect/mem/blk_table.h"
 #include "session/uprobe_links.h"
 #include "leakwatch.skel.h"
 
@@ -24,7 +26,9 @@ struct lw_loader {
 	bool mem_session;    /* mem_alloc and session programs, not mem_ret */
 	struct bpf_link *tps[LW_MAX_TRACEPOINTS];
 	int nr_tps;
-	struct uprobe_links *ul; /* the uprobes, per watched process */
+	struct uprobe_links *ul;	    /* the uprobes, per watched process */
+	const struct lw_blk_bucket *blocks; /* the live-block table, mapped read-only */
+	size_t blocks_len;
 	bool verbose;
 };
 
@@ -84,7 +88,7 @@ static void select_programs(struct lw_bpf *b, const struct lw_load_opts *o, bool
 	    b->progs.mem_reallocarray,	 b->progs.mem_memalign, b->progs.mem_valloc,
 	    b->progs.mem_posix_memalign, b->progs.mem_ret,
 	};
-	struct bpf_map *mem_maps[] = {b->maps.allocs,  b->maps.mem_sites,  b->maps.freed,
+	struct bpf_map *mem_maps[] = {b->maps.blocks,  b->maps.mem_sites,  b->maps.freed,
 				      b->maps.pending, b->maps.pend_slots, b->maps.bad_req,
 				      b->maps.mem_tail};
 
@@ -145,8 +149,12 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 	    b->rodata->sample_every == 1 && !opts->mem_min_size && !opts->mem_max_size;
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(b->maps.events, opts->ringbuf_bytes);
-	if (opts->mem_max_blocks)
-		bpf_map__set_max_entries(b->maps.allocs, opts->mem_max_blocks);
+	if (opts->mem_max_blocks) {
+		uint32_t n = blk_table__buckets(opts->mem_max_blocks);
+
+		bpf_map__set_max_entries(b->maps.blocks, n);
+		b->rodata->blk_mask = n - 1;
+	}
 	/* uprobes attach per process (session/uprobe_links.c) */
 	bpf_object__for_each_program(p, b->obj) if (bpf_program__type(p) == BPF_PROG_TYPE_KPROBE)
 	    bpf_program__set_expected_attach_type(p, LW_BPF_TRACE_UPROBE_MULTI);
@@ -176,6 +184,17 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 	/* free, realloc and reallocarray report a bad free through it */
 	if (opts->mem) {
 		int key = 0, fd = bpf_program__fd(b->progs.mem_bad_free);
+		size_t len =
+		    (size_t)bpf_map__max_entries(b->maps.blocks) * sizeof(struct lw_blk_bucket);
+		void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, bpf_map__fd(b->maps.blocks), 0);
+
+		if (m == MAP_FAILED) {
+			e = -errno;
+			snprintf(err, errlen, "cannot map the block table: %s", strerror(-e));
+			goto fail;
+		}
+		l->blocks = m;
+		l->blocks_len = len;
 
 		if (bpf_map_update_elem(bpf_map__fd(b->maps.mem_tail), &key, &fd, BPF_ANY)) {
 			e = -errno;
@@ -255,6 +274,8 @@ void lw_loader__free(struct lw_loader *l)
 		return;
 	lw_loader__detach(l);
 	uprobe_links__free(l->ul);
+	if (l->blocks)
+		munmap((void *)l->blocks, l->blocks_len);
 	lw_bpf__destroy(l->skel);
 	free(l);
 }
@@ -355,11 +376,7 @@ int lw_loader__read_mem(struct lw_loader *l,
 					const struct lw_alloc_val *v),
 			void *ctx)
 {
-	enum { BATCH = 4096 };
-	struct lw_alloc_key *keys = NULL, in, out;
-	struct lw_alloc_val *vals = NULL;
 	struct lw_mem_site site;
-	bool first = true, done = false;
 	uint64_t id, next;
 	int fd, e, err = 0;
 
@@ -373,28 +390,9 @@ int lw_loader__read_mem(struct lw_loader *l,
 		if (!bpf_map_lookup_elem(fd, &id, &site))
 			err = on_stack(ctx, id, &site.s);
 	}
-	/* blocks: maybe millions, in batches */
-	keys = calloc(BATCH, sizeof(*keys));
-	vals = calloc(BATCH, sizeof(*vals));
-	if (!keys || !vals)
-		err = -ENOMEM;
-	fd = bpf_map__fd(l->skel->maps.allocs);
-	while (!done && !err) {
-		__u32 n = BATCH;
-
-		e = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &n, NULL);
-		if (e && errno != ENOENT) {
-			err = -errno;
-			break;
-		}
-		done = e != 0;
-		for (__u32 i = 0; i < n && !err; i++)
-			err = on_block(ctx, &keys[i], &vals[i]);
-		in = out;
-		first = false;
-	}
-	free(keys);
-	free(vals);
+	/* blocks: maybe millions, read where BPF keeps them */
+	if (!err)
+		err = blk_table__each(l->blocks, l->blocks_len / sizeof(*l->blocks), on_block, ctx);
 	return err;
 }
 

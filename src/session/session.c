@@ -220,6 +220,7 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 	    .mem_sample_every = opts->sample_every,
 	    .mem_min_size = opts->min_size,
 	    .mem_max_size = opts->max_size,
+	    .mem_max_blocks = opts->max_blocks,
 	    .mem_no_stacks = opts->no_stacks,
 	    .pair = lw_detectors__enabled(opts) & 1u << lw_detector__bit(&det_pair_ops),
 	    .last_touch = opts->last_touch,

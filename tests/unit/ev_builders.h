@@ -48,7 +48,7 @@ struct lw_ev_mem_free_user ev_mem_free(uint32_t tgid, uint64_t addr);
 struct lw_ev_mem_bad_free ev_mem_bad_free(uint32_t tgid, uint64_t addr, uint32_t kind, uint64_t ip);
 struct lw_ev_mmap_anon ev_mmap_anon(uint32_t tgid, uint64_t addr, uint64_t len, uint64_t ip);
 struct lw_ev_munmap ev_munmap(uint32_t tgid, uint64_t addr, uint64_t len);
-/* the allocs map's key and value for a block BPF tracked (stack_id != 0) */
+/* the block table's key and value for a block BPF tracked (stack_id != 0) */
 struct lw_alloc_key ev_alloc_key(uint32_t tgid, uint64_t addr);
 struct lw_alloc_val ev_alloc_val(uint64_t size, uint64_t stack_id, uint64_t ts_ns);
 struct lw_stack_ips ev_stack_ips(uint64_t ip);

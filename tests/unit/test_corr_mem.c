@@ -75,7 +75,7 @@ static void ufree(struct corr_mem *c, uint32_t tgid, uint32_t gen, uint64_t addr
 	corr_mem__user_free(c, &ev);
 }
 
-/* a block BPF tracked, from the allocs map, under stack id sid */
+/* a block BPF tracked, from the block table, under stack id sid */
 static void live(struct corr_mem *c, uint32_t tgid, uint32_t gen, uint64_t addr, uint64_t size,
 		 uint64_t sid, uint64_t ts)
 {
@@ -479,7 +479,7 @@ LW_TEST(mem_nothing_left)
 	corr_mem__free(NULL);
 }
 
-/* A held block's free record was lost to a full ring: the allocs map no
+/* A held block's free record was lost to a full ring: the block table no
  * longer has it, so the sweep after a whole read drops it instead of
  * reporting freed memory as a leak; a held block the map still has stays.
  */

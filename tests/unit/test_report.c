@@ -210,7 +210,8 @@ LW_TEST(text_incomplete_map_full)
 	ASSERT_CONTAINS(
 	    d.buf,
 	    "==1234== events: 17, dropped: 0\n==1234== WARNING: report may be incomplete: "
-	    "target map full 1x (children untraced), allocs map full 4x (blocks untracked)\n",
+	    "target map full 1x (children untraced), block table full 4x (blocks untracked: "
+	    "--max-blocks)\n",
 	    "map-full warning");
 	free(d.buf);
 	m.stats.alloc_full = m.stats.target_full = 0;

@@ -34,7 +34,7 @@ struct block {
 	uint32_t exec_gen;
 	uint64_t addr, size, ts_ns;
 	uint64_t stack_id;   /* 0: stack below */
-	uint32_t mark;	     /* user-held: seen in the allocs map by this round */
+	uint32_t mark;	     /* user-held: seen in the block table by this round */
 	uint32_t stack_lost; /* its record was dropped: no stack */
 	struct lw_ips stack;
 };
@@ -53,7 +53,7 @@ struct corr_mem {
 	struct hmap *procs;  /* tgid → struct mproc * */
 	struct hmap *stacks; /* stack id → struct lw_ips * */
 	struct hmap *user;   /* user-tracked block key → struct block * */
-	struct block *live;  /* blocks from the allocs map */
+	struct block *live;  /* blocks from the block table */
 	size_t nr_live, cap_live;
 	struct bad *bads;
 	size_t nr_bads, cap_bads;

@@ -51,7 +51,7 @@ int corr_mem__munmap(struct corr_mem *c, const struct lw_ev_munmap *ev);
 /* From the BPF maps at report time. */
 int corr_mem__stack(struct corr_mem *c, uint64_t stack_id, const struct lw_stack_ips *ips);
 int corr_mem__live(struct corr_mem *c, const struct lw_alloc_key *k, const struct lw_alloc_val *v);
-/* A block user space holds (LW_ALLOC_USER) is still in the allocs map. After
+/* A block user space holds (LW_ALLOC_USER) is still in the block table. After
  * a whole read of the map, the sweep drops the held blocks of (tgid, gen),
  * or of every process, that the read did not see: they were freed, and the
  * record saying so was lost to a full ring. Returns how many; _swept, all.

@@ -158,13 +158,20 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 	/* uprobes attach per process (session/uprobe_links.c) */
 	bpf_object__for_each_program(p, b->obj) if (bpf_program__type(p) == BPF_PROG_TYPE_KPROBE)
 	    bpf_program__set_expected_attach_type(p, LW_BPF_TRACE_UPROBE_MULTI);
-	/* LEAKWATCH_NO_UPROBE_SESSION=1: the older kernels' way, on any */
-	l->mem_session =
-	    opts->mem && !getenv("LEAKWATCH_NO_UPROBE_SESSION") && uprobe_links__have_session();
+	/* Uprobe sessions only when asked for (LEAKWATCH_UPROBE_SESSION=1):
+	 * the kernel runs every watched process's session consumer at each
+	 * hit, and those of the other processes ask for the return too (a
+	 * free's among them), so with a server's workers they cost more than
+	 * the return probes they save on nested calls
+	 */
+	l->mem_session = opts->mem && getenv("LEAKWATCH_UPROBE_SESSION") &&
+			 *getenv("LEAKWATCH_UPROBE_SESSION") && uprobe_links__have_session();
 	if (opts->verbose && opts->mem)
 		fprintf(stderr, "leakwatch: mem: %s\n",
 			l->mem_session ? "uprobe sessions (a nested call has no return probe)"
-				       : "uprobes and uretprobes");
+			: getenv("LEAKWATCH_UPROBE_SESSION")
+			    ? "uprobes and uretprobes (this kernel has no uprobe sessions)"
+			    : "uprobes and uretprobes");
 	select_programs(b, opts, l->mem_session);
 	e = uprobe_links__new(&l->ul);
 	if (e) {

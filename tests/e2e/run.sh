@@ -589,24 +589,24 @@ if expect_eq "$rc" 23 "exit code" && expect_eq "$($Q "$TMP/mem.json" mem_leak)" 
 		fail "placement: $(grep 'leakwatch: mem:' "$TMP/mem.err")"
 fi
 
-start mem_without_uprobe_sessions_same_blocks
-# where the kernel has uprobe sessions one program takes every allocating
-# entry and its return; the older kernels' entry programs and uretprobes
-# (forced here) must find exactly the same blocks
-# a kernel whose BTF has the attach type must get the session path: a
-# detection that stopped finding it fails here, not silently
+start mem_uprobe_sessions_same_blocks
+# by default each allocating entry point has a program and a uretprobe;
+# uprobe sessions (asked for here) put the entry and its return in one
+# program and must find exactly the same blocks. A kernel whose BTF has
+# the attach type must get them: a detection that stopped finding it fails
+# here, not silently
 if [ "$(bpftool btf dump file /sys/kernel/btf/vmlinux 2>/dev/null | grep -c BPF_TRACE_UPROBE_SESSION)" != 0 ]; then
 	want_path="uprobe sessions"
 else
-	want_path="uprobes and uretprobes"
-	echo "  (this kernel has no uprobe sessions: both runs below are the fallback)"
+	want_path="uprobes and uretprobes (this kernel has no uprobe sessions)"
+	echo "  (this kernel has no uprobe sessions: both runs below use uretprobes)"
 fi
-LEAKWATCH_NO_UPROBE_SESSION=1 $LW run -v --only mem -f json -o "$TMP/mem_nos.json" -- "$FX/mem_leak" >/dev/null 2>"$TMP/mem_nos.err"
+LEAKWATCH_UPROBE_SESSION=1 $LW run -v --only mem -f json -o "$TMP/mem_ses.json" -- "$FX/mem_leak" >/dev/null 2>"$TMP/mem_ses.err"
 rc=$?
-expect_eq "$(grep -c "mem: $want_path" "$TMP/mem.err")" 1 "the default run's probes" &&
+expect_eq "$(grep -c "mem: uprobes and uretprobes$" "$TMP/mem.err")" 1 "the default run's probes" &&
 	expect_eq "$rc" 23 "exit code" &&
-	expect_eq "$(grep -c 'mem: uprobes and uretprobes' "$TMP/mem_nos.err")" 1 "the fallback was taken" &&
-	expect_eq "$($Q "$TMP/mem_nos.json" mem_leak)" "$(echo "$mem_leak_want" | sort)" "findings" && ok
+	expect_eq "$(grep -c "mem: $want_path" "$TMP/mem_ses.err")" 1 "the sessions asked for" &&
+	expect_eq "$($Q "$TMP/mem_ses.json" mem_leak)" "$(echo "$mem_leak_want" | sort)" "findings" && ok
 
 start mem_stacks_name_the_call_line
 # the innermost frame is a return address: looked up at pc - 1 it is the

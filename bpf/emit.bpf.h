@@ -17,20 +17,23 @@
  * unwind from r into that stack, append a slice of the user stack at
  * LW_SLICE_OFFSET when BPF could not finish it, stream and count the record.
  * Returns 1 when the stack is PARTIAL, 0 when BPF finished it, -1 when the
- * record was lost.
+ * record was lost. With LW_EMIT_IF_PARTIAL and 0 the header is not filled.
  */
 static __always_inline int lw_emit_with_stack(struct lw_scratch *s, __u16 type, __u32 base,
 					      struct lw_regs *r, __u32 how)
 {
 	struct lw_ev_hdr *hdr = (struct lw_ev_hdr *)s->buf;
 	struct lw_stack *st = (struct lw_stack *)(s->buf + base - sizeof(struct lw_stack));
-	__u32 size = base, nr;
+	__u32 size = base, nr, tgid = bpf_get_current_pid_tgid() >> 32;
 	int partial;
 
+	partial = lw_unwind(st, tgid, r, how & LW_UNWIND_FLAGS);
+	/* a finished stack that stays in BPF needs no record: no clock read */
+	if (!partial && (how & LW_EMIT_IF_PARTIAL))
+		return 0;
 	lw_hdr_init(hdr, type, base);
-	partial = lw_unwind(st, hdr->tgid, r, how & LW_UNWIND_FLAGS);
 	if (partial == LW_UNWIND_ASK) {
-		struct lw_target *t = lw_target_of(hdr->tgid);
+		struct lw_target *t = lw_target_of(tgid);
 
 		lw_emit_vma(LW_EV_CFI_MISS, t ? t->exec_gen : 0,
 			    st->ips[(st->nr - 1) & (LW_STACK_MAX - 1)]);

@@ -154,13 +154,14 @@ static __always_inline bool sampled_out(__u64 addr)
 	return sample_every > 1 && ((addr >> 4) * 0x9E3779B97F4A7C15ULL >> 40) % sample_every;
 }
 
-/* Record the outermost allocator call of a thread; true when np is it.
- * nested_returns: a nested call's return will be seen (a uretprobe per
- * entry point, not a session whose nested entries skip their return).
+/* Record the outermost allocator call of a thread (np->tid, from
+ * pending_target); true when np is it. nested_returns: a nested call's
+ * return will be seen (a uretprobe per entry point, not a session whose
+ * nested entries skip their return).
  */
 static __always_inline bool enter(struct lw_pending *np, bool nested_returns)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), i = pend_index(tid);
+	__u32 tid = (__u32)np->tid, i = pend_index(tid);
 	struct lw_pending *p;
 	bool slot;
 
@@ -170,7 +171,6 @@ static __always_inline bool enter(struct lw_pending *np, bool nested_returns)
 			p->depth++;
 		return false;
 	}
-	np->tid = tid;
 	p = bpf_map_lookup_elem(&pend_slots, &i);
 	if (p && __sync_val_compare_and_swap(&p->tid, 0, (__u64)tid) == 0) {
 		p->size = np->size;
@@ -215,12 +215,15 @@ static __always_inline bool target_gen(__u32 *tgid, __u32 *gen, struct lw_target
 	return true;
 }
 
-/* Fill np's target members and *t with the heap owner's target; false
- * when the caller is not a target.
+/* Fill np's thread and target members and *t with the heap owner's
+ * target; false when the caller is not a target.
  */
 static __always_inline bool pending_target(struct lw_pending *np, struct lw_target *t)
 {
-	np->owner = bpf_get_current_pid_tgid() >> 32;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	np->tid = (__u32)pid_tgid;
+	np->owner = pid_tgid >> 32;
 	if (!lw_target_read(np->owner, t))
 		return false;
 	np->exec_gen = t->exec_gen;
@@ -354,11 +357,13 @@ __noinline int block_gone(struct lw_alloc_key *k, __u64 caller, __s64 at)
 }
 
 /* Record a new block; its stack is unwound here, at the return into the
- * caller, where the caller's frame is a plain return address.
+ * caller, where the caller's frame is a plain return address. pid_tgid:
+ * the caller's, read once.
  */
-static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw_pending *pd)
+static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw_pending *pd,
+				__u64 pid_tgid)
 {
-	__u64 size = pd ? pd->size : 0, pid_tgid = bpf_get_current_pid_tgid();
+	__u64 size = pd ? pd->size : 0;
 	struct lw_alloc_key k = {.addr = addr};
 	struct lw_alloc_val v = {.size = size, .tid = (__u32)pid_tgid};
 	struct lw_scratch *s;
@@ -394,7 +399,8 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw
 		/* BPF cannot finish this stack yet: user space does, and holds it */
 		partial =
 		    lw_emit_with_stack(s, LW_EV_MEM_ALLOC, sizeof(*ev), &r, LW_EMIT_IF_PARTIAL);
-		v.ts_ns = ev->hdr.ts_ns; /* one clock read for both */
+		/* a streamed record's time is the block's: one clock read */
+		v.ts_ns = partial ? ev->hdr.ts_ns : bpf_ktime_get_ns();
 		/* the ring was full: the block is still a block (its free must
 		 * find it, a leak of it is still a leak), only its stack is lost
 		 */
@@ -435,8 +441,8 @@ insert:
 /* The return of a call entered above: the block, if it made one. */
 static __always_inline int mem_return(struct pt_regs *ctx, __u64 ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
 	struct lw_pending *p, pd;
 	struct lw_alloc_key old = {.tgid = tgid};
 	bool slot;
@@ -455,7 +461,7 @@ static __always_inline int mem_return(struct pt_regs *ctx, __u64 ret)
 
 		if (ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)pd.out_ptr))
 			return 0;
-		return block_new(ctx, addr, &pd);
+		return block_new(ctx, addr, &pd, pid_tgid);
 	}
 	if (pd.fn == FN_REALLOC && pd.old_ptr) {
 		/* realloc(p, 0) frees p and may return NULL; a failed realloc
@@ -468,7 +474,7 @@ static __always_inline int mem_return(struct pt_regs *ctx, __u64 ret)
 			block_gone(&old, pd.caller, -1);
 		}
 	}
-	return block_new(ctx, ret, &pd);
+	return block_new(ctx, ret, &pd, pid_tgid);
 }
 
 SEC("uretprobe")

@@ -106,6 +106,8 @@ $(OUTPUT)/liblwinject.so: inject/lwinject.c | $(OUTPUT)
 FIXTURE_LIBS_pair_openssl := -lssl -lcrypto
 FIXTURE_LIBS_pair_gnutls := -lgnutls
 FIXTURE_CFLAGS_pair_glib := $(shell pkg-config --cflags gobject-2.0)
+# the stack memo is for walks that find every CFA from sp: no frame pointers
+FIXTURE_CFLAGS_mem_memo_paths := -fomit-frame-pointer
 FIXTURE_LIBS_pair_glib := $(shell pkg-config --libs gobject-2.0)
 $(OUTPUT)/fixtures/fault_router_fixed: tests/fixtures/fault_router.c
 $(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures

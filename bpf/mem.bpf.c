@@ -360,6 +360,9 @@ __noinline int block_gone(struct lw_alloc_key *k, __u64 caller, __s64 at)
  * caller, where the caller's frame is a plain return address. pid_tgid:
  * the caller's, read once.
  */
+_Static_assert(sizeof(struct lw_ev_mem_alloc) + sizeof(struct lw_regs) <= LW_SLICE_OFFSET,
+	       "block_new's registers fit between the record and the slice");
+
 static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw_pending *pd,
 				__u64 pid_tgid)
 {
@@ -369,7 +372,7 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw
 	struct lw_scratch *s;
 	struct lw_ev_mem_alloc *ev;
 	struct lw_mem_site *site;
-	struct lw_regs r;
+	struct lw_regs *r;
 	int partial = 0;
 
 	if (!pd || !addr || size < min_size || size > max_size || sampled_out(addr))
@@ -393,12 +396,17 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw
 		ev->size = size;
 		ev->exec_gen = k.exec_gen;
 		ev->owner = k.tgid != pid_tgid >> 32 ? k.tgid : 0;
-		lw_regs_from_ctx(&r, ctx);
-		r.exec_gen = pd->exec_gen;
-		r.gen_known = 1;
+		/* the registers wait in the scratch buffer, between the record
+		 * and the slice: on the stack they were one frame too many for
+		 * the unwind's call chain
+		 */
+		r = (struct lw_regs *)(s->buf + LW_SLICE_OFFSET - sizeof(*r));
+		lw_regs_from_ctx(r, ctx);
+		r->exec_gen = pd->exec_gen;
+		r->gen_known = 1;
 		/* BPF cannot finish this stack yet: user space does, and holds it */
 		partial =
-		    lw_emit_with_stack(s, LW_EV_MEM_ALLOC, sizeof(*ev), &r, LW_EMIT_IF_PARTIAL);
+		    lw_emit_with_stack(s, LW_EV_MEM_ALLOC, sizeof(*ev), r, LW_EMIT_IF_PARTIAL);
 		/* a streamed record's time is the block's: one clock read */
 		v.ts_ns = partial ? ev->hdr.ts_ns : bpf_ktime_get_ns();
 		/* the ring was full: the block is still a block (its free must

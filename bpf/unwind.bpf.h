@@ -188,6 +188,8 @@ struct lw_stack_win {
 	 */
 	__u64 len;
 	struct lw_win_hint hint[LW_WIN_HINTS]; /* by tid, direct-mapped */
+	/* this walk: where frame i's return address lay, from sp (a memo) */
+	__u16 offs[LW_STACK_MAX];
 	__u8 b[LW_WIN_BYTES];
 };
 
@@ -197,6 +199,119 @@ struct {
 	__type(key, __u32);
 	__type(value, struct lw_stack_win);
 } stack_win __weak SEC(".maps");
+
+/* Stacks walked before, per CPU, by where the walk starts (pc and depth
+ * below the thread's outermost frame) and where each frame's return
+ * address lay. A walk whose rules all find the CFA from sp is fixed by its
+ * pcs: the same pc at the same depth, with the same return address at
+ * each of those places in this stack, unwinds to the same frames. Checking
+ * that is a load and a compare per frame where the walk takes a rule and a
+ * computation; most allocations and opens come from a few places.
+ */
+#define LW_MEMO_SLOTS 64
+
+struct lw_stack_memo {
+	__u64 check; /* of the members below and the rules epoch; 0 while written */
+	__u64 pc, depth;
+	__u32 tgid, exec_gen;
+	__u32 nr, __pad;
+	__u16 offs[LW_STACK_MAX];
+	__u64 ips[LW_STACK_MAX];
+};
+
+struct lw_memo_table {
+	__u32 busy; /* a writer on this CPU: a program preempting it does not write */
+	__u32 __pad;
+	struct lw_stack_memo m[LW_MEMO_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lw_memo_table);
+} stack_memo __weak SEC(".maps");
+
+static __always_inline __u64 lw_smemo_check(__u64 pc, __u64 depth, __u32 tgid, __u32 gen, __u32 nr,
+					    __u64 epoch)
+{
+	return (((pc ^ depth << 40) * LW_RC_MUL ^ ((__u64)tgid << 32 | gen)) * LW_RC_MUL ^
+		(epoch << 8 | nr)) |
+	       1;
+}
+
+static __always_inline __u32 lw_smemo_index(__u64 pc, __u64 depth, __u32 tgid)
+{
+	return (__u32)(((pc ^ depth << 24 ^ tgid) * LW_RC_MUL) >> 58) & (LW_MEMO_SLOTS - 1);
+}
+
+/* st from the memo when the stack from sp (in the window, len bytes of it)
+ * is one walked before: 1, else 0. who: tgid << 32 | exec_gen.
+ */
+__weak __noinline int lw_memo_get(struct lw_stack *st, __u64 who, __u64 pc, __u64 depth,
+				  __u64 epoch)
+{
+	__u32 zero = 0, tgid = who >> 32, gen = (__u32)who;
+	struct lw_memo_table *mt = bpf_map_lookup_elem(&stack_memo, &zero);
+	struct lw_stack_win *win = bpf_map_lookup_elem(&stack_win, &zero);
+	struct lw_stack_memo *m;
+	__u32 nr;
+
+	if (!st || !mt || !win)
+		return 0;
+	m = &mt->m[lw_smemo_index(pc, depth, tgid)];
+	nr = m->nr;
+	if (m->pc != pc || m->depth != depth || m->tgid != tgid || m->exec_gen != gen || !nr ||
+	    nr > LW_STACK_MAX || m->check != lw_smemo_check(pc, depth, tgid, gen, nr, epoch))
+		return 0;
+	for (__u32 i = 1; i < LW_STACK_MAX; i++) {
+		__u32 off;
+
+		if (i >= nr)
+			break;
+		off = m->offs[i];
+		if (off + 8 > win->len || off > LW_WIN_BYTES - 8 ||
+		    *(__u64 *)(win->b + off) != m->ips[i])
+			return 0;
+	}
+	__builtin_memcpy(st->ips, m->ips, sizeof(st->ips));
+	st->nr = nr;
+	return 1;
+}
+
+/* Remember st, a finished walk from pc at depth (its frames' return
+ * addresses at win->offs) under the rules of epoch.
+ */
+__weak __noinline int lw_memo_put(const struct lw_stack *st, __u64 who, __u64 pc, __u64 depth,
+				  __u64 epoch)
+{
+	__u32 zero = 0, tgid = who >> 32, gen = (__u32)who;
+	struct lw_memo_table *mt = bpf_map_lookup_elem(&stack_memo, &zero);
+	struct lw_stack_win *win = bpf_map_lookup_elem(&stack_win, &zero);
+	struct lw_stack_memo *m;
+	__u32 nr;
+
+	if (!st || !mt || !win || mt->busy)
+		return 0;
+	nr = st->nr;
+	if (!nr || nr > LW_STACK_MAX)
+		return 0;
+	mt->busy = 1;
+	m = &mt->m[lw_smemo_index(pc, depth, tgid)];
+	m->check = 0;
+	asm volatile("" ::: "memory");
+	m->pc = pc;
+	m->depth = depth;
+	m->tgid = tgid;
+	m->exec_gen = gen;
+	m->nr = nr;
+	__builtin_memcpy(m->offs, win->offs, sizeof(m->offs));
+	__builtin_memcpy(m->ips, st->ips, sizeof(m->ips));
+	asm volatile("" ::: "memory");
+	m->check = lw_smemo_check(pc, depth, tgid, gen, nr, epoch);
+	mt->busy = 0;
+	return 0;
+}
 
 /* How much of the stack above sp a walk of this thread needs, at most max:
  * a little past its last full walk's end (the next may be a frame longer).
@@ -251,6 +366,7 @@ struct lw_unwind_walk {
 	__u32 partial; /* it ended at a pc without a rule yet */
 	__u32 ended;   /* ... at the outermost frame (its rule says so) */
 	__u32 ask;     /* ... that this walk is the first to need */
+	__u32 memo_ok; /* every CFA from sp, every return address in the window */
 };
 
 /* The real return address behind the uretprobe trampoline: the kernel keeps
@@ -355,13 +471,20 @@ have_rule:
 		goto stop;
 	}
 	cfa = (rule.kind == LW_CFI_SP ? w->sp : w->bp) + (__s64)rule.cfa_off;
+	if (rule.kind != LW_CFI_SP || cfa - 8 < w->win_lo || !w->win ||
+	    cfa - 8 - w->win_lo + 8 > w->win->len)
+		w->memo_ok = 0;
+	else
+		w->win->offs[(i + 1) & (LW_STACK_MAX - 1)] = cfa - 8 - w->win_lo;
 	if (lw_read_user_u64(w, &ra, cfa - 8) ||
 	    (rule.bp_saved && lw_read_user_u64(w, &w->bp, cfa + (__s64)rule.bp_off))) {
 		st->flags |= LW_STK_BAD_READ;
 		goto stop;
 	}
-	if (w->tramp && ra == w->tramp)
+	if (w->tramp && ra == w->tramp) {
 		ra = lw_unwind_tramp(w);
+		w->memo_ok = 0;
+	}
 	if (!ra || cfa <= w->sp)
 		goto stop;
 	w->sp = cfa;
@@ -434,12 +557,21 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	st->slice_len = 0;
 	st->tramp = 0;
 	st->nr_ret_pending = 0;
+	/* a walk of the whole stack from a return address: maybe one seen */
+	w.memo_ok = w.win && !w.at_entry && !w.max;
+	if (w.memo_ok && hint->tid == tid && hint->tgid == tgid &&
+	    hint->exec_gen == w.key.exec_gen && hint->end > w.sp &&
+	    lw_memo_get(st, (__u64)tgid << 32 | w.key.exec_gen, w.pc, hint->end - w.sp, w.epoch))
+		return 0;
 	bpf_loop(LW_STACK_MAX, lw_unwind_step, &w, 0);
 	if (hint && w.ended) {
 		hint->tid = tid;
 		hint->tgid = tgid;
 		hint->exec_gen = w.key.exec_gen;
 		hint->end = w.sp;
+		if (w.memo_ok && !w.partial)
+			lw_memo_put(st, (__u64)tgid << 32 | w.key.exec_gen, regs->ip,
+				    w.sp - w.win_lo, w.epoch);
 	}
 	if (!w.stopped) {
 		st->flags |= LW_STK_TRUNCATED;

@@ -245,19 +245,28 @@ static __always_inline __u32 lw_smemo_index(__u64 pc, __u64 depth, __u32 tgid)
 	return (__u32)(((pc ^ depth << 24 ^ tgid) * LW_RC_MUL) >> 58) & (LW_MEMO_SLOTS - 1);
 }
 
+/* This CPU's memo table and stack window; false when a map is missing. */
+static __always_inline bool lw_memo_maps(struct lw_memo_table **mt, struct lw_stack_win **win)
+{
+	__u32 zero = 0;
+
+	*mt = bpf_map_lookup_elem(&stack_memo, &zero);
+	*win = bpf_map_lookup_elem(&stack_win, &zero);
+	return *mt && *win;
+}
+
 /* st from the memo when the stack from sp (in the window, len bytes of it)
  * is one walked before: 1, else 0. who: tgid << 32 | exec_gen.
  */
 __weak __noinline int lw_memo_get(struct lw_stack *st, __u64 who, __u64 pc, __u64 depth,
 				  __u64 epoch)
 {
-	__u32 zero = 0, tgid = who >> 32, gen = (__u32)who;
-	struct lw_memo_table *mt = bpf_map_lookup_elem(&stack_memo, &zero);
-	struct lw_stack_win *win = bpf_map_lookup_elem(&stack_win, &zero);
+	__u32 tgid = who >> 32, gen = (__u32)who, nr;
+	struct lw_memo_table *mt;
+	struct lw_stack_win *win;
 	struct lw_stack_memo *m;
-	__u32 nr;
 
-	if (!st || !mt || !win)
+	if (!st || !lw_memo_maps(&mt, &win))
 		return 0;
 	m = &mt->m[lw_smemo_index(pc, depth, tgid)];
 	nr = m->nr;
@@ -280,18 +289,18 @@ __weak __noinline int lw_memo_get(struct lw_stack *st, __u64 who, __u64 pc, __u6
 }
 
 /* Remember st, a finished walk from pc at depth (its frames' return
- * addresses at win->offs) under the rules of epoch.
+ * addresses at win->offs) under the rules of epoch; the top bit of depth
+ * says the walk is not for the memo.
  */
 __weak __noinline int lw_memo_put(const struct lw_stack *st, __u64 who, __u64 pc, __u64 depth,
 				  __u64 epoch)
 {
-	__u32 zero = 0, tgid = who >> 32, gen = (__u32)who;
-	struct lw_memo_table *mt = bpf_map_lookup_elem(&stack_memo, &zero);
-	struct lw_stack_win *win = bpf_map_lookup_elem(&stack_win, &zero);
+	__u32 tgid = who >> 32, gen = (__u32)who, nr;
+	struct lw_memo_table *mt;
+	struct lw_stack_win *win;
 	struct lw_stack_memo *m;
-	__u32 nr;
 
-	if (!st || !mt || !win || mt->busy)
+	if (!st || depth >> 63 || !lw_memo_maps(&mt, &win) || mt->busy)
 		return 0;
 	nr = st->nr;
 	if (!nr || nr > LW_STACK_MAX)
@@ -366,7 +375,11 @@ struct lw_unwind_walk {
 	__u32 partial; /* it ended at a pc without a rule yet */
 	__u32 ended;   /* ... at the outermost frame (its rule says so) */
 	__u32 ask;     /* ... that this walk is the first to need */
-	__u32 memo_ok; /* every CFA from sp, every return address in the window */
+	/* not for the memo: a CFA not from sp, a return address outside the
+	 * window (0 or 1, only ever passed on: a value the walk branched on
+	 * would split the verifier's states of every step)
+	 */
+	__u32 memo_bad;
 };
 
 /* The real return address behind the uretprobe trampoline: the kernel keeps
@@ -473,7 +486,7 @@ have_rule:
 	cfa = (rule.kind == LW_CFI_SP ? w->sp : w->bp) + (__s64)rule.cfa_off;
 	if (rule.kind != LW_CFI_SP || cfa - 8 < w->win_lo || !w->win ||
 	    cfa - 8 - w->win_lo + 8 > w->win->len)
-		w->memo_ok = 0;
+		w->memo_bad = 1;
 	else
 		w->win->offs[(i + 1) & (LW_STACK_MAX - 1)] = cfa - 8 - w->win_lo;
 	if (lw_read_user_u64(w, &ra, cfa - 8) ||
@@ -483,7 +496,7 @@ have_rule:
 	}
 	if (w->tramp && ra == w->tramp) {
 		ra = lw_unwind_tramp(w);
-		w->memo_ok = 0;
+		w->memo_bad = 1;
 	}
 	if (!ra || cfa <= w->sp)
 		goto stop;
@@ -558,8 +571,8 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	st->tramp = 0;
 	st->nr_ret_pending = 0;
 	/* a walk of the whole stack from a return address: maybe one seen */
-	w.memo_ok = w.win && !w.at_entry && !w.max;
-	if (w.memo_ok && hint->tid == tid && hint->tgid == tgid &&
+	w.memo_bad = !w.win || w.at_entry || w.max;
+	if (!w.memo_bad && hint->tid == tid && hint->tgid == tgid &&
 	    hint->exec_gen == w.key.exec_gen && hint->end > w.sp &&
 	    lw_memo_get(st, (__u64)tgid << 32 | w.key.exec_gen, w.pc, hint->end - w.sp, w.epoch))
 		return 0;
@@ -569,9 +582,9 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 		hint->tgid = tgid;
 		hint->exec_gen = w.key.exec_gen;
 		hint->end = w.sp;
-		if (w.memo_ok && !w.partial)
-			lw_memo_put(st, (__u64)tgid << 32 | w.key.exec_gen, regs->ip,
-				    w.sp - w.win_lo, w.epoch);
+		/* an ended walk is not partial */
+		lw_memo_put(st, (__u64)tgid << 32 | w.key.exec_gen, regs->ip,
+			    (w.sp - w.win_lo) | (__u64)w.memo_bad << 63, w.epoch);
 	}
 	if (!w.stopped) {
 		st->flags |= LW_STK_TRUNCATED;

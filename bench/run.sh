@@ -590,3 +590,6 @@ sec_sweep() {
 for s in $SECTIONS; do
 	"sec_${s//-/_}"
 done
+# a section ends with the status of whatever it stopped last (a killed
+# target): the figures are the result, not that
+exit 0

@@ -18,7 +18,7 @@ const volatile bool with_stacks = true; /* --no-stacks: one group per process, c
 #define LW_FREED_MAX 16384
 
 /* per stack id: the stack, one lookup per allocation; allocated as stacks
- * appear (21 MiB preallocated, for the few hundred a server has)
+ * appear (preallocated it took 21 MiB, for the few hundred a server has)
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -328,13 +328,19 @@ __weak __noinline int lw_memo_put(const struct lw_stack *st, __u64 who, __u64 pc
  * read across that end fails whole, after a fault that costs more than the
  * copy. No frame lies above start_stack.
  */
+/* h is this thread's, and its walk ended above sp */
+static __always_inline bool lw_hint_is(const struct lw_win_hint *h, __u32 tid, __u32 tgid,
+				       __u32 exec_gen, __u64 sp)
+{
+	return h && h->tid == tid && h->tgid == tgid && h->exec_gen == exec_gen && h->end > sp;
+}
+
 static __always_inline __u64 lw_stack_want(const struct lw_win_hint *h, __u32 tid, __u32 tgid,
 					   __u32 exec_gen, __u64 sp, __u64 top, __u64 max)
 {
 	__u64 len = max;
 
-	if (h && h->tid == tid && h->tgid == tgid && h->exec_gen == exec_gen && h->end > sp &&
-	    h->end - sp < max - 64)
+	if (lw_hint_is(h, tid, tgid, exec_gen, sp) && h->end - sp < max - 64)
 		len = h->end - sp + 64;
 	if (top > sp && top - sp < len)
 		len = top - sp;
@@ -572,8 +578,7 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	st->nr_ret_pending = 0;
 	/* a walk of the whole stack from a return address: maybe one seen */
 	w.memo_bad = !w.win || w.at_entry || w.max;
-	if (!w.memo_bad && hint->tid == tid && hint->tgid == tgid &&
-	    hint->exec_gen == w.key.exec_gen && hint->end > w.sp &&
+	if (!w.memo_bad && lw_hint_is(hint, tid, tgid, w.key.exec_gen, w.sp) &&
 	    lw_memo_get(st, (__u64)tgid << 32 | w.key.exec_gen, w.pc, hint->end - w.sp, w.epoch))
 		return 0;
 	bpf_loop(LW_STACK_MAX, lw_unwind_step, &w, 0);

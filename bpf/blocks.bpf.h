@@ -9,12 +9,12 @@
 
 #include "common.bpf.h"
 
-/* buckets - 1, a power of two less one; the loader sizes both */
-const volatile __u32 blk_mask = (1 << 18) - 1;
+/* buckets - 1: the loader sizes the table and sets both */
+const volatile __u32 blk_mask = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1 << 18);
+	__uint(max_entries, 1); /* sized by the loader */
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct lw_blk_bucket);

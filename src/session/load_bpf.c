@@ -124,6 +124,7 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 {
 	struct lw_loader *l = calloc(1, sizeof(*l));
 	struct bpf_program *p;
+	bool want_session;
 	struct lw_bpf *b;
 	int e;
 
@@ -149,8 +150,9 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 	    b->rodata->sample_every == 1 && !opts->mem_min_size && !opts->mem_max_size;
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(b->maps.events, opts->ringbuf_bytes);
-	if (opts->mem_max_blocks) {
-		uint32_t n = blk_table__buckets(opts->mem_max_blocks);
+	if (opts->mem) {
+		uint32_t n = blk_table__buckets(opts->mem_max_blocks ? opts->mem_max_blocks
+								     : LW_MEM_DEFAULT_BLOCKS);
 
 		bpf_map__set_max_entries(b->maps.blocks, n);
 		b->rodata->blk_mask = n - 1;
@@ -164,12 +166,13 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 	 * free's among them), so with a server's workers they cost more than
 	 * the return probes they save on nested calls
 	 */
-	l->mem_session = opts->mem && getenv("LEAKWATCH_UPROBE_SESSION") &&
-			 *getenv("LEAKWATCH_UPROBE_SESSION") && uprobe_links__have_session();
+	want_session =
+	    opts->mem && getenv("LEAKWATCH_UPROBE_SESSION") && *getenv("LEAKWATCH_UPROBE_SESSION");
+	l->mem_session = want_session && uprobe_links__have_session();
 	if (opts->verbose && opts->mem)
 		fprintf(stderr, "leakwatch: mem: %s\n",
 			l->mem_session ? "uprobe sessions (a nested call has no return probe)"
-			: getenv("LEAKWATCH_UPROBE_SESSION")
+			: want_session
 			    ? "uprobes and uretprobes (this kernel has no uprobe sessions)"
 			    : "uprobes and uretprobes");
 	select_programs(b, opts, l->mem_session);

@@ -62,7 +62,7 @@ LW_TEST(blk_table_walk_reads_whole_blocks_only)
 
 LW_TEST(blk_table_sizing_leaves_a_third_spare)
 {
-	ASSERT_EQ(blk_table__buckets(1 << 20), 1 << 18, "default 1 Mi blocks");
+	ASSERT_EQ(blk_table__buckets(LW_MEM_DEFAULT_BLOCKS), 1 << 18, "default 1 Mi blocks");
 	ASSERT_EQ(blk_table__buckets(100000), 1 << 15, "100 k");
 	ASSERT_EQ(blk_table__buckets(1024), 256, "smallest");
 	for (uint32_t n = 1024; n <= 1 << 24; n = n * 3 / 2) {
@@ -95,7 +95,7 @@ static unsigned place(uint8_t *fill, uint32_t mask, uint32_t tgid, uint32_t gen,
 
 LW_TEST(blk_table_holds_a_million_heap_blocks)
 {
-	uint32_t nb = blk_table__buckets(1 << 20);
+	uint32_t nb = blk_table__buckets(LW_MEM_DEFAULT_BLOCKS);
 	uint8_t *fill = calloc(nb, 1);
 	unsigned lost = 0;
 

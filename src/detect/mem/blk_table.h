@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <leakwatch/events.h>
 
+/* The blocks the table is sized for without --max-blocks */
+#define LW_MEM_DEFAULT_BLOCKS (1u << 20)
+
 /* Buckets for n blocks: a power of two, at most two thirds full. */
 uint32_t blk_table__buckets(uint32_t n);
 

@@ -1323,6 +1323,17 @@ rc=$?
 expect_eq "$rc" 2 "exit code" &&
 	expect_eq "$out" "leakwatch: error: attach: missing -p PID (see leakwatch --help)" "message" && ok
 
+start max_blocks_rejects_garbage
+# a table size that is not a number, or one outside what the kernel and
+# locked memory allow, is refused before anything is loaded
+out1=$($LW run --max-blocks abc -- /bin/true 2>&1)
+rc1=$?
+out2=$($LW run --max-blocks 1023 -- /bin/true 2>&1)
+rc2=$?
+expect_eq "$rc1/$rc2" 2/2 "exit codes" &&
+	expect_eq "$out1" "leakwatch: error: invalid --max-blocks 'abc' (1024-16777216) (see leakwatch --help)" "message" &&
+	expect_eq "$(echo "$out2" | wc -l)" 1 "one line" && ok
+
 start attach_refuses_kernel_thread
 out=$($LW attach -p 2 2>&1)
 rc=$?

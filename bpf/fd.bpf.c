@@ -235,10 +235,38 @@ struct lw_user_msghdr {
 	__u32 flags;
 };
 
+struct lw_cmsg_hdr {
+	__u64 len;
+	__s32 level;
+	__s32 type;
+};
+
 struct lw_rights {
 	int fds[LW_RIGHTS_MAX];
 	__u32 n;
+	/* what collect_rights() reads from user memory */
+	struct lw_user_msghdr m;
+	struct lw_cmsg_hdr h;
+	int cmsg_fds[LW_RIGHTS_FDS];
 };
+
+/* Off the BPF stack, which a received fd's path (this, emit_open, the
+ * unwinder) would overflow on kernels without a private stack for
+ * tracepoint programs; only sys_exit uses it, with preemption off.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lw_rights);
+} rights SEC(".maps");
+
+static __always_inline struct lw_rights *lw_rights_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&rights, &zero);
+}
 
 /* The fds in every SCM_RIGHTS control message of one user msghdr (on a
  * receive, msg_controllen is what the kernel wrote back), at most
@@ -246,32 +274,28 @@ struct lw_rights {
  */
 static __always_inline void collect_rights(__u64 umsg, struct lw_rights *r)
 {
-	struct lw_user_msghdr m;
+	struct lw_user_msghdr *m = &r->m;
+	struct lw_cmsg_hdr *h = &r->h;
+	int *fds = r->cmsg_fds;
 	__u64 off = 0;
 
 	r->n = 0;
-	if (bpf_probe_read_user(&m, sizeof(m), (void *)umsg) || !m.control)
+	if (bpf_probe_read_user(m, sizeof(*m), (void *)umsg) || !m->control)
 		return;
 	for (int c = 0; c < LW_RIGHTS_CMSGS; c++) {
-		struct {
-			__u64 len;
-			__s32 level;
-			__s32 type;
-		} h;
-		int fds[LW_RIGHTS_FDS];
 		__u64 k;
 
-		if (off + sizeof(h) > m.controllen ||
-		    bpf_probe_read_user(&h, sizeof(h), (void *)(m.control + off)))
+		if (off + sizeof(*h) > m->controllen ||
+		    bpf_probe_read_user(h, sizeof(*h), (void *)(m->control + off)))
 			break;
-		if (h.len < sizeof(h) || off + h.len > m.controllen)
+		if (h->len < sizeof(*h) || off + h->len > m->controllen)
 			break;
-		if (h.level == SOL_SOCKET_ && h.type == SCM_RIGHTS_) {
-			k = (h.len - sizeof(h)) / sizeof(int);
+		if (h->level == SOL_SOCKET_ && h->type == SCM_RIGHTS_) {
+			k = (h->len - sizeof(*h)) / sizeof(int);
 			if (k > LW_RIGHTS_FDS)
 				k = LW_RIGHTS_FDS;
-			if (bpf_probe_read_user(fds, sizeof(fds),
-						(void *)(m.control + off + sizeof(h))))
+			if (bpf_probe_read_user(fds, sizeof(r->cmsg_fds),
+						(void *)(m->control + off + sizeof(*h))))
 				k = 0; /* short buffer: retrying smaller is not worth it */
 			for (int i = 0; i < LW_RIGHTS_FDS; i++) {
 				if (i >= k || r->n >= LW_RIGHTS_MAX)
@@ -280,20 +304,22 @@ static __always_inline void collect_rights(__u64 umsg, struct lw_rights *r)
 				r->n++;
 			}
 		}
-		off += (h.len + 7) & ~7ULL;
+		off += (h->len + 7) & ~7ULL;
 	}
 }
 
 /* fds received with SCM_RIGHTS in one msghdr: each is a new fd */
 __noinline int scan_rights(const struct lw_sys_args *sa, __u64 umsg, __u32 nr, __u32 fd_flags)
 {
-	struct lw_rights r;
+	struct lw_rights *r = lw_rights_get();
 
-	collect_rights(umsg, &r);
+	if (!r)
+		return 0;
+	collect_rights(umsg, r);
 	for (int i = 0; i < LW_RIGHTS_MAX; i++) {
-		if (i >= r.n)
+		if (i >= r->n)
 			break;
-		emit_open(sa, r.fds[i], -1, OP(nr, fd_flags | LW_FD_RECEIVED), 0);
+		emit_open(sa, r->fds[i], -1, OP(nr, fd_flags | LW_FD_RECEIVED), 0);
 	}
 	return 0;
 }
@@ -304,22 +330,22 @@ __noinline int scan_rights(const struct lw_sys_args *sa, __u64 umsg, __u32 nr, _
 __noinline int scan_send(const struct lw_sys_args *sa, __u64 umsg, __u32 sock_fd, __s32 ret)
 {
 	struct lw_scratch *s = lw_scratch_get();
+	struct lw_rights *r = lw_rights_get();
 	struct lw_ev_fd_send *ev;
-	struct lw_rights r;
 	__u32 n;
 
-	if (!s || !sa)
+	if (!s || !sa || !r)
 		return 0;
-	collect_rights(umsg, &r);
-	n = r.n;
+	collect_rights(umsg, r);
+	n = r->n;
 	ev = (struct lw_ev_fd_send *)s->buf;
 	for (int i = 0; i < LW_RIGHTS_MAX; i++) {
 		struct file *f;
 
 		if (i >= n)
 			break;
-		ev->fds[i] = r.fds[i];
-		f = fd_file(r.fds[i]);
+		ev->fds[i] = r->fds[i];
+		f = fd_file(r->fds[i]);
 		ev->inos[i] = f ? BPF_CORE_READ(f, f_inode, i_ino) : 0;
 	}
 	if (!n)

@@ -106,10 +106,11 @@ $(OUTPUT)/liblwinject.so: inject/lwinject.c | $(OUTPUT)
 FIXTURE_LIBS_pair_openssl := -lssl -lcrypto
 FIXTURE_LIBS_pair_gnutls := -lgnutls
 FIXTURE_CFLAGS_pair_glib := $(shell pkg-config --cflags gobject-2.0)
-# the stack memo is for walks that find every CFA from sp: no frame pointers
+# the stack memo's paths both ways: every CFA from sp, and (_fp) from bp
 FIXTURE_CFLAGS_mem_memo_paths := -fomit-frame-pointer
 FIXTURE_LIBS_pair_glib := $(shell pkg-config --libs gobject-2.0)
 $(OUTPUT)/fixtures/fault_router_fixed: tests/fixtures/fault_router.c
+$(OUTPUT)/fixtures/mem_memo_paths_fp: tests/fixtures/mem_memo_paths.c
 $(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
 	$(call msg,FIXTURE,$@)
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $(FIXTURE_CFLAGS_$*) $< -o $@ $(FIXTURE_LIBS_$*)

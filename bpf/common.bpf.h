@@ -31,13 +31,13 @@ struct {
 
 struct lw_stats lw_stats __weak = {};
 
-/* lw_stats.events, per CPU: it counts every streamed record, and one
- * shared counter moved its cache line between the CPUs of a server's
- * workers at each (the loader adds the copies into lw_stats.events)
+/* The lw_stats counters bumped at every event, per CPU: one shared counter
+ * moved its cache line between the CPUs of a server's workers at each (the
+ * loader adds the copies into lw_stats). Indexed by enum lw_pcpu_stat.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, LW_PCPU_STATS);
 	__type(key, __u32);
 	__type(value, __u64);
 } event_count __weak SEC(".maps");
@@ -206,14 +206,18 @@ static __always_inline __u64 lw_rb_flags(__u64 size)
 									  : BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline void lw_count_event(void)
+static __always_inline void lw_count_pcpu(__u32 stat)
 {
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&event_count, &zero);
+	__u64 *n = bpf_map_lookup_elem(&event_count, &stat);
 
 	/* atomic: a preempting program on this CPU may count too */
 	if (n)
 		__sync_fetch_and_add(n, 1);
+}
+
+static __always_inline void lw_count_event(void)
+{
+	lw_count_pcpu(LW_PCPU_EVENTS);
 }
 
 static __always_inline void lw_count_drop(void)

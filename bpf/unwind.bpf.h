@@ -202,11 +202,12 @@ struct {
 
 /* Stacks walked before, per CPU, by where the walk starts (pc and depth
  * below the thread's outermost frame) and where each frame's return
- * address lay. A walk whose rules all find the CFA from sp is fixed by its
- * pcs: the same pc at the same depth, with the same return address at
- * each of those places in this stack, unwinds to the same frames. Checking
- * that is a load and a compare per frame where the walk takes a rule and a
- * computation; most allocations and opens come from a few places.
+ * address lay. The same pc at the same depth, with the same return address
+ * at each of those places in this stack, unwinds to the same frames: a
+ * frame of another size this time (alloca, a frame pointer's frame)
+ * moves every return address above it, and the check reads other words
+ * there. Checking is a load and a compare per frame where the walk takes a
+ * rule and a computation; most allocations and opens come from a few places.
  */
 #define LW_MEMO_SLOTS 64
 
@@ -285,6 +286,7 @@ __weak __noinline int lw_memo_get(struct lw_stack *st, __u64 who, __u64 pc, __u6
 	}
 	__builtin_memcpy(st->ips, m->ips, sizeof(st->ips));
 	st->nr = nr;
+	lw_count_pcpu(LW_PCPU_STACK_MEMO);
 	return 1;
 }
 
@@ -381,8 +383,8 @@ struct lw_unwind_walk {
 	__u32 partial; /* it ended at a pc without a rule yet */
 	__u32 ended;   /* ... at the outermost frame (its rule says so) */
 	__u32 ask;     /* ... that this walk is the first to need */
-	/* not for the memo: a CFA not from sp, a return address outside the
-	 * window (0 or 1, only ever passed on: a value the walk branched on
+	/* not for the memo: a return address outside the window or behind
+	 * the uretprobe trampoline (0 or 1, only ever passed on: a value the walk branched on
 	 * would split the verifier's states of every step)
 	 */
 	__u32 memo_bad;
@@ -490,8 +492,10 @@ have_rule:
 		goto stop;
 	}
 	cfa = (rule.kind == LW_CFI_SP ? w->sp : w->bp) + (__s64)rule.cfa_off;
-	if (rule.kind != LW_CFI_SP || cfa - 8 < w->win_lo || !w->win ||
-	    cfa - 8 - w->win_lo + 8 > w->win->len)
+	/* a CFA from bp is as good: the memo checks the return address where
+	 * this walk found it, wherever the frame pointer put it
+	 */
+	if (cfa - 8 < w->win_lo || !w->win || cfa - 8 - w->win_lo + 8 > w->win->len)
 		w->memo_bad = 1;
 	else
 		w->win->offs[(i + 1) & (LW_STACK_MAX - 1)] = cfa - 8 - w->win_lo;

@@ -20,10 +20,20 @@
 	X(cfi_full, "cfi_full", "unwind map full %llux", 1)                                        \
 	X(stack_partial, "stack_partial", "%llu stacks finished in user space", 0)                 \
 	X(slice_bytes, "slice_bytes", "%llu bytes of user stack streamed for them", 0)             \
+	X(stack_memo, "stack_memo", "%llu stacks from the stack memo", 0)                          \
 	X(alloc_full, "alloc_full", "block table full %llux (blocks untracked: --max-blocks)", 1)  \
 	X(stackmap_full, "stackmap_full", "stacks map full %llux (allocation stacks lost)", 1)     \
 	X(mem_pending_full, "mem_pending_full", "pending map full %llux (allocator calls missed)", \
 	  1)
+
+/* The counters BPF bumps per CPU (its event_count map), by index: the
+ * loader adds each CPU's copy into the struct lw_stats member.
+ */
+enum lw_pcpu_stat {
+	LW_PCPU_EVENTS,	    /* events */
+	LW_PCPU_STACK_MEMO, /* stack_memo */
+	LW_PCPU_STATS,
+};
 
 /* Counters in .bss, read at report time: every failed reserve or full map
  * bumps one.

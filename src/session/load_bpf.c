@@ -335,13 +335,14 @@ void lw_loader__stats(struct lw_loader *l, struct lw_stats *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	__u64 *per_cpu = ncpu > 0 ? calloc(ncpu, sizeof(*per_cpu)) : NULL;
-	__u32 zero = 0;
+	__u64 *sum[LW_PCPU_STATS] = {&out->events, &out->stack_memo};
 
-	/* one object, one set of counters; events are counted per CPU */
+	/* one object, one set of counters; some are counted per CPU */
 	*out = l->skel->bss->lw_stats;
-	if (per_cpu && !bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.event_count), &zero, per_cpu))
-		for (int i = 0; i < ncpu; i++)
-			out->events += per_cpu[i];
+	for (__u32 k = 0; per_cpu && k < LW_PCPU_STATS; k++)
+		if (!bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.event_count), &k, per_cpu))
+			for (int i = 0; i < ncpu; i++)
+				*sum[k] += per_cpu[i];
 	free(per_cpu);
 }
 

@@ -608,35 +608,46 @@ expect_eq "$(grep -c "mem: uprobes and uretprobes$" "$TMP/mem.err")" 1 "the defa
 	expect_eq "$(grep -c "mem: $want_path" "$TMP/mem_ses.err")" 1 "the sessions asked for" &&
 	expect_eq "$($Q "$TMP/mem_ses.json" mem_leak)" "$(echo "$mem_leak_want" | sort)" "findings" && ok
 
-start mem_stack_memo_tells_paths_apart
-# one allocation site reached by two paths of one shape, without frame
-# pointers: BPF's stack memo offers each the other's stack and must check
-# it away, and finds its own on a's second walk (see the fixture). Every
-# block lands on its own path: 100 of 12 bytes via via_a, 50 of 40 via
-# via_b (the last one a local still points to)
-$LW run -q --only mem -f json -o "$TMP/memo.json" -- "$FX/mem_memo_paths" >/dev/null 2>&1
-rc=$?
-got=$(python3 - "$TMP/memo.json" <<'PY'
+# one allocation site reached by two paths of one shape: BPF's stack memo
+# offers each the other's stack and must check it away, and finds its own
+# on a's second walk (see the fixture). Every block lands on its own path:
+# 100 of 12 bytes via via_a, 50 of 40 via via_b (the last one a local still
+# points to). Without frame pointers every CFA is from sp; with them (_fp)
+# from bp.
+memo_paths() {
+	$LW run -q --only mem -f json -o "$TMP/memo.json" -- "$FX/$1" >/dev/null 2>&1
+	rc=$?
+	got=$(python3 - "$TMP/memo.json" "$1" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 paths = {}
 for f in d["findings"]:
     if not f["kind"].startswith("mem-"):
         continue
-    fr = tuple(x["symbol"] for x in f["stack"] if x["module"] and "mem_memo_paths" in x["module"])
+    fr = tuple(x["symbol"] for x in f["stack"] if x["module"] and x["module"].endswith("/" + sys.argv[2]))
     c, b = paths.get(fr, (0, 0))
     paths[fr] = (c + f["count"], b + f["bytes"])
 for fr, (c, b) in sorted(paths.items()):
     print(" ".join(fr[:3]), c, b)
 PY
 )
-# the rounds after the warm-up must be walked in BPF, or the memo is not
-# what this tested
-partial=$($Q "$TMP/memo.json" --stat stack_partial)
-expect_eq "$rc" 23 "exit code" &&
-	expect_eq "$got" "leak_here via_a main 100 1200
+	# the rounds after the warm-up must be walked in BPF, or the memo is
+	# not what this tested
+	partial=$($Q "$TMP/memo.json" --stat stack_partial)
+	# and a's second walk of each round after it found in the memo
+	memo=$($Q "$TMP/memo.json" --stat stack_memo)
+	expect_eq "$rc" 23 "exit code" &&
+		expect_eq "$got" "leak_here via_a main 100 1200
 leak_here via_b main 50 2000" "blocks per path" &&
-	expect_eq "$([ "${partial:-99}" -lt 30 ] && echo yes)" yes "stacks left to user space ($partial), fewer than the warm-up's 30 walks" && ok
+		expect_eq "$([ "${partial:-99}" -lt 30 ] && echo yes)" yes "stacks left to user space ($partial), fewer than the warm-up's 30 walks" &&
+		expect_eq "$([ "${memo:-0}" -ge 40 ] && echo yes)" yes "stacks from the memo ($memo), most of the 50 rounds after the warm-up"
+}
+
+start mem_stack_memo_tells_paths_apart
+memo_paths mem_memo_paths && ok
+
+start mem_stack_memo_tells_frame_pointer_paths_apart
+memo_paths mem_memo_paths_fp && ok
 
 start mem_stacks_name_the_call_line
 # the innermost frame is a return address: looked up at pc - 1 it is the

@@ -292,6 +292,7 @@ LW_TEST(json_golden)
 				   "    \"cfi_full\": 0,\n"
 				   "    \"stack_partial\": 3,\n"
 				   "    \"slice_bytes\": 1536,\n"
+				   "    \"stack_memo\": 5,\n"
 				   "    \"alloc_full\": 0,\n"
 				   "    \"stackmap_full\": 0,\n"
 				   "    \"mem_pending_full\": 0,\n"
@@ -330,7 +331,8 @@ LW_TEST(json_golden)
 	add_frame(f, 0xbeef, "/lib/x.so", NULL, 0, NULL, 0); /* module, offset unknown */
 	m.mode = "attach", m.command = NULL, m.pid = 42;
 	m.procs = procs, m.nr_procs = 1;
-	m.stats.stack_partial = 3, m.stats.slice_bytes = 1536, m.reconciled = 2;
+	m.stats.stack_partial = 3, m.stats.slice_bytes = 1536, m.stats.stack_memo = 5;
+	m.reconciled = 2;
 	d = render("json", &m, &fs);
 	ASSERT_EQ(d.rc, 0, "report__write");
 	ASSERT_STREQ(d.buf, want, "json report");

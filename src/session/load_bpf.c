@@ -15,15 +15,17 @@
 #include "base/hmap.h"
 #include "base/vec.h"
 #include "detect/mem/blk_table.h"
+#include "session/load_parts.h"
 #include "session/uprobe_links.h"
 #include "leakwatch.skel.h"
 
 #define LW_MAX_TRACEPOINTS 8
 
 struct lw_loader {
-	struct lw_bpf *skel; /* every concern's programs and maps, one object */
-	bool mem, pair;	     /* their programs were loaded */
-	bool mem_session;    /* mem_alloc and session programs, not mem_ret */
+	struct lw_bpf *skel;	/* every concern's programs and maps, one object */
+	struct lw_parts *parts; /* ... but its slowest programs, loaded beside it */
+	bool mem, pair;		/* their programs were loaded */
+	bool mem_session;	/* mem_alloc and session programs, not mem_ret */
 	struct bpf_link *tps[LW_MAX_TRACEPOINTS];
 	int nr_tps;
 	struct uprobe_links *ul;	    /* the uprobes, per watched process */
@@ -119,6 +121,16 @@ static void select_programs(struct lw_bpf *b, const struct lw_load_opts *o, bool
 	b->rodata->mem_maps = o->mem;
 }
 
+/* The program of that name, loaded, in the object or one of its parts. */
+static struct bpf_program *loaded_prog(struct lw_loader *l, const char *name)
+{
+	struct bpf_program *p = lw_parts__find(l->parts, name);
+
+	if (!p)
+		p = bpf_object__find_program_by_name(l->skel->obj, name);
+	return p && bpf_program__fd(p) >= 0 ? p : NULL;
+}
+
 int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, char *err,
 		    size_t errlen)
 {
@@ -184,6 +196,7 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 	l->mem = opts->mem;
 	l->pair = opts->pair;
 
+	l->parts = lw_parts__split(b);
 	e = lw_bpf__load(b);
 	if (e) {
 		snprintf(err, errlen,
@@ -191,9 +204,12 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 			 strerror(-e));
 		goto fail;
 	}
+	e = lw_parts__load(l->parts, b, err, errlen);
+	if (e)
+		goto fail;
 	/* free, realloc and reallocarray report a bad free through it */
 	if (opts->mem) {
-		int key = 0, fd = bpf_program__fd(b->progs.mem_bad_free);
+		int key = 0, fd = bpf_program__fd(loaded_prog(l, "mem_bad_free"));
 		size_t len =
 		    (size_t)bpf_map__max_entries(b->maps.blocks) * sizeof(struct lw_blk_bucket);
 		void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, bpf_map__fd(b->maps.blocks), 0);
@@ -225,25 +241,21 @@ int lw_loader__attach(struct lw_loader *l, char *err, size_t errlen)
 	/* proc first: a fork or exec record must precede what the new
 	 * process does; then the syscalls
 	 */
-	struct bpf_program *order[] = {
-	    l->skel->progs.proc_fork,
-	    l->skel->progs.proc_exec,
-	    l->skel->progs.proc_exit,
-	    l->skel->progs.lw_sys_exit,
-	};
+	static const char *const order[] = {"proc_fork", "proc_exec", "proc_exit", "lw_sys_exit"};
 	_Static_assert(sizeof(order) / sizeof(order[0]) <= LW_MAX_TRACEPOINTS, "tps");
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		struct bpf_program *p = loaded_prog(l, order[i]);
 		struct bpf_link *link;
 
-		if (!bpf_program__autoload(order[i]))
+		if (!p)
 			continue;
-		link = bpf_program__attach(order[i]);
+		link = bpf_program__attach(p);
 		if (!link) {
 			int e = -errno;
 
-			snprintf(err, errlen, "cannot attach BPF program %s: %s",
-				 bpf_program__name(order[i]), strerror(-e));
+			snprintf(err, errlen, "cannot attach BPF program %s: %s", order[i],
+				 strerror(-e));
 			return e;
 		}
 		l->tps[l->nr_tps++] = link;
@@ -286,6 +298,7 @@ void lw_loader__free(struct lw_loader *l)
 	uprobe_links__free(l->ul);
 	if (l->blocks)
 		munmap((void *)l->blocks, l->blocks_len);
+	lw_parts__free(l->parts);
 	lw_bpf__destroy(l->skel);
 	free(l);
 }
@@ -352,7 +365,7 @@ static int attach_prog(struct lw_loader *l, bool loaded, const char *prog, const
 	struct bpf_program *p;
 	int e;
 
-	p = loaded ? bpf_object__find_program_by_name(l->skel->obj, prog) : NULL;
+	p = loaded ? loaded_prog(l, prog) : NULL;
 	if (!p) {
 		snprintf(err, errlen, "internal: no BPF program %s", prog);
 		return -ENOENT;

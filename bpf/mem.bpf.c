@@ -451,8 +451,9 @@ static __always_inline int mem_return(struct pt_regs *ctx, __u64 ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
-	struct lw_pending *p, pd;
 	struct lw_alloc_key old = {.tgid = tgid};
+	struct lw_pending *p;
+	__u64 addr = ret;
 	bool slot;
 
 	p = pending_get(tid, &slot);
@@ -462,27 +463,26 @@ static __always_inline int mem_return(struct pt_regs *ctx, __u64 ret)
 		p->depth--; /* an inner call returned: the outer one records */
 		return 0;
 	}
-	pd = *p;
-	pending_done(tid, p, slot);
-	if (pd.fn == FN_POSIX_MEMALIGN) {
-		__u64 addr = 0;
-
-		if (ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)pd.out_ptr))
-			return 0;
-		return block_new(ctx, addr, &pd, pid_tgid);
-	}
-	if (pd.fn == FN_REALLOC && pd.old_ptr) {
+	/* the entry's record is read in place and let go after: a copy on
+	 * the stack was one frame too many for the unwind's call chain
+	 * without a private stack (tools/bpf-stack-budget.py)
+	 */
+	if (p->fn == FN_POSIX_MEMALIGN) {
+		addr = 0;
+		if (ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)p->out_ptr))
+			addr = 0;
+	} else if (p->fn == FN_REALLOC && p->old_ptr && (ret || p->size == 0)) {
 		/* realloc(p, 0) frees p and may return NULL; a failed realloc
 		 * (NULL for a non-zero size) leaves p alive
 		 */
-		if (ret || pd.size == 0) {
-			old.tgid = pd.owner;
-			old.exec_gen = pd.owner_gen;
-			old.addr = pd.old_ptr;
-			block_gone(&old, pd.caller, -1);
-		}
+		old.tgid = p->owner;
+		old.exec_gen = p->owner_gen;
+		old.addr = p->old_ptr;
+		block_gone(&old, p->caller, -1);
 	}
-	return block_new(ctx, ret, &pd, pid_tgid);
+	block_new(ctx, addr, p, pid_tgid);
+	pending_done(tid, p, slot);
+	return 0;
 }
 
 SEC("uretprobe")
@@ -499,16 +499,13 @@ extern bool bpf_session_is_return(void) __ksym __weak;
  * inside posix_memalign) and for what is not a target's; its return runs
  * it again. The cookie says where the arguments are (enum lw_mem_entry).
  */
-SEC("uprobe")
-int mem_alloc(struct pt_regs *ctx)
+static __noinline int session_enter(struct pt_regs *ctx)
 {
 	__u64 a0, a1, a2;
 	bool outer = false;
 
-	if (bpf_session_is_return()) {
-		mem_return(ctx, PT_REGS_RC(ctx));
-		return 0;
-	}
+	if (!ctx)
+		return 1;
 	a0 = PT_REGS_PARM1(ctx);
 	a1 = PT_REGS_PARM2(ctx);
 	a2 = PT_REGS_PARM3(ctx);
@@ -533,6 +530,22 @@ int mem_alloc(struct pt_regs *ctx)
 		break;
 	}
 	return outer ? 0 : 1;
+}
+
+SEC("uprobe")
+int mem_alloc(struct pt_regs *ctx)
+{
+	if (bpf_session_is_return()) {
+		mem_return(ctx, PT_REGS_RC(ctx));
+		return 0;
+	}
+	/* its own frame: the entry's record is not on the return's (the
+	 * unwind's) call chain; a session program returns 0 or 1, which the
+	 * verifier must see here
+	 */
+	if (session_enter(ctx))
+		return 1;
+	return 0;
 }
 
 /* A bad free waiting for mem_bad_free, on this CPU. */

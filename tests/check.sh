@@ -6,8 +6,8 @@ OUT=${1:-build}
 unit_out=$("$OUT/unit-tests" 2>&1)
 unit_rc=$?
 echo "$unit_out"
-# tracepoint programs fit the shared 512-byte stack (no private stack for
-# them on every kernel): checked on the object, before any load
+# every program fits the shared 512-byte BPF stack (not every kernel gives
+# a private one): checked on the object, before any load
 stk_out=$(python3 tools/bpf-stack-budget.py "$OUT/leakwatch.bpf.o" 2>&1)
 stk_rc=$?
 echo "$stk_out"

@@ -1,25 +1,26 @@
 #!/usr/bin/env python3
-"""Check the BPF stack budget of every tracepoint program in an object.
+"""Check the BPF stack budget of every program in an object.
 
 The verifier adds up the stack of every frame on a call chain and refuses
 more than 512 bytes, unless the kernel gives the program a private stack
 (6.13+, and only for some program types: some 6.18 kernels give it to
-uprobe_multi programs but not to tracepoint ones). Which kernels do is not
-ours to choose, so tracepoint programs must fit without one. This reads the
+uprobe_multi programs but not to tracepoint ones, kernels before 6.13 to
+none). Which kernels do is not ours to choose, so every program must fit
+without one. This reads the
 object's code the way the verifier does: a function's stack is the deepest
 r10 offset it touches, rounded up to 16 bytes (the JIT's granularity), and a
 chain is every bpf-to-bpf call reachable from the program.
 
 usage: bpf-stack-budget.py OBJECT [LIMIT]
 Prints the deepest chain of each program and a closing "bpf_stack: N passed,
-N failed" line over the tracepoint programs; exits 1 when one is over LIMIT
-(512), 2 on bad input.
+N failed" line; exits 1 when one is over LIMIT (512), 2 on bad input.
 """
 import re
 import subprocess
 import sys
 
-TRACEPOINT_SECTIONS = ("raw_tracepoint/", "raw_tp/", "tp_btf/", "tracepoint/", "tp/")
+PROGRAM_SECTIONS = ("raw_tracepoint/", "raw_tp/", "tp_btf/", "tracepoint/", "tp/", "uprobe",
+                    "uretprobe", "kprobe", "kretprobe")
 
 
 def parse(obj):
@@ -95,18 +96,15 @@ def main():
     depth, calls, section_of = parse(sys.argv[1])
     over = fit = 0
     for func, sec in sorted(section_of.items()):
-        if sec == ".text" or sec is None or not sec.startswith(
-                TRACEPOINT_SECTIONS + ("uprobe", "uretprobe", "kprobe")):
+        if sec is None or not sec.startswith(PROGRAM_SECTIONS):
             continue
         total, chain = deepest(func, depth, calls)
-        tracepoint = sec.startswith(TRACEPOINT_SECTIONS)
-        verdict = "ok"
+        verdict = "ok" if total <= limit else "OVER"
         if total > limit:
-            verdict = "OVER" if tracepoint else "needs a private stack"
-            over += tracepoint
-        elif tracepoint:
+            over += 1
+        else:
             fit += 1
-        print(f"  {func:24s} {total:4d} bytes  {verdict:22s} {' > '.join(chain)}")
+        print(f"  {func:24s} {total:4d} bytes  {verdict:5s} {' > '.join(chain)}")
     print(f"bpf_stack: {fit} passed, {over} failed")
     if over or not fit:
         sys.exit(1)

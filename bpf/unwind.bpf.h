@@ -518,6 +518,28 @@ stop:
 	return 1;
 }
 
+/* What user space needs to see through uretprobe trampolines above sp:
+ * the real return addresses, innermost first, after ri (0: from the first).
+ */
+static __always_inline void lw_stack_ret_pending(struct lw_stack *st, struct task_struct *task,
+						 __u64 tramp, __u64 ri)
+{
+	struct return_instance *p = (struct return_instance *)ri;
+	__u32 n = 0;
+
+	st->tramp = tramp;
+	if (!tramp)
+		return;
+	p = p ? BPF_CORE_READ(p, next) : BPF_CORE_READ(task, utask, return_instances);
+	for (int k = 0; k < LW_RET_PENDING + 4 && p && n < LW_RET_PENDING; k++) {
+		if (!BPF_CORE_READ(p, chained))
+			st->ret_pending[n++ & (LW_RET_PENDING - 1)] =
+			    BPF_CORE_READ(p, orig_ret_vaddr);
+		p = BPF_CORE_READ(p, next);
+	}
+	st->nr_ret_pending = n;
+}
+
 /* lw_unwind() results */
 #define LW_UNWIND_DONE	  0
 #define LW_UNWIND_PARTIAL 1 /* the caller appends a slice */
@@ -610,23 +632,31 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 	 */
 	st->slice_len = lw_stack_want(hint, tid, tgid, w.key.exec_gen, w.sp, task->mm->start_stack,
 				      LW_SLICE_MAX);
-	/* what user space needs to see through trampolines further up */
-	st->tramp = w.tramp;
-	if (w.tramp) {
-		struct return_instance *p = (struct return_instance *)w.ri;
-		__u32 n = 0;
-
-		p = p ? BPF_CORE_READ(p, next) : BPF_CORE_READ(task, utask, return_instances);
-		for (int k = 0; k < LW_RET_PENDING + 4 && p && n < LW_RET_PENDING; k++) {
-			if (!BPF_CORE_READ(p, chained))
-				st->ret_pending[n++ & (LW_RET_PENDING - 1)] =
-				    BPF_CORE_READ(p, orig_ret_vaddr);
-			p = BPF_CORE_READ(p, next);
-		}
-		st->nr_ret_pending = n;
-	}
+	lw_stack_ret_pending(st, task, w.tramp, w.ri);
 	__sync_fetch_and_add(&lw_stats.stack_partial, 1);
 	return w.ask ? LW_UNWIND_ASK : LW_UNWIND_PARTIAL;
+}
+
+/* A stack for user space to walk from regs whole, without the walk above:
+ * for what is too rare to be worth verifying the unwinder in its program.
+ * regs are at a function's entry.
+ */
+static __always_inline void lw_stack_for_user(struct lw_stack *st, const struct lw_regs *regs)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	st->nr = 1;
+	st->ips[0] = regs->ip;
+	st->flags = LW_STK_EXACT_PC | LW_STK_PARTIAL;
+	st->sp = regs->sp;
+	st->bp = regs->bp;
+	st->slice_len = LW_SLICE_MAX;
+	if (task->mm->start_stack > regs->sp && task->mm->start_stack - regs->sp < LW_SLICE_MAX)
+		st->slice_len = task->mm->start_stack - regs->sp;
+	st->tramp = 0;
+	st->nr_ret_pending = 0;
+	lw_stack_ret_pending(st, task, task->mm->uprobes_state.xol_area->vaddr, 0);
+	__sync_fetch_and_add(&lw_stats.stack_partial, 1);
 }
 
 /* Copy up to want (at most LW_SLICE_MAX) bytes of user stack from sp to

@@ -430,6 +430,25 @@ int unwind__complete(struct cfi_cache *c, struct symbolizer *sym, uint32_t tgid,
 	sp = stk->sp;
 	bp = stk->bp;
 	uint32_t next_ret = 0;
+	/* BPF left the walk at a function's entry (the pc is the probed
+	 * instruction, not a return address): nothing is pushed yet, the
+	 * return address is at sp, and a pc - 1 lookup would find the
+	 * function before
+	 */
+	if (nr == 1 && (stk->flags & LW_STK_EXACT_PC)) {
+		uint64_t ra;
+
+		if (!slice_read(stk->sp, slice, slice_len, sp, &ra) || !ra)
+			return 0;
+		if (stk->tramp && ra == stk->tramp) {
+			if (!stk->nr_ret_pending)
+				return 0;
+			ra = stk->ret_pending[next_ret++];
+		}
+		out->ips[out->nr++] = ra;
+		sp += 8;
+		pc = ra;
+	}
 	for (;;) {
 		struct lw_cfi_rule r;
 		uint64_t cfa, ra, nbp = bp;

@@ -264,6 +264,43 @@ LW_TEST(unwind_fake_fp_chain_to_start)
 	symbolizer__free(s);
 }
 
+/* A walk BPF left to user space at a function's entry (a bad free's):
+ * the return address is at sp, then the frames go on as from anywhere.
+ */
+LW_TEST(unwind_fake_from_an_entry)
+{
+	struct symbolizer *s = self_sym();
+	struct cfi_cache *c = cfi_cache__new();
+	uint64_t pc = cfi_fp_fn() ^ 1 ^ 1;
+	struct fake_stack f;
+	struct lw_ips out;
+
+	ASSERT_TRUE(s && c, "setup");
+	/* the entry pc is any; the frame it returns into is fake_init's */
+	fake_init(&f, pc);
+	f.stk.ips[0] = 0x1234;
+	f.stk.flags |= LW_STK_EXACT_PC;
+	f.stk.sp = FAKE_SP - 8;
+	memmove(&f.words[1], &f.words[0], sizeof(f.words) - sizeof(f.words[0]));
+	f.words[0] = pc; /* [sp]: the return address */
+	ASSERT_EQ(
+	    unwind__complete(c, s, getpid(), &f.stk, (uint8_t *)f.words, sizeof(f.words), &out), 0,
+	    "unwind");
+	ASSERT_EQ(out.nr, 4, "frames");
+	ASSERT_EQ(out.ips[0], 0x1234, "the entry pc");
+	ASSERT_EQ(out.ips[1], pc, "ip 1 from [sp]");
+	ASSERT_EQ(out.ips[2], pc, "ip 2 from [bp+8]");
+	ASSERT_EQ(out.ips[3], (uintptr_t)_start + 4, "ip 3 from the saved bp's frame");
+	/* without the flag the entry pc is a return address: no rule, no frames */
+	f.stk.flags &= ~LW_STK_EXACT_PC;
+	ASSERT_EQ(
+	    unwind__complete(c, s, getpid(), &f.stk, (uint8_t *)f.words, sizeof(f.words), &out), 0,
+	    "unwind without the flag");
+	ASSERT_EQ(out.nr, 1, "no rule for a made-up pc");
+	cfi_cache__free(c);
+	symbolizer__free(s);
+}
+
 LW_TEST(unwind_fake_stops_at_slice_end)
 {
 	struct symbolizer *s = self_sym();

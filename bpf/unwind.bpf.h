@@ -291,8 +291,8 @@ __weak __noinline int lw_memo_get(struct lw_stack *st, __u64 who, __u64 pc, __u6
 }
 
 /* Remember st, a finished walk from pc at depth (its frames' return
- * addresses at win->offs) under the rules of epoch; the top bit of depth
- * says the walk is not for the memo.
+ * addresses at win->offs) under the rules of epoch; bits of depth above
+ * the low 32 say the walk is not for the memo.
  */
 __weak __noinline int lw_memo_put(const struct lw_stack *st, __u64 who, __u64 pc, __u64 depth,
 				  __u64 epoch)
@@ -302,7 +302,7 @@ __weak __noinline int lw_memo_put(const struct lw_stack *st, __u64 who, __u64 pc
 	struct lw_stack_win *win;
 	struct lw_stack_memo *m;
 
-	if (!st || depth >> 63 || !lw_memo_maps(&mt, &win) || mt->busy)
+	if (!st || depth >> 32 || !lw_memo_maps(&mt, &win) || mt->busy)
 		return 0;
 	nr = st->nr;
 	if (!nr || nr > LW_STACK_MAX)
@@ -378,14 +378,18 @@ struct lw_unwind_walk {
 	struct lw_rule_cache *rc;
 	__u64 epoch;
 	__u32 at_entry;
-	__u32 max;     /* frames wanted, 0: LW_STACK_MAX */
+	__u32 max; /* frames wanted, 0: LW_STACK_MAX */
+	/* Flags, 0 or not: the step sets them to its frame number plus one,
+	 * a value the verifier does not know, where a constant 1 gave each
+	 * combination its own states to verify the step in
+	 */
 	__u32 stopped; /* the walk ended before LW_STACK_MAX frames */
 	__u32 partial; /* it ended at a pc without a rule yet */
 	__u32 ended;   /* ... at the outermost frame (its rule says so) */
 	__u32 ask;     /* ... that this walk is the first to need */
 	/* not for the memo: a return address outside the window or behind
-	 * the uretprobe trampoline (0 or 1, only ever passed on: a value the walk branched on
-	 * would split the verifier's states of every step)
+	 * the uretprobe trampoline (only ever passed on: a value the walk
+	 * branched on would split the verifier's states of every step)
 	 */
 	__u32 memo_bad;
 };
@@ -468,14 +472,14 @@ static long lw_unwind_step(__u32 i, void *ctx)
 		long err = bpf_map_update_elem(&cfi_rules, &w->key, &pending, BPF_NOEXIST);
 
 		if (!err)
-			w->ask = 1; /* the caller asks: see LW_UNWIND_ASK */
+			w->ask = i + 1; /* the caller asks: see LW_UNWIND_ASK */
 		else if (err != -17 /* EEXIST: another CPU asked */)
 			__sync_fetch_and_add(&lw_stats.cfi_full, 1);
-		w->partial = 1;
+		w->partial = i + 1;
 		goto stop;
 	}
 	if (found->kind == LW_CFI_PENDING) {
-		w->partial = 1;
+		w->partial = i + 1;
 		goto stop;
 	}
 	rule = *found;
@@ -488,7 +492,7 @@ static long lw_unwind_step(__u32 i, void *ctx)
 	}
 have_rule:
 	if (rule.kind == LW_CFI_END) {
-		w->ended = 1;
+		w->ended = i + 1;
 		goto stop;
 	}
 	cfa = (rule.kind == LW_CFI_SP ? w->sp : w->bp) + (__s64)rule.cfa_off;
@@ -496,7 +500,7 @@ have_rule:
 	 * this walk found it, wherever the frame pointer put it
 	 */
 	if (cfa - 8 < w->win_lo || !w->win || cfa - 8 - w->win_lo + 8 > w->win->len)
-		w->memo_bad = 1;
+		w->memo_bad = i + 1;
 	else
 		w->win->offs[(i + 1) & (LW_STACK_MAX - 1)] = cfa - 8 - w->win_lo;
 	if (lw_read_user_u64(w, &ra, cfa - 8) ||
@@ -506,7 +510,7 @@ have_rule:
 	}
 	if (w->tramp && ra == w->tramp) {
 		ra = lw_unwind_tramp(w);
-		w->memo_bad = 1;
+		w->memo_bad = i + 1;
 	}
 	if (!ra || cfa <= w->sp)
 		goto stop;
@@ -514,7 +518,7 @@ have_rule:
 	w->pc = ra;
 	return 0;
 stop:
-	w->stopped = 1;
+	w->stopped = i + 1;
 	return 1;
 }
 
@@ -615,7 +619,7 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 		hint->end = w.sp;
 		/* an ended walk is not partial */
 		lw_memo_put(st, (__u64)tgid << 32 | w.key.exec_gen, regs->ip,
-			    (w.sp - w.win_lo) | (__u64)w.memo_bad << 63, w.epoch);
+			    (__u32)(w.sp - w.win_lo) | (__u64)w.memo_bad << 32, w.epoch);
 	}
 	if (!w.stopped) {
 		st->flags |= LW_STK_TRUNCATED;

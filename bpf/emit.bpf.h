@@ -13,42 +13,19 @@
 #define LW_UNWIND_FLAGS	   (LW_UNWIND_AT_ENTRY | LW_UNWIND_MAX(0xff))
 
 /* s->buf holds a record of base bytes whose body is filled in and whose
- * last member is its struct lw_stack (LW_STACK_RECORD). Fill the header,
- * unwind from r into that stack, append a slice of the user stack at
- * LW_SLICE_OFFSET when BPF could not finish it, stream and count the record.
- * Returns 1 when the stack is PARTIAL, 0 when BPF finished it, -1 when the
- * record was lost. With LW_EMIT_IF_PARTIAL and 0 the header is not filled.
+ * last member is its struct lw_stack (LW_STACK_RECORD), walked for tgid with
+ * the result partial (an LW_UNWIND_*). Fill the header, append a slice of
+ * the user stack at LW_SLICE_OFFSET when BPF could not finish the stack,
+ * stream and count the record. Returns 1 when the stack is PARTIAL, 0 when
+ * BPF finished it, -1 when the record was lost. With LW_EMIT_IF_PARTIAL and
+ * 0 the header is not filled.
  */
 static __always_inline int lw_emit_stack_walked(struct lw_scratch *s, __u16 type, __u32 base,
-						int partial, __u32 how);
-
-static __always_inline int lw_emit_with_stack(struct lw_scratch *s, __u16 type, __u32 base,
-					      struct lw_regs *r, __u32 how)
-{
-	struct lw_stack *st = (struct lw_stack *)(s->buf + base - sizeof(struct lw_stack));
-
-	return lw_emit_stack_walked(
-	    s, type, base,
-	    lw_unwind(st, bpf_get_current_pid_tgid() >> 32, r, how & LW_UNWIND_FLAGS), how);
-}
-
-/* The same with a stack user space walks whole from r (at an entry): no
- * unwinder in the program, for what is rare.
- */
-static __always_inline int lw_emit_with_user_stack(struct lw_scratch *s, __u16 type, __u32 base,
-						   struct lw_regs *r, __u32 how)
-{
-	lw_stack_for_user((struct lw_stack *)(s->buf + base - sizeof(struct lw_stack)), r);
-	return lw_emit_stack_walked(s, type, base, LW_UNWIND_PARTIAL, how);
-}
-
-/* The record in s, its stack's walk ended with partial (an LW_UNWIND_*). */
-static __always_inline int lw_emit_stack_walked(struct lw_scratch *s, __u16 type, __u32 base,
-						int partial, __u32 how)
+						__u32 tgid, int partial, __u32 how)
 {
 	struct lw_ev_hdr *hdr = (struct lw_ev_hdr *)s->buf;
 	struct lw_stack *st = (struct lw_stack *)(s->buf + base - sizeof(struct lw_stack));
-	__u32 size = base, nr, tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 size = base, nr;
 
 	/* a finished stack that stays in BPF needs no record: no clock read */
 	if (!partial && (how & LW_EMIT_IF_PARTIAL))
@@ -88,6 +65,28 @@ static __always_inline int lw_emit_stack_walked(struct lw_scratch *s, __u16 type
 	}
 	lw_count_event();
 	return partial;
+}
+
+/* The same, the stack unwound here from r. */
+static __always_inline int lw_emit_with_stack(struct lw_scratch *s, __u16 type, __u32 base,
+					      struct lw_regs *r, __u32 how)
+{
+	struct lw_stack *st = (struct lw_stack *)(s->buf + base - sizeof(struct lw_stack));
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return lw_emit_stack_walked(s, type, base, tgid,
+				    lw_unwind(st, tgid, r, how & LW_UNWIND_FLAGS), how);
+}
+
+/* The same with a stack user space walks whole from r (at an entry): no
+ * unwinder in the program, for what is rare.
+ */
+static __always_inline int lw_emit_with_user_stack(struct lw_scratch *s, __u16 type, __u32 base,
+						   struct lw_regs *r, __u32 how)
+{
+	lw_stack_for_user((struct lw_stack *)(s->buf + base - sizeof(struct lw_stack)), r);
+	return lw_emit_stack_walked(s, type, base, bpf_get_current_pid_tgid() >> 32,
+				    LW_UNWIND_PARTIAL, how);
 }
 
 #endif

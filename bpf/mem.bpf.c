@@ -468,9 +468,10 @@ static __always_inline int mem_return(struct pt_regs *ctx, __u64 ret)
 	 * without a private stack (tools/bpf-stack-budget.py)
 	 */
 	if (p->fn == FN_POSIX_MEMALIGN) {
+		/* a failed read leaves 0: no block */
 		addr = 0;
-		if (ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)p->out_ptr))
-			addr = 0;
+		if (ret == 0)
+			bpf_probe_read_user(&addr, sizeof(addr), (void *)p->out_ptr);
 	} else if (p->fn == FN_REALLOC && p->old_ptr && (ret || p->size == 0)) {
 		/* realloc(p, 0) frees p and may return NULL; a failed realloc
 		 * (NULL for a non-zero size) leaves p alive
@@ -504,8 +505,6 @@ static __noinline int session_enter(struct pt_regs *ctx)
 	__u64 a0, a1, a2;
 	bool outer = false;
 
-	if (!ctx)
-		return 1;
 	a0 = PT_REGS_PARM1(ctx);
 	a1 = PT_REGS_PARM2(ctx);
 	a2 = PT_REGS_PARM3(ctx);

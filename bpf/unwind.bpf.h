@@ -619,7 +619,7 @@ __weak __noinline int lw_unwind(struct lw_stack *st, __u32 tgid, struct lw_regs 
 		hint->end = w.sp;
 		/* an ended walk is not partial */
 		lw_memo_put(st, (__u64)tgid << 32 | w.key.exec_gen, regs->ip,
-			    (__u32)(w.sp - w.win_lo) | (__u64)w.memo_bad << 32, w.epoch);
+			    (w.sp - w.win_lo) | (__u64)w.memo_bad << 32, w.epoch);
 	}
 	if (!w.stopped) {
 		st->flags |= LW_STK_TRUNCATED;
@@ -654,10 +654,7 @@ static __always_inline void lw_stack_for_user(struct lw_stack *st, const struct 
 	st->flags = LW_STK_EXACT_PC | LW_STK_PARTIAL;
 	st->sp = regs->sp;
 	st->bp = regs->bp;
-	st->slice_len = LW_SLICE_MAX;
-	if (task->mm->start_stack > regs->sp && task->mm->start_stack - regs->sp < LW_SLICE_MAX)
-		st->slice_len = task->mm->start_stack - regs->sp;
-	st->tramp = 0;
+	st->slice_len = lw_stack_want(NULL, 0, 0, 0, regs->sp, task->mm->start_stack, LW_SLICE_MAX);
 	st->nr_ret_pending = 0;
 	lw_stack_ret_pending(st, task, task->mm->uprobes_state.xol_area->vaddr, 0);
 	__sync_fetch_and_add(&lw_stats.stack_partial, 1);

@@ -408,6 +408,19 @@ static bool slice_read(uint64_t base, const uint8_t *slice, uint32_t len, uint64
 	return true;
 }
 
+/* ra, or behind an active uretprobe's trampoline the real address BPF sent
+ * (the next of them): false when it sent no more
+ */
+static bool real_ra(const struct lw_stack *stk, uint32_t *next_ret, uint64_t *ra)
+{
+	if (!stk->tramp || *ra != stk->tramp)
+		return true;
+	if (*next_ret >= stk->nr_ret_pending || *next_ret >= LW_RET_PENDING)
+		return false;
+	*ra = stk->ret_pending[(*next_ret)++];
+	return true;
+}
+
 int unwind__complete(struct cfi_cache *c, struct symbolizer *sym, uint32_t tgid,
 		     const struct lw_stack *stk, const uint8_t *slice, uint32_t slice_len,
 		     struct lw_ips *out)
@@ -440,11 +453,8 @@ int unwind__complete(struct cfi_cache *c, struct symbolizer *sym, uint32_t tgid,
 
 		if (!slice_read(stk->sp, slice, slice_len, sp, &ra) || !ra)
 			return 0;
-		if (stk->tramp && ra == stk->tramp) {
-			if (!stk->nr_ret_pending)
-				return 0;
-			ra = stk->ret_pending[next_ret++];
-		}
+		if (!real_ra(stk, &next_ret, &ra))
+			return 0;
 		out->ips[out->nr++] = ra;
 		sp += 8;
 		pc = ra;
@@ -474,12 +484,8 @@ int unwind__complete(struct cfi_cache *c, struct symbolizer *sym, uint32_t tgid,
 		}
 		if (!ra)
 			break;
-		/* an active uretprobe's trampoline: BPF sent the real address */
-		if (stk->tramp && ra == stk->tramp) {
-			if (next_ret >= stk->nr_ret_pending || next_ret >= LW_RET_PENDING)
-				break;
-			ra = stk->ret_pending[next_ret++];
-		}
+		if (!real_ra(stk, &next_ret, &ra))
+			break;
 		if (r.bp_saved)
 			bp_ok =
 			    slice_read(stk->sp, slice, slice_len, cfa + (int64_t)r.bp_off, &nbp);

@@ -34,7 +34,7 @@ def parse(obj):
     depth, calls, section_of = {}, {}, {}
     starts = {}  # section -> {insn index: function}
     pending = []  # (caller, section, target index)
-    first = {}  # function -> its first instruction's index
+    begun = set()  # functions whose first instruction was seen
     insn_re = re.compile(r"^\s+(\d+):\s+((?:[0-9a-f]{2} ){7}[0-9a-f]{2})\s*(.*)")
     for n, line in enumerate(lines):
         m = re.match(r"^Disassembly of section (.*):", line)
@@ -54,8 +54,8 @@ def parse(obj):
         if not m or func is None:
             continue
         idx, raw, asm = int(m.group(1)), m.group(2).split(), m.group(3)
-        if func not in first:
-            first[func] = idx
+        if func not in begun:
+            begun.add(func)
             starts[section][idx] = func
         for off in re.findall(r"r10 - (\d+)", asm):
             depth[func] = max(depth[func], int(off))
@@ -92,7 +92,13 @@ def main():
     if len(sys.argv) not in (2, 3):
         print("usage: bpf-stack-budget.py OBJECT [LIMIT]", file=sys.stderr)
         sys.exit(2)
-    limit = int(sys.argv[2]) if len(sys.argv) == 3 else 512
+    limit = 512
+    if len(sys.argv) == 3:
+        if not sys.argv[2].isdigit():
+            print(f"bpf-stack-budget: LIMIT must be a number of bytes, not '{sys.argv[2]}'",
+                  file=sys.stderr)
+            sys.exit(2)
+        limit = int(sys.argv[2])
     depth, calls, section_of = parse(sys.argv[1])
     over = fit = 0
     for func, sec in sorted(section_of.items()):

@@ -181,29 +181,36 @@ static __always_inline void lw_hdr_init(struct lw_ev_hdr *h, __u16 type, __u16 s
 }
 
 /* Waking the consumer for every record costs the traced thread an irq_work
- * (a self-IPI) per syscall. High-rate records wake it once, as the ring
- * crosses a batch's worth of unread bytes: above that the consumer is awake
- * and draining. The session also polls on a short timeout, so nothing waits
- * long.
+ * (a self-IPI) per syscall. Each CPU wakes it once per batch's worth of
+ * bytes it wrote: above that the consumer is awake and draining. The count
+ * is this CPU's own, not the ring's unread bytes (bpf_ringbuf_query): those
+ * live on the cache line the consumer writes as it drains, a miss per
+ * record. The session also polls on a short timeout, so nothing waits long.
  */
 #define LW_WAKEUP_BYTES (256 << 10)
 
-/* For a record of size bytes about to be written (bpf_ringbuf_output). */
-static __always_inline __u64 lw_rb_flags_out(__u64 size)
-{
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} unwoken_bytes __weak SEC(".maps");
 
-	return avail < LW_WAKEUP_BYTES && avail + size >= LW_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
-									  : BPF_RB_NO_WAKEUP;
-}
-
-/* For a reserved record of size bytes (bpf_ringbuf_submit): already counted. */
+/* The flags for a record of size bytes about to be streamed. A preempting
+ * program may lose an update: that only moves a wake-up.
+ */
 static __always_inline __u64 lw_rb_flags(__u64 size)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&unwoken_bytes, &zero);
 
-	return avail >= LW_WAKEUP_BYTES && avail < LW_WAKEUP_BYTES + size ? BPF_RB_FORCE_WAKEUP
-									  : BPF_RB_NO_WAKEUP;
+	if (!n)
+		return BPF_RB_FORCE_WAKEUP;
+	*n += size;
+	if (*n < LW_WAKEUP_BYTES)
+		return BPF_RB_NO_WAKEUP;
+	*n = 0;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline void lw_count_pcpu(__u32 stat)

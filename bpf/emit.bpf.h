@@ -59,7 +59,7 @@ static __always_inline int lw_emit_stack_walked(struct lw_scratch *s, __u16 type
 		return -1;
 	if (bpf_ringbuf_output(&events, s->buf, size,
 			       (how & LW_EMIT_WAKE) ? BPF_RB_FORCE_WAKEUP
-						    : lw_rb_flags_out(size))) {
+						    : lw_rb_flags(size))) {
 		lw_count_drop();
 		return -1;
 	}

@@ -266,7 +266,7 @@ int session__new(struct lw_session **out, const struct lw_opts *opts)
 		return err;
 	s->phase.loaded = mono_ns();
 	session__phase_line(s, "BPF open+load (verify)", s->start_ns, s->phase.loaded, NULL);
-	s->rb = ring_buffer__new(lw_loader__ringbuf_fd(s->ld), on_event, s, NULL);
+	s->rb = ring_reader__new(lw_loader__ringbuf_fd(s->ld), on_event, s);
 	if (!s->rb)
 		return set_error(s, -errno, "cannot open the BPF ring buffer: %s", strerror(errno));
 	return 0;
@@ -291,7 +291,7 @@ void session__free(struct lw_session *s)
 	session__release_stops(s);
 	if (s->sigfd >= 0)
 		close(s->sigfd);
-	ring_buffer__free(s->rb);
+	ring_reader__free(s->rb);
 	session__detach(s);
 	lw_loader__free(s->ld);
 	if (s->phase.attach)

@@ -36,7 +36,7 @@ static void look(struct lw_session *s, pid_t pid, const struct lw_freeze *fz, bo
 {
 	struct lw_frozen fr = {.pid = pid, .fz = fz, .at_exit = at_exit};
 
-	while (ring_buffer__consume(s->rb) > 0)
+	while (ring_reader__consume(s->rb) > 0)
 		;
 	fr.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	for (size_t i = 0; i < s->nr_dets; i++)

@@ -29,6 +29,7 @@
 #include "detect/trend.h"
 #include "report/suppress.h"
 #include "session/load_bpf.h"
+#include "session/ring_reader.h"
 #include "session/exit_stop.h"
 #include "session/session.h"
 #include "stack/symbolize.h"
@@ -65,7 +66,7 @@ struct lw_phase_times {
 struct lw_session {
 	const struct lw_opts *opts;
 	struct lw_loader *ld;
-	struct ring_buffer *rb;
+	struct ring_reader *rb;
 	struct lw_det_slot dets[LW_DETS_MAX]; /* the enabled ones, in lw_detectors[] order */
 	size_t nr_dets;
 	struct lw_det_io io; /* what detectors may ask of the session */
@@ -117,7 +118,7 @@ void session__freeze_targets(struct lw_session *s);
 void session_watch(struct lw_session *s, uint32_t tgid);
 /* Remove every probe (-v: timed, the first time). */
 void session__detach(struct lw_session *s);
-/* ring_buffer__new() callback */
+/* ring_reader__new() callback */
 int on_event(void *ctx, void *data, size_t size);
 
 #endif

@@ -77,7 +77,7 @@ static void interval_tick(struct lw_session *s)
 	    .site = tick_site,
 	};
 
-	ring_buffer__consume(s->rb);
+	ring_reader__consume(s->rb);
 	for (size_t i = 0; i < s->nr_dets; i++)
 		if (s->dets[i].ops->tick)
 			s->dets[i].ops->tick(s->dets[i].d, &t);
@@ -142,7 +142,7 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 					 strerror(errno));
 		session__poll_stops(s, run_child);
 	}
-	if ((err = epoll_add(ep, ring_buffer__epoll_fd(s->rb), SRC_RB)) ||
+	if ((err = epoll_add(ep, ring_reader__fd(s->rb), SRC_RB)) ||
 	    (err = epoll_add(ep, cfd, SRC_CHLD)) || (err = epoll_add(ep, sfd, SRC_SIG)) ||
 	    (err = epoll_add(ep, root_pidfd, SRC_PIDFD)) ||
 	    (err = epoll_add(ep, dur, SRC_DURATION)) || (err = epoll_add(ep, itv, SRC_INTERVAL)) ||
@@ -161,7 +161,7 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 			break;
 		}
 		if (n == 0) {
-			ring_buffer__consume(s->rb);
+			ring_reader__consume(s->rb);
 			session__poll_stops(s, run_child); /* groups waited for */
 		}
 		for (int i = 0; i < n; i++) {
@@ -169,7 +169,7 @@ int session__loop(struct lw_session *s, int root_pidfd, pid_t run_child)
 
 			switch (evs[i].data.u32) {
 			case SRC_RB:
-				ring_buffer__consume(s->rb);
+				ring_reader__consume(s->rb);
 				break;
 			case SRC_CHLD: {
 				struct signalfd_siginfo si;

@@ -144,7 +144,7 @@ int session__collect(struct lw_session *s, struct lw_findings *out, struct lw_re
 	 * attached until the report is out: each uprobe's removal waits for an
 	 * SRCU grace period (~0.1 s), and the user waits for the report.
 	 */
-	while (ring_buffer__consume(s->rb) > 0)
+	while (ring_reader__consume(s->rb) > 0)
 		;
 	/* attach: what the targets hold is looked at while they are still */
 	session__freeze_targets(s);

@@ -342,28 +342,48 @@ keep_best() {
 	if [ -z "$b" ] || awk -v n="$n" -v b="$b" 'BEGIN { exit !(n > b) }'; then cp "$1" "$2"; fi
 }
 
+# ngx_conf DIR PORT: a 2-worker nginx serving a 4 KiB file on 127.0.0.1:PORT
+ngx_conf() {
+	mkdir -p "$1/html" "$1/logs"
+	head -c 4096 /dev/zero | tr '\0' x >"$1/html/index.html"
+	cat >"$1/nginx.conf" <<NGX
+user root;
+worker_processes 2;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/logs/error.log;
+events { worker_connections 512; }
+http {
+	access_log off;
+	server { listen 127.0.0.1:$2; root $1/html; }
+}
+NGX
+}
+
+# ngx_floor DIR PORT OUT: wrk against DIR's nginx started under the floor
+# loader (bench/floor.c), whose probes are every process's; 0 when it ran
+ngx_floor() {
+	local fl ok=1 url=http://127.0.0.1:$2/
+	"$FLOOR" --fd --mem -- nginx -c "$1/nginx.conf" -p "$1" >/dev/null 2>&1 &
+	fl=$!
+	for i in $(seq 200); do curl -sf -o /dev/null "$url" && break; sleep 0.05; done
+	curl -sf -o /dev/null "$url" && timeout 30 wrk -t2 -c32 -d5s --latency "$url" >"$3" 2>&1 && ok=0
+	kill "$(cat "$1/nginx.pid" 2>/dev/null)" 2>/dev/null
+	wait "$fl" 2>/dev/null
+	return $ok
+}
+
 sec_nginx() {
 	echo "== nginx: 2 workers, a static file, wrk -t2 -c32 -d5s, untraced vs attached"
 	if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
 		echo "  nginx or wrk: not installed"
 		return
 	fi
-	local port d=$TMP/nginx ngx
+	local port fport d=$TMP/nginx ngx
 	port=$(free_port)
-	mkdir -p "$d/html" "$d/logs"
-	head -c 4096 /dev/zero | tr '\0' x >"$d/html/index.html"
-	cat >"$d/nginx.conf" <<NGX
-user root;
-worker_processes 2;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/logs/error.log;
-events { worker_connections 512; }
-http {
-	access_log off;
-	server { listen 127.0.0.1:$port; root $d/html; }
-}
-NGX
+	fport=$(free_port)
+	ngx_conf "$d" "$port"
+	ngx_conf "$TMP/nginx-floor" "$fport"
 	nginx -c "$d/nginx.conf" -p "$d" &
 	ngx=$!
 	local url=http://127.0.0.1:$port/
@@ -387,6 +407,7 @@ NGX
 				failed+=("attach ($label) failed: $(tail -1 "$TMP/ngx.err")")
 			fi
 		done
+		ngx_floor "$TMP/nginx-floor" "$fport" "$TMP/wrk1" && keep_best "$TMP/wrk1" "$TMP/wrk.best.floor"
 	done
 	echo "   untraced, default and fd,mem interleaved 3 times, the best run of each"
 	if wrk_line "untraced" "$TMP/wrk.best.untraced"; then
@@ -398,6 +419,13 @@ NGX
 			[ -f "$TMP/wrk.best.$label" ] &&
 				wrk_line "attached ($label; target >= $target)" "$TMP/wrk.best.$label" "$b_r" "$b_p"
 		done
+		if [ -f "$TMP/wrk.best.floor" ]; then
+			wrk_line "floor (no-op, fd+mem hooks)" "$TMP/wrk.best.floor" "$b_r" "$b_p"
+			echo "   the floor: bench/floor.bpf.c's no-op programs on the fd,mem hooks and allocator sites"
+			echo "   (every process: the workers are forks), a second nginx; the least fd,mem can cost"
+		else
+			echo "  floor: did not run"
+		fi
 	fi
 	for label in "${failed[@]}"; do echo "  $label"; done
 	ngx_load() { timeout 30 wrk -t2 -c32 -d3s "$url" 2>&1 | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p'; }
@@ -503,6 +531,9 @@ sec_redis() {
 	rds=$!
 	for i in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 	local rb=(redis-benchmark -h 127.0.0.1 -p "$port" -t set,get,lpush,lrange_100 -n 20000 --csv)
+	local fport fl nf=0 rbf
+	fport=$(free_port)
+	rbf=(redis-benchmark -h 127.0.0.1 -p "$fport" -t set,get,lpush,lrange_100 -n 20000 --csv)
 	# interleaved 3 times, the best run of each test (see nginx)
 	local round ok=0
 	for round in 1 2 3; do
@@ -514,6 +545,16 @@ sec_redis() {
 		else
 			stop_lw
 		fi
+		# the floor: no-op programs at the same hooks and sites, for a
+		# second redis's process only, as leakwatch attaches
+		"$FLOOR" --fd --mem --multi -- redis-server --port "$fport" --bind 127.0.0.1 --save '' \
+			--appendonly no --daemonize no --dir "$TMP" --logfile "$TMP/redis-floor.log" \
+			>/dev/null 2>&1 &
+		fl=$!
+		for i in $(seq 200); do redis-cli -p "$fport" ping >/dev/null 2>&1 && break; sleep 0.05; done
+		timeout 300 "${rbf[@]}" >"$TMP/rbf.$round" 2>/dev/null && nf=$((nf + 1))
+		redis-cli -p "$fport" shutdown nosave >/dev/null 2>&1
+		wait "$fl" 2>/dev/null
 	done
 	redis_best "$TMP/rb0" "$TMP"/rb0.?
 	echo "  untraced (interleaved with attached 3 times, the best run of each test)"
@@ -522,6 +563,12 @@ sec_redis() {
 		redis_best "$TMP/rb1" "$TMP"/rb1.?
 		echo "  attached --only fd,mem (target >= 0.5x ops/s)"
 		redis_lines "$TMP/rb1" "$TMP/rb0"
+		if [ "$nf" = 3 ] && redis_best "$TMP/rbf" "$TMP"/rbf.?; then
+			echo "  floor: no-op programs on the fd,mem hooks and allocator sites (bench/floor.bpf.c)"
+			redis_lines "$TMP/rbf" "$TMP/rb0"
+		else
+			echo "  floor: did not run"
+		fi
 		grep "mem: free at" "$TMP/rds.err" | sed 's/^leakwatch: /  -v: /'
 		rds_load() { timeout 120 redis-benchmark -h 127.0.0.1 -p "$port" -t set,get -n 20000 -q >/dev/null 2>&1 && echo 40000; }
 		bpf_per_request "SET or GET" rds_load "--only fd,mem" -p "$rds" --only fd,mem

@@ -168,7 +168,7 @@ static __always_inline bool lw_is_target(__u32 tgid)
 	return lw_target_read(tgid, &t);
 }
 
-static __always_inline void lw_hdr_init(struct lw_ev_hdr *h, __u16 type, __u16 size)
+static __always_inline void lw_hdr_init_at(struct lw_ev_hdr *h, __u16 type, __u16 size, __u64 ts)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
@@ -177,7 +177,12 @@ static __always_inline void lw_hdr_init(struct lw_ev_hdr *h, __u16 type, __u16 s
 	h->tgid = pid_tgid >> 32;
 	h->tid = (__u32)pid_tgid;
 	h->flags = 0;
-	h->ts_ns = bpf_ktime_get_ns();
+	h->ts_ns = ts;
+}
+
+static __always_inline void lw_hdr_init(struct lw_ev_hdr *h, __u16 type, __u16 size)
+{
+	lw_hdr_init_at(h, type, size, bpf_ktime_get_ns());
 }
 
 /* Waking the consumer for every record costs the traced thread an irq_work

@@ -173,10 +173,11 @@ __noinline int emit_close(const struct lw_sys_args *sa, int fd, int ret)
 	ev->ret = ret;
 	/* Successful closes are hot: a few frames (cheap, no slice unless this
 	 * call site is new) are enough to say where a later double close was
-	 * preceded. A failed one gets a full stack.
+	 * preceded, and nothing reads their time. A failed one gets a full
+	 * stack and its time.
 	 */
 	fd_output(s, LW_EV_FD_CLOSE, sizeof(*ev), sa,
-		  ret == 0 ? LW_UNWIND_MAX(LW_CLOSE_FRAMES) | LW_EMIT_SHORT : 0);
+		  ret == 0 ? LW_UNWIND_MAX(LW_CLOSE_FRAMES) | LW_EMIT_SHORT | LW_EMIT_NO_CLOCK : 0);
 	return 0;
 }
 

@@ -50,7 +50,7 @@ struct lw_ev_hdr {
 	__u32 tgid;
 	__u32 tid;
 	__u32 flags;
-	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns); 0 on a successful close */
 };
 _Static_assert(sizeof(struct lw_ev_hdr) == 24, "lw_ev_hdr layout");
 

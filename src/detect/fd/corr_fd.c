@@ -146,9 +146,7 @@ static int tab_sweep(struct corr_fd *c, struct proc *p, int first, int last, boo
 			err = e; /* the close happens all the same */
 		if (!by)
 			rec_put(ent_rec(*it.val));
-		else if ((e = hist_add(c, p->tab, p->serial, fd, by->ts_ns, stack,
-				       ent_rec(*it.val))) &&
-			 !err)
+		else if ((e = hist_add(c, p->tab, p->serial, fd, stack, ent_rec(*it.val))) && !err)
 			err = e;
 		hmap__iter_del(p->tab->fds, &it);
 	}

@@ -94,8 +94,8 @@ static int hist_slot(struct close_hist *h, uint32_t *out)
 	return 0;
 }
 
-int hist_add(struct corr_fd *c, struct fdtab *t, uint64_t serial, int fd, uint64_t ts_ns,
-	     const struct stk *stack, struct rec *r)
+int hist_add(struct corr_fd *c, struct fdtab *t, uint64_t serial, int fd, const struct stk *stack,
+	     struct rec *r)
 {
 	struct close_hist *h = stack ? hist_get(t) : NULL;
 	uint64_t *v;
@@ -112,7 +112,6 @@ int hist_add(struct corr_fd *c, struct fdtab *t, uint64_t serial, int fd, uint64
 	    .prev = HIST_NONE,
 	    .next = h->head,
 	    .serial = serial,
-	    .ts_ns = ts_ns,
 	    .stack = stack,
 	    .rec = r,
 	};
@@ -137,7 +136,7 @@ int hist_close(struct corr_fd *c, struct fdtab *t, uint64_t serial, const struct
 
 	if (hmap__del(t->fds, (uint64_t)ev->fd + 1, &ent))
 		r = ent_rec(ent); /* its table reference moves to the history */
-	return hist_add(c, t, serial, ev->fd, ev->hdr.ts_ns, corr_fd_stk_intern(c, &ev->stack), r);
+	return hist_add(c, t, serial, ev->fd, corr_fd_stk_intern(c, &ev->stack), r);
 }
 
 /* The last close of fd in t when serial made it and fd was not reopened. */

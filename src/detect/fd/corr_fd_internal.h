@@ -65,14 +65,13 @@ static inline void rec_put(struct rec *r)
 #define ENT_CLOEXEC 1ull
 
 /* Successful closes of one table, for double-close findings: fd → the last
- * close of that number not followed by a reopen. Slots form an LRU list by
- * close time; indices, not pointers, so the array can grow.
+ * close of that number not followed by a reopen. Slots form an LRU list in
+ * close order; indices, not pointers, so the array can grow.
  */
 struct closed {
 	int fd;
 	uint32_t prev, next; /* HIST_NONE ends the list */
 	uint64_t serial;     /* the closing process incarnation */
-	uint64_t ts_ns;
 	const struct stk *stack;
 	struct rec *rec; /* what was closed (a reference); NULL when never seen open */
 };
@@ -273,8 +272,8 @@ void hist_forget(struct fdtab *t, int fd); /* the number is open again */
 /* fd, already out of t, was closed by serial at stack (NULL: ENOMEM):
  * remember it; takes r's reference (NULL when never seen open)
  */
-int hist_add(struct corr_fd *c, struct fdtab *t, uint64_t serial, int fd, uint64_t ts_ns,
-	     const struct stk *stack, struct rec *r);
+int hist_add(struct corr_fd *c, struct fdtab *t, uint64_t serial, int fd, const struct stk *stack,
+	     struct rec *r);
 /* close(fd) succeeded: takes the fd out of t and remembers who closed what */
 int hist_close(struct corr_fd *c, struct fdtab *t, uint64_t serial,
 	       const struct lw_ev_fd_close *ev);

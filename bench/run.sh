@@ -332,6 +332,15 @@ print(f"{r} {p}", file=open(path + ".fig", "w"))
 PY
 }
 
+# fig_ratio LABEL A B: the first figure of wrk_line's file A over B's
+fig_ratio() {
+	python3 - "$@" <<'PY'
+import sys
+a, b = (float(open(p).read().split()[0]) for p in sys.argv[2:4])
+print(f"   {sys.argv[1]} {a / b:.2f}x")
+PY
+}
+
 wrk_rps() { sed -n 's/^Requests\/sec:[[:space:]]*\([0-9.]*\).*/\1/p' "$1" 2>/dev/null; }
 # keep_best NEW BEST: BEST becomes a copy of NEW when NEW has more req/s
 keep_best() {
@@ -421,6 +430,8 @@ sec_nginx() {
 		done
 		if [ -f "$TMP/wrk.best.floor" ]; then
 			wrk_line "floor (no-op, fd+mem hooks)" "$TMP/wrk.best.floor" "$b_r" "$b_p"
+			[ -f "$TMP/wrk.best.fd,mem.fig" ] && fig_ratio "fd,mem against the floor: req/s" \
+				"$TMP/wrk.best.fd,mem.fig" "$TMP/wrk.best.floor.fig"
 			echo "   the floor: bench/floor.bpf.c's no-op programs on the fd,mem hooks and allocator sites"
 			echo "   (every process: the workers are forks), a second nginx; the least fd,mem can cost"
 		else

@@ -9,6 +9,35 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Uprobe programs run preemptible where the kernel preempts fully (their
+ * rcu_read_lock is PREEMPT_RCU's). One preempted on this CPU would come
+ * back to the per-CPU scratch, stack window and memo rewritten by whatever
+ * ran here meanwhile: another task's probe, any process's sys_exit. The
+ * probe programs that use them hold preemption off while they do
+ * (bpf_preempt_disable) where the loader says the verifier takes the
+ * unwinder's global functions inside such a section (hold_preempt: Linux
+ * 6.18 does, 6.10's did not); elsewhere they run as before. Declared here
+ * only: bpftool 7.1's linker takes a kfunc extern in one object, so the
+ * pair detector's emit lives here too (lw_pair_emit below).
+ */
+const volatile bool hold_preempt = false;
+
+extern void bpf_preempt_disable(void) __ksym __weak;
+extern void bpf_preempt_enable(void) __ksym __weak;
+
+/* a constant to the verifier: with hold_preempt off the calls are dead code */
+static __always_inline void preempt_off(void)
+{
+	if (hold_preempt && bpf_preempt_disable) /* libbpf 1.1: no bpf_ksym_exists() */
+		bpf_preempt_disable();
+}
+
+static __always_inline void preempt_on(void)
+{
+	if (hold_preempt && bpf_preempt_enable)
+		bpf_preempt_enable();
+}
+
 const volatile __u32 sample_every = 1; /* keep 1 block in N, chosen by address */
 const volatile __u64 min_size = 0;
 const volatile __u64 max_size = ~0ULL;
@@ -489,7 +518,10 @@ static __always_inline int mem_return(struct pt_regs *ctx, __u64 ret)
 SEC("uretprobe")
 int BPF_KRETPROBE(mem_ret, __u64 ret)
 {
-	return mem_return(ctx, ret);
+	preempt_off();
+	mem_return(ctx, ret);
+	preempt_on();
+	return 0;
 }
 
 extern bool bpf_session_is_return(void) __ksym __weak;
@@ -535,7 +567,9 @@ SEC("uprobe")
 int mem_alloc(struct pt_regs *ctx)
 {
 	if (bpf_session_is_return()) {
+		preempt_off();
 		mem_return(ctx, PT_REGS_RC(ctx));
+		preempt_on();
 		return 0;
 	}
 	/* its own frame: the entry's record is not on the return's (the
@@ -599,8 +633,7 @@ static __always_inline int bad_free_rc(const struct lw_bad_free_req *q)
 	return q->call == LW_BAD_FREE_BY_REALLOC ? 0 : 1;
 }
 
-SEC("uprobe")
-int mem_bad_free(struct pt_regs *ctx)
+static __always_inline int bad_free_emit(struct pt_regs *ctx)
 {
 	__u32 zero = 0;
 	struct lw_bad_free_req *q = bpf_map_lookup_elem(&bad_req, &zero);
@@ -631,6 +664,42 @@ int mem_bad_free(struct pt_regs *ctx)
 	 */
 	lw_emit_with_user_stack(s, LW_EV_MEM_BAD_FREE, sizeof(*ev), &r, LW_EMIT_WAKE);
 	return bad_free_rc(q);
+}
+
+SEC("uprobe")
+int mem_bad_free(struct pt_regs *ctx)
+{
+	int rc;
+
+	preempt_off();
+	rc = bad_free_emit(ctx);
+	preempt_on();
+	return rc;
+}
+
+/* The pair detector's record of handle for rule, its stack unwound from
+ * ctx (how: LW_UNWIND_*); see preempt_off() for why it is here.
+ */
+__noinline int lw_pair_emit(struct pt_regs *ctx, __u32 rule, __u64 handle, __u32 how)
+{
+	struct lw_scratch *s;
+	struct lw_ev_pair *ev;
+	struct lw_regs r;
+
+	if (!ctx)
+		return 0;
+	preempt_off();
+	s = lw_scratch_get();
+	if (s) {
+		ev = (struct lw_ev_pair *)s->buf;
+		ev->rule = rule;
+		ev->__pad = 0;
+		ev->handle = handle;
+		lw_regs_from_ctx(&r, ctx);
+		lw_emit_with_stack(s, LW_EV_PAIR, sizeof(*ev), &r, how);
+	}
+	preempt_on();
+	return 0;
 }
 
 /* k is not live: a double free when we saw it freed, an invalid free when

@@ -33,22 +33,8 @@ static __always_inline __u64 arg_n(struct pt_regs *ctx, __u32 n)
 	return n < 6 ? a[n] : 0;
 }
 
-static __noinline int pair_emit(struct pt_regs *ctx, __u32 rule, __u64 handle, __u32 how)
-{
-	struct lw_scratch *s = lw_scratch_get();
-	struct lw_ev_pair *ev;
-	struct lw_regs r;
-
-	if (!s)
-		return 0;
-	ev = (struct lw_ev_pair *)s->buf;
-	ev->rule = rule;
-	ev->__pad = 0;
-	ev->handle = handle;
-	lw_regs_from_ctx(&r, ctx);
-	lw_emit_with_stack(s, LW_EV_PAIR, sizeof(*ev), &r, how);
-	return 0;
-}
+/* in mem.bpf.c, with preemption held off (see its preempt_off()) */
+int lw_pair_emit(struct pt_regs *ctx, __u32 rule, __u64 handle, __u32 how);
 
 SEC("uprobe")
 int pair_entry(struct pt_regs *ctx)
@@ -64,7 +50,7 @@ int pair_entry(struct pt_regs *ctx)
 	if (how == LW_PAIR_H_ARG) {
 		__u64 handle = arg_n(ctx, LW_PAIR_COOKIE_ARGN(cookie));
 
-		return handle ? pair_emit(ctx, rule, handle, LW_UNWIND_AT_ENTRY) : 0;
+		return handle ? lw_pair_emit(ctx, rule, handle, LW_UNWIND_AT_ENTRY) : 0;
 	}
 	p = bpf_map_lookup_elem(&pair_pending, &key);
 	if (p) {
@@ -104,5 +90,5 @@ int pair_ret(struct pt_regs *ctx)
 		handle = PT_REGS_RC(ctx);
 	}
 	/* NULL: the create failed, nothing to track */
-	return handle ? pair_emit(ctx, rule, handle, 0) : 0;
+	return handle ? lw_pair_emit(ctx, rule, handle, 0) : 0;
 }

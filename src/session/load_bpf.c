@@ -8,11 +8,13 @@
 #include <linux/capability.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <leakwatch/syscalls.h>
 #include "session/load_bpf.h"
 #include "base/hmap.h"
+#include "base/kernel_release.h"
 #include "base/vec.h"
 #include "detect/mem/blk_table.h"
 #include "session/load_parts.h"
@@ -131,6 +133,18 @@ static struct bpf_program *loaded_prog(struct lw_loader *l, const char *name)
 	return p && bpf_program__fd(p) >= 0 ? p : NULL;
 }
 
+/* Probe programs hold preemption off around the per-CPU state they use
+ * (bpf/mem.bpf.c) where the verifier lets global functions, the unwinder's,
+ * run inside such a section: Linux 6.18 does, 6.10 (bpf_preempt_disable's
+ * first) refused them.
+ */
+static bool can_hold_preempt(void)
+{
+	struct utsname u;
+
+	return !uname(&u) && kernel_release__at_least(u.release, 6, 18);
+}
+
 int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, char *err,
 		    size_t errlen)
 {
@@ -157,6 +171,7 @@ int lw_loader__open(struct lw_loader **out, const struct lw_load_opts *opts, cha
 	b->rodata->min_size = opts->mem_min_size;
 	b->rodata->with_stacks = !opts->mem_no_stacks;
 	b->rodata->max_size = opts->mem_max_size ? opts->mem_max_size : ~0ULL;
+	b->rodata->hold_preempt = can_hold_preempt();
 	/* with blocks hidden on purpose, an unknown free proves nothing */
 	b->rodata->check_frees =
 	    b->rodata->sample_every == 1 && !opts->mem_min_size && !opts->mem_max_size;

@@ -260,6 +260,26 @@ static __always_inline bool pending_target(struct lw_pending *np, struct lw_targ
 	return true;
 }
 
+/* Argument n of the probed call: in its SysV register, or where the cookie
+ * says a probe moved past copies of its arguments finds it (LW_ME_ARGMAP)
+ */
+static __always_inline __u64 probe_arg(struct pt_regs *ctx, __u64 cookie, __u32 n)
+{
+	if (!(cookie & LW_ME_ARGMAP))
+		return n == 0	? PT_REGS_PARM1(ctx)
+		       : n == 1 ? PT_REGS_PARM2(ctx)
+				: PT_REGS_PARM3(ctx);
+	/* each a load at a constant offset: the verifier refuses a ctx
+	 * pointer moved by a variable (what a switch compiles to); rsp and
+	 * rbp are never a copy (probe_place.c)
+	 */
+	__u64 r[16] = {ctx->ax,	 ctx->cx,  ctx->dx,  ctx->bx, 0,	0,
+		       ctx->si,	 ctx->di,  ctx->r8,  ctx->r9, ctx->r10, ctx->r11,
+		       ctx->r12, ctx->r13, ctx->r14, ctx->r15};
+
+	return r[(cookie >> (LW_ME_ARGMAP_SHIFT + 4 * n)) & 0xf];
+}
+
 /* true when this is the outermost allocator call of a target's thread */
 static __always_inline bool enter_fn(__u32 fn, __u64 size, __u64 out_ptr, bool nested_returns)
 {
@@ -293,52 +313,77 @@ static __always_inline bool enter_realloc(struct pt_regs *ctx, __u64 size, __u64
 }
 
 SEC("uprobe")
-int BPF_KPROBE(mem_malloc, __u64 size)
+int mem_malloc(struct pt_regs *ctx)
 {
+	__u64 c = bpf_get_attach_cookie(ctx);
+	__u64 size = probe_arg(ctx, c, 0);
+
 	enter_fn(FN_MALLOC, size, 0, true);
 	return 0;
 }
 
 SEC("uprobe")
-int BPF_KPROBE(mem_calloc, __u64 n, __u64 size)
+int mem_calloc(struct pt_regs *ctx)
 {
+	__u64 c = bpf_get_attach_cookie(ctx);
+	__u64 n = probe_arg(ctx, c, 0);
+	__u64 size = probe_arg(ctx, c, 1);
+
 	enter_fn(FN_CALLOC, n * size, 0, true);
 	return 0;
 }
 
 SEC("uprobe")
-int BPF_KPROBE(mem_realloc, __u64 ptr, __u64 size)
+int mem_realloc(struct pt_regs *ctx)
 {
+	__u64 c = bpf_get_attach_cookie(ctx);
+	__u64 ptr = probe_arg(ctx, c, 0);
+	__u64 size = probe_arg(ctx, c, 1);
+
 	enter_realloc(ctx, size, ptr, true);
 	return 0;
 }
 
 SEC("uprobe")
-int BPF_KPROBE(mem_reallocarray, __u64 ptr, __u64 n, __u64 size)
+int mem_reallocarray(struct pt_regs *ctx)
 {
+	__u64 c = bpf_get_attach_cookie(ctx);
+	__u64 ptr = probe_arg(ctx, c, 0);
+	__u64 n = probe_arg(ctx, c, 1);
+	__u64 size = probe_arg(ctx, c, 2);
+
 	enter_realloc(ctx, n * size, ptr, true);
 	return 0;
 }
 
 /* memalign and aligned_alloc take (alignment, size) */
 SEC("uprobe")
-int BPF_KPROBE(mem_memalign, __u64 align, __u64 size)
+int mem_memalign(struct pt_regs *ctx)
 {
+	__u64 size = probe_arg(ctx, bpf_get_attach_cookie(ctx), 1);
+
 	enter_fn(FN_MEMALIGN, size, 0, true);
 	return 0;
 }
 
 /* valloc and pvalloc take (size) */
 SEC("uprobe")
-int BPF_KPROBE(mem_valloc, __u64 size)
+int mem_valloc(struct pt_regs *ctx)
 {
+	__u64 c = bpf_get_attach_cookie(ctx);
+	__u64 size = probe_arg(ctx, c, 0);
+
 	enter_fn(FN_MALLOC, size, 0, true);
 	return 0;
 }
 
 SEC("uprobe")
-int BPF_KPROBE(mem_posix_memalign, __u64 memptr, __u64 align, __u64 size)
+int mem_posix_memalign(struct pt_regs *ctx)
 {
+	__u64 c = bpf_get_attach_cookie(ctx);
+	__u64 memptr = probe_arg(ctx, c, 0);
+	__u64 size = probe_arg(ctx, c, 2);
+
 	enter_fn(FN_POSIX_MEMALIGN, size, memptr, true);
 	return 0;
 }
@@ -534,13 +579,13 @@ extern bool bpf_session_is_return(void) __ksym __weak;
  */
 static __noinline int session_enter(struct pt_regs *ctx)
 {
-	__u64 a0, a1, a2;
+	__u64 c = bpf_get_attach_cookie(ctx), a0, a1, a2;
 	bool outer = false;
 
-	a0 = PT_REGS_PARM1(ctx);
-	a1 = PT_REGS_PARM2(ctx);
-	a2 = PT_REGS_PARM3(ctx);
-	switch (bpf_get_attach_cookie(ctx)) {
+	a0 = probe_arg(ctx, c, 0);
+	a1 = probe_arg(ctx, c, 1);
+	a2 = probe_arg(ctx, c, 2);
+	switch (c & LW_ME_KIND_MASK) {
 	case LW_ME_MALLOC:
 		outer = enter_fn(FN_MALLOC, a0, 0, false);
 		break;
@@ -731,8 +776,9 @@ static __always_inline void judge_realloc(struct pt_regs *ctx, const struct lw_p
 }
 
 SEC("uprobe")
-int BPF_KPROBE(mem_free, __u64 ptr)
+int mem_free(struct pt_regs *ctx)
 {
+	__u64 ptr = probe_arg(ctx, bpf_get_attach_cookie(ctx), 0);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
 	struct lw_alloc_key k = {.tgid = pid_tgid >> 32, .addr = ptr};

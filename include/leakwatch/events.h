@@ -299,9 +299,17 @@ struct lw_blk_bucket {
 };
 _Static_assert(sizeof(struct lw_blk_bucket) == 8 * LW_BLK_WAYS + 48 * LW_BLK_WAYS, "bucket");
 
-/* The cookie of mem_alloc, the one session program on every allocating
- * entry point (kernels with uprobe sessions): where its arguments are.
+/* The cookie of the mem entry programs. Its low byte is, for mem_alloc,
+ * the one session program on every allocating entry point (kernels with
+ * uprobe sessions), the function's shape (enum lw_mem_entry). With
+ * LW_ME_ARGMAP set, the probe was moved past copies of its arguments
+ * (src/stack/probe_place.h): argument i is in the register numbered by
+ * bits [LW_ME_ARGMAP_SHIFT + 4i, +4) (x86 encoding: rax 0 ... r15 15).
  */
+#define LW_ME_KIND_MASK	   0xffull
+#define LW_ME_ARGMAP	   (1ull << 8)
+#define LW_ME_ARGMAP_SHIFT 12
+
 enum lw_mem_entry {
 	LW_ME_MALLOC = 1,     /* (size): malloc, valloc, pvalloc */
 	LW_ME_CALLOC,	      /* (n, size) */

@@ -4,8 +4,10 @@
  * between can change what the BPF program reads: the skipped instructions are
  * compares, tests, moves and register arithmetic (jemalloc's free derives an
  * rtree cache slot in nine of them before its first branch) writing neither
- * memory nor rsp, rbp or an argument register, and loading nothing through a
- * register that holds a value computed from an argument.
+ * memory nor rsp or rbp, leaving a copy of each argument the program reads
+ * (mimalloc's malloc moves its size to %rsi and loads its heap into %rdi
+ * before its first branch: the program then reads %rsi), and loading nothing
+ * through a register that holds a value computed from an argument.
  *
  * What x86-64 uprobes emulate (arch/x86/kernel/uprobes.c,
  * arch_uprobe_analyze_insn() -> branch_setup_xol_ops(), push_setup_xol_ops();
@@ -233,15 +235,40 @@ static bool is_control_transfer(const cs_insn *in)
 struct pp_state {
 	unsigned arg_mask; /* LW_ARG_* the program reads */
 	uint32_t tainted;
+	/* per argument read, the families still holding its entry value */
+	uint32_t holders[LW_NR_ARGS];
 };
 
 static void state_init(struct pp_state *st, unsigned arg_mask)
 {
 	st->arg_mask = arg_mask;
 	st->tainted = 0;
-	for (unsigned a = 0; a < sizeof(arg_gprs) / sizeof(arg_gprs[0]); a++)
-		if (arg_mask & (1u << a))
-			st->tainted |= 1u << arg_gprs[a];
+	for (unsigned a = 0; a < LW_NR_ARGS; a++) {
+		st->holders[a] = (arg_mask & (1u << a)) ? 1u << arg_gprs[a] : 0;
+		st->tainted |= st->holders[a];
+	}
+}
+
+/* mov %src,%dst between two full 64-bit registers: dst becomes a copy. */
+static bool full_copy(const cs_insn *in, enum pp_gpr *src, enum pp_gpr *dst)
+{
+	const cs_x86 *x = &in->detail->x86;
+	const cs_x86_op *s, *d;
+
+	if (in->id != X86_INS_MOV || x->op_count != 2)
+		return false;
+	/* the access flags, not the operand order, say which is written */
+	s = &x->operands[0];
+	d = &x->operands[1];
+	if (s->access & CS_AC_WRITE) {
+		s = &x->operands[1];
+		d = &x->operands[0];
+	}
+	if (s->type != X86_OP_REG || d->type != X86_OP_REG || s->size != 8 || d->size != 8)
+		return false;
+	*src = gpr_family(s->reg);
+	*dst = gpr_family(d->reg);
+	return *src != GPR_NONE && *dst != GPR_NONE;
 }
 
 static bool tainted(const struct pp_state *st, unsigned reg)
@@ -387,7 +414,9 @@ static const char *cannot_skip(csh h, const cs_insn *in, struct pp_state *st, ch
 			       size_t buflen)
 {
 	enum skip_kind kind = skip_kind(in->id);
-	bool reg_dest = kind == SKIP_REG, src_tainted = false;
+	bool reg_dest = kind == SKIP_REG, src_tainted = false, copy;
+	uint32_t holders[LW_NR_ARGS];
+	enum pp_gpr csrc = GPR_NONE, cdst = GPR_NONE;
 	cs_regs rd, wr;
 	uint8_t nrd = 0, nwr = 0;
 
@@ -418,6 +447,8 @@ static const char *cannot_skip(csh h, const cs_insn *in, struct pp_state *st, ch
 		return "has no register destination";
 	if (cs_regs_access(h, in, rd, &nrd, wr, &nwr) != CS_ERR_OK)
 		return "has unknown register effects";
+	copy = full_copy(in, &csrc, &cdst);
+	memcpy(holders, st->holders, sizeof(holders));
 	for (unsigned i = 0; i < nwr; i++) {
 		enum pp_gpr f = gpr_family(wr[i]);
 
@@ -431,13 +462,24 @@ static const char *cannot_skip(csh h, const cs_insn *in, struct pp_state *st, ch
 			return "touches %rsp";
 		if (f == GPR_BP)
 			return "writes %rbp (frame pointer)";
-		for (unsigned a = 0; a < sizeof(arg_gprs) / sizeof(arg_gprs[0]); a++) {
-			if ((st->arg_mask & (1u << a)) && f == arg_gprs[a]) {
-				lw_fmt(buf, buflen, "writes argument register %%%s", gpr_names[f]);
+		for (unsigned a = 0; a < LW_NR_ARGS; a++) {
+			if (!(holders[a] & (1u << f)))
+				continue;
+			/* a copy onto itself or from another holder keeps it */
+			if (copy && f == cdst && (holders[a] & (1u << csrc)))
+				continue;
+			holders[a] &= ~(1u << f);
+			if (!holders[a]) {
+				lw_fmt(buf, buflen, "writes argument register %%%s, its last copy",
+				       gpr_names[f]);
 				return buf;
 			}
 		}
 	}
+	/* a full copy of a holder holds the argument too */
+	for (unsigned a = 0; copy && a < LW_NR_ARGS; a++)
+		if (holders[a] & (1u << csrc))
+			holders[a] |= 1u << cdst;
 	if (!bounded_result(in))
 		for (unsigned i = 0; i < nrd; i++)
 			src_tainted |= tainted(st, rd[i]);
@@ -453,7 +495,32 @@ static const char *cannot_skip(csh h, const cs_insn *in, struct pp_state *st, ch
 		else
 			st->tainted &= ~(1u << f);
 	}
+	memcpy(st->holders, holders, sizeof(holders));
 	return NULL;
+}
+
+/* Where each argument read is at the probe: its own register while it
+ * still holds it, else the lowest-numbered copy. The registers it moved
+ * to, in words, go to buf (empty when none).
+ */
+static void place_args(const struct pp_state *st, struct probe_place *out, char *buf, size_t buflen)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned a = 0; a < LW_NR_ARGS; a++) {
+		uint32_t h = st->holders[a];
+		enum pp_gpr f = arg_gprs[a];
+
+		if (h && !(h & (1u << f))) {
+			f = (enum pp_gpr)__builtin_ctz(h);
+			out->remapped = true;
+			lw_fmt(buf + n, buflen - n, "%s%%%s for %%%s", n ? ", " : "", gpr_names[f],
+			       gpr_names[arg_gprs[a]]);
+			n += strlen(buf + n);
+		}
+		out->arg_reg[a] = (uint8_t)f;
+	}
 }
 
 /* A direct jump or call in code[0..len) into (entry, probe]: such a path
@@ -498,12 +565,15 @@ static void place_entry(struct probe_place *out, uint64_t entry, bool emulated)
 	out->entry_offset = entry;
 	out->emulated = emulated;
 	out->moved = false;
+	out->remapped = false;
+	for (unsigned a = 0; a < LW_NR_ARGS; a++)
+		out->arg_reg[a] = (uint8_t)arg_gprs[a];
 }
 
 int probe_place__find_code(const uint8_t *code, size_t len, uint64_t entry_offset,
 			   unsigned arg_regs_used, struct probe_place *out)
 {
-	char first[PP_TEXT], cur[PP_TEXT], reason[64];
+	char first[PP_TEXT], cur[PP_TEXT], reason[64], args[64];
 	uint64_t pos = 0, from;
 	struct pp_state st;
 	cs_insn *in;
@@ -567,9 +637,10 @@ int probe_place__find_code(const uint8_t *code, size_t len, uint64_t entry_offse
 		out->offset = entry_offset + pos;
 		out->emulated = true;
 		out->moved = true;
+		place_args(&st, out, args, sizeof(args));
 		lw_fmt(out->why, sizeof(out->why),
-		       "entry '%s' is single-stepped; moved %" PRIu64 " bytes to emulated '%s'",
-		       first, pos, cur);
+		       "entry '%s' is single-stepped; moved %" PRIu64 " bytes to emulated '%s'%s%s",
+		       first, pos, cur, args[0] ? "; reads " : "", args);
 		goto out;
 	}
 	lw_fmt(out->why, sizeof(out->why),

@@ -22,18 +22,28 @@
 /* Skipped instructions at most between the entry and the probe point. */
 #define LW_PROBE_MAX_SKIP 12
 
+/* Argument i (LW_ARG_* bit i) of a moved probe is in register arg_reg[i],
+ * numbered as x86 encodes them (rax 0, rcx 1, rdx 2, rbx 3, rsi 6, rdi 7,
+ * r8-r15 8-15): where a skipped "mov %rdi,%rsi" copied it before something
+ * overwrote the original. remapped says some argument moved.
+ */
+#define LW_NR_ARGS 6
+
 struct probe_place {
 	uint64_t offset;       /* file offset to attach at */
 	uint64_t entry_offset; /* file offset of the function entry */
 	bool emulated;	       /* the kernel emulates the instruction at offset */
 	bool moved;	       /* offset != entry_offset */
-	char why[192];	       /* the decision in words */
+	bool remapped;	       /* an argument is read from another register */
+	uint8_t arg_reg[LW_NR_ARGS];
+	char why[192]; /* the decision in words */
 };
 
 /* Choose the probe point for the function whose entry is at file offset
  * func_file_offset of elf_path. When moved, the probe still fires exactly
- * once per call, before anything touches rsp, rbp or the argument registers
- * in arg_regs_used (LW_ARG_*), writes memory, or loads through a value
+ * once per call, before anything touches rsp or rbp, overwrites the last
+ * copy of an argument in arg_regs_used (LW_ARG_*; a full-width register move
+ * makes a copy, see arg_reg), writes memory, or loads through a value
  * computed from those arguments (which could fault on a wild pointer before
  * the probe saw it): the return address is at [rsp] and the CFA is
  * rsp + 8, as at the entry. The kernel's own "uprobe at function entry"

@@ -72,6 +72,84 @@ LW_TEST(probe_place_skipped_write_to_read_arg_keeps_entry)
 	ASSERT_TRUE(pp.moved, "moved");
 }
 
+/* mimalloc 2.0.9's malloc (Debian 12 libmimalloc2.0): the size is copied to
+ * %rsi before %rdi gets the thread's heap; the probe moves to the ja and
+ * reads the size from %rsi
+ */
+LW_TEST(probe_place_copied_argument_moves_with_its_copy)
+{
+	static const uint8_t code[] = {
+	    0x48, 0x8b, 0x05, 0x49, 0xb4, 0x00, 0x00, /* mov 0xb449(%rip),%rax */
+	    0x48, 0x89, 0xfe,			      /* mov %rdi,%rsi */
+	    0x64, 0x48, 0x8b, 0x38,		      /* mov %fs:(%rax),%rdi */
+	    0x48, 0x81, 0xfe, 0x00, 0x04, 0x00, 0x00, /* cmp $0x400,%rsi */
+	    0x77, 0x29,				      /* ja */
+	    0xc3,
+	};
+	struct probe_place pp;
+
+	ASSERT_EQ(FIND(code, ARGS_1, &pp), 0, "find");
+	ASSERT_EQ(pp.offset, ENTRY + 21, "offset on the ja");
+	ASSERT_TRUE(pp.emulated && pp.moved, "emulated, moved");
+	ASSERT_TRUE(pp.remapped, "remapped");
+	ASSERT_EQ(pp.arg_reg[0], 6, "the size from %rsi");
+	ASSERT_CONTAINS(pp.why, "reads %rsi for %rdi", "why");
+	/* at the entry nothing moved */
+	ASSERT_EQ(FIND(code, 0, &pp), 0, "find, no argument read");
+	ASSERT_TRUE(!pp.remapped, "no argument, nothing remapped");
+}
+
+/* mimalloc's realloc(ptr, size): size to %rdx, ptr to %rsi, then %rdi gets
+ * the heap and a tail jump follows: both arguments move
+ */
+LW_TEST(probe_place_two_arguments_move_to_a_tail_jump)
+{
+	static const uint8_t code[] = {
+	    0x48, 0x8b, 0x05, 0x49, 0xa9, 0x00, 0x00, /* mov 0xa949(%rip),%rax */
+	    0x48, 0x89, 0xf2,			      /* mov %rsi,%rdx */
+	    0x48, 0x89, 0xfe,			      /* mov %rdi,%rsi */
+	    0x64, 0x48, 0x8b, 0x00,		      /* mov %fs:(%rax),%rax */
+	    0x48, 0x89, 0xc7,			      /* mov %rax,%rdi */
+	    0xe9, 0xf7, 0x4e, 0xff, 0xff,	      /* jmp */
+	};
+	struct probe_place pp;
+
+	ASSERT_EQ(FIND(code, LW_ARG_RDI | LW_ARG_RSI, &pp), 0, "find");
+	ASSERT_EQ(pp.offset, ENTRY + 20, "offset on the jmp");
+	ASSERT_TRUE(pp.moved && pp.remapped, "moved, remapped");
+	ASSERT_EQ(pp.arg_reg[0], 6, "ptr from %rsi");
+	ASSERT_EQ(pp.arg_reg[1], 2, "size from %rdx");
+	ASSERT_CONTAINS(pp.why, "reads %rsi for %rdi, %rdx for %rsi", "why");
+}
+
+/* only a full 64-bit move is a copy; a copy overwritten is gone */
+LW_TEST(probe_place_lost_copies_keep_entry)
+{
+	static const uint8_t movl[] = {
+	    0x89, 0xfe,	      /* mov %edi,%esi: the upper half is lost */
+	    0x48, 0x31, 0xff, /* xor %rdi,%rdi */
+	    0x55,	      /* push %rbp */
+	    0xc3,
+	};
+	static const uint8_t gone[] = {
+	    0x48, 0x89, 0xfe, /* mov %rdi,%rsi */
+	    0x31, 0xf6,	      /* xor %esi,%esi */
+	    0x31, 0xff,	      /* xor %edi,%edi */
+	    0x55, 0xc3,
+	};
+	struct probe_place pp;
+
+	ASSERT_EQ(FIND(movl, ARGS_1, &pp), 0, "find movl");
+	ASSERT_EQ(pp.offset, ENTRY, "movl: kept at entry");
+	ASSERT_CONTAINS(pp.why, "writes argument register %rdi, its last copy", "movl: why");
+	ASSERT_TRUE(!pp.remapped && pp.arg_reg[0] == 7, "movl: rdi as at the entry");
+	ASSERT_EQ(FIND(gone, ARGS_1, &pp), 0, "find gone");
+	ASSERT_EQ(pp.offset, ENTRY, "gone: kept at entry");
+	ASSERT_CONTAINS(pp.why,
+			"'xorl %edi, %edi' at +5 writes argument register %rdi, its last copy",
+			"gone: why");
+}
+
 LW_TEST(probe_place_rsp_and_rbp_writes_keep_entry)
 {
 	static const uint8_t sub_rsp[] = {0x48, 0x83, 0xec, 0x08, 0x55, 0xc3}; /* sub $8,%rsp */
@@ -460,11 +538,12 @@ static void lib_all_emulated(const char *lib, const char *const *fns, const unsi
 	elf_file__close(&f);
 }
 
-/* Debian 12 libjemalloc2 5.3.0 and libtcmalloc-minimal4 2.10
- * (tools/install-deps.sh): every entry point det_mem probes lands on an
- * emulated instruction, jemalloc's free 48 bytes in (see the prefix test).
+/* Debian 12 libjemalloc2 5.3.0, libtcmalloc-minimal4 2.10 and
+ * libmimalloc2.0 2.0.9 (tools/install-deps.sh): every entry point det_mem
+ * probes lands on an emulated instruction, jemalloc's free 48 bytes in (see
+ * the prefix test), mimalloc's malloc, calloc and realloc reading copies.
  */
-LW_TEST(probe_place_jemalloc_tcmalloc_all_emulated)
+LW_TEST(probe_place_preloaded_allocators_all_emulated)
 {
 	static const char *const fns[] = {
 	    "malloc",	      "calloc",	       "realloc",  "reallocarray", "free",
@@ -473,11 +552,12 @@ LW_TEST(probe_place_jemalloc_tcmalloc_all_emulated)
 	    ARGS_1, LW_ARG_RDI | LW_ARG_RSI, LW_ARG_RDI | LW_ARG_RSI, ARGS_3, ARGS_1,
 	    ARGS_3, LW_ARG_RDI | LW_ARG_RSI, LW_ARG_RDI | LW_ARG_RSI, ARGS_1, ARGS_1};
 	static const char *const libs[] = {"/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
-					   "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"};
+					   "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
+					   "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"};
 	char which[192] = "";
 	int bad;
 
-	for (size_t l = 0; l < 2; l++) {
+	for (size_t l = 0; l < sizeof(libs) / sizeof(libs[0]); l++) {
 		lib_all_emulated(libs[l], fns, args, sizeof(fns) / sizeof(fns[0]), &bad, which,
 				 sizeof(which));
 		ASSERT_EQ(bad, 0, which);

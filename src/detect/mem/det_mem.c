@@ -100,6 +100,7 @@ int det_mem__attach_target(const struct lw_det_env *env, const struct lw_alloc_t
 	for (size_t i = 0; i < sizeof(mem_probes) / sizeof(mem_probes[0]); i++) {
 		const struct mem_probe *mp = &mem_probes[i];
 		struct probe_place pp = {.offset = t->offset[mp->fn]};
+		uint64_t cookie = mp->how;
 		bool dup = false;
 
 		if (!t->found[mp->fn])
@@ -114,13 +115,22 @@ int det_mem__attach_target(const struct lw_det_env *env, const struct lw_alloc_t
 		 * first equivalent instruction the kernel emulates
 		 */
 		if (o->probe_at_entry ||
-		    probe_place__find(t->path, t->offset[mp->fn], mp->args, &pp))
+		    probe_place__find(t->path, t->offset[mp->fn], mp->args, &pp)) {
 			pp.offset = t->offset[mp->fn];
+			pp.remapped = false;
+		}
+		/* past copies of its arguments: the program reads the copies */
+		if (pp.remapped) {
+			cookie |= LW_ME_ARGMAP;
+			for (unsigned a = 0; a < LW_NR_ARGS; a++)
+				cookie |= (uint64_t)(pp.arg_reg[a] & 0xf)
+					  << (LW_ME_ARGMAP_SHIFT + 4 * a);
+		}
 		if (o->verbose)
 			fprintf(stderr, "leakwatch: mem: %s at +0x%llx: %s\n",
 				alloc_fn_name(mp->fn), (unsigned long long)pp.offset, pp.why);
 		e = io->attach_uprobe ? io->attach_uprobe(io->ctx, mp->prog, t->path, pp.offset,
-							  false, mp->how, err, sizeof(err))
+							  false, cookie, err, sizeof(err))
 				      : -ENOSYS;
 		/* The uretprobe hijacks the return address at [rsp]: a moved
 		 * probe is reached once per call with rsp as at the entry

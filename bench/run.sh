@@ -222,17 +222,28 @@ sec_first_event() {
 sec_bystander() {
 	echo "== bystanders: unrelated loops while leakwatch watches one sleeping process"
 	sleep 600 &
-	local sl=$! base t page shell
-	base=$("$MEM" "$M" maps | head -1)
-	printf '  %-44s %9.1f ns/op\n' "malloc+free, untraced" "$base"
-	if attach_bg "$TMP/by.err" -p "$sl" --only fd,mem; then
+	local sl=$! base t page shell seen="" bm=() tm=() r
+	# a few ns a pair: one run each moves by 10% here, so untraced and
+	# attached interleave 3 times, best of each (the page: any run's)
+	for r in 1 2 3; do
+		bm+=("$("$MEM" "$M" maps | head -1)")
+		if ! attach_bg "$TMP/by.err" -p "$sl" --only fd,mem; then
+			stop_lw
+			tm=()
+			break
+		fi
 		read -r t page < <("$MEM" "$M" maps | paste -sd ' ')
-		shell=$(bash -c 'for i in $(seq 20); do x=$(echo "$i"); done; grep -q "\[uprobes\]" /proc/$$/maps && echo mapped || echo "not mapped"')
+		tm+=("$t")
+		[ "$r" = 1 ] && shell=$(bash -c 'for i in $(seq 20); do x=$(echo "$i"); done; grep -q "\[uprobes\]" /proc/$$/maps && echo mapped || echo "not mapped"')
+		[ "$page" = uprobes-page ] && seen=mapped
 		stop_lw
-		printf '  %-44s %s (target >= 0.9x)\n' "malloc+free, attached --only fd,mem elsewhere" "$(speed "$base" "$t")"
-		echo "  [uprobes] page in the bystander: $([ "$page" = uprobes-page ] && echo mapped || echo "not mapped"); in a fresh shell run meanwhile: $shell"
+	done
+	base=$(min_of "${bm[@]}")
+	printf '  %-44s %9.1f ns/op\n' "malloc+free, untraced (best of 3)" "$base"
+	if [ ${#tm[@]} = 3 ]; then
+		printf '  %-44s %s (target >= 0.9x)\n' "malloc+free, attached --only fd,mem elsewhere" "$(speed "$base" "$(min_of "${tm[@]}")")"
+		echo "  [uprobes] page in the bystander: ${seen:-not mapped}; in a fresh shell run meanwhile: $shell"
 	else
-		stop_lw
 		echo "  attach --only fd,mem failed: $(tail -1 "$TMP/by.err")"
 	fi
 	# syscall loops are noisy here: untraced and attached interleaved 3

@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "base/proc_table.h"
 #include "detect/detector.h"
+#include "detect/fd/corr_fd.h"
 #include "detect/fd/det_fd.h"
 #include "detect/mem/alloc_code.h"
 #include "detect/mem/det_mem.h"
@@ -402,6 +403,84 @@ LW_TEST(det_mem_probes)
 	ASSERT_EQ(det_mem__attach_target(&env, &t), -ENOENT, "no free");
 	ASSERT_STREQ(err, "mem: /lib/libfake.so: no malloc/free found", "message");
 	ASSERT_EQ(f.nr_probes, 0, "nothing attached");
+}
+
+/* --interval: the block table's totals per stack, plus the blocks user
+ * space holds (stacks BPF could not finish), same stack or a site of their
+ * own; the report counts both, so each round must too
+ */
+struct tick_seen {
+	int nr;
+	uint64_t live[4];
+	uint64_t ip0[4];
+};
+
+static const struct lw_stack_ips tick_stack_a = {.nr = 2, .ips = {0x1100, 0x1200}};
+
+static int fake_totals(void *ctx, lw_mem_total_fn cb, void *cbctx)
+{
+	struct lw_mem_total t = {.live_bytes = 500, .live_count = 5};
+	struct lw_ips a = {.nr = 2, .ips = {0x1100, 0x1200}};
+
+	(void)ctx;
+	return cb(cbctx, det_mem__stack_key(&a), &t, &tick_stack_a);
+}
+
+static void tick_header(void *ctx, const char *line)
+{
+	(void)ctx;
+	(void)line;
+}
+
+static void tick_site(void *ctx, const struct corr_fd_site *site, const char *what, bool show)
+{
+	struct tick_seen *ts = ctx;
+
+	(void)what;
+	(void)show;
+	if (ts->nr < 4) {
+		ts->live[ts->nr] = site->live;
+		ts->ip0[ts->nr++] = site->stack.ips[0];
+	}
+}
+
+static struct lw_ev_mem_alloc user_block(uint64_t addr, uint64_t ip0, uint64_t ip1)
+{
+	struct lw_ev_mem_alloc ev = {
+	    .hdr = {.type = LW_EV_MEM_ALLOC, .size = sizeof(ev), .tgid = 9, .tid = 9, .ts_ns = 1},
+	    .addr = addr,
+	    .size = 10,
+	    .stack = {.nr = 2, .ips = {ip0, ip1}},
+	};
+
+	return ev;
+}
+
+LW_TEST(det_mem_interval_counts_user_held_blocks)
+{
+	struct lw_procs procs = {};
+	struct lw_det_io io = {.procs = &procs, .read_mem_totals = fake_totals};
+	struct lw_opts o = {0};
+	struct lw_det_env env = {.opts = &o, .io = &io};
+	struct tick_seen ts = {0};
+	struct lw_det_tick t = {.ctx = &ts, .header = tick_header, .site = tick_site};
+	struct lw_ev_mem_alloc a1 = user_block(0x10, 0x1100, 0x1200),
+			       a2 = user_block(0x20, 0x1100, 0x1200),
+			       b = user_block(0x30, 0x2100, 0x2200);
+	struct lw_det *d;
+
+	ASSERT_EQ(det_mem_ops.open(&d, &env), 0, "open");
+	ASSERT_EQ(det_mem_ops.on_event(d, &a1.hdr, sizeof(a1)), 0, "held block 1 at site a");
+	ASSERT_EQ(det_mem_ops.on_event(d, &a2.hdr, sizeof(a2)), 0, "held block 2 at site a");
+	ASSERT_EQ(det_mem_ops.on_event(d, &b.hdr, sizeof(b)), 0, "held block at site b");
+	det_mem_ops.tick(d, &t);
+	ASSERT_EQ(ts.nr, 2, "two sites");
+	ASSERT_EQ(ts.ip0[0], 0x1100, "site a first (the block table's)");
+	ASSERT_EQ(ts.live[0], 7, "site a: 5 in the table + 2 held");
+	ASSERT_EQ(ts.ip0[1], 0x2100, "site b, held only");
+	ASSERT_EQ(ts.live[1], 1, "site b: 1");
+	det_mem_ops.free(d);
+	lw_procs__free(&procs);
 }
 
 /* ---- mount ---- */

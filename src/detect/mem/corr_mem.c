@@ -432,6 +432,21 @@ void corr_mem__scanned(struct corr_mem *c, uint32_t tgid, uint32_t gen)
 	}
 }
 
+int corr_mem__each_user_block(const struct corr_mem *c,
+			      int (*cb)(void *ctx, const struct lw_ips *stack, uint64_t size),
+			      void *ctx)
+{
+	struct hmap_iter it = {0};
+	int err = 0;
+
+	while (!err && hmap__next(c->user, &it)) {
+		const struct block *b = (const struct block *)(uintptr_t)*it.val;
+
+		err = cb(ctx, &b->stack, b->size);
+	}
+	return err;
+}
+
 void corr_mem__reachable(const struct corr_mem *c, uint64_t *blocks, uint64_t *bytes)
 {
 	*blocks = c->reachable_blocks;

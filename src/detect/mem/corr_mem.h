@@ -70,6 +70,13 @@ int corr_mem__own_blocks(const struct corr_mem *c, uint32_t tgid, uint32_t gen,
 int corr_mem__set_class(struct corr_mem *c, uint32_t tgid, uint32_t gen, uint64_t addr,
 			unsigned cls, uint64_t indirect_bytes, uint64_t indirect_count);
 void corr_mem__scanned(struct corr_mem *c, uint32_t tgid, uint32_t gen);
+/* Each live block user space holds (its stack BPF could not finish), for
+ * --interval, whose totals from the block table leave them out: cb's
+ * nonzero return stops the walk and is returned.
+ */
+int corr_mem__each_user_block(const struct corr_mem *c,
+			      int (*cb)(void *ctx, const struct lw_ips *stack, uint64_t size),
+			      void *ctx);
 /* Still-reachable blocks and bytes the last finish counted. */
 void corr_mem__reachable(const struct corr_mem *c, uint64_t *blocks, uint64_t *bytes);
 

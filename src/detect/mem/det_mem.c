@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/hmap.h"
+#include "base/vec.h"
 #include "detect/fd/corr_fd.h"
 #include "detect/mem/alloc_code.h"
 #include "detect/mem/corr_mem.h"
@@ -340,35 +341,79 @@ static int mem_finish(struct lw_det *d, uint64_t now_ns, struct lw_findings *out
 	return err ? err : corr_mem__finish(d->mem, now_ns, out);
 }
 
+/* The blocks user space holds, summed per stack id: the block table's
+ * totals leave them out (their stack is not in BPF), so a site would show
+ * fewer live blocks each round than the report counts.
+ */
+struct user_site {
+	uint64_t count, bytes;
+	const struct lw_ips *stack;
+	bool shown;
+};
+
 struct tick_ctx {
 	const struct lw_det_tick *t;
-	pid_t root;
-	int shown;
+	uint32_t root;
+	unsigned shown;
+	struct hmap *user_idx; /* stack id → index in user */
+	struct user_site *user;
+	size_t nr_user, cap_user;
 };
+
+static int add_user_block(void *ctx, const struct lw_ips *stack, uint64_t size)
+{
+	struct tick_ctx *tc = ctx;
+	bool added;
+	uint64_t *i = hmap__put(tc->user_idx, det_mem__stack_key(stack), &added);
+
+	if (!i || (added && lw_vec_grow((void **)&tc->user, &tc->cap_user, tc->nr_user + 1,
+					sizeof(*tc->user))))
+		return -ENOMEM;
+	if (added) {
+		*i = tc->nr_user;
+		tc->user[tc->nr_user++] = (struct user_site){.stack = stack};
+	}
+	tc->user[*i].count++;
+	tc->user[*i].bytes += size;
+	return 0;
+}
+
+static void show_site(struct tick_ctx *tc, uint64_t id, uint64_t count, uint64_t bytes,
+		      const void *ips, uint32_t nr)
+{
+	struct corr_fd_site site = {.key = id ^ LW_MEM_SITE_TAG, .pid = tc->root};
+
+	site.stack.nr = ips && nr ? (nr > LW_STACK_MAX ? LW_STACK_MAX : nr) : 0;
+	if (site.stack.nr)
+		memcpy(site.stack.ips, ips, site.stack.nr * sizeof(site.stack.ips[0]));
+	site.live = count;
+	snprintf(site.resource, sizeof(site.resource), "%llu bytes", (unsigned long long)bytes);
+	tc->t->site(tc->t->ctx, &site, "blocks", tc->shown++ < 20);
+}
 
 static int site_tick(void *ctx, uint64_t id, const struct lw_mem_total *total,
 		     const struct lw_stack_ips *ips)
 {
 	struct tick_ctx *tc = ctx;
-	struct corr_fd_site site = {.key = id ^ LW_MEM_SITE_TAG, .pid = (uint32_t)tc->root};
+	uint64_t *i = hmap__get(tc->user_idx, id);
+	struct user_site *u = i ? &tc->user[*i] : NULL;
+	uint64_t count = total->live_count, bytes = total->live_bytes;
 
-	if (!total->live_count)
-		return 0;
-	if (ips) {
-		site.stack.nr = ips->nr > LW_STACK_MAX ? LW_STACK_MAX : ips->nr;
-		memcpy(site.stack.ips, ips->ips, site.stack.nr * sizeof(site.stack.ips[0]));
+	if (u) {
+		count += u->count;
+		bytes += u->bytes;
+		u->shown = true;
 	}
-	site.live = total->live_count;
-	snprintf(site.resource, sizeof(site.resource), "%llu bytes",
-		 (unsigned long long)total->live_bytes);
-	tc->t->site(tc->t->ctx, &site, "blocks", tc->shown++ < 20);
+	if (count)
+		show_site(tc, id, count, bytes, ips ? ips->ips : NULL, ips ? ips->nr : 0);
 	return 0;
 }
 
 static void mem_tick(struct lw_det *d, const struct lw_det_tick *t)
 {
 	const struct lw_det_io *io = d->env.io;
-	struct tick_ctx tc = {.t = t};
+	struct tick_ctx tc = {.t = t, .user_idx = hmap__new()};
+	struct hmap_iter it = {0};
 	char line[128];
 
 	for (size_t i = 0; io->procs && i < io->procs->n; i++)
@@ -376,8 +421,20 @@ static void mem_tick(struct lw_det *d, const struct lw_det_tick *t)
 			tc.root = io->procs->v[i].pid;
 	snprintf(line, sizeof(line), "+%.1fs: allocation sites with live blocks:", t->t_s);
 	t->header(t->ctx, line);
+	/* out of memory: the block table's totals alone, as before */
+	if (!tc.user_idx || corr_mem__each_user_block(d->mem, add_user_block, &tc))
+		tc.nr_user = 0;
 	if (io->read_mem_totals)
 		io->read_mem_totals(io->ctx, site_tick, &tc);
+	/* sites whose every live block user space holds */
+	while (tc.user_idx && hmap__next(tc.user_idx, &it)) {
+		const struct user_site *u = &tc.user[*it.val];
+
+		if (*it.val < tc.nr_user && !u->shown)
+			show_site(&tc, it.key, u->count, u->bytes, u->stack->ips, u->stack->nr);
+	}
+	hmap__free(tc.user_idx);
+	free(tc.user);
 }
 
 /* The BPF side's stack id (bpf/mem.bpf.c) */

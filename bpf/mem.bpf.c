@@ -626,7 +626,10 @@ int mem_alloc(struct pt_regs *ctx)
 	return 0;
 }
 
-/* A bad free waiting for mem_bad_free, on this CPU. */
+/* A bad free waiting for mem_bad_free, by thread: per CPU, a free
+ * preempted between its request and the tail call could find another
+ * thread's bad free there, and report that one twice and its own never.
+ */
 struct lw_bad_free_req {
 	struct lw_alloc_key k;
 	struct lw_freed fr; /* zero for an invalid free: nothing was freed */
@@ -634,11 +637,14 @@ struct lw_bad_free_req {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
 	__type(key, __u32);
 	__type(value, struct lw_bad_free_req);
 } bad_req SEC(".maps");
+
+/* never written: the zero a request starts from */
+static struct lw_bad_free_req no_bad_req;
 
 /* [0]: mem_bad_free (set by the loader) */
 struct {
@@ -656,16 +662,23 @@ struct {
 static __always_inline void bad_free(struct pt_regs *ctx, struct lw_alloc_key *k, __u32 kind,
 				     struct lw_freed *fr, __u32 call)
 {
-	__u32 zero = 0;
-	struct lw_bad_free_req *q = bpf_map_lookup_elem(&bad_req, &zero);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lw_bad_free_req *q;
 
-	if (!q || !k)
+	if (!k)
 		return;
+	/* made in place: a copy on the stack was a frame too many */
+	if (bpf_map_update_elem(&bad_req, &tid, &no_bad_req, BPF_ANY) ||
+	    !(q = bpf_map_lookup_elem(&bad_req, &tid))) {
+		lw_count_drop();
+		return;
+	}
 	q->k = *k;
 	q->kind = kind;
 	q->call = call;
 	q->fr = fr ? *fr : (struct lw_freed){};
 	bpf_tail_call(ctx, &mem_tail, 0);
+	bpf_map_delete_elem(&bad_req, &tid);
 	lw_count_drop(); /* no program in mem_tail: the report is lost */
 }
 
@@ -678,17 +691,12 @@ static __always_inline int bad_free_rc(const struct lw_bad_free_req *q)
 	return q->call == LW_BAD_FREE_BY_REALLOC ? 0 : 1;
 }
 
-static __always_inline int bad_free_emit(struct pt_regs *ctx)
+static __always_inline int bad_free_emit(struct pt_regs *ctx, struct lw_bad_free_req *q)
 {
-	__u32 zero = 0;
-	struct lw_bad_free_req *q = bpf_map_lookup_elem(&bad_req, &zero);
-	struct lw_scratch *s;
+	struct lw_scratch *s = lw_scratch_get();
 	struct lw_ev_mem_bad_free *ev;
 	struct lw_regs r;
 
-	if (!q)
-		return 1;
-	s = lw_scratch_get();
 	if (!s)
 		return bad_free_rc(q);
 	ev = (struct lw_ev_mem_bad_free *)s->buf;
@@ -714,11 +722,16 @@ static __always_inline int bad_free_emit(struct pt_regs *ctx)
 SEC("uprobe")
 int mem_bad_free(struct pt_regs *ctx)
 {
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lw_bad_free_req *q = bpf_map_lookup_elem(&bad_req, &tid);
 	int rc;
 
+	if (!q)
+		return 1;
 	preempt_off();
-	rc = bad_free_emit(ctx);
+	rc = bad_free_emit(ctx, q);
 	preempt_on();
+	bpf_map_delete_elem(&bad_req, &tid);
 	return rc;
 }
 

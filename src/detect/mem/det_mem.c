@@ -421,16 +421,20 @@ static void mem_tick(struct lw_det *d, const struct lw_det_tick *t)
 			tc.root = io->procs->v[i].pid;
 	snprintf(line, sizeof(line), "+%.1fs: allocation sites with live blocks:", t->t_s);
 	t->header(t->ctx, line);
-	/* out of memory: the block table's totals alone, as before */
-	if (!tc.user_idx || corr_mem__each_user_block(d->mem, add_user_block, &tc))
-		tc.nr_user = 0;
+	/* out of memory: the block table's totals alone, as before (a key
+	 * added before its site grew would index nothing)
+	 */
+	if (tc.user_idx && corr_mem__each_user_block(d->mem, add_user_block, &tc)) {
+		hmap__free(tc.user_idx);
+		tc.user_idx = NULL;
+	}
 	if (io->read_mem_totals)
 		io->read_mem_totals(io->ctx, site_tick, &tc);
 	/* sites whose every live block user space holds */
 	while (tc.user_idx && hmap__next(tc.user_idx, &it)) {
 		const struct user_site *u = &tc.user[*it.val];
 
-		if (*it.val < tc.nr_user && !u->shown)
+		if (!u->shown)
 			show_site(&tc, it.key, u->count, u->bytes, u->stack->ips, u->stack->nr);
 	}
 	hmap__free(tc.user_idx);

@@ -116,10 +116,8 @@ int det_mem__attach_target(const struct lw_det_env *env, const struct lw_alloc_t
 		 * first equivalent instruction the kernel emulates
 		 */
 		if (o->probe_at_entry ||
-		    probe_place__find(t->path, t->offset[mp->fn], mp->args, &pp)) {
+		    probe_place__find(t->path, t->offset[mp->fn], mp->args, &pp))
 			pp.offset = t->offset[mp->fn];
-			pp.remapped = false;
-		}
 		/* past copies of its arguments: the program reads the copies */
 		if (pp.remapped) {
 			cookie |= LW_ME_ARGMAP;

@@ -744,8 +744,6 @@ __noinline int lw_pair_emit(struct pt_regs *ctx, __u32 rule, __u64 handle, __u32
 	struct lw_ev_pair *ev;
 	struct lw_regs r;
 
-	if (!ctx)
-		return 0;
 	preempt_off();
 	s = lw_scratch_get();
 	if (s) {

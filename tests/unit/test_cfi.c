@@ -242,26 +242,51 @@ static void fake_init(struct fake_stack *f, uint64_t pc_fp)
 	f->words[13] = (uintptr_t)_start + 4;
 }
 
+/* What the fake-stack tests share: a symbolizer and CFI cache of this test
+ * binary, and a pc returning into cfi_fp_fn.
+ */
+struct fake_env {
+	struct symbolizer *s;
+	struct cfi_cache *c;
+	uint64_t pc;
+};
+
+static bool fake_env_open(struct fake_env *e)
+{
+	e->s = self_sym();
+	e->c = cfi_cache__new();
+	e->pc = cfi_fp_fn() ^ 1 ^ 1;
+	return e->s && e->c;
+}
+
+static void fake_env_close(struct fake_env *e)
+{
+	cfi_cache__free(e->c);
+	symbolizer__free(e->s);
+}
+
+/* f's stack finished from the first len bytes of its slice into out */
+static int fake_unwind(const struct fake_env *e, struct fake_stack *f, size_t len,
+		       struct lw_ips *out)
+{
+	return unwind__complete(e->c, e->s, getpid(), &f->stk, (uint8_t *)f->words, len, out);
+}
+
 LW_TEST(unwind_fake_fp_chain_to_start)
 {
-	struct symbolizer *s = self_sym();
-	struct cfi_cache *c = cfi_cache__new();
-	uint64_t pc = cfi_fp_fn() ^ 1 ^ 1;
+	struct fake_env e;
 	struct fake_stack f;
 	struct lw_ips out;
 
-	ASSERT_TRUE(s && c, "setup");
-	fake_init(&f, pc);
-	ASSERT_EQ(
-	    unwind__complete(c, s, getpid(), &f.stk, (uint8_t *)f.words, sizeof(f.words), &out), 0,
-	    "unwind");
+	ASSERT_TRUE(fake_env_open(&e), "setup");
+	fake_init(&f, e.pc);
+	ASSERT_EQ(fake_unwind(&e, &f, sizeof(f.words), &out), 0, "unwind");
 	ASSERT_EQ(out.nr, 3, "frames");
-	ASSERT_EQ(out.ips[0], pc, "ip 0 copied");
-	ASSERT_EQ(out.ips[1], pc, "ip 1 from [bp+8]");
+	ASSERT_EQ(out.ips[0], e.pc, "ip 0 copied");
+	ASSERT_EQ(out.ips[1], e.pc, "ip 1 from [bp+8]");
 	ASSERT_EQ(out.ips[2], (uintptr_t)_start + 4, "ip 2 from the saved bp's frame");
 	ASSERT_EQ(out.flags, 0, "partial cleared, not truncated");
-	cfi_cache__free(c);
-	symbolizer__free(s);
+	fake_env_close(&e);
 }
 
 /* A walk BPF left to user space at a function's entry (a bad free's):
@@ -269,123 +294,98 @@ LW_TEST(unwind_fake_fp_chain_to_start)
  */
 LW_TEST(unwind_fake_from_an_entry)
 {
-	struct symbolizer *s = self_sym();
-	struct cfi_cache *c = cfi_cache__new();
-	uint64_t pc = cfi_fp_fn() ^ 1 ^ 1;
+	struct fake_env e;
 	struct fake_stack f;
 	struct lw_ips out;
 
-	ASSERT_TRUE(s && c, "setup");
+	ASSERT_TRUE(fake_env_open(&e), "setup");
 	/* the entry pc is any; the frame it returns into is fake_init's */
-	fake_init(&f, pc);
+	fake_init(&f, e.pc);
 	f.stk.ips[0] = 0x1234;
 	f.stk.flags |= LW_STK_EXACT_PC;
 	f.stk.sp = FAKE_SP - 8;
 	memmove(&f.words[1], &f.words[0], sizeof(f.words) - sizeof(f.words[0]));
-	f.words[0] = pc; /* [sp]: the return address */
-	ASSERT_EQ(
-	    unwind__complete(c, s, getpid(), &f.stk, (uint8_t *)f.words, sizeof(f.words), &out), 0,
-	    "unwind");
+	f.words[0] = e.pc; /* [sp]: the return address */
+	ASSERT_EQ(fake_unwind(&e, &f, sizeof(f.words), &out), 0, "unwind");
 	ASSERT_EQ(out.nr, 4, "frames");
 	ASSERT_EQ(out.ips[0], 0x1234, "the entry pc");
-	ASSERT_EQ(out.ips[1], pc, "ip 1 from [sp]");
-	ASSERT_EQ(out.ips[2], pc, "ip 2 from [bp+8]");
+	ASSERT_EQ(out.ips[1], e.pc, "ip 1 from [sp]");
+	ASSERT_EQ(out.ips[2], e.pc, "ip 2 from [bp+8]");
 	ASSERT_EQ(out.ips[3], (uintptr_t)_start + 4, "ip 3 from the saved bp's frame");
 	/* without the flag the entry pc is a return address: no rule, no frames */
 	f.stk.flags &= ~LW_STK_EXACT_PC;
-	ASSERT_EQ(
-	    unwind__complete(c, s, getpid(), &f.stk, (uint8_t *)f.words, sizeof(f.words), &out), 0,
-	    "unwind without the flag");
+	ASSERT_EQ(fake_unwind(&e, &f, sizeof(f.words), &out), 0, "unwind without the flag");
 	ASSERT_EQ(out.nr, 1, "no rule for a made-up pc");
-	cfi_cache__free(c);
-	symbolizer__free(s);
+	fake_env_close(&e);
 }
 
 LW_TEST(unwind_fake_stops_at_slice_end)
 {
-	struct symbolizer *s = self_sym();
-	struct cfi_cache *c = cfi_cache__new();
-	uint64_t pc = cfi_fp_fn() ^ 1 ^ 1;
+	struct fake_env e;
 	struct fake_stack f;
 	struct lw_ips out;
 
-	ASSERT_TRUE(s && c, "setup");
-	fake_init(&f, pc);
+	ASSERT_TRUE(fake_env_open(&e), "setup");
+	fake_init(&f, e.pc);
 	/* 48 bytes hold the first frame's bp and ra, not the second's ra */
-	ASSERT_EQ(unwind__complete(c, s, getpid(), &f.stk, (uint8_t *)f.words, 48, &out), 0,
-		  "unwind");
+	ASSERT_EQ(fake_unwind(&e, &f, 48, &out), 0, "unwind");
 	ASSERT_EQ(out.nr, 2, "frames");
-	ASSERT_EQ(out.ips[1], pc, "ip 1");
+	ASSERT_EQ(out.ips[1], e.pc, "ip 1");
 	ASSERT_EQ(out.flags & LW_STK_PARTIAL, 0, "partial cleared");
 	ASSERT_TRUE(out.flags & LW_STK_SLICE_END, "cut at the slice's end: marked");
-	cfi_cache__free(c);
-	symbolizer__free(s);
+	fake_env_close(&e);
 }
 
 LW_TEST(unwind_fake_stops_on_zero_ra_and_loops)
 {
-	struct symbolizer *s = self_sym();
-	struct cfi_cache *c = cfi_cache__new();
-	uint64_t pc = cfi_fp_fn() ^ 1 ^ 1;
+	struct fake_env e;
 	struct fake_stack f;
 	struct lw_ips out;
 
-	ASSERT_TRUE(s && c, "setup");
-	fake_init(&f, pc);
+	ASSERT_TRUE(fake_env_open(&e), "setup");
+	fake_init(&f, e.pc);
 	f.words[5] = 0;
-	ASSERT_EQ(
-	    unwind__complete(c, s, getpid(), &f.stk, (uint8_t *)f.words, sizeof(f.words), &out), 0,
-	    "unwind zero ra");
+	ASSERT_EQ(fake_unwind(&e, &f, sizeof(f.words), &out), 0, "unwind zero ra");
 	ASSERT_EQ(out.nr, 1, "zero ra adds nothing");
 	ASSERT_EQ(out.flags & LW_STK_SLICE_END, 0, "an end, not a cut");
 	/* the first frame's saved bp points back into the slice: the next CFA
 	 * (S+24) is below the new sp (S+48), an endless walk if followed
 	 */
-	fake_init(&f, pc);
+	fake_init(&f, e.pc);
 	f.words[4] = FAKE_SP + 8;
-	f.words[2] = pc;
-	ASSERT_EQ(
-	    unwind__complete(c, s, getpid(), &f.stk, (uint8_t *)f.words, sizeof(f.words), &out), 0,
-	    "unwind loop");
+	f.words[2] = e.pc;
+	ASSERT_EQ(fake_unwind(&e, &f, sizeof(f.words), &out), 0, "unwind loop");
 	ASSERT_EQ(out.nr, 2, "loop guard");
-	cfi_cache__free(c);
-	symbolizer__free(s);
+	fake_env_close(&e);
 }
 
 LW_TEST(unwind_fake_truncates_at_max)
 {
-	struct symbolizer *s = self_sym();
-	struct cfi_cache *c = cfi_cache__new();
-	uint64_t pc = cfi_fp_fn() ^ 1 ^ 1;
+	struct fake_env e;
 	struct fake_stack f;
 	struct lw_ips out;
 
-	ASSERT_TRUE(s && c, "setup");
+	ASSERT_TRUE(fake_env_open(&e), "setup");
 	memset(&f, 0, sizeof(f));
 	f.stk.nr = LW_STACK_MAX - 2;
 	f.stk.flags = LW_STK_PARTIAL;
 	for (int i = 0; i < f.stk.nr; i++)
-		f.stk.ips[i] = pc;
+		f.stk.ips[i] = e.pc;
 	f.stk.sp = FAKE_SP;
 	f.stk.bp = FAKE_SP;
 	/* an endless chain: bp_k = sp + 16k, [bp_k] = bp_k+1, [bp_k + 8] = pc */
 	for (int k = 0; 2 * k + 1 < 256; k++) {
 		f.words[2 * k] = FAKE_SP + 16 * (k + 1);
-		f.words[2 * k + 1] = pc;
+		f.words[2 * k + 1] = e.pc;
 	}
-	ASSERT_EQ(
-	    unwind__complete(c, s, getpid(), &f.stk, (uint8_t *)f.words, sizeof(f.words), &out), 0,
-	    "unwind");
+	ASSERT_EQ(fake_unwind(&e, &f, sizeof(f.words), &out), 0, "unwind");
 	ASSERT_EQ(out.nr, LW_STACK_MAX, "full");
 	ASSERT_EQ(out.flags, LW_STK_TRUNCATED, "truncated");
 	/* a stack BPF finished is only copied */
 	f.stk.flags = 0;
-	ASSERT_EQ(
-	    unwind__complete(c, s, getpid(), &f.stk, (uint8_t *)f.words, sizeof(f.words), &out), 0,
-	    "complete stack");
+	ASSERT_EQ(fake_unwind(&e, &f, sizeof(f.words), &out), 0, "complete stack");
 	ASSERT_EQ(out.nr, LW_STACK_MAX - 2, "not extended");
-	cfi_cache__free(c);
-	symbolizer__free(s);
+	fake_env_close(&e);
 }
 
 /* End of the mapping holding this thread's stack, so the slice copy never

@@ -51,6 +51,12 @@ static int on_record(void *ctx, void *data, size_t size)
 	return ++s->n == s->fail_at ? -EIO : 0;
 }
 
+/* One walk of r from w's position, taking at most limit bytes. */
+static void walk(struct ring_walk *w, const struct ring *r, uint64_t limit, struct seen *s)
+{
+	ring_records__walk(w, r->data, RING - 1, r->prod, limit, on_record, s);
+}
+
 LW_TEST(ring_walk_takes_records_in_order_with_padding)
 {
 	struct ring r = {};
@@ -60,7 +66,7 @@ LW_TEST(ring_walk_takes_records_in_order_with_padding)
 	put(&r, 5, 'a', 0);
 	put(&r, 16, 'b', 0);
 	put(&r, 1, 'c', 0);
-	ring_records__walk(&w, r.data, RING - 1, r.prod, ~0ull, on_record, &s);
+	walk(&w, &r, ~0ull, &s);
 	ASSERT_EQ(w.nr, 3, "three records");
 	ASSERT_EQ(s.tags[0], 'a', "first");
 	ASSERT_EQ(s.sizes[0], 5, "its length, not the padded one");
@@ -83,7 +89,7 @@ LW_TEST(ring_walk_skips_discarded_and_stops_at_busy)
 	busy_at = r.prod;
 	put(&r, 8, 'c', LW_RING_BUSY);
 	put(&r, 8, 'd', 0);
-	ring_records__walk(&w, r.data, RING - 1, r.prod, ~0ull, on_record, &s);
+	walk(&w, &r, ~0ull, &s);
 	ASSERT_EQ(w.nr, 1, "the discarded one is skipped, not handed over");
 	ASSERT_EQ(s.tags[0], 'b', "the submitted one");
 	ASSERT_EQ(w.busy, 1, "stopped at the record being written");
@@ -98,10 +104,10 @@ LW_TEST(ring_walk_stops_at_the_batch_limit)
 
 	for (int i = 0; i < 4; i++)
 		put(&r, 8, (uint8_t)('a' + i), 0);
-	ring_records__walk(&w, r.data, RING - 1, r.prod, 20, on_record, &s);
+	walk(&w, &r, 20, &s);
 	ASSERT_EQ(w.nr, 2, "the record that crosses the limit is the last taken");
 	ASSERT_EQ(w.cons, 32, "two 16-byte records");
-	ring_records__walk(&w, r.data, RING - 1, r.prod, 20, on_record, &s);
+	walk(&w, &r, 20, &s);
 	ASSERT_EQ(w.nr, 2, "the next batch takes the rest");
 	ASSERT_EQ(s.tags[3], 'd', "in order");
 	ASSERT_EQ(w.cons, r.prod, "all of it");
@@ -115,7 +121,7 @@ LW_TEST(ring_walk_stops_at_a_failing_callback_past_its_record)
 
 	for (int i = 0; i < 3; i++)
 		put(&r, 8, (uint8_t)('a' + i), 0);
-	ring_records__walk(&w, r.data, RING - 1, r.prod, ~0ull, on_record, &s);
+	walk(&w, &r, ~0ull, &s);
 	ASSERT_EQ(w.err, -EIO, "the callback's error");
 	ASSERT_EQ(w.nr, 2, "two handed over");
 	ASSERT_EQ(w.cons, 32, "the failing record counts as taken");
@@ -131,11 +137,11 @@ LW_TEST(ring_walk_reads_a_record_across_the_wrap)
 	for (int i = 0; i < 9; i++)
 		put(&r, 16, 'x', 0);
 	put(&r, 8, 'y', 0);
-	ring_records__walk(&w, r.data, RING - 1, r.prod, ~0ull, on_record, &s);
+	walk(&w, &r, ~0ull, &s);
 	ASSERT_EQ(w.cons, RING - 24, "near the end");
 	s.n = 0;
 	put(&r, 40, 'z', 0);
-	ring_records__walk(&w, r.data, RING - 1, r.prod, ~0ull, on_record, &s);
+	walk(&w, &r, ~0ull, &s);
 	ASSERT_EQ(s.n, 1, "one record");
 	ASSERT_EQ(s.tags[0], 'z', "whole, from the second mapping");
 	ASSERT_EQ(s.sizes[0], 40, "its length");

@@ -476,9 +476,10 @@ bpf_per_request() {
 	stop_lw
 	# what bpf_stats gives a no-op program a run (its own clock reads):
 	# part of every program's figure, not work
-	"$FLOOR" --mem -- "$MEM" "$M" >/dev/null 2>&1 &
+	# long enough (5 rounds of N pairs, ~1.3 us each) to be read mid-run
+	"$FLOOR" --mem -- "$MEM" "$N" >/dev/null 2>&1 &
 	local fl=$!
-	sleep 1
+	sleep 0.5
 	bpftool prog show -j >"$TMP/stats2.json" 2>/dev/null
 	wait "$fl"
 	sysctl -qw kernel.bpf_stats_enabled="$was"

@@ -509,6 +509,8 @@ if noop:
     runs = sum(r[2] for r in rows)
     print(f"    of which bpf_stats itself: a no-op program reads {noop[0]:.0f} ns a run here,"
           f" {runs:.1f} runs per {unit}: {runs * noop[0] / 1000:.1f} us")
+else:
+    print("    of which bpf_stats itself: not measured (no floor program was running)")
 PY
 }
 

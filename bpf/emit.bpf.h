@@ -11,6 +11,7 @@
 #define LW_EMIT_IF_PARTIAL (1u << 2) /* stream only what BPF could not finish */
 #define LW_EMIT_SHORT	   (1u << 3) /* a finished stack travels as its frames only */
 #define LW_EMIT_NO_CLOCK   (1u << 4) /* no reader wants its time: ts_ns 0, no clock read */
+#define LW_EMIT_COARSE	   (1u << 5) /* its time ages it: lw_coarse_ns() serves */
 #define LW_UNWIND_FLAGS	   (LW_UNWIND_AT_ENTRY | LW_UNWIND_MAX(0xff))
 
 /* s->buf holds a record of base bytes whose body is filled in and whose
@@ -32,7 +33,10 @@ static __always_inline int lw_emit_stack_walked(struct lw_scratch *s, __u16 type
 	if (!partial && (how & LW_EMIT_IF_PARTIAL))
 		return 0;
 	/* a clock read is ~40 ns here, a seventh of a close's cost */
-	lw_hdr_init_at(hdr, type, base, (how & LW_EMIT_NO_CLOCK) ? 0 : bpf_ktime_get_ns());
+	lw_hdr_init_at(hdr, type, base,
+		       (how & LW_EMIT_NO_CLOCK) ? 0
+		       : (how & LW_EMIT_COARSE) ? lw_coarse_ns()
+						: bpf_ktime_get_ns());
 	if (partial == LW_UNWIND_ASK) {
 		struct lw_target *t = lw_target_of(tgid);
 

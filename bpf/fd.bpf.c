@@ -156,8 +156,10 @@ __noinline int emit_open(const struct lw_sys_args *sa, int fd, int src_fd, __u64
 	ev->__pad0 = 0;
 	ev->__pad1 = 0;
 	fill_resource(ev, fd, upath);
-	/* its frames only: most of the stack member is unused */
-	fd_output(s, LW_EV_FD_OPEN, sizeof(*ev), sa, LW_EMIT_SHORT);
+	/* its frames only: most of the stack member is unused; its time
+	 * only ages it
+	 */
+	fd_output(s, LW_EV_FD_OPEN, sizeof(*ev), sa, LW_EMIT_SHORT | LW_EMIT_COARSE);
 	return 0;
 }
 

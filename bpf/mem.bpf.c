@@ -479,10 +479,10 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw
 		r->exec_gen = pd->exec_gen;
 		r->gen_known = 1;
 		/* BPF cannot finish this stack yet: user space does, and holds it */
-		partial =
-		    lw_emit_with_stack(s, LW_EV_MEM_ALLOC, sizeof(*ev), r, LW_EMIT_IF_PARTIAL);
+		partial = lw_emit_with_stack(s, LW_EV_MEM_ALLOC, sizeof(*ev), r,
+					     LW_EMIT_IF_PARTIAL | LW_EMIT_COARSE);
 		/* a streamed record's time is the block's: one clock read */
-		v.ts_ns = partial ? ev->hdr.ts_ns : bpf_ktime_get_ns();
+		v.ts_ns = partial ? ev->hdr.ts_ns : lw_coarse_ns();
 		/* the ring was full: the block is still a block (its free must
 		 * find it, a leak of it is still a leak), only its stack is lost
 		 */
@@ -491,7 +491,7 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw
 			goto insert;
 		}
 	} else {
-		v.ts_ns = bpf_ktime_get_ns();
+		v.ts_ns = lw_coarse_ns();
 	}
 	if (partial) {
 		v.flags = LW_ALLOC_USER;

@@ -50,7 +50,10 @@ struct lw_ev_hdr {
 	__u32 tgid;
 	__u32 tid;
 	__u32 flags;
-	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns); 0 on a successful close */
+	/* CLOCK_MONOTONIC (bpf_ktime_get_ns); 0 on a successful close; on an
+	 * fd open or an allocation up to a tick early (lw_coarse_ns)
+	 */
+	__u64 ts_ns;
 };
 _Static_assert(sizeof(struct lw_ev_hdr) == 24, "lw_ev_hdr layout");
 

@@ -140,6 +140,24 @@ expect_eq "$rc" 0 "exit code (the command's)" &&
 	expect_eq "$($Q "$TMP/held.json" fd_leak)" "$(echo "$want" | sed 's/^fd-leak/fd-held/')" "findings" &&
 	expect_eq "$($Q "$TMP/held.json" --why fd_leak | cut -d' ' -f1 | sort -u)" "fd-held/held" "class" && ok
 
+# An open's and a block's time may be up to a tick early (BPF's coarse
+# clock), never late: leaks held 1.5 s before the exit are aged from 1.5 s
+# (less a tick) to a few seconds, not 0 and not since boot.
+start run_ages_span_the_hold
+$LW run -q --strict-fds -f json -o "$TMP/age_fd.json" -- "$FX/fd_leak" --hold 1500 >/dev/null 2>&1
+$LW run -q --only mem -f json -o "$TMP/age_mem.json" -- "$FX/mem_leak" --hold 1500 >/dev/null 2>&1
+ages=$(python3 - "$TMP/age_fd.json" "$TMP/age_mem.json" <<'PY'
+import json, sys
+for path in sys.argv[1:]:
+    fs = json.load(open(path))["findings"]
+    bad = [f'{f["kind"]} age_ms={f["age_ms"]}' for f in fs if not 1490 <= f["age_ms"] < 6000]
+    kinds = sorted({f["kind"] for f in fs})
+    print(" ".join(kinds), len(fs) > 0, " ".join(bad) or "in range")
+PY
+)
+expect_eq "$ages" "fd-leak True in range
+mem-leak True in range" "ages" && ok
+
 # --no-freeze: nothing is held still, so nothing is known to be dead
 start run_no_freeze_liveness_unknown
 $LW run -q --no-freeze --only fd -f json -o "$TMP/nofz.json" -- "$FX/fd_dead" >/dev/null 2>&1

@@ -209,14 +209,14 @@ static __always_inline __u64 lw_coarse_ns(void)
 	struct lw_coarse_clock *c = bpf_map_lookup_elem(&coarse_clock, &zero);
 	__u64 j = bpf_jiffies64(), ns;
 
-	if (c && c->jiffies == j)
+	if (!c)
+		return bpf_ktime_get_ns();
+	if (c->jiffies == j)
 		return c->ns;
 	ns = bpf_ktime_get_ns();
-	if (c) {
-		c->ns = ns;
-		asm volatile("" ::: "memory");
-		c->jiffies = j;
-	}
+	c->ns = ns;
+	asm volatile("" ::: "memory");
+	c->jiffies = j;
 	return ns;
 }
 

@@ -14,6 +14,18 @@
 #define LW_EMIT_COARSE	   (1u << 5) /* its time ages it: lw_coarse_ns() serves */
 #define LW_UNWIND_FLAGS	   (LW_UNWIND_AT_ENTRY | LW_UNWIND_MAX(0xff))
 
+/* A record's time, as its how asks: a clock read is ~40 ns here, a
+ * seventh of a close's cost.
+ */
+static __always_inline __u64 lw_emit_time(__u32 how)
+{
+	if (how & LW_EMIT_NO_CLOCK)
+		return 0;
+	if (how & LW_EMIT_COARSE)
+		return lw_coarse_ns();
+	return bpf_ktime_get_ns();
+}
+
 /* s->buf holds a record of base bytes whose body is filled in and whose
  * last member is its struct lw_stack (LW_STACK_RECORD), walked for tgid with
  * the result partial (an LW_UNWIND_*). Fill the header, append a slice of
@@ -32,11 +44,7 @@ static __always_inline int lw_emit_stack_walked(struct lw_scratch *s, __u16 type
 	/* a finished stack that stays in BPF needs no record: no clock read */
 	if (!partial && (how & LW_EMIT_IF_PARTIAL))
 		return 0;
-	/* a clock read is ~40 ns here, a seventh of a close's cost */
-	lw_hdr_init_at(hdr, type, base,
-		       (how & LW_EMIT_NO_CLOCK) ? 0
-		       : (how & LW_EMIT_COARSE) ? lw_coarse_ns()
-						: bpf_ktime_get_ns());
+	lw_hdr_init_at(hdr, type, base, lw_emit_time(how));
 	if (partial == LW_UNWIND_ASK) {
 		struct lw_target *t = lw_target_of(tgid);
 

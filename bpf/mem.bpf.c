@@ -481,19 +481,15 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw
 		/* BPF cannot finish this stack yet: user space does, and holds it */
 		partial = lw_emit_with_stack(s, LW_EV_MEM_ALLOC, sizeof(*ev), r,
 					     LW_EMIT_IF_PARTIAL | LW_EMIT_COARSE);
-		/* a streamed record's time is the block's: one clock read */
-		v.ts_ns = partial ? ev->hdr.ts_ns : lw_coarse_ns();
-		/* the ring was full: the block is still a block (its free must
-		 * find it, a leak of it is still a leak), only its stack is lost
-		 */
-		if (partial < 0) {
-			v.flags = LW_ALLOC_STACK_LOST;
-			goto insert;
-		}
-	} else {
-		v.ts_ns = lw_coarse_ns();
 	}
-	if (partial) {
+	/* a streamed record's time is the block's: one clock read */
+	v.ts_ns = partial ? ev->hdr.ts_ns : lw_coarse_ns();
+	/* the ring was full: the block is still a block (its free must find
+	 * it, a leak of it is still a leak), only its stack is lost
+	 */
+	if (partial < 0) {
+		v.flags = LW_ALLOC_STACK_LOST;
+	} else if (partial) {
 		v.flags = LW_ALLOC_USER;
 	} else {
 		v.stack_id = lw_hash_ips(ev->stack.ips, ev->stack.nr, LW_STACK_MAX);
@@ -514,7 +510,6 @@ static __noinline int block_new(struct pt_regs *ctx, __u64 addr, const struct lw
 				__sync_fetch_and_add(&lw_stats.stackmap_full, 1);
 		}
 	}
-insert:
 	if (lw_blk_add(&k, &v))
 		__sync_fetch_and_add(&lw_stats.alloc_full, 1);
 	return 0;

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* malloc+free pairs: prints ns per pair (best of 5 rounds).
  * "N maps": then a second line, whether a [uprobes] page was mapped into it.
+ * "N reallocarray": reallocarray(NULL, 8, 8)+free pairs instead.
  * "live N [READY_FILE]": keep N blocks live, write READY_FILE, wait for SIGTERM.
  */
+#define _GNU_SOURCE /* reallocarray */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,15 @@ __attribute__((noinline)) static void pairs(int n)
 {
 	for (int i = 0; i < n; i++) {
 		void *volatile p = malloc(64);
+
+		free(p);
+	}
+}
+
+__attribute__((noinline)) static void array_pairs(int n)
+{
+	for (int i = 0; i < n; i++) {
+		void *volatile p = reallocarray(NULL, 8, 8);
 
 		free(p);
 	}
@@ -78,12 +90,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	int n = argc > 1 ? atoi(argv[1]) : 200000;
+	bool array = argc > 2 && !strcmp(argv[2], "reallocarray");
 	double best = 1e30;
 
 	for (int r = 0; r < 5; r++) {
 		double t0 = now_ns();
 
-		pairs(n);
+		if (array)
+			array_pairs(n);
+		else
+			pairs(n);
 		double t = (now_ns() - t0) / n;
 		if (t < best)
 			best = t;

@@ -56,6 +56,13 @@ t=$($LW run -q --only mem --no-stacks -o "$TMP/discard.txt" -- "$MEM" "$M")
 printf '  %-34s %s\n' "leakwatch --no-stacks" "$(added "$base" "$t")"
 t=$($LW run -q --only mem --probe-at-entry -o "$TMP/discard.txt" -- "$MEM" $((M / 10)))
 printf '  %-34s %s\n' "leakwatch, probes at entries" "$(added "$base" "$t")"
+# glibc's reallocarray only tail-jumps to realloc: left to realloc's probe
+# (its own entry would be single-stepped, as --probe-at-entry shows)
+abase=$($MEM $((M / 10)) reallocarray)
+t=$($LW run -q --only mem -o "$TMP/discard.txt" -- "$MEM" $((M / 10)) reallocarray)
+printf '  %-34s %s\n' "reallocarray+free" "$(added "$abase" "$t")"
+t2=$($LW run -q --only mem --probe-at-entry -o "$TMP/discard.txt" -- "$MEM" $((M / 100)) reallocarray)
+printf '  %-34s %s\n' "reallocarray+free, at its entry" "$(added "$abase" "$t2")"
 if command -v valgrind >/dev/null; then
 	t=$(valgrind -q --leak-check=full "$MEM" $((M / 10)) 2>/dev/null)
 	printf '  %-34s %s\n' "valgrind --leak-check=full" "$(added "$base" "$t")"

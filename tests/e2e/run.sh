@@ -587,8 +587,10 @@ expect_eq "$rc" 0 "exit code" && expect_eq "$($Q "$TMP/storm2.json" respawn)" ""
 # --- memory (--only mem) ----------------------------------------------------
 
 start mem_each_entry_point_exact
-# free's probe is moved onto an emulated je, reallocarray's stays at its
-# single-stepped entry: both placements must see every block
+# free's probe is moved onto an emulated je; reallocarray, which only
+# tail-jumps to realloc, is left to realloc's probe; with --probe-at-entry
+# every probe sits on its entry, reallocarray's single-stepped, its call
+# nested in realloc's: each placement must see every block
 $LW run -v --only mem -f json -o "$TMP/mem.json" -- "$FX/mem_leak" >/dev/null 2>"$TMP/mem.err"
 rc=$?
 mem_leak_want="mem-leak count=1 bytes=100 func=leak_malloc
@@ -601,10 +603,16 @@ mem-leak count=1 bytes=600 func=leak_memalign
 mem-leak count=1 bytes=700 func=leak_valloc
 mem-leak count=3 bytes=192 func=leak_in_loop
 mem-leak count=1 bytes=110 func=leak_line_end"
-if expect_eq "$rc" 23 "exit code" && expect_eq "$($Q "$TMP/mem.json" mem_leak)" "$(echo "$mem_leak_want" | sort)" "findings"; then
+$LW run -v --only mem --probe-at-entry -f json -o "$TMP/mem_entry.json" -- "$FX/mem_leak" \
+	>/dev/null 2>"$TMP/mem_entry.err"
+rc_entry=$?
+if expect_eq "$rc" 23 "exit code" && expect_eq "$($Q "$TMP/mem.json" mem_leak)" "$(echo "$mem_leak_want" | sort)" "findings" &&
+	expect_eq "$rc_entry" 23 "exit code, probes at entries" &&
+	expect_eq "$($Q "$TMP/mem_entry.json" mem_leak)" "$(echo "$mem_leak_want" | sort)" "findings, probes at entries"; then
 	grep -q "mem: free at .*moved 3 bytes to emulated 'je" "$TMP/mem.err" &&
-		grep -q "mem: reallocarray at .*kept at entry" "$TMP/mem.err" && ok ||
-		fail "placement: $(grep 'leakwatch: mem:' "$TMP/mem.err")"
+		grep -q "mem: reallocarray at .*not probed: makes no call and only jumps to realloc" "$TMP/mem.err" &&
+		grep -q "mem: reallocarray at .*at its entry (--probe-at-entry)" "$TMP/mem_entry.err" && ok ||
+		fail "placement: $(grep 'leakwatch: mem:' "$TMP/mem.err" "$TMP/mem_entry.err")"
 fi
 
 start mem_uprobe_sessions_same_blocks

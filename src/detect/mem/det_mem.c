@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/fmt.h"
 #include "base/hmap.h"
 #include "base/vec.h"
 #include "detect/fd/corr_fd.h"
@@ -18,6 +19,7 @@
 #include "report/kinds.h"
 #include "stack/probe_place.h"
 #include "stack/symbolize.h"
+#include "stack/tail_jump.h"
 
 struct lw_det {
 	struct lw_det_env env;
@@ -91,7 +93,7 @@ int det_mem__attach_target(const struct lw_det_env *env, const struct lw_alloc_t
 {
 	const struct lw_opts *o = env->opts;
 	const struct lw_det_io *io = env->io;
-	char err[256] = "";
+	char err[256] = "", why[192];
 	int e;
 
 	if (!t->found[LW_FN_MALLOC] || !t->found[LW_FN_FREE])
@@ -112,9 +114,23 @@ int det_mem__attach_target(const struct lw_det_env *env, const struct lw_alloc_t
 			       t->offset[mem_probes[j].fn] == t->offset[mp->fn];
 		if (dup)
 			continue;
+		/* a wrapper that only tail-jumps to realloc: realloc's probe sees
+		 * its calls, without a single step at its own entry
+		 */
+		if (mp->fn == LW_FN_REALLOCARRAY && t->found[LW_FN_REALLOC] && !o->probe_at_entry &&
+		    tail_jump__only_to(t->path, t->offset[mp->fn], t->offset[LW_FN_REALLOC],
+				       "realloc", why, sizeof(why)) == 1) {
+			if (o->verbose)
+				fprintf(stderr, "leakwatch: mem: %s at +0x%llx: not probed: %s\n",
+					alloc_fn_name(mp->fn),
+					(unsigned long long)t->offset[mp->fn], why);
+			continue;
+		}
 		/* where the entry instruction would be single-stepped, probe the
 		 * first equivalent instruction the kernel emulates
 		 */
+		if (o->probe_at_entry)
+			lw_fmt(pp.why, sizeof(pp.why), "at its entry (--probe-at-entry)");
 		if (o->probe_at_entry ||
 		    probe_place__find(t->path, t->offset[mp->fn], mp->args, &pp))
 			pp.offset = t->offset[mp->fn];

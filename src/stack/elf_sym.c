@@ -174,6 +174,28 @@ static int load_convert(Elf *e, uint64_t in, bool to_off, uint64_t *out)
 	return -ENOENT;
 }
 
+uint64_t elf_func_size(Elf *e, uint64_t va)
+{
+	uint64_t size = 0;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Sym s;
+
+	while ((scn = elf_nextscn(e, scn))) {
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) ||
+		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) || !sh.sh_entsize ||
+		    !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++)
+			if (gelf_getsym(d, (int)i, &s) && GELF_ST_TYPE(s.st_info) == STT_FUNC &&
+			    s.st_shndx != SHN_UNDEF && s.st_value == va && s.st_size > size)
+				size = s.st_size;
+	}
+	return size;
+}
+
 int elf_vaddr_to_off(Elf *e, uint64_t va, uint64_t *off)
 {
 	return load_convert(e, va, true, off);

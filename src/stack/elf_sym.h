@@ -37,6 +37,11 @@ int elf_file__sym_off(struct elf_file *f, const char *name, uint64_t *off);
  */
 int elf_file__func_off(struct elf_file *f, const char *name, uint64_t *off);
 
+/* The size of the defined FUNC symbol at virtual address va in .symtab or
+ * .dynsym (the largest, for aliases); 0 when no symbol says.
+ */
+uint64_t elf_func_size(Elf *e, uint64_t va);
+
 /* Virtual address <-> file offset through the PT_LOAD headers (what uprobes
  * and /proc/PID/maps speak vs what symbols speak). 0, -ENOENT (in no
  * PT_LOAD) or -ENOEXEC.

@@ -682,78 +682,10 @@ static void pp_elf_close(struct pp_elf *pe)
 	close(pe->fd);
 }
 
-/* Walk the defined STT_FUNC symbols of .symtab then .dynsym. cb returns
- * nonzero to stop; hidden is set for a non-default symbol version.
- */
-typedef int (*pp_sym_cb)(const char *name, const GElf_Sym *sym, bool hidden, void *ctx);
-
-static int for_each_func(Elf *e, pp_sym_cb cb, void *ctx)
-{
-	static const Elf64_Word kinds[] = {SHT_SYMTAB, SHT_DYNSYM};
-	size_t shstrndx;
-
-	if (elf_getshdrstrndx(e, &shstrndx))
-		return -EINVAL;
-	for (unsigned k = 0; k < 2; k++) {
-		Elf_Scn *scn = NULL, *vscn = NULL;
-		Elf_Data *versym = NULL;
-		GElf_Shdr sh;
-
-		if (kinds[k] == SHT_DYNSYM) {
-			while ((vscn = elf_nextscn(e, vscn)))
-				if (gelf_getshdr(vscn, &sh) && sh.sh_type == SHT_GNU_versym)
-					break;
-			if (vscn)
-				versym = elf_getdata(vscn, NULL);
-		}
-		while ((scn = elf_nextscn(e, scn))) {
-			Elf_Data *d;
-
-			if (!gelf_getshdr(scn, &sh) || sh.sh_type != kinds[k] || !sh.sh_entsize)
-				continue;
-			d = elf_getdata(scn, NULL);
-			if (!d)
-				continue;
-			for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
-				GElf_Sym s;
-				GElf_Versym vs = 0;
-				const char *name;
-
-				if (!gelf_getsym(d, (int)i, &s) ||
-				    GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF)
-					continue;
-				name = elf_strptr(e, sh.sh_link, s.st_name);
-				if (!name)
-					continue;
-				if (versym)
-					gelf_getversym(versym, (int)i, &vs);
-				if (cb(name, &s, vs & 0x8000, ctx))
-					return 0;
-			}
-		}
-	}
-	return 0;
-}
-
-struct by_addr {
-	uint64_t vaddr, size;
-};
-
-static int by_addr_cb(const char *name, const GElf_Sym *s, bool hidden, void *ctx)
-{
-	struct by_addr *b = ctx;
-
-	(void)name;
-	(void)hidden;
-	if (s->st_value == b->vaddr && s->st_size > b->size)
-		b->size = s->st_size;
-	return 0;
-}
-
 int probe_place__find(const char *elf_path, uint64_t func_file_offset, unsigned arg_regs_used,
 		      struct probe_place *out)
 {
-	struct by_addr b = {0};
+	uint64_t vaddr, size;
 	struct pp_elf pe;
 	uint8_t *code;
 	size_t want;
@@ -769,7 +701,7 @@ int probe_place__find(const char *elf_path, uint64_t func_file_offset, unsigned 
 		lw_fmt(out->why, sizeof(out->why), "cannot read %s as ELF", elf_path);
 		return err;
 	}
-	err = elf_off_to_vaddr(pe.e, func_file_offset, &b.vaddr) ? -EINVAL : 0;
+	err = elf_off_to_vaddr(pe.e, func_file_offset, &vaddr) ? -EINVAL : 0;
 	if (err) {
 		lw_fmt(out->why, sizeof(out->why), "offset 0x%" PRIx64 " is in no PT_LOAD",
 		       func_file_offset);
@@ -778,8 +710,8 @@ int probe_place__find(const char *elf_path, uint64_t func_file_offset, unsigned 
 	/* The symbol's size bounds the inbound-branch scan; without one only
 	 * the window we decode is scanned.
 	 */
-	for_each_func(pe.e, by_addr_cb, &b);
-	want = b.size ? (b.size < PP_MAX_BODY ? b.size : PP_MAX_BODY) : PP_WINDOW;
+	size = elf_func_size(pe.e, vaddr);
+	want = size ? (size < PP_MAX_BODY ? size : PP_MAX_BODY) : PP_WINDOW;
 	code = malloc(want);
 	if (!code) {
 		err = -ENOMEM;

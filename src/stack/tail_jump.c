@@ -28,6 +28,26 @@ static void add_exit(struct tail_scan *s, uint64_t target)
 		s->more = true;
 }
 
+/* A decoder with operand details and one instruction to decode into. */
+static int tj_open(csh *h, cs_insn **in)
+{
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, h) != CS_ERR_OK)
+		return -EINVAL;
+	cs_option(*h, CS_OPT_DETAIL, CS_OPT_ON);
+	*in = cs_malloc(*h);
+	if (!*in) {
+		cs_close(h);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void tj_close(csh *h, cs_insn *in)
+{
+	cs_free(in, 1);
+	cs_close(h);
+}
+
 static bool in_group(const cs_insn *in, uint8_t group)
 {
 	for (uint8_t i = 0; i < in->detail->groups_count; i++)
@@ -66,50 +86,22 @@ int tail_jump__scan_code(const uint8_t *code, size_t len, uint64_t vaddr, struct
 	size_t left = len;
 	cs_insn *in;
 	csh h;
+	int err;
 
 	memset(out, 0, sizeof(*out));
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
-		return -EINVAL;
-	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
-	in = cs_malloc(h);
-	if (!in) {
-		cs_close(&h);
-		return -ENOMEM;
-	}
+	err = tj_open(&h, &in);
+	if (err)
+		return err;
 	while (left && cs_disasm_iter(h, &p, &left, &addr, in))
 		if (!scan_insn(in, vaddr, vaddr + len, out)) {
 			out->calls = true;
 			break;
 		}
-	out->decoded = !left || out->calls;
-	if (!out->decoded)
+	out->undecodable = left && !out->calls;
+	if (out->undecodable)
 		lw_fmt(out->why, sizeof(out->why), "does not decode at +%" PRIu64, addr - vaddr);
-	cs_free(in, 1);
-	cs_close(&h);
+	tj_close(&h, in);
 	return 0;
-}
-
-/* The size of the FUNC symbol at vaddr (the largest, for aliases), 0 when
- * no symbol says.
- */
-static uint64_t func_size(struct elf_file *f, uint64_t vaddr)
-{
-	Elf_Scn *tabs[] = {f->symtab, f->dynsym};
-	uint64_t size = 0;
-
-	for (unsigned t = 0; t < 2; t++) {
-		Elf_Data *d = tabs[t] ? elf_getdata(tabs[t], NULL) : NULL;
-		GElf_Shdr sh;
-		GElf_Sym s;
-
-		if (!d || !gelf_getshdr(tabs[t], &sh) || !sh.sh_entsize)
-			continue;
-		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++)
-			if (gelf_getsym(d, (int)i, &s) && GELF_ST_TYPE(s.st_info) == STT_FUNC &&
-			    s.st_shndx != SHN_UNDEF && s.st_value == vaddr && s.st_size > size)
-				size = s.st_size;
-	}
-	return size;
 }
 
 /* The section holding vaddr, and its name. */
@@ -147,13 +139,11 @@ static uint64_t plt_slot(Elf *e, uint64_t vaddr)
 	if (!s || !name || strncmp(name, ".plt", 4) || !(d = elf_getdata(s, NULL)) || !d->d_buf ||
 	    vaddr - sh.sh_addr + TJ_STUB > d->d_size)
 		return 0;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
+	if (tj_open(&h, &in))
 		return 0;
-	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
-	in = cs_malloc(h);
 	p = (const uint8_t *)d->d_buf + (vaddr - sh.sh_addr);
 	left = TJ_STUB;
-	while (in && cs_disasm_iter(h, &p, &left, &addr, in)) {
+	while (cs_disasm_iter(h, &p, &left, &addr, in)) {
 		const cs_x86_op *op = &in->detail->x86.operands[0];
 
 		if (in->id == X86_INS_ENDBR64)
@@ -164,9 +154,7 @@ static uint64_t plt_slot(Elf *e, uint64_t vaddr)
 			slot = addr + (uint64_t)op->mem.disp; /* addr: the next instruction */
 		break;
 	}
-	if (in)
-		cs_free(in, 1);
-	cs_close(&h);
+	tj_close(&h, in);
 	return slot;
 }
 
@@ -216,10 +204,11 @@ static bool exits_only_to(Elf *e, const struct tail_scan *s, uint64_t to_vaddr, 
 		return false;
 	}
 	for (uint32_t i = 0; i < s->nexits; i++) {
-		uint64_t slot = s->exit[i] == to_vaddr ? 0 : plt_slot(e, s->exit[i]);
+		uint64_t slot;
 
 		if (s->exit[i] == to_vaddr)
 			continue;
+		slot = plt_slot(e, s->exit[i]);
 		if (!slot || !slot_bound_to(e, slot, to_name)) {
 			lw_fmt(why, whylen, "jumps to 0x%" PRIx64 ", not to %s", s->exit[i],
 			       to_name);
@@ -246,7 +235,7 @@ int tail_jump__only_to(const char *path, uint64_t fn_off, uint64_t to_off, const
 	err = -EINVAL;
 	if (elf_off_to_vaddr(f.e, fn_off, &vaddr) || elf_off_to_vaddr(f.e, to_off, &to_vaddr))
 		goto out;
-	size = func_size(&f, vaddr);
+	size = elf_func_size(f.e, vaddr);
 	err = 0;
 	if (!size || size > TJ_MAX_BODY) {
 		lw_fmt(why, whylen,
@@ -265,7 +254,7 @@ int tail_jump__only_to(const char *path, uint64_t fn_off, uint64_t to_off, const
 	err = tail_jump__scan_code(code, size, vaddr, &s);
 	if (err)
 		goto out;
-	if (s.calls || !s.decoded)
+	if (s.calls || s.undecodable)
 		lw_fmt(why, whylen, "%s", s.why);
 	else
 		err = exits_only_to(f.e, &s, to_vaddr, to_name, why, whylen);

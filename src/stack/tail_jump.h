@@ -18,9 +18,9 @@
 
 /* What a function's body does on its way out. */
 struct tail_scan {
-	bool decoded;	 /* the whole body decoded */
-	bool calls;	 /* a call, syscall or indirect jump: it may do anything */
-	uint32_t nexits; /* direct jumps that leave the body, by target */
+	bool calls;	  /* a call, syscall or indirect jump: it may do anything */
+	bool undecodable; /* an instruction before the end does not decode */
+	uint32_t nexits;  /* direct jumps that leave the body, by target */
 	uint64_t exit[LW_TAIL_EXITS];
 	bool more;     /* more distinct targets than exit[] holds */
 	char why[160]; /* the first thing that disqualifies it, in words */

@@ -27,7 +27,7 @@ LW_TEST(tail_jump_scan_wrapper_one_exit)
 	struct tail_scan s;
 
 	ASSERT_EQ(SCAN(code, &s), 0, "scan");
-	ASSERT_TRUE(s.decoded, "decoded");
+	ASSERT_TRUE(!s.undecodable, "decoded");
 	ASSERT_TRUE(!s.calls, "no call");
 	ASSERT_EQ(s.nexits, 1, "one exit");
 	ASSERT_EQ(s.exit[0], 0x2000, "exit target");
@@ -81,7 +81,7 @@ LW_TEST(tail_jump_scan_undecodable_is_not_decoded)
 	struct tail_scan s;
 
 	ASSERT_EQ(SCAN(code, &s), 0, "scan");
-	ASSERT_TRUE(!s.decoded, "not decoded");
+	ASSERT_TRUE(s.undecodable, "not decoded");
 }
 
 static uint64_t libc_off(const char *name)

@@ -41,19 +41,23 @@ static const struct mem_probe {
 	 * that may stand for prog; 0 (free): no return value wanted
 	 */
 	enum lw_mem_entry how;
+	/* the entry point it may only wrap: when its body makes no call and
+	 * only jumps there, that probe sees its calls (LW_FN__MAX: none)
+	 */
+	enum lw_alloc_fn wraps;
 } mem_probes[] = {
-    {LW_FN_MALLOC, "mem_malloc", LW_ARG_RDI, LW_ME_MALLOC},
-    {LW_FN_CALLOC, "mem_calloc", LW_ARG_RDI | LW_ARG_RSI, LW_ME_CALLOC},
-    {LW_FN_REALLOC, "mem_realloc", LW_ARG_RDI | LW_ARG_RSI, LW_ME_REALLOC},
+    {LW_FN_MALLOC, "mem_malloc", LW_ARG_RDI, LW_ME_MALLOC, LW_FN__MAX},
+    {LW_FN_CALLOC, "mem_calloc", LW_ARG_RDI | LW_ARG_RSI, LW_ME_CALLOC, LW_FN__MAX},
+    {LW_FN_REALLOC, "mem_realloc", LW_ARG_RDI | LW_ARG_RSI, LW_ME_REALLOC, LW_FN__MAX},
     {LW_FN_REALLOCARRAY, "mem_reallocarray", LW_ARG_RDI | LW_ARG_RSI | LW_ARG_RDX,
-     LW_ME_REALLOCARRAY},
-    {LW_FN_FREE, "mem_free", LW_ARG_RDI, 0},
+     LW_ME_REALLOCARRAY, LW_FN_REALLOC},
+    {LW_FN_FREE, "mem_free", LW_ARG_RDI, 0, LW_FN__MAX},
     {LW_FN_POSIX_MEMALIGN, "mem_posix_memalign", LW_ARG_RDI | LW_ARG_RSI | LW_ARG_RDX,
-     LW_ME_POSIX_MEMALIGN},
-    {LW_FN_ALIGNED_ALLOC, "mem_memalign", LW_ARG_RDI | LW_ARG_RSI, LW_ME_MEMALIGN},
-    {LW_FN_MEMALIGN, "mem_memalign", LW_ARG_RDI | LW_ARG_RSI, LW_ME_MEMALIGN},
-    {LW_FN_VALLOC, "mem_valloc", LW_ARG_RDI, LW_ME_MALLOC},
-    {LW_FN_PVALLOC, "mem_valloc", LW_ARG_RDI, LW_ME_MALLOC},
+     LW_ME_POSIX_MEMALIGN, LW_FN__MAX},
+    {LW_FN_ALIGNED_ALLOC, "mem_memalign", LW_ARG_RDI | LW_ARG_RSI, LW_ME_MEMALIGN, LW_FN__MAX},
+    {LW_FN_MEMALIGN, "mem_memalign", LW_ARG_RDI | LW_ARG_RSI, LW_ME_MEMALIGN, LW_FN__MAX},
+    {LW_FN_VALLOC, "mem_valloc", LW_ARG_RDI, LW_ME_MALLOC, LW_FN__MAX},
+    {LW_FN_PVALLOC, "mem_valloc", LW_ARG_RDI, LW_ME_MALLOC, LW_FN__MAX},
 };
 
 static int mem_open(struct lw_det **out, const struct lw_det_env *env)
@@ -114,12 +118,12 @@ int det_mem__attach_target(const struct lw_det_env *env, const struct lw_alloc_t
 			       t->offset[mem_probes[j].fn] == t->offset[mp->fn];
 		if (dup)
 			continue;
-		/* a wrapper that only tail-jumps to realloc: realloc's probe sees
-		 * its calls, without a single step at its own entry
+		/* a wrapper that only tail-jumps to another probed entry point:
+		 * that probe sees its calls, without a single step at its own entry
 		 */
-		if (mp->fn == LW_FN_REALLOCARRAY && t->found[LW_FN_REALLOC] && !o->probe_at_entry &&
-		    tail_jump__only_to(t->path, t->offset[mp->fn], t->offset[LW_FN_REALLOC],
-				       "realloc", why, sizeof(why)) == 1) {
+		if (mp->wraps != LW_FN__MAX && t->found[mp->wraps] && !o->probe_at_entry &&
+		    tail_jump__only_to(t->path, t->offset[mp->fn], t->offset[mp->wraps],
+				       alloc_fn_name(mp->wraps), why, sizeof(why)) == 1) {
 			if (o->verbose)
 				fprintf(stderr, "leakwatch: mem: %s at +0x%llx: not probed: %s\n",
 					alloc_fn_name(mp->fn),
